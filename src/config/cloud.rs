@@ -1,0 +1,109 @@
+//! National clouds and endpoint checks (graph-api.md section 12).
+
+use std::net::IpAddr;
+
+use reqwest::Url;
+use serde::Deserialize;
+
+/// The Microsoft cloud a tenant lives in. It decides the Graph host, the login host and the token scope;
+/// tokens are not interchangeable across clouds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cloud {
+    #[default]
+    Global,
+    Usgov,
+    UsgovDod,
+    China,
+}
+
+impl Cloud {
+    /// The label value of `entra_authmethods_tenant_info{cloud}` and the config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cloud::Global => "global",
+            Cloud::Usgov => "usgov",
+            Cloud::UsgovDod => "usgov-dod",
+            Cloud::China => "china",
+        }
+    }
+
+    pub fn graph_endpoint(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://graph.microsoft.com",
+            Cloud::Usgov => "https://graph.microsoft.us",
+            Cloud::UsgovDod => "https://dod-graph.microsoft.us",
+            Cloud::China => "https://microsoftgraph.chinacloudapi.cn",
+        }
+    }
+
+    pub fn login_endpoint(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://login.microsoftonline.com",
+            Cloud::Usgov | Cloud::UsgovDod => "https://login.microsoftonline.us",
+            // The Graph docs name login.chinacloudapi.cn, the Entra docs login.partner.microsoftonline.cn;
+            // the latter is the authority MSAL uses, and login_endpoint can override it.
+            Cloud::China => "https://login.partner.microsoftonline.cn",
+        }
+    }
+}
+
+/// Parses an endpoint override and enforces the transport rule: https everywhere, plain http only to a
+/// loopback host (the simulator, a local proxy), so a typo can never send a client secret in clear text.
+pub fn parse_endpoint(key: &str, value: &str) -> Result<Url, String> {
+    let url = Url::parse(value).map_err(|e| format!("{key} = {value:?} is not a URL: {e}"))?;
+    if url.cannot_be_a_base() || url.host_str().is_none() {
+        return Err(format!("{key} = {value:?} must be an absolute http(s) URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("{key} = {value:?} must not carry a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("{key} must not embed credentials in the URL"));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback_host(&url) => Ok(url),
+        "http" => Err(format!(
+            "{key} = {value:?} uses plain http to a non-loopback host; use https (plain http is allowed only for 127.0.0.0/8, [::1] and localhost)"
+        )),
+        other => Err(format!("{key} = {value:?} has scheme {other:?}; use https")),
+    }
+}
+
+fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_is_accepted_anywhere_and_http_only_on_loopback() {
+        assert!(parse_endpoint("graph_endpoint", "https://graph.example.net").is_ok());
+        assert!(parse_endpoint("graph_endpoint", "http://127.0.0.1:8080").is_ok());
+        assert!(parse_endpoint("graph_endpoint", "http://127.3.4.5").is_ok());
+        assert!(parse_endpoint("graph_endpoint", "http://[::1]:9000").is_ok());
+        assert!(parse_endpoint("graph_endpoint", "http://LOCALHOST:9000").is_ok());
+        let err = parse_endpoint("graph_endpoint", "http://10.0.0.1").unwrap_err();
+        assert!(err.contains("plain http"), "{err}");
+        assert!(parse_endpoint("graph_endpoint", "http://localhost.evil.example").is_err());
+        assert!(parse_endpoint("login_endpoint", "ftp://x").is_err());
+        assert!(parse_endpoint("login_endpoint", "not a url").is_err());
+        assert!(parse_endpoint("login_endpoint", "https://u:p@host").is_err());
+    }
+
+    #[test]
+    fn every_cloud_has_https_hosts() {
+        for c in [Cloud::Global, Cloud::Usgov, Cloud::UsgovDod, Cloud::China] {
+            assert!(parse_endpoint("x", c.graph_endpoint()).is_ok());
+            assert!(parse_endpoint("x", c.login_endpoint()).is_ok());
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The configuration as written by the operator (file and environment), before validation.
+//! Every struct denies unknown fields so that a typo is an error, not a silently ignored key.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::cloud::Cloud;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub graph: RawGraph,
+    #[serde(default, rename = "tenant")]
+    pub tenants: Vec<RawTenant>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawGraph {
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub poll_timeout: Duration,
+    pub max_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub retry_backoff_base: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_backoff_max: Duration,
+    pub page_size: u32,
+    pub max_pages: u32,
+    pub rate_limit_requests: u32,
+    #[serde(with = "humantime_serde")]
+    pub rate_limit_period: Duration,
+}
+
+impl Default for RawGraph {
+    fn default() -> Self {
+        RawGraph {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            poll_timeout: Duration::from_secs(3600),
+            max_attempts: 5,
+            retry_backoff_base: Duration::from_secs(1),
+            retry_backoff_max: Duration::from_secs(60),
+            page_size: 1000,
+            max_pages: 10_000,
+            // Graph's "identity and access reports" quota: 5 requests per 10 seconds per app per tenant.
+            rate_limit_requests: 5,
+            rate_limit_period: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTenant {
+    pub name: Option<String>,
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    #[serde(default)]
+    pub cloud: Cloud,
+    pub graph_endpoint: Option<String>,
+    pub login_endpoint: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub poll_interval: Option<Duration>,
+    pub user_types: Option<Vec<String>>,
+    pub user_roles: Option<Vec<String>>,
+}

@@ -1,0 +1,21 @@
+//! entra-authmethods-exporter: Microsoft Entra ID authentication-methods reports as Prometheus metrics.
+//!
+//! Data flows one way (see README "Architecture"):
+//! config → graph (credentials, client) → reports (payloads) → aggregation → snapshot → exposition → http,
+//! with the poller driving each tenant × report. The simulator is a sibling that serves Graph from a
+//! synthetic population; it shares no code with the client, so tests connect the two over real HTTP.
+
+pub mod aggregation;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod graph;
+pub mod http;
+pub mod logging;
+pub mod poller;
+pub mod reports;
+pub mod simulator;
+pub mod snapshot;
+
+/// Version reported by `--version` and `entra_authmethods_build_info`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
