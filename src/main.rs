@@ -1,1 +1,5 @@
-fn main() {}
+//! The binary: everything lives in the library so that tests run the same code.
+
+fn main() -> std::process::ExitCode {
+    entra_authmethods_exporter::cli::main()
+}

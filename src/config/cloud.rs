@@ -3,12 +3,10 @@
 use std::net::IpAddr;
 
 use reqwest::Url;
-use serde::Deserialize;
 
 /// The Microsoft cloud a tenant lives in. It decides the Graph host, the login host and the token scope;
 /// tokens are not interchangeable across clouds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Cloud {
     #[default]
     Global,
@@ -18,6 +16,15 @@ pub enum Cloud {
 }
 
 impl Cloud {
+    pub const ALL: [Cloud; 4] = [Cloud::Global, Cloud::Usgov, Cloud::UsgovDod, Cloud::China];
+
+    pub fn parse(value: &str) -> Result<Cloud, String> {
+        Cloud::ALL.into_iter().find(|c| c.as_str() == value).ok_or_else(|| {
+            let names: Vec<String> = Cloud::ALL.iter().map(|c| format!("{:?}", c.as_str())).collect();
+            format!("cloud = {value:?} is not one of {}", names.join(", "))
+        })
+    }
+
     /// The label value of `entra_authmethods_tenant_info{cloud}` and the config spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -101,7 +108,8 @@ mod tests {
 
     #[test]
     fn every_cloud_has_https_hosts() {
-        for c in [Cloud::Global, Cloud::Usgov, Cloud::UsgovDod, Cloud::China] {
+        for c in Cloud::ALL {
+            assert_eq!(Cloud::parse(c.as_str()), Ok(c));
             assert!(parse_endpoint("x", c.graph_endpoint()).is_ok());
             assert!(parse_endpoint("x", c.login_endpoint()).is_ok());
         }

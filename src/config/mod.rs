@@ -179,9 +179,19 @@ pub fn from_toml_str(text: &str) -> Result<Settings, ConfigError> {
 }
 
 fn describe_config_error(e: config::ConfigError) -> String {
-    // The config crate's messages already name the key ("unknown field `x` ... for key `tenant[0]`");
-    // strip the trailing file name it sometimes appends since we prefix our own.
-    e.to_string()
+    // The config crate's messages already name the key ("unknown field `x` ... for key `tenant[0]`").
+    // TOML syntax errors come as several lines with a source excerpt; keep one line for logs.
+    let text = e.to_string();
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty()
+                && !l.starts_with('|')
+                && !l.split_once(" |").is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit()))
+        })
+        .collect();
+    parts.join(": ")
 }
 
 fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
@@ -301,12 +311,14 @@ fn validate_tenant(index: usize, t: RawTenant) -> Result<TenantSettings, ConfigE
             return Err(err("a credential is required: set client_secret_file (preferred) or client_secret".into()));
         }
     };
+    let cloud = match t.cloud.as_deref() {
+        None => Cloud::default(),
+        Some(c) => Cloud::parse(c).map_err(err)?,
+    };
     let graph_endpoint =
-        parse_endpoint("graph_endpoint", t.graph_endpoint.as_deref().unwrap_or(t.cloud.graph_endpoint()))
-            .map_err(err)?;
+        parse_endpoint("graph_endpoint", t.graph_endpoint.as_deref().unwrap_or(cloud.graph_endpoint())).map_err(err)?;
     let login_endpoint =
-        parse_endpoint("login_endpoint", t.login_endpoint.as_deref().unwrap_or(t.cloud.login_endpoint()))
-            .map_err(err)?;
+        parse_endpoint("login_endpoint", t.login_endpoint.as_deref().unwrap_or(cloud.login_endpoint())).map_err(err)?;
     let poll_interval = t.poll_interval.unwrap_or(DEFAULT_POLL_INTERVAL);
     if poll_interval < MIN_POLL_INTERVAL {
         return Err(err(format!(
@@ -326,7 +338,7 @@ fn validate_tenant(index: usize, t: RawTenant) -> Result<TenantSettings, ConfigE
         tenant_id,
         client_id,
         client_secret,
-        cloud: t.cloud,
+        cloud,
         graph_endpoint,
         login_endpoint,
         poll_interval,

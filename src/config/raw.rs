@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::cloud::Cloud;
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
@@ -64,8 +62,7 @@ pub struct RawTenant {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub client_secret_file: Option<PathBuf>,
-    #[serde(default)]
-    pub cloud: Cloud,
+    pub cloud: Option<String>,
     pub graph_endpoint: Option<String>,
     pub login_endpoint: Option<String>,
     #[serde(default, with = "humantime_serde")]

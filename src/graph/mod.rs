@@ -1,1 +1,17 @@
+//! Microsoft Graph: credentials and tokens, the HTTP client with pacing, retries and paging, and the
+//! typed error every failure becomes. Knows nothing of metrics; reports what it does through
+//! [`RequestObserver`].
 
+mod client;
+mod credentials;
+mod error;
+mod observer;
+mod pacing;
+mod retry;
+
+pub use client::{GraphClient, PagingStats, http_client};
+pub use credentials::{Credential, TokenCache, token_url};
+pub use error::{FailureReason, GraphError};
+pub use observer::{NoopObserver, RequestObserver};
+pub use pacing::Pacer;
+pub use retry::{backoff, parse_retry_after};

@@ -1,1 +1,24 @@
+//! The exporter's state as immutable values: per tenant × report the last good data and the health of
+//! the polls that produced it. Pollers write here; every write re-renders the exposition once, so a
+//! scrape only copies the cached bytes.
 
+mod render;
+mod state;
+mod telemetry;
+
+pub use render::{CONTENT_TYPE, render};
+pub use state::{LastError, PollHealth, ReportData, ReportSnapshot, ReportState, Store, TenantInfo, TenantStatus};
+pub use telemetry::TenantTelemetry;
+
+/// Version and revision of this binary, for `entra_authmethods_build_info`.
+#[derive(Debug, Clone)]
+pub struct BuildInfo {
+    pub version: &'static str,
+    pub revision: &'static str,
+}
+
+impl BuildInfo {
+    pub fn current() -> Self {
+        BuildInfo { version: crate::VERSION, revision: option_env!("ENTRA_AUTHMETHODS_REVISION").unwrap_or("unknown") }
+    }
+}

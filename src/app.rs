@@ -1,0 +1,155 @@
+//! Wiring: settings → store, Graph clients and pollers → HTTP server. Used by the daemon, `--once`,
+//! `--demo` and the integration tests, so all of them run the same code.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::config::Settings;
+use crate::graph::{GraphClient, GraphError, http_client};
+use crate::poller::{TenantPoller, reports_for};
+use crate::snapshot::{BuildInfo, Store, TenantInfo};
+
+/// Builds the store and one poller per tenant.
+fn build(settings: &Settings) -> Result<(Arc<Store>, Vec<Arc<TenantPoller>>), GraphError> {
+    let tenants = settings
+        .tenants
+        .iter()
+        .map(|t| {
+            let info = TenantInfo { name: t.name.clone(), tenant_id: t.tenant_id.clone(), cloud: t.cloud.as_str() };
+            let reports = reports_for(t).into_iter().map(|r| (r, t.poll_interval)).collect();
+            (info, reports)
+        })
+        .collect();
+    let store = Store::new(tenants, BuildInfo::current());
+    let http = http_client(&settings.graph)?;
+    let mut pollers = Vec::with_capacity(settings.tenants.len());
+    for (index, tenant) in settings.tenants.iter().enumerate() {
+        let client = GraphClient::new(http.clone(), tenant, &settings.graph, store.telemetry(index))?;
+        pollers.push(Arc::new(TenantPoller::new(index, tenant.clone(), settings.graph.clone(), client, store.clone())));
+    }
+    Ok((store, pollers))
+}
+
+/// Polls every tenant and report once, concurrently, and returns the exposition and whether every
+/// poll succeeded (for `--once`).
+pub async fn run_once(settings: &Settings) -> Result<(Bytes, bool), GraphError> {
+    let (store, pollers) = build(settings)?;
+    let mut set = JoinSet::new();
+    for p in pollers {
+        for report in reports_for(&p.settings) {
+            let p = p.clone();
+            set.spawn(async move { p.poll_once(report).await });
+        }
+    }
+    let mut all_ok = true;
+    while let Some(result) = set.join_next().await {
+        all_ok &= result.unwrap_or(false);
+    }
+    Ok((store.exposition(), all_ok))
+}
+
+/// A running exporter: pollers in the background and the HTTP server on `addr`.
+pub struct RunningExporter {
+    pub addr: SocketAddr,
+    pub store: Arc<Store>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    pollers: Vec<Arc<TenantPoller>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// Starts the pollers (first poll immediately) and the HTTP server.
+pub async fn start(
+    settings: &Settings,
+    listen: SocketAddr,
+    telemetry_path: &str,
+) -> Result<RunningExporter, StartError> {
+    let (store, pollers) = build(settings)?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|source| StartError::Listen { addr: listen, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: listen, source })?;
+    let (shutdown, _) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    for p in &pollers {
+        for report in reports_for(&p.settings) {
+            tasks.spawn(p.clone().run(report, shutdown.subscribe()));
+        }
+    }
+    let router = crate::http::router(store.clone(), telemetry_path);
+    let mut stop = shutdown.subscribe();
+    tasks.spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|&s| s).await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    tracing::info!(address = %addr, path = telemetry_path, tenants = settings.tenants.len(), "exporter listening");
+    Ok(RunningExporter { addr, store, shutdown, tasks, pollers })
+}
+
+impl RunningExporter {
+    /// Resolves once at least `n` polls (successful or not) have completed since start.
+    pub async fn wait_for_polls(&self, n: u64) {
+        let mut rx = self.store.subscribe_polls();
+        let _ = rx.wait_for(|&done| done >= n).await;
+    }
+
+    /// Polls every tenant and report now, outside the schedule (after the running poll, never
+    /// overlapping it); returns whether every poll succeeded.
+    pub async fn poll_now(&self) -> bool {
+        let mut all_ok = true;
+        for p in &self.pollers {
+            for report in reports_for(&p.settings) {
+                all_ok &= p.poll_once(report).await;
+            }
+        }
+        all_ok
+    }
+
+    /// Stops the pollers and the server and waits for them.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+/// Parses a listen address, accepting the Prometheus convention `:PORT` for all interfaces.
+pub fn parse_listen_address(s: &str) -> Result<SocketAddr, String> {
+    let full = if s.starts_with(':') { format!("0.0.0.0{s}") } else { s.to_string() };
+    full.parse().map_err(|e| format!("--web.listen-address {s:?}: {e} (expected HOST:PORT or :PORT)"))
+}

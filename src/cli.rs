@@ -1,0 +1,134 @@
+//! Command line: flags in the Prometheus exporters' style, and the run modes (daemon, `--once`,
+//! `--check-config`, `--demo`, `simulate`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::app;
+use crate::config::{self, Settings, Sources};
+use crate::logging::{self, LogFormat, LogLevel};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "entra-authmethods-exporter",
+    version,
+    about = "Prometheus exporter for Microsoft Entra ID authentication-methods reports"
+)]
+pub struct Cli {
+    /// Configuration file (TOML). Environment variables ENTRA_AUTHMETHODS__… override it.
+    #[arg(long = "config", visible_alias = "config.file", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to serve /metrics, /healthz, /readyz and the status page on; ":PORT" means all interfaces.
+    #[arg(long = "web.listen-address", value_name = "ADDRESS", default_value = ":10027")]
+    pub listen_address: String,
+    /// Path under which to expose metrics.
+    #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics")]
+    pub telemetry_path: String,
+    /// Only log messages with the given severity or above.
+    #[arg(long = "log.level", value_enum, default_value = "info")]
+    pub log_level: LogLevel,
+    /// Output format of log messages.
+    #[arg(long = "log.format", value_enum, default_value = "logfmt")]
+    pub log_format: LogFormat,
+    /// Validate the configuration and exit: 0 if valid, 1 with the reason if not.
+    #[arg(long = "check-config")]
+    pub check_config: bool,
+    /// Poll every tenant once, print the exposition to stdout and exit; non-zero if any poll failed.
+    #[arg(long, conflicts_with_all = ["check_config", "demo"])]
+    pub once: bool,
+    /// Start a built-in Graph simulator with a synthetic tenant and export it.
+    #[arg(long, conflicts_with = "check_config")]
+    pub demo: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the Microsoft Graph simulator alone (loopback only), for trying the exporter or other tools.
+    Simulate {
+        /// Loopback address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8990")]
+        listen: SocketAddr,
+        /// Users in the synthetic tenant.
+        #[arg(long, default_value_t = 3000)]
+        users: usize,
+        /// Seed of the synthetic population.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_level, cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("entra-authmethods-exporter: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, String> {
+    validate_telemetry_path(&cli.telemetry_path)?;
+    if let Some(Command::Simulate { listen, users, seed }) = cli.command {
+        return crate::demo::simulate(listen, users, seed).await.map(|_| ExitCode::SUCCESS);
+    }
+    let listen = app::parse_listen_address(&cli.listen_address)?;
+    if cli.demo {
+        return crate::demo::run(listen, &cli.telemetry_path).await.map(|_| ExitCode::SUCCESS);
+    }
+    let settings = load_settings(cli.config.as_deref());
+    if cli.check_config {
+        return Ok(match settings {
+            Ok(s) => {
+                println!("configuration is valid: {} tenant(s)", s.tenants.len());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        });
+    }
+    let settings = settings?;
+    if cli.once {
+        let (exposition, all_ok) = app::run_once(&settings).await.map_err(|e| e.to_string())?;
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        out.write_all(&exposition).and_then(|_| out.flush()).map_err(|e| format!("cannot write to stdout: {e}"))?;
+        return Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+    }
+    let exporter = app::start(&settings, listen, &cli.telemetry_path).await.map_err(|e| e.to_string())?;
+    app::shutdown_signal().await;
+    tracing::info!("shutting down");
+    exporter.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load_settings(file: Option<&std::path::Path>) -> Result<Settings, String> {
+    config::load(Sources { file, env: None }).map_err(|e| e.to_string())
+}
+
+fn validate_telemetry_path(path: &str) -> Result<(), String> {
+    let reserved = ["/", "/healthz", "/readyz", "/-/healthy", "/-/ready"];
+    if !path.starts_with('/') || path.contains(['{', '}', '*', '?', '#', ' ']) || reserved.contains(&path) {
+        return Err(format!(
+            "--web.telemetry-path {path:?} must be an absolute path such as /metrics, without wildcards, and not one of {reserved:?}"
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,264 @@
+//! The only code that speaks HTTP to Graph: pacing, tokens, retries, paging and error envelopes.
+
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::{StatusCode, Url};
+use serde::de::DeserializeOwned;
+
+use super::credentials::{Credential, TokenCache, transport_error};
+use super::error::{FailureReason, GraphError};
+use super::observer::RequestObserver;
+use super::pacing::Pacer;
+use super::retry::{backoff, parse_retry_after};
+use crate::config::{GraphSettings, TenantSettings};
+use crate::reports::{ErrorEnvelope, Page};
+
+/// A Graph client for one tenant (one app registration in one tenant, the unit of Graph's quota).
+pub struct GraphClient {
+    http: reqwest::Client,
+    graph_base: Url,
+    tokens: TokenCache,
+    pacer: Pacer,
+    settings: GraphSettings,
+    observer: Arc<dyn RequestObserver>,
+}
+
+/// What a complete paged read took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PagingStats {
+    pub pages: u32,
+    pub rows: u64,
+}
+
+impl GraphClient {
+    pub fn new(
+        http: reqwest::Client,
+        tenant: &TenantSettings,
+        settings: &GraphSettings,
+        observer: Arc<dyn RequestObserver>,
+    ) -> Result<Self, GraphError> {
+        Ok(GraphClient {
+            http,
+            graph_base: tenant.graph_endpoint.clone(),
+            tokens: TokenCache::new(Credential::from_tenant(tenant)?),
+            pacer: Pacer::new(settings.rate_limit_requests, settings.rate_limit_period),
+            settings: settings.clone(),
+            observer,
+        })
+    }
+
+    /// `{graph}/{version}/{path}?{query}`. OData's `$` options are written literally, as Graph's own
+    /// SDKs and documentation do.
+    pub fn url(&self, version: &str, path: &str, query: &[(&str, &str)]) -> Url {
+        let mut url = self.graph_base.clone();
+        let base_path = url.path().trim_end_matches('/').to_string();
+        url.set_path(&format!("{base_path}/{version}/{path}"));
+        if !query.is_empty() {
+            let q: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            url.set_query(Some(&q.join("&")));
+        }
+        url
+    }
+
+    /// Reads every page of a collection, handing each page to `on_page` before fetching the next, so
+    /// only one page is in memory at a time. `@odata.nextLink` is followed verbatim; a link seen twice,
+    /// a link to another host, or more than `max_pages` pages stop the read with an error.
+    pub async fn for_each_page<T, F>(
+        &self,
+        endpoint: &str,
+        first: Url,
+        mut on_page: F,
+    ) -> Result<PagingStats, GraphError>
+    where
+        T: DeserializeOwned,
+        F: FnMut(Vec<T>),
+    {
+        let mut seen = HashSet::new();
+        seen.insert(hash_url(first.as_str()));
+        let mut stats = PagingStats::default();
+        let mut next = Some(first);
+        while let Some(url) = next.take() {
+            if stats.pages >= self.settings.max_pages {
+                return Err(paging(endpoint, format!("more than {} pages (graph.max_pages)", self.settings.max_pages)));
+            }
+            let page: Page<T> = self.get_json(endpoint, &url).await?;
+            stats.pages += 1;
+            stats.rows += page.value.len() as u64;
+            if let Some(link) = page.next_link {
+                let next_url =
+                    Url::parse(&link).map_err(|e| paging(endpoint, format!("nextLink is not a URL: {e}")))?;
+                if next_url.origin() != self.graph_base.origin() {
+                    return Err(paging(
+                        endpoint,
+                        format!("nextLink leaves the Graph endpoint: {}", next_url.origin().ascii_serialization()),
+                    ));
+                }
+                if !seen.insert(hash_url(&link)) {
+                    return Err(paging(endpoint, format!("nextLink repeated after {} pages", stats.pages)));
+                }
+                next = Some(next_url);
+            }
+            on_page(page.value);
+        }
+        Ok(stats)
+    }
+
+    /// GETs a JSON document with retries: 429, 5xx, timeouts, broken connections and unreadable
+    /// bodies are retried up to `max_attempts` (honouring `Retry-After`), a 401 once after renewing
+    /// the token, and any other 4xx not at all.
+    pub async fn get_json<T: DeserializeOwned>(&self, endpoint: &str, url: &Url) -> Result<T, GraphError> {
+        let mut attempt = 0;
+        let mut renewed_token = false;
+        loop {
+            attempt += 1;
+            let (error, retry_after) = match self.try_once(endpoint, url).await {
+                Ok(value) => return Ok(value),
+                Err(Failure::Unauthorized(e)) if !renewed_token => {
+                    tracing::debug!(endpoint, error = %e, "token rejected; renewing it and retrying once");
+                    renewed_token = true;
+                    self.tokens.invalidate().await;
+                    attempt -= 1;
+                    continue;
+                }
+                Err(Failure::Retryable(e, retry_after)) => (e, retry_after),
+                Err(Failure::Unauthorized(e) | Failure::Final(e)) => return Err(e),
+            };
+            if attempt >= self.settings.max_attempts {
+                return Err(error);
+            }
+            let delay = retry_after
+                .unwrap_or_else(|| backoff(attempt, self.settings.retry_backoff_base, self.settings.retry_backoff_max));
+            tracing::debug!(endpoint, attempt, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
+            if retry_after.is_some() {
+                // Graph keeps counting while it throttles: hold every request of this tenant, not just this one.
+                self.pacer.pause_for(delay).await;
+            } else {
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+
+    async fn try_once<T: DeserializeOwned>(&self, endpoint: &str, url: &Url) -> Result<T, Failure> {
+        // Fetch the token before waiting for the pacer, so that a token request does not eat into the
+        // pacing window, and check it again after the wait, which may have outlasted its freshness.
+        self.token().await?;
+        self.pacer.acquire().await;
+        let token = self.token().await?;
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let sent = self
+            .http
+            .get(url.clone())
+            .bearer_auth(token.expose())
+            .header("client-request-id", &client_request_id)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .timeout(self.settings.request_timeout)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                let e = transport_error(endpoint, e);
+                self.observer.graph_request(
+                    endpoint,
+                    if matches!(e, GraphError::Timeout { .. }) { "timeout" } else { "network" },
+                );
+                return Err(Failure::Retryable(e, None));
+            }
+        };
+        let status = response.status();
+        self.observer.graph_request(endpoint, status.as_str());
+        let request_id = header(&response, "request-id");
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Err(Failure::Retryable(transport_error(endpoint, e), None)),
+        };
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| {
+                Failure::Retryable(
+                    GraphError::Decode {
+                        endpoint: endpoint.to_string(),
+                        message: format!("{e} (request-id {})", request_id.as_deref().unwrap_or("none")),
+                    },
+                    None,
+                )
+            });
+        }
+        let envelope = serde_json::from_slice::<ErrorEnvelope>(&body).ok();
+        let (code, message, inner_request_id) = match envelope {
+            Some(env) => (env.error.code, env.error.message, env.error.inner_error.and_then(|i| i.request_id)),
+            None => (None, None, None),
+        };
+        let error = GraphError::Http {
+            endpoint: endpoint.to_string(),
+            status: status.as_u16(),
+            code,
+            message: message.map(|m| truncate(&m, 300)),
+            request_id: request_id.or(inner_request_id),
+        };
+        Err(match status {
+            StatusCode::UNAUTHORIZED => Failure::Unauthorized(error),
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => Failure::Retryable(error, retry_after),
+            s if s.is_server_error() => Failure::Retryable(error, retry_after),
+            _ => Failure::Final(error),
+        })
+    }
+}
+
+impl GraphClient {
+    async fn token(&self) -> Result<crate::config::Secret, Failure> {
+        self.tokens.token(&self.http, self.observer.as_ref()).await.map_err(|e| match e.reason() {
+            FailureReason::ServerError | FailureReason::Network | FailureReason::Timeout | FailureReason::Throttled => {
+                Failure::Retryable(e, None)
+            }
+            _ => Failure::Final(e),
+        })
+    }
+}
+
+enum Failure {
+    Retryable(GraphError, Option<Duration>),
+    Unauthorized(GraphError),
+    Final(GraphError),
+}
+
+fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+fn paging(endpoint: &str, message: String) -> GraphError {
+    GraphError::Paging { endpoint: endpoint.to_string(), message }
+}
+
+fn hash_url(url: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    url.hash(&mut h);
+    h.finish()
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// The shared HTTP client: rustls with the ring provider, no redirects (a redirect would carry the
+/// bearer token somewhere unplanned), and the configured connect timeout.
+pub fn http_client(settings: &GraphSettings) -> Result<reqwest::Client, GraphError> {
+    // Installing twice is harmless; the first provider wins.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .user_agent(concat!("entra-authmethods-exporter/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(settings.connect_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| GraphError::Config(format!("cannot build the HTTP client: {e}")))
+}

@@ -1,0 +1,231 @@
+//! Access tokens for Graph. One cache per tenant; each credential kind only knows how to ask the
+//! token endpoint for a new token. Tokens are renewed before they expire and after Graph rejects one.
+
+use std::time::Duration;
+
+use reqwest::Url;
+use serde::Deserialize;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::error::GraphError;
+use super::observer::RequestObserver;
+use crate::config::{Secret, SecretSource, TenantSettings};
+
+/// Renew when this share of a token's lifetime has passed, so a slow poll never starts with a token
+/// about to expire and a short outage of the token endpoint is absorbed by the remaining quarter.
+const RENEW_AT_FRACTION: f64 = 0.75;
+
+/// A way to obtain tokens from the Microsoft identity platform.
+#[derive(Debug)]
+pub enum Credential {
+    /// OAuth 2.0 client credentials with a client secret (graph-api.md 11.2).
+    ClientSecret { token_url: Url, client_id: String, secret: SecretSource, scope: String },
+}
+
+impl Credential {
+    pub fn from_tenant(t: &TenantSettings) -> Result<Self, GraphError> {
+        Ok(Credential::ClientSecret {
+            token_url: token_url(&t.login_endpoint, &t.tenant_id)?,
+            client_id: t.client_id.clone(),
+            secret: t.client_secret.clone(),
+            scope: t.scope(),
+        })
+    }
+
+    async fn request(&self, http: &reqwest::Client) -> Result<IssuedToken, GraphError> {
+        match self {
+            Credential::ClientSecret { token_url, client_id, secret, scope } => {
+                let secret = secret.read().map_err(GraphError::Config)?;
+                let form = [
+                    ("client_id", client_id.as_str()),
+                    ("scope", scope.as_str()),
+                    ("client_secret", secret.expose()),
+                    ("grant_type", "client_credentials"),
+                ];
+                let body = serde_urlencoded_form(&form);
+                let response = http
+                    .post(token_url.clone())
+                    .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| transport_error("token", e))?;
+                read_token_response(response).await
+            }
+        }
+    }
+}
+
+/// `{login}/{tenant}/oauth2/v2.0/token`, keeping any path prefix of the login endpoint.
+pub fn token_url(login: &Url, tenant_id: &str) -> Result<Url, GraphError> {
+    let mut url = login.clone();
+    url.path_segments_mut()
+        .map_err(|_| GraphError::Config("login_endpoint cannot be a base URL".into()))?
+        .pop_if_empty()
+        .extend([tenant_id, "oauth2", "v2.0", "token"]);
+    Ok(url)
+}
+
+fn serde_urlencoded_form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+pub(crate) fn transport_error(endpoint: &str, e: reqwest::Error) -> GraphError {
+    // reqwest's Display may include the URL; ours carry no secrets (the secret goes in the body).
+    let message = error_chain(&e);
+    if e.is_timeout() {
+        GraphError::Timeout { endpoint: endpoint.to_string(), message }
+    } else if e.is_decode() || e.is_body() {
+        GraphError::Decode { endpoint: endpoint.to_string(), message }
+    } else {
+        GraphError::Network { endpoint: endpoint.to_string(), message }
+    }
+}
+
+/// reqwest's top-level message is generic ("error sending request"); the cause says what happened.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+#[derive(Debug)]
+struct IssuedToken {
+    access_token: Secret,
+    lifetime: Duration,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    /// A number from the v2 token endpoint, a string from managed-identity endpoints.
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct TokenErrorResponse {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+async fn read_token_response(response: reqwest::Response) -> Result<IssuedToken, GraphError> {
+    let status = response.status();
+    let body = response.bytes().await.map_err(|e| transport_error("token", e))?;
+    if status.is_success() {
+        let parsed: TokenResponse = serde_json::from_slice(&body)
+            .map_err(|e| GraphError::Decode { endpoint: "token".into(), message: e.to_string() })?;
+        let seconds = match parsed.expires_in {
+            Some(serde_json::Value::Number(n)) => n.as_f64(),
+            Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        }
+        // 0 means already expired: renew at every use rather than trust it for an hour.
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        // Entra tokens live 60–90 minutes; assume the short end if the answer does not say.
+        .unwrap_or(3600.0);
+        if parsed.access_token.is_empty() {
+            return Err(GraphError::Decode { endpoint: "token".into(), message: "empty access_token".into() });
+        }
+        return Ok(IssuedToken {
+            access_token: Secret::new(parsed.access_token),
+            lifetime: Duration::from_secs_f64(seconds),
+        });
+    }
+    match serde_json::from_slice::<TokenErrorResponse>(&body) {
+        Ok(err) => Err(GraphError::Token {
+            status: Some(status.as_u16()),
+            error: err.error,
+            // Only the first line: the rest is trace and correlation ids and a timestamp.
+            description: err.error_description.map(|d| d.lines().next().unwrap_or_default().trim().to_string()),
+        }),
+        Err(_) => Err(GraphError::Token {
+            status: Some(status.as_u16()),
+            error: "unexpected_response".into(),
+            description: Some(format!("{} bytes that are not an OAuth error", body.len())),
+        }),
+    }
+}
+
+#[derive(Debug)]
+struct Cached {
+    token: Secret,
+    renew_at: Instant,
+    expires_at: Instant,
+}
+
+/// Caches one token and renews it; at most one renewal runs at a time.
+#[derive(Debug)]
+pub struct TokenCache {
+    credential: Credential,
+    cached: Mutex<Option<Cached>>,
+}
+
+impl TokenCache {
+    pub fn new(credential: Credential) -> Self {
+        TokenCache { credential, cached: Mutex::new(None) }
+    }
+
+    /// A valid token: the cached one until it is due for renewal, else a new one. When renewal fails
+    /// but the old token has not expired yet, the old one is used, so a token-endpoint blip does not
+    /// fail a poll.
+    pub async fn token(&self, http: &reqwest::Client, observer: &dyn RequestObserver) -> Result<Secret, GraphError> {
+        let mut cached = self.cached.lock().await;
+        let now = Instant::now();
+        if let Some(c) = cached.as_ref().filter(|c| now < c.renew_at) {
+            return Ok(c.token.clone());
+        }
+        match self.credential.request(http).await {
+            Ok(issued) => {
+                observer.token_request(true);
+                let now = Instant::now();
+                let renew_in = issued.lifetime.mul_f64(RENEW_AT_FRACTION);
+                let token = issued.access_token.clone();
+                *cached = Some(Cached {
+                    token: issued.access_token,
+                    renew_at: now + renew_in,
+                    expires_at: now + issued.lifetime,
+                });
+                Ok(token)
+            }
+            Err(e) => {
+                observer.token_request(false);
+                match cached.as_ref().filter(|c| Instant::now() < c.expires_at) {
+                    Some(c) => {
+                        tracing::warn!(error = %e, "token renewal failed; using the current token until it expires");
+                        Ok(c.token.clone())
+                    }
+                    None => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Forgets the cached token after Graph rejected it (revoked, or a clock skew made it expire early).
+    pub async fn invalidate(&self) {
+        *self.cached.lock().await = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_url_appends_to_the_login_endpoint() {
+        let base = Url::parse("https://login.microsoftonline.com").unwrap();
+        assert_eq!(
+            token_url(&base, "contoso.onmicrosoft.com").unwrap().as_str(),
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+        );
+        let prefixed = Url::parse("http://127.0.0.1:8080/login/").unwrap();
+        assert_eq!(token_url(&prefixed, "t").unwrap().as_str(), "http://127.0.0.1:8080/login/t/oauth2/v2.0/token");
+    }
+}

@@ -1,0 +1,17 @@
+//! The Graph client reports what it did through this trait, so that it knows nothing of metrics.
+
+/// Receives one call per HTTP exchange. Implementations must be cheap: they run on the request path.
+pub trait RequestObserver: Send + Sync {
+    /// A Graph request finished; `code` is the HTTP status, or `network` / `timeout` when there was none.
+    fn graph_request(&self, endpoint: &str, code: &str);
+    /// A token request finished.
+    fn token_request(&self, success: bool);
+}
+
+/// For callers that do not count anything.
+pub struct NoopObserver;
+
+impl RequestObserver for NoopObserver {
+    fn graph_request(&self, _endpoint: &str, _code: &str) {}
+    fn token_request(&self, _success: bool) {}
+}

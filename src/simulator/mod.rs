@@ -1,0 +1,405 @@
+//! A Microsoft Graph simulator for the authentication-methods reports.
+//!
+//! Graph cannot be reached from the build and test machines, so integration tests and the
+//! `--demo` mode talk to this instead. It serves, from one loopback listener:
+//!
+//! * `POST /{tenant}/oauth2/v2.0/token`: Entra's client-credentials flow (secret in the form or
+//!   HTTP Basic), with Entra's exact error bodies;
+//! * `GET /{v1.0|beta}/reports/authenticationMethods/userRegistrationDetails[/{id}]` with
+//!   `$top`, `$select`, `$filter`, `$orderby` and `$skiptoken` paging;
+//! * `GET /{v1.0|beta}/reports/authenticationMethods/usersRegisteredByFeature(…)` and
+//!   `usersRegisteredByMethod(…)` (delegated-only on Graph, so app-only tokens get 403).
+//!
+//! Every answer is computed from a deterministic synthetic [`Population`], so tests can compute
+//! the expected numbers independently. Throttling, licences, permissions and token expiry behave
+//! as graph-api.md describes, and [`Fault`]s inject the failures clients must survive.
+//!
+//! The simulator is a sibling of the Graph client, not a user of it: it imports nothing from the
+//! rest of the crate and writes its JSON itself, so the two only meet over real HTTP.
+
+mod catalog;
+mod conn;
+mod drift;
+mod envelope;
+mod faults;
+mod filter;
+mod population;
+mod query;
+mod reports;
+mod rng;
+mod routes;
+mod rows;
+mod state;
+mod summary;
+mod throttle;
+mod timefmt;
+mod tokens;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use catalog::{
+    FUTURE_METHODS, KNOWN_METHODS, PRIVILEGED_ROLES, is_passwordless_method, is_sspr_method, is_strong_mfa_method,
+};
+pub use faults::{Fault, TokenError};
+pub use population::{Population, SimUser};
+
+use conn::{ConnTap, SimListener};
+use state::{Shared, TenantState};
+use throttle::Throttle;
+
+/// Tenant id of [`SimulatorConfig::single`], for demo configs and tests.
+pub const DEMO_TENANT_ID: &str = "3f1c6a2e-9b1d-4c5e-8a7f-0d2b4e6c8a10";
+/// Client (application) id of [`SimulatorConfig::single`].
+pub const DEMO_CLIENT_ID: &str = "7a4d2c1b-5e3f-4a6b-9c8d-1e2f3a4b5c6d";
+/// Client secret of [`SimulatorConfig::single`]. Public on purpose: it only opens the simulator.
+pub const DEMO_CLIENT_SECRET: &str = "sim8Q~demo-secret-for-the-local-simulator-only";
+
+/// Graph's documented identity-reports quota: 5 requests …
+pub const DEFAULT_QUOTA_REQUESTS: u32 = 5;
+/// … per 10 seconds, per app per tenant (graph-api.md 10.1).
+pub const DEFAULT_QUOTA_WINDOW: Duration = Duration::from_secs(10);
+/// Entra's usual `expires_in` for client-credentials tokens.
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
+
+/// What to simulate. Build it with [`SimulatorConfig::single`] or a struct literal
+/// (`..Default::default()` fills the quota and token lifetime with Graph's values).
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    pub tenants: Vec<SimTenantConfig>,
+    /// Reports quota per (client id, tenant): requests allowed per window. Default 5 per 10 s
+    /// (Graph's documented limit); tests that are not about throttling set it high.
+    pub quota_requests: u32,
+    /// The sliding window of the quota. `Duration::ZERO` disables throttling.
+    pub quota_window: Duration,
+    /// Lifetime of issued access tokens (default 3599 s; tests use short ones to exercise
+    /// renewal). `expires_in` reports the whole seconds of it.
+    pub token_lifetime: Duration,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            tenants: Vec::new(),
+            quota_requests: DEFAULT_QUOTA_REQUESTS,
+            quota_window: DEFAULT_QUOTA_WINDOW,
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
+        }
+    }
+}
+
+impl SimulatorConfig {
+    /// One licensed tenant ([`DEMO_TENANT_ID`], [`DEMO_CLIENT_ID`], [`DEMO_CLIENT_SECRET`]) whose
+    /// app holds AuditLog.Read.All, with Graph's default quota and token lifetime: the setup
+    /// most tests and the demo start from.
+    pub fn single(users: usize, seed: u64) -> Self {
+        SimulatorConfig {
+            tenants: vec![SimTenantConfig {
+                tenant_id: DEMO_TENANT_ID.to_owned(),
+                client_id: DEMO_CLIENT_ID.to_owned(),
+                client_secret: DEMO_CLIENT_SECRET.to_owned(),
+                users,
+                seed,
+                licensed: true,
+                app_roles: vec!["AuditLog.Read.All".to_owned()],
+            }],
+            ..Default::default()
+        }
+    }
+}
+
+/// One simulated tenant and the one app registration allowed to get tokens for it.
+#[derive(Clone)]
+pub struct SimTenantConfig {
+    /// A GUID string; matched case-insensitively, as Entra does.
+    pub tenant_id: String,
+    /// The app registration allowed to get tokens (the same app may be registered in several
+    /// tenants, like a multi-tenant app).
+    pub client_id: String,
+    pub client_secret: String,
+    /// Population size *including* disabled users (about 2%), which the report does not list;
+    /// use [`Population::listed_count`] for the number of rows served.
+    pub users: usize,
+    /// Seed of the deterministic generator.
+    pub seed: u64,
+    /// `false`: every report answers 403 `Authentication_RequestFromNonPremiumTenantOrB2CTenant`.
+    pub licensed: bool,
+    /// Application permissions granted (the token's `roles`); without `AuditLog.Read.All` the
+    /// reports answer 403 `Authentication_MSGraphPermissionMissing`.
+    pub app_roles: Vec<String>,
+}
+
+impl fmt::Debug for SimTenantConfig {
+    /// The secret is redacted so configs can be logged or printed by failing asserts.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimTenantConfig")
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("users", &self.users)
+            .field("seed", &self.seed)
+            .field("licensed", &self.licensed)
+            .field("app_roles", &self.app_roles)
+            .finish()
+    }
+}
+
+/// Counters for assertions such as "the client respected the quota" or "paging fetched N pages".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Tokens issued.
+    pub token_requests_ok: u64,
+    /// Token requests refused (including injected `TokenFailure`s and wrong methods).
+    pub token_requests_failed: u64,
+    /// Graph requests per route, whatever their outcome, keyed `"{version}/{route}"`:
+    /// `v1.0/userRegistrationDetails`, `beta/userRegistrationDetails/{id}`,
+    /// `v1.0/usersRegisteredByFeature`, `v1.0/usersRegisteredByMethod`; `unknown` for paths the
+    /// simulator does not serve.
+    pub graph_requests: BTreeMap<String, u64>,
+    /// 429 answers sent, from the quota or from `Fault::Throttle`.
+    pub throttled: u64,
+    /// userRegistrationDetails list pages answered with 200.
+    pub pages_served: u64,
+    /// Rows in those pages.
+    pub rows_served: u64,
+}
+
+impl SimStats {
+    /// Requests to one route across both versions, e.g. `requests_to("userRegistrationDetails")`.
+    pub fn requests_to(&self, route: &str) -> u64 {
+        self.graph_requests
+            .iter()
+            .filter(|(k, _)| k.split_once('/').is_some_and(|(_, r)| r == route))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// All Graph requests, served or not.
+    pub fn graph_requests_total(&self) -> u64 {
+        self.graph_requests.values().sum()
+    }
+}
+
+/// Start a simulator on `addr` (use port 0 for an ephemeral port) and serve it in a background
+/// tokio task until [`RunningSimulator::shutdown`] or drop. Populations are generated before this
+/// returns (a million users take a few seconds).
+///
+/// Only loopback addresses are accepted: the simulator hands out tokens for a fixed secret and
+/// must never be reachable from the network. Invalid configs (no tenants, duplicate tenant ids)
+/// are refused too.
+pub async fn start(config: SimulatorConfig, addr: SocketAddr) -> io::Result<RunningSimulator> {
+    if !addr.ip().is_loopback() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("the Graph simulator binds loopback addresses only, not {addr}"),
+        ));
+    }
+    if config.tenants.is_empty() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "the Graph simulator needs at least one tenant"));
+    }
+    for (i, t) in config.tenants.iter().enumerate() {
+        if config.tenants[..i].iter().any(|o| o.tenant_id.eq_ignore_ascii_case(&t.tenant_id)) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("duplicate simulator tenant id {}", t.tenant_id),
+            ));
+        }
+    }
+
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local_addr = listener.local_addr()?;
+
+    // Generation is CPU-bound; keep it off the async workers.
+    let specs: Vec<(usize, u64)> = config.tenants.iter().map(|t| (t.users, t.seed)).collect();
+    let now = OffsetDateTime::now_utc();
+    let populations = tokio::task::spawn_blocking(move || {
+        specs.into_iter().map(|(n, seed)| Population::generate_at(n, seed, now)).collect::<Vec<_>>()
+    })
+    .await
+    .map_err(io::Error::other)?;
+
+    let tenants = config
+        .tenants
+        .into_iter()
+        .zip(populations)
+        .map(|(t, p)| TenantState {
+            tenant_id: t.tenant_id,
+            client_id: t.client_id,
+            client_secret: t.client_secret,
+            app_roles: t.app_roles,
+            seed: t.seed,
+            licensed: AtomicBool::new(t.licensed),
+            population: RwLock::new(Arc::new(p)),
+            drift_steps: AtomicU64::new(0),
+        })
+        .collect();
+    let shared = Arc::new(Shared {
+        tenants,
+        tokens: Default::default(),
+        faults: Default::default(),
+        throttle: Throttle::new(config.quota_requests, config.quota_window),
+        stats: Default::default(),
+        token_lifetime: config.token_lifetime,
+        local_addr,
+        order_cache: Default::default(),
+    });
+
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let app = routes::router(shared.clone()).into_make_service_with_connect_info::<ConnTap>();
+    let server = axum::serve(SimListener { inner: listener }, app).with_graceful_shutdown(async {
+        let _ = stop_rx.await;
+    });
+    let task = tokio::spawn(async move {
+        if let Err(e) = server.await {
+            tracing::warn!(error = %e, "Graph simulator stopped with an error");
+        }
+    });
+    tracing::info!(addr = %local_addr, "Graph simulator listening");
+    Ok(RunningSimulator { shared, addr: local_addr, stop: Some(stop_tx), task: Some(task) })
+}
+
+/// Handle on a running simulator: where it listens, and the switches tests pull. Dropping it
+/// stops the server (gracefully, in the background).
+pub struct RunningSimulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// How long `shutdown` waits for in-flight requests (a `Slow` fault, say) before aborting.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+impl RunningSimulator {
+    /// The bound address (with the actual port when 0 was requested).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`: the Graph base (append `/v1.0` or `/beta`) and the login authority
+    /// (append `/{tenant}/oauth2/v2.0/token`) at once.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn tenant(&self, tenant_id: &str) -> &TenantState {
+        match self.shared.tenant(tenant_id) {
+            Some(t) => t,
+            None => panic!("the simulator has no tenant {tenant_id}"),
+        }
+    }
+
+    /// The population currently served for `tenant_id`.
+    ///
+    /// # Panics
+    /// If the tenant is not configured (a test bug).
+    pub fn population(&self, tenant_id: &str) -> Arc<Population> {
+        self.tenant(tenant_id).population()
+    }
+
+    /// Serve `population` for `tenant_id` from now on. Pages already being written finish with
+    /// the old snapshot; skiptokens keep working as table positions.
+    ///
+    /// # Panics
+    /// If the tenant is not configured.
+    pub fn set_population(&self, tenant_id: &str, population: Population) {
+        self.tenant(tenant_id).set_population(Arc::new(population));
+    }
+
+    /// One step of demo drift (see [`Population::drift`]): adoption grows, every tenth step some
+    /// users lose a method, and the report refresh time moves to now. O(users).
+    ///
+    /// # Panics
+    /// If the tenant is not configured.
+    pub fn drift(&self, tenant_id: &str) {
+        let t = self.tenant(tenant_id);
+        let step = t.drift_steps.fetch_add(1, Ordering::Relaxed);
+        let mut next = Population::clone(&t.population());
+        next.drift(t.seed, step, OffsetDateTime::now_utc());
+        t.set_population(Arc::new(next));
+    }
+
+    /// Queue a fault; see [`Fault`] for what each does and which requests consume it.
+    pub fn push_fault(&self, fault: Fault) {
+        self.shared.faults.push(fault);
+    }
+
+    /// Switch a tenant's P1/P2 licence (403 `Authentication_RequestFromNonPremiumTenantOrB2CTenant`
+    /// on every report while off).
+    ///
+    /// # Panics
+    /// If the tenant is not configured.
+    pub fn set_licensed(&self, tenant_id: &str, licensed: bool) {
+        self.tenant(tenant_id).licensed.store(licensed, Ordering::Relaxed);
+    }
+
+    /// Faults queued and not yet consumed, so a test can assert its faults actually fired.
+    pub fn pending_faults(&self) -> usize {
+        self.shared.faults.len()
+    }
+
+    /// Invalidate every access token issued so far: Graph answers 401 `InvalidAuthenticationToken`
+    /// until the client gets a new token.
+    pub fn revoke_tokens(&self) {
+        self.shared.tokens.revoke_all();
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> SimStats {
+        self.shared.stats.snapshot()
+    }
+
+    /// Stop accepting connections, let in-flight requests finish (up to a short grace period),
+    /// and wait for the server task to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err()
+        {
+            task.abort();
+        }
+    }
+
+    /// Issue a delegated token directly (there is no delegated flow on the token endpoint yet),
+    /// for tests of the delegated-only summary functions.
+    #[cfg(test)]
+    pub(crate) fn issue_delegated_token(&self, tenant_id: &str, scopes: &[&str]) -> String {
+        let t = self.tenant(tenant_id);
+        self.shared.tokens.issue(tokens::TokenRecord {
+            tenant_id: t.tenant_id.clone(),
+            client_id: t.client_id.clone(),
+            kind: tokens::TokenKind::Delegated,
+            roles: Vec::new(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            expires_at: std::time::Instant::now() + Duration::from_secs(3600),
+        })
+    }
+}
+
+impl Drop for RunningSimulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl fmt::Debug for RunningSimulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningSimulator").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}

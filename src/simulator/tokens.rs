@@ -1,0 +1,467 @@
+//! The Microsoft identity platform's token endpoint, client-credentials flow only
+//! (graph-api.md 11.1, 11.2, 11.6), and the server-side record of issued access tokens.
+//!
+//! Tokens are opaque random strings, not JWTs: a client must never look inside an access token,
+//! and an opaque one proves it does not. What Graph would read from the claims (tenant, app,
+//! roles, expiry, delegated or app-only) lives in a [`TokenRecord`] on the simulator side.
+//! The submitted secret is compared and forgotten: it is never stored, logged or echoed.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use time::OffsetDateTime;
+
+use super::faults::{Stage, TokenError, lock};
+use super::query::{percent_decode, split_query};
+use super::rows::json_str;
+use super::state::Shared;
+use super::timefmt::entra_timestamp;
+
+/// How a token was obtained, which decides what Graph lets it do: the summary functions accept
+/// delegated tokens only (graph-api.md section 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    /// Client credentials: permissions are the app's `roles`.
+    AppOnly,
+    /// A signed-in user: permissions are `scp` scopes. Only tests issue these until the
+    /// delegated flow exists; the routes already honour them.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Delegated,
+}
+
+/// What the simulator remembers about an issued access token.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenRecord {
+    pub(crate) tenant_id: String,
+    pub(crate) client_id: String,
+    pub(crate) kind: TokenKind,
+    /// Application permissions (`roles` claim) for app-only tokens.
+    pub(crate) roles: Vec<String>,
+    /// Delegated permissions (`scp` claim) for delegated tokens.
+    pub(crate) scopes: Vec<String>,
+    pub(crate) expires_at: Instant,
+}
+
+impl TokenRecord {
+    /// Whether the token carries `permission`, from `roles` or `scp` according to its kind.
+    pub(crate) fn has_permission(&self, permission: &str) -> bool {
+        let granted = match self.kind {
+            TokenKind::AppOnly => &self.roles,
+            TokenKind::Delegated => &self.scopes,
+        };
+        granted.iter().any(|p| p.eq_ignore_ascii_case(permission))
+    }
+}
+
+/// Why a bearer token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenProblem {
+    Missing,
+    Unknown,
+    Expired,
+}
+
+impl TokenProblem {
+    /// The `InvalidAuthenticationToken` messages seen for each case (graph-api.md 9.4).
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            TokenProblem::Missing => "Access token is empty.",
+            TokenProblem::Unknown => "CompactToken parsing failed with error code: 80049217",
+            TokenProblem::Expired => "Access token has expired or is not yet valid.",
+        }
+    }
+}
+
+/// Issued tokens. Expired ones are kept for a while so the 401 can say "expired".
+#[derive(Default)]
+pub(crate) struct TokenStore {
+    map: Mutex<HashMap<String, TokenRecord>>,
+}
+
+/// Expired tokens older than this are forgotten (then they are merely unknown).
+const KEEP_EXPIRED: Duration = Duration::from_secs(3600);
+
+impl TokenStore {
+    pub(crate) fn issue(&self, record: TokenRecord) -> String {
+        let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let mut map = lock(&self.map);
+        if map.len() >= 4096 {
+            let now = Instant::now();
+            map.retain(|_, r| now.saturating_duration_since(r.expires_at) < KEEP_EXPIRED);
+        }
+        map.insert(token.clone(), record);
+        token
+    }
+
+    /// Validate the `Authorization` header of a Graph request.
+    pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Result<TokenRecord, TokenProblem> {
+        let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("");
+        let token = match value.split_once(' ') {
+            Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
+            _ if value.is_empty() || value.eq_ignore_ascii_case("bearer") => {
+                return Err(TokenProblem::Missing);
+            }
+            _ => return Err(TokenProblem::Unknown),
+        };
+        if token.is_empty() {
+            return Err(TokenProblem::Missing);
+        }
+        let map = lock(&self.map);
+        let rec = map.get(token).ok_or(TokenProblem::Unknown)?;
+        if Instant::now() >= rec.expires_at {
+            return Err(TokenProblem::Expired);
+        }
+        Ok(rec.clone())
+    }
+
+    pub(crate) fn revoke_all(&self) {
+        lock(&self.map).clear();
+    }
+}
+
+/// An Entra error: HTTP status, `error`, AADSTS number and description text.
+struct EntraError {
+    status: StatusCode,
+    error: &'static str,
+    code: u32,
+    text: String,
+}
+
+impl EntraError {
+    fn new(status: StatusCode, error: &'static str, code: u32, text: impl Into<String>) -> Self {
+        EntraError { status, error, code, text: text.into() }
+    }
+
+    fn missing(param: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            format!("The request body must contain the following parameter: '{param}'."),
+        )
+    }
+
+    fn unknown_tenant(tenant: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_tenant",
+            90002,
+            format!(
+                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+            ),
+        )
+    }
+
+    fn unknown_client(client: &str, tenant: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            format!(
+                "Application with identifier '{client}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+            ),
+        )
+    }
+
+    fn invalid_secret(client: &str) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000215,
+            format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client}'."
+            ),
+        )
+    }
+
+    fn expired_secret(client: &str) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000222,
+            format!(
+                "The provided client secret keys for app '{client}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds."
+            ),
+        )
+    }
+
+    fn from_fault(e: TokenError, client: &str, tenant: &str) -> Self {
+        match e {
+            TokenError::InvalidSecret => Self::invalid_secret(client),
+            TokenError::ExpiredSecret => Self::expired_secret(client),
+            TokenError::UnknownClient => Self::unknown_client(client, tenant),
+            TokenError::UnknownTenant => Self::unknown_tenant(tenant),
+            TokenError::ServerError => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                90033,
+                "A transient error has occurred. Please try again.",
+            ),
+        }
+    }
+
+    /// The exact Entra body shape of graph-api.md 11.6.
+    fn into_response(self, correlation_id: &str) -> Response {
+        let trace_id = uuid::Uuid::new_v4().to_string();
+        let ts = entra_timestamp(OffsetDateTime::now_utc());
+        let description = format!(
+            "AADSTS{}: {}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {ts}",
+            self.code, self.text
+        );
+        let body = format!(
+            r#"{{"error":{},"error_description":{},"error_codes":[{}],"timestamp":{},"trace_id":{},"correlation_id":{},"error_uri":{}}}"#,
+            json_str(self.error),
+            json_str(&description),
+            self.code,
+            json_str(&ts),
+            json_str(&trace_id),
+            json_str(correlation_id),
+            json_str(&format!("https://login.microsoftonline.com/error?code={}", self.code)),
+        );
+        entra_response(self.status, body, &trace_id, correlation_id)
+    }
+}
+
+fn entra_response(status: StatusCode, body: String, request_id: &str, correlation_id: &str) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    for (name, value) in [("x-ms-request-id", request_id), ("client-request-id", correlation_id)] {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(name, v);
+        }
+    }
+    r
+}
+
+/// Entra uses the caller's `client-request-id` as correlation id when it is a GUID.
+fn correlation_id(headers: &HeaderMap) -> String {
+    headers
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| uuid::Uuid::parse_str(v.trim()).ok())
+        .unwrap_or_else(uuid::Uuid::new_v4)
+        .to_string()
+}
+
+/// 405 for anything but POST (AADSTS900561).
+pub(crate) fn wrong_method(method: &str, headers: &HeaderMap) -> Response {
+    let m: String = method.chars().take(16).collect();
+    let mut r = EntraError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request",
+        900561,
+        format!("The endpoint only accepts POST, OPTIONS requests. Received a {m} request."),
+    )
+    .into_response(&correlation_id(headers));
+    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+    r
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`. Returns the response and whether a token was issued.
+pub(crate) fn token_endpoint(shared: &Shared, tenant_segment: &str, headers: &HeaderMap, body: &[u8]) -> Response {
+    let corr = correlation_id(headers);
+    let tenant_shown: String = tenant_segment.chars().take(100).collect();
+    let result = issue(shared, &tenant_shown, headers, body);
+    match result {
+        Ok(resp) => {
+            shared.stats.token_ok();
+            resp
+        }
+        Err(e) => {
+            shared.stats.token_failed();
+            tracing::debug!(tenant = %tenant_shown, error = e.error, code = e.code, "simulator: token request refused");
+            e.into_response(&corr)
+        }
+    }
+}
+
+fn issue(shared: &Shared, tenant_segment: &str, headers: &HeaderMap, body: &[u8]) -> Result<Response, EntraError> {
+    let form_body = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    // A body that is not a form has no parameters as far as Entra is concerned.
+    let text = if form_body { String::from_utf8_lossy(body).into_owned() } else { String::new() };
+    let form = split_query(&text);
+    let param = |name: &str| -> Option<String> {
+        form.iter().find(|p| p.key == name).map(|p| p.value.clone()).filter(|v| !v.is_empty())
+    };
+    let basic = basic_credentials(headers);
+    let client_for_errors = basic
+        .as_ref()
+        .map(|(id, _)| id.clone())
+        .or_else(|| param("client_id"))
+        .map(|c| c.chars().take(100).collect::<String>())
+        .unwrap_or_default();
+
+    if let Some(super::Fault::TokenFailure { error, .. }) = shared.faults.take(Stage::Token) {
+        return Err(EntraError::from_fault(error, &client_for_errors, tenant_segment));
+    }
+    let tenant = shared.tenant(tenant_segment).ok_or_else(|| EntraError::unknown_tenant(tenant_segment))?;
+
+    let grant = param("grant_type").ok_or_else(|| EntraError::missing("grant_type"))?;
+    if grant != "client_credentials" {
+        let g: String = grant.chars().take(100).collect();
+        return Err(EntraError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            format!("The app requested an unsupported grant type '{g}'."),
+        ));
+    }
+    // HTTP Basic client authentication (RFC 6749 2.3.1) takes precedence over body parameters.
+    let (client_id, secret) = match basic {
+        Some((id, secret)) => (id, Some(secret)),
+        None => (param("client_id").ok_or_else(|| EntraError::missing("client_id"))?, param("client_secret")),
+    };
+    let scope = param("scope").ok_or_else(|| EntraError::missing("scope"))?;
+    if !client_id.eq_ignore_ascii_case(&tenant.client_id) {
+        return Err(EntraError::unknown_client(&client_for_errors, tenant_segment));
+    }
+    let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+        return Err(EntraError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        ));
+    };
+    if !constant_time_eq(secret.as_bytes(), tenant.client_secret.as_bytes()) {
+        return Err(EntraError::invalid_secret(&tenant.client_id));
+    }
+    let scopes: Vec<&str> = scope.split_whitespace().collect();
+    if scopes.len() != 1 || !scopes[0].ends_with("/.default") || scopes[0].len() <= "/.default".len() {
+        let s: String = scope.chars().take(200).collect();
+        return Err(EntraError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            70011,
+            format!("The provided value for the input parameter 'scope' isn't valid. The scope {s} isn't valid."),
+        ));
+    }
+
+    let lifetime = shared.token_lifetime;
+    let token = shared.tokens.issue(TokenRecord {
+        tenant_id: tenant.tenant_id.clone(),
+        client_id: tenant.client_id.clone(),
+        kind: TokenKind::AppOnly,
+        roles: tenant.app_roles.clone(),
+        scopes: Vec::new(),
+        expires_at: Instant::now() + lifetime,
+    });
+    let secs = lifetime.as_secs();
+    let body = format!(
+        r#"{{"token_type":"Bearer","expires_in":{secs},"ext_expires_in":{secs},"access_token":{}}}"#,
+        json_str(&token)
+    );
+    tracing::debug!(tenant = %tenant.tenant_id, "simulator: token issued");
+    Ok(entra_response(StatusCode::OK, body, &uuid::Uuid::new_v4().to_string(), &correlation_id(headers)))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `Authorization: Basic base64(urlencode(id):urlencode(secret))`.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, data) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64_decode(data.trim())?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((percent_decode(id, true), percent_decode(secret, true)))
+}
+
+/// Standard base64 (padding optional). Small enough to not need a dependency.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    fn val(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        } as u32)
+    }
+    let bytes: Vec<u8> = s.bytes().filter(|&b| b != b'=').collect();
+    if bytes.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= val(c)? << (18 - 6 * i);
+        }
+        let n = chunk.len() - 1;
+        for i in 0..n {
+            out.push((acc >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64() {
+        assert_eq!(base64_decode("aWQ6c2VjcmV0").unwrap(), b"id:secret");
+        assert_eq!(base64_decode("YQ==").unwrap(), b"a");
+        assert_eq!(base64_decode("YWI=").unwrap(), b"ab");
+        assert!(base64_decode("Y").is_none());
+        assert!(base64_decode("!!!!").is_none());
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        let store = TokenStore::default();
+        let t = store.issue(TokenRecord {
+            tenant_id: "t".into(),
+            client_id: "c".into(),
+            kind: TokenKind::AppOnly,
+            roles: vec!["AuditLog.Read.All".into()],
+            scopes: vec![],
+            expires_at: Instant::now() + Duration::from_secs(60),
+        });
+        let mut h = HeaderMap::new();
+        assert_eq!(store.authenticate(&h).unwrap_err(), TokenProblem::Missing);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("bearer {t}")).unwrap());
+        let rec = store.authenticate(&h).unwrap();
+        assert!(rec.has_permission("auditlog.read.all"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer garbage"));
+        assert_eq!(store.authenticate(&h).unwrap_err(), TokenProblem::Unknown);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(store.authenticate(&h).unwrap_err(), TokenProblem::Unknown);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
+        assert_eq!(store.authenticate(&h).unwrap_err(), TokenProblem::Missing);
+        let t2 = store.issue(TokenRecord {
+            tenant_id: "t".into(),
+            client_id: "c".into(),
+            kind: TokenKind::AppOnly,
+            roles: vec![],
+            scopes: vec![],
+            expires_at: Instant::now(),
+        });
+        h.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {t2}")).unwrap());
+        assert_eq!(store.authenticate(&h).unwrap_err(), TokenProblem::Expired);
+        store.revoke_all();
+        assert_eq!(store.authenticate(&h).unwrap_err(), TokenProblem::Unknown);
+    }
+}

@@ -1,0 +1,194 @@
+//! The store: fixed set of tenants and reports, their last good data and poll health, and the cached
+//! exposition rendered from them.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use super::BuildInfo;
+use super::render::render;
+use super::telemetry::TenantTelemetry;
+use crate::aggregation::RegistrationSummary;
+use crate::graph::{FailureReason, GraphError};
+use crate::reports::ReportKind;
+
+/// What a successful poll produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReportData {
+    Registration(RegistrationSummary),
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportSnapshot {
+    pub data: ReportData,
+    pub completed_at: SystemTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct LastError {
+    pub reason: FailureReason,
+    pub graph_code: Option<String>,
+    pub message: String,
+    pub hint: &'static str,
+    pub at: SystemTime,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PollHealth {
+    pub last_attempt_ok: Option<bool>,
+    pub last_success: Option<SystemTime>,
+    pub last_duration: Option<Duration>,
+    pub polls_total: u64,
+    pub failures: BTreeMap<FailureReason, u64>,
+    pub last_error: Option<LastError>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReportState {
+    /// The last good data; kept when a later poll fails.
+    pub data: Option<Arc<ReportSnapshot>>,
+    pub health: PollHealth,
+    pub poll_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct TenantInfo {
+    pub name: String,
+    pub tenant_id: String,
+    pub cloud: &'static str,
+}
+
+/// A consistent copy of one tenant's state, for rendering and the status page.
+#[derive(Debug, Clone)]
+pub struct TenantStatus {
+    pub info: TenantInfo,
+    pub reports: BTreeMap<ReportKind, ReportState>,
+    pub requests: BTreeMap<(String, String), u64>,
+    pub tokens: (u64, u64),
+}
+
+struct TenantEntry {
+    info: TenantInfo,
+    reports: Mutex<BTreeMap<ReportKind, ReportState>>,
+    telemetry: Arc<TenantTelemetry>,
+}
+
+pub struct Store {
+    tenants: Vec<TenantEntry>,
+    build: BuildInfo,
+    exposition: ArcSwap<Bytes>,
+    /// Serialises renders so that the last writer's state is the one that ends up cached.
+    render_lock: Mutex<()>,
+    /// Number of polls completed so far (success or failure); lets `--once` and tests wait for polls
+    /// without sleeping.
+    polls_completed: watch::Sender<u64>,
+}
+
+impl Store {
+    /// `tenants`: each tenant with the reports it polls and their intervals.
+    pub fn new(tenants: Vec<(TenantInfo, Vec<(ReportKind, Duration)>)>, build: BuildInfo) -> Arc<Store> {
+        let entries = tenants
+            .into_iter()
+            .map(|(info, reports)| TenantEntry {
+                info,
+                reports: Mutex::new(
+                    reports
+                        .into_iter()
+                        .map(|(kind, poll_interval)| (kind, ReportState { poll_interval, ..Default::default() }))
+                        .collect(),
+                ),
+                telemetry: Arc::new(TenantTelemetry::default()),
+            })
+            .collect();
+        let store = Arc::new(Store {
+            tenants: entries,
+            build,
+            exposition: ArcSwap::from_pointee(Bytes::new()),
+            render_lock: Mutex::new(()),
+            polls_completed: watch::channel(0).0,
+        });
+        store.rerender();
+        store
+    }
+
+    pub fn tenant_count(&self) -> usize {
+        self.tenants.len()
+    }
+
+    /// The counters a tenant's Graph client reports into.
+    pub fn telemetry(&self, tenant: usize) -> Arc<TenantTelemetry> {
+        self.tenants[tenant].telemetry.clone()
+    }
+
+    /// The cached exposition; cloning `Bytes` is a reference-count increment.
+    pub fn exposition(&self) -> Bytes {
+        self.exposition.load().as_ref().clone()
+    }
+
+    pub fn subscribe_polls(&self) -> watch::Receiver<u64> {
+        self.polls_completed.subscribe()
+    }
+
+    /// Replaces the report's data atomically and marks the poll healthy.
+    pub fn record_success(&self, tenant: usize, report: ReportKind, data: ReportData, duration: Duration) {
+        let now = SystemTime::now();
+        self.update(tenant, report, |state| {
+            state.data = Some(Arc::new(ReportSnapshot { data, completed_at: now }));
+            state.health.last_attempt_ok = Some(true);
+            state.health.last_success = Some(now);
+            state.health.last_duration = Some(duration);
+            state.health.polls_total += 1;
+        });
+    }
+
+    /// Keeps the last good data and records why this poll failed.
+    pub fn record_failure(&self, tenant: usize, report: ReportKind, error: &GraphError, duration: Duration) {
+        let reason = error.reason();
+        self.update(tenant, report, |state| {
+            state.health.last_attempt_ok = Some(false);
+            state.health.last_duration = Some(duration);
+            state.health.polls_total += 1;
+            *state.health.failures.entry(reason).or_insert(0) += 1;
+            state.health.last_error = Some(LastError {
+                reason,
+                graph_code: error.graph_code().map(str::to_string),
+                message: error.to_string(),
+                hint: error.hint(),
+                at: SystemTime::now(),
+            });
+        });
+    }
+
+    fn update(&self, tenant: usize, report: ReportKind, f: impl FnOnce(&mut ReportState)) {
+        {
+            let mut reports = self.tenants[tenant].reports.lock().unwrap_or_else(|p| p.into_inner());
+            f(reports.entry(report).or_default());
+        }
+        self.rerender();
+        self.polls_completed.send_modify(|n| *n += 1);
+    }
+
+    /// A consistent copy of every tenant's state.
+    pub fn status(&self) -> Vec<TenantStatus> {
+        self.tenants
+            .iter()
+            .map(|t| TenantStatus {
+                info: t.info.clone(),
+                reports: t.reports.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+                requests: t.telemetry.requests(),
+                tokens: t.telemetry.tokens(),
+            })
+            .collect()
+    }
+
+    /// Re-renders the exposition from the current state and swaps it in.
+    pub fn rerender(&self) {
+        let _guard = self.render_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let text = render(&self.build, &self.status());
+        self.exposition.store(Arc::new(Bytes::from(text)));
+    }
+}

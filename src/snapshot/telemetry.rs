@@ -1,0 +1,37 @@
+//! Request counters of one tenant, fed by the Graph client through [`RequestObserver`].
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::graph::RequestObserver;
+
+#[derive(Debug, Default)]
+pub struct TenantTelemetry {
+    /// (endpoint, code) → requests. Both sets are small and bounded (a few endpoints × a few codes).
+    requests: Mutex<BTreeMap<(String, String), u64>>,
+    token_success: AtomicU64,
+    token_failure: AtomicU64,
+}
+
+impl TenantTelemetry {
+    pub fn requests(&self) -> BTreeMap<(String, String), u64> {
+        self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn tokens(&self) -> (u64, u64) {
+        (self.token_success.load(Ordering::Relaxed), self.token_failure.load(Ordering::Relaxed))
+    }
+}
+
+impl RequestObserver for TenantTelemetry {
+    fn graph_request(&self, endpoint: &str, code: &str) {
+        let mut map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry((endpoint.to_string(), code.to_string())).or_insert(0) += 1;
+    }
+
+    fn token_request(&self, success: bool) {
+        let counter = if success { &self.token_success } else { &self.token_failure };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}

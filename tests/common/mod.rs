@@ -1,0 +1,171 @@
+//! Shared test fixtures: a simulator and an exporter on 127.0.0.1 ephemeral ports, a scraper, an
+//! exposition parser, and the truth computed straight from the simulator's population — never with
+//! the exporter's own aggregation code.
+#![allow(dead_code)]
+
+pub mod truth;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use entra_authmethods_exporter::app::{self, RunningExporter};
+use entra_authmethods_exporter::config::{self, Settings};
+use entra_authmethods_exporter::simulator::{self, RunningSimulator, SimulatorConfig};
+
+pub const TENANT: &str = "contoso";
+
+pub fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// A simulator with a quota high enough that pacing never matters unless a test wants it to.
+pub async fn start_simulator(users: usize, seed: u64) -> RunningSimulator {
+    let mut cfg = SimulatorConfig::single(users, seed);
+    cfg.quota_requests = 10_000;
+    simulator::start(cfg, loopback()).await.expect("simulator starts")
+}
+
+/// TOML for one tenant pointing at the simulator, with fast retries; `extra_graph` and
+/// `extra_tenant` are appended to the [graph] and [[tenant]] tables.
+pub fn config_toml(sim: &RunningSimulator, extra_graph: &str, extra_tenant: &str) -> String {
+    format!(
+        r#"[graph]
+rate_limit_requests = 1000
+rate_limit_period = "1s"
+retry_backoff_base = "10ms"
+retry_backoff_max = "50ms"
+request_timeout = "5s"
+{extra_graph}
+
+[[tenant]]
+name = "{TENANT}"
+tenant_id = "{tid}"
+client_id = "{cid}"
+client_secret = "{secret}"
+graph_endpoint = "{base}"
+login_endpoint = "{base}"
+{extra_tenant}
+"#,
+        tid = simulator::DEMO_TENANT_ID,
+        cid = simulator::DEMO_CLIENT_ID,
+        secret = simulator::DEMO_CLIENT_SECRET,
+        base = sim.base_url(),
+    )
+}
+
+pub fn settings(toml: &str) -> Settings {
+    config::from_toml_str(toml).expect("test config is valid")
+}
+
+/// Starts the exporter and waits for its first poll to complete (success or failure).
+pub async fn start_exporter(settings: &Settings) -> RunningExporter {
+    let exporter = app::start(settings, loopback(), "/metrics").await.expect("exporter starts");
+    exporter.wait_for_polls(settings.tenants.len() as u64).await;
+    exporter
+}
+
+pub async fn get(addr: SocketAddr, path: &str) -> (u16, String, String) {
+    let resp = reqwest::get(format!("http://{addr}{path}")).await.expect("HTTP request");
+    let status = resp.status().as_u16();
+    let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (status, ctype, resp.text().await.expect("body"))
+}
+
+pub async fn scrape(addr: SocketAddr) -> Exposition {
+    let (status, ctype, body) = get(addr, "/metrics").await;
+    assert_eq!(status, 200);
+    assert_eq!(ctype, "text/plain; version=0.0.4; charset=utf-8");
+    Exposition::parse(&body)
+}
+
+/// A series: metric name and its labels, sorted.
+pub type Key = (String, BTreeMap<String, String>);
+
+/// Parsed text exposition (format 0.0.4).
+#[derive(Debug, Default)]
+pub struct Exposition {
+    pub samples: BTreeMap<Key, f64>,
+    pub text: String,
+}
+
+impl Exposition {
+    pub fn parse(text: &str) -> Self {
+        let mut samples = BTreeMap::new();
+        for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+            let (series, value) = line.rsplit_once(' ').expect("sample line has a value");
+            let value: f64 = value.parse().unwrap_or_else(|_| panic!("bad value in {line}"));
+            let (name, labels) = match series.split_once('{') {
+                None => (series.to_string(), BTreeMap::new()),
+                Some((name, rest)) => (name.to_string(), parse_labels(rest.strip_suffix('}').expect("closing brace"))),
+            };
+            assert!(samples.insert((name, labels), value).is_none(), "duplicate series {line}");
+        }
+        Exposition { samples, text: text.to_string() }
+    }
+
+    pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let key = (name.to_string(), labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+        self.samples.get(&key).copied()
+    }
+
+    /// All series of one family.
+    pub fn family(&self, name: &str) -> BTreeMap<BTreeMap<String, String>, f64> {
+        self.samples.iter().filter(|((n, _), _)| n == name).map(|((_, l), v)| (l.clone(), *v)).collect()
+    }
+}
+
+fn parse_labels(s: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        let name: String = chars.by_ref().take_while(|&c| c != '=').collect();
+        if name.is_empty() {
+            break;
+        }
+        assert_eq!(chars.next(), Some('"'));
+        let mut value = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some('n') => value.push('\n'),
+                    Some(other) => value.push(other),
+                    None => panic!("dangling escape"),
+                },
+                '"' => break,
+                c => value.push(c),
+            }
+        }
+        out.insert(name.trim_start_matches(',').to_string(), value);
+        if chars.peek() == Some(&',') {
+            chars.next();
+        }
+    }
+    out
+}
+
+/// Runs `promtool check metrics` on an exposition. Fails when promtool is missing on CI (CI=true),
+/// and says loudly that it did not run elsewhere.
+pub fn promtool_check_metrics(text: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            if std::env::var_os("CI").is_some() {
+                panic!("promtool is required on CI (apt-get install prometheus): {e}");
+            }
+            eprintln!("NOTE: promtool not installed; `promtool check metrics` was NOT run ({e})");
+            return;
+        }
+    };
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && report.trim().is_empty(), "promtool check metrics found problems:\n{report}");
+}

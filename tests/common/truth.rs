@@ -1,0 +1,124 @@
+//! What the exporter must report, computed directly from the simulator's population with the rules
+//! the README's metrics table states. Deliberately written without the exporter's code.
+
+use std::collections::BTreeMap;
+
+use entra_authmethods_exporter::simulator::Population;
+
+/// README: the phishing-resistant methods.
+const PHISHING_RESISTANT: &[&str] = &[
+    "fido2",
+    "fido2SecurityKey",
+    "passKeyDeviceBound",
+    "passKeyDeviceBoundAuthenticator",
+    "passKeyDeviceBoundWindowsHello",
+    "passKeySynced",
+    "windowsHelloForBusiness",
+    "macOsSecureEnclaveKey",
+    "x509Certificate",
+    "certificateBasedAuthentication",
+];
+
+pub type Labels = BTreeMap<String, String>;
+
+/// Expected value of every data series, by family.
+#[derive(Debug, Default)]
+pub struct Truth {
+    pub users: BTreeMap<Labels, f64>,
+    pub by_feature: BTreeMap<Labels, f64>,
+    pub by_method: BTreeMap<Labels, f64>,
+    pub by_default_method: BTreeMap<Labels, f64>,
+    pub by_method_count: BTreeMap<Labels, f64>,
+    pub refresh_timestamp: Option<f64>,
+    pub listed_users: usize,
+}
+
+fn labels(tenant: &str, t: &str, r: &str, extra: Option<(&str, &str)>) -> Labels {
+    let mut l = Labels::new();
+    l.insert("tenant".into(), tenant.into());
+    l.insert("user_type".into(), t.into());
+    l.insert("user_role".into(), r.into());
+    if let Some((k, v)) = extra {
+        l.insert(k.into(), v.into());
+    }
+    l
+}
+
+pub fn compute(tenant: &str, population: &Population) -> Truth {
+    let mut truth = Truth::default();
+    let types = ["all", "member", "guest"];
+    let roles = ["all", "admin", "user"];
+    for t in types {
+        for r in roles {
+            truth.users.insert(labels(tenant, t, r, None), 0.0);
+            for f in [
+                "mfaCapable",
+                "mfaRegistered",
+                "ssprRegistered",
+                "ssprEnabled",
+                "ssprCapable",
+                "passwordlessCapable",
+                "systemPreferredMethodEnabled",
+                "phishingResistantCapable",
+            ] {
+                truth.by_feature.insert(labels(tenant, t, r, Some(("feature", f))), 0.0);
+            }
+            for b in ["0", "1", "2", "3", "4+"] {
+                truth.by_method_count.insert(labels(tenant, t, r, Some(("methods", b))), 0.0);
+            }
+        }
+    }
+    for u in population.users.iter().filter(|u| u.enabled) {
+        truth.listed_users += 1;
+        if let Ok(ts) = time::OffsetDateTime::parse(&u.last_updated, &time::format_description::well_known::Rfc3339) {
+            let secs = ts.unix_timestamp() as f64 + f64::from(ts.nanosecond()) * 1e-9;
+            truth.refresh_timestamp = Some(truth.refresh_timestamp.map_or(secs, |m: f64| m.max(secs)));
+        }
+        let mut methods: Vec<&str> = u.methods_registered.iter().map(String::as_str).collect();
+        methods.sort_unstable();
+        methods.dedup();
+        let features = [
+            ("mfaCapable", u.is_mfa_capable),
+            ("mfaRegistered", u.is_mfa_registered),
+            ("ssprRegistered", u.is_sspr_registered),
+            ("ssprEnabled", u.is_sspr_enabled),
+            ("ssprCapable", u.is_sspr_capable),
+            ("passwordlessCapable", u.is_passwordless_capable),
+            ("systemPreferredMethodEnabled", u.system_preferred_enabled == Some(true)),
+            ("phishingResistantCapable", methods.iter().any(|m| PHISHING_RESISTANT.contains(m))),
+        ];
+        let default = match u.default_method.as_deref() {
+            None | Some("") => "unset",
+            Some(m) => m,
+        };
+        let bucket = match methods.len() {
+            0 => "0",
+            1 => "1",
+            2 => "2",
+            3 => "3",
+            _ => "4+",
+        };
+        let user_types = ["all"].into_iter().chain(match u.user_type.as_deref() {
+            Some("member") => Some("member"),
+            Some("guest") => Some("guest"),
+            _ => None,
+        });
+        let role = if u.is_admin == Some(true) { "admin" } else { "user" };
+        for t in user_types {
+            for r in ["all", role] {
+                *truth.users.get_mut(&labels(tenant, t, r, None)).unwrap() += 1.0;
+                for (f, on) in features {
+                    if on {
+                        *truth.by_feature.get_mut(&labels(tenant, t, r, Some(("feature", f)))).unwrap() += 1.0;
+                    }
+                }
+                for m in &methods {
+                    *truth.by_method.entry(labels(tenant, t, r, Some(("method", m)))).or_insert(0.0) += 1.0;
+                }
+                *truth.by_default_method.entry(labels(tenant, t, r, Some(("method", default)))).or_insert(0.0) += 1.0;
+                *truth.by_method_count.get_mut(&labels(tenant, t, r, Some(("methods", bucket)))).unwrap() += 1.0;
+            }
+        }
+    }
+    truth
+}

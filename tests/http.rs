@@ -1,0 +1,142 @@
+//! The HTTP surface over real sockets: metrics path, health, readiness, status page, errors.
+
+mod common;
+
+use common::*;
+use entra_authmethods_exporter::app;
+use entra_authmethods_exporter::simulator::{DEMO_TENANT_ID, Fault};
+
+#[tokio::test]
+async fn health_readiness_and_status_page_after_a_good_poll() {
+    let sim = start_simulator(120, 41).await;
+    let exporter = start_exporter(&settings(&config_toml(&sim, "", ""))).await;
+    let addr = exporter.addr;
+    for path in ["/healthz", "/-/healthy"] {
+        assert_eq!(get(addr, path).await.0, 200, "{path}");
+    }
+    for path in ["/readyz", "/-/ready"] {
+        let (status, _, body) = get(addr, path).await;
+        assert_eq!((status, body.as_str()), (200, "ready\n"), "{path}");
+    }
+    let (status, ctype, page) = get(addr, "/").await;
+    assert_eq!(status, 200);
+    assert!(ctype.starts_with("text/html"));
+    assert!(page.contains("Tenant contoso") && page.contains(DEMO_TENANT_ID));
+    assert!(page.contains("mfaCapable") && page.contains('%'), "headline ratios shown");
+    assert!(page.contains("registration_details") && page.contains(">ok<"));
+    assert_eq!(get(addr, "/nope").await.0, 404);
+    let post = reqwest::Client::new().post(format!("http://{addr}/metrics")).send().await.unwrap();
+    assert_eq!(post.status().as_u16(), 405);
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn not_ready_until_every_tenant_succeeded_and_the_reason_is_given() {
+    let sim = start_simulator(20, 42).await;
+    sim.push_fault(Fault::Status {
+        count: 1,
+        status: 403,
+        code: "Authorization_RequestDenied".into(),
+        message: "<script>alert(1)</script>".into(),
+    });
+    let exporter = start_exporter(&settings(&config_toml(&sim, "", ""))).await;
+    let (status, _, body) = get(exporter.addr, "/readyz").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("tenant contoso report registration_details") && body.contains("forbidden"), "{body}");
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(!page.contains("<script>"), "Graph text is escaped");
+    assert!(page.contains("&lt;script&gt;"));
+    assert_eq!(get(exporter.addr, "/healthz").await.0, 200, "liveness does not depend on Graph");
+    assert!(exporter.poll_now().await);
+    assert_eq!(get(exporter.addr, "/readyz").await.0, 200);
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_custom_telemetry_path_replaces_metrics() {
+    let sim = start_simulator(20, 43).await;
+    let s = settings(&config_toml(&sim, "", ""));
+    let exporter = app::start(&s, loopback(), "/custom/path").await.unwrap();
+    exporter.wait_for_polls(1).await;
+    let (status, ctype, body) = get(exporter.addr, "/custom/path").await;
+    assert_eq!(status, 200);
+    assert_eq!(ctype, "text/plain; version=0.0.4; charset=utf-8");
+    assert!(body.contains("entra_authmethods_users{"));
+    assert_eq!(get(exporter.addr, "/metrics").await.0, 404);
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn before_the_first_poll_only_health_series_are_served() {
+    let sim = start_simulator(20, 44).await;
+    sim.push_fault(Fault::Slow(std::time::Duration::from_secs(30)));
+    let s = settings(&config_toml(&sim, "", ""));
+    let exporter = app::start(&s, loopback(), "/metrics").await.unwrap();
+    let exp = scrape(exporter.addr).await;
+    assert!(exp.family("entra_authmethods_users").is_empty());
+    assert_eq!(
+        exp.get("entra_authmethods_polls_total", &[("tenant", TENANT), ("report", "registration_details")]),
+        Some(0.0)
+    );
+    assert_eq!(exp.family("entra_authmethods_poll_success").len(), 0, "no verdict before the first poll ends");
+    let (status, _, body) = get(exporter.addr, "/readyz").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("first poll still running"), "{body}");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_demo_serves_metrics_on_the_printed_address() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-authmethods-exporter"))
+        .args(["--demo", "--web.listen-address", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut url = None;
+    let mut ready = None;
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if let Some(u) = line.trim().strip_prefix("metrics:") {
+            url = Some(u.trim().to_string());
+        }
+        if let Some(r) = line.strip_prefix("Ready: ") {
+            ready = Some(r.to_string());
+            break;
+        }
+    }
+    let url = url.expect("the demo prints the metrics URL");
+    assert!(ready.expect("the demo says when its first poll completed").starts_with("first poll completed"));
+    let addr: std::net::SocketAddr = url.trim_start_matches("http://").trim_end_matches("/metrics").parse().unwrap();
+    assert_eq!(get(addr, "/readyz").await.0, 200);
+    let exp = scrape(addr).await;
+    for family in [
+        "entra_authmethods_users",
+        "entra_authmethods_users_registered_by_feature",
+        "entra_authmethods_users_registered_by_method",
+        "entra_authmethods_users_by_default_method",
+        "entra_authmethods_users_by_methods_registered",
+        "entra_authmethods_report_refresh_timestamp_seconds",
+        "entra_authmethods_build_info",
+        "entra_authmethods_tenant_info",
+        "entra_authmethods_poll_success",
+        "entra_authmethods_last_success_timestamp_seconds",
+        "entra_authmethods_poll_duration_seconds",
+        "entra_authmethods_polls_total",
+        "entra_authmethods_poll_failures_total",
+        "entra_authmethods_graph_requests_total",
+        "entra_authmethods_token_requests_total",
+    ] {
+        assert!(!exp.family(family).is_empty(), "demo serves {family}");
+    }
+    let users = exp.get("entra_authmethods_users", &[("tenant", "demo"), ("user_type", "all"), ("user_role", "all")]);
+    assert!(users.unwrap() > 2500.0);
+    promtool_check_metrics(&exp.text);
+    child.kill().await.unwrap();
+}

@@ -1,0 +1,195 @@
+//! Registration metrics end to end: the simulator and the real exporter over HTTP on 127.0.0.1, every
+//! value compared with truth computed from the simulator's population.
+
+mod common;
+
+use common::truth::{self, Truth};
+use common::*;
+use entra_authmethods_exporter::simulator::{DEMO_TENANT_ID, Population};
+
+const DATA_FAMILIES: [&str; 5] = [
+    "entra_authmethods_users",
+    "entra_authmethods_users_registered_by_feature",
+    "entra_authmethods_users_registered_by_method",
+    "entra_authmethods_users_by_default_method",
+    "entra_authmethods_users_by_methods_registered",
+];
+
+/// Every expected series is present with its value, and every exported data series is expected
+/// (known methods with no users are exported as 0).
+fn assert_matches_truth(exp: &Exposition, truth: &Truth) {
+    let expected =
+        [&truth.users, &truth.by_feature, &truth.by_method, &truth.by_default_method, &truth.by_method_count];
+    for (family, want) in DATA_FAMILIES.iter().zip(expected) {
+        let got = exp.family(family);
+        for (labels, value) in want {
+            assert_eq!(got.get(labels), Some(value), "{family}{labels:?}");
+        }
+        for (labels, value) in &got {
+            if !want.contains_key(labels) {
+                assert_eq!(*value, 0.0, "{family}{labels:?} is exported as {value} but no user has it");
+            }
+        }
+    }
+    let refresh = exp.get("entra_authmethods_report_refresh_timestamp_seconds", &[("tenant", TENANT)]);
+    match (refresh, truth.refresh_timestamp) {
+        (Some(got), Some(want)) => assert!((got - want).abs() < 1e-3, "refresh {got} != {want}"),
+        (got, want) => assert_eq!(got, want, "refresh timestamp presence"),
+    }
+}
+
+#[tokio::test]
+async fn every_series_matches_the_population_across_pages() {
+    let sim = start_simulator(2500, 7).await;
+    let settings = settings(&config_toml(&sim, "page_size = 300", ""));
+    let exporter = start_exporter(&settings).await;
+    let exp = scrape(exporter.addr).await;
+
+    let truth = truth::compute(TENANT, &sim.population(DEMO_TENANT_ID));
+    assert!(truth.listed_users > 2000, "population lists most users");
+    assert_matches_truth(&exp, &truth);
+
+    let report = [("tenant", TENANT), ("report", "registration_details")];
+    assert_eq!(exp.get("entra_authmethods_poll_success", &report), Some(1.0));
+    assert_eq!(exp.get("entra_authmethods_polls_total", &report), Some(1.0));
+    assert!(exp.get("entra_authmethods_last_success_timestamp_seconds", &report).unwrap() > 1.7e9);
+    assert!(exp.get("entra_authmethods_poll_duration_seconds", &report).unwrap() > 0.0);
+    assert_eq!(exp.get("entra_authmethods_poll_interval_seconds", &report), Some(1800.0));
+    for reason in [
+        "throttled",
+        "unauthorized",
+        "forbidden",
+        "not_found",
+        "server_error",
+        "timeout",
+        "decode",
+        "network",
+        "config",
+    ] {
+        let labels = [("tenant", TENANT), ("report", "registration_details"), ("reason", reason)];
+        assert_eq!(exp.get("entra_authmethods_poll_failures_total", &labels), Some(0.0), "{reason}");
+    }
+    let pages = truth.listed_users.div_ceil(300) as f64;
+    let requests = [("tenant", TENANT), ("endpoint", "userRegistrationDetails"), ("code", "200")];
+    assert_eq!(exp.get("entra_authmethods_graph_requests_total", &requests), Some(pages));
+    assert_eq!(exp.family("entra_authmethods_graph_requests_total").len(), 1, "only 200s were seen");
+    assert_eq!(
+        exp.get("entra_authmethods_token_requests_total", &[("tenant", TENANT), ("outcome", "success")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        exp.get("entra_authmethods_token_requests_total", &[("tenant", TENANT), ("outcome", "failure")]),
+        Some(0.0)
+    );
+    assert_eq!(
+        exp.get(
+            "entra_authmethods_tenant_info",
+            &[("tenant", TENANT), ("tenant_id", DEMO_TENANT_ID), ("cloud", "global")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(exp.family("entra_authmethods_build_info").len(), 1);
+    assert_eq!(sim.stats().pages_served as f64, pages, "the exporter read each page exactly once");
+
+    promtool_check_metrics(&exp.text);
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn changes_in_the_tenant_show_at_the_next_poll_and_vanished_series_vanish() {
+    let sim = start_simulator(400, 11).await;
+    let mut population = Population::generate(400, 11);
+    population.users[0].methods_registered.push("quantumEntanglementKey".into());
+    population.users[0].enabled = true;
+    sim.set_population(DEMO_TENANT_ID, population);
+    let settings = settings(&config_toml(&sim, "", ""));
+    let exporter = start_exporter(&settings).await;
+    let exp = scrape(exporter.addr).await;
+    assert_matches_truth(&exp, &truth::compute(TENANT, &sim.population(DEMO_TENANT_ID)));
+    let quantum =
+        [("tenant", TENANT), ("user_type", "all"), ("user_role", "all"), ("method", "quantumEntanglementKey")];
+    assert!(exp.get("entra_authmethods_users_registered_by_method", &quantum).unwrap() >= 1.0);
+
+    // The unknown method disappears from Graph: its series must disappear too.
+    let mut population = Population::generate(400, 11);
+    for u in &mut population.users {
+        u.methods_registered.retain(|m| m != "quantumEntanglementKey");
+    }
+    sim.set_population(DEMO_TENANT_ID, population);
+    for _ in 0..3 {
+        sim.drift(DEMO_TENANT_ID);
+    }
+    assert!(exporter.poll_now().await);
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_users_registered_by_method", &quantum), None);
+    assert_matches_truth(&exp, &truth::compute(TENANT, &sim.population(DEMO_TENANT_ID)));
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn only_configured_breakdowns_are_exported() {
+    let sim = start_simulator(300, 3).await;
+    let settings = settings(&config_toml(&sim, "", "user_types = [\"all\"]\nuser_roles = [\"all\", \"admin\"]"));
+    let exporter = start_exporter(&settings).await;
+    let exp = scrape(exporter.addr).await;
+    let users = exp.family("entra_authmethods_users");
+    let combos: Vec<(String, String)> =
+        users.keys().map(|l| (l["user_type"].clone(), l["user_role"].clone())).collect();
+    assert_eq!(combos, vec![("all".to_string(), "admin".to_string()), ("all".to_string(), "all".to_string())]);
+    let truth = truth::compute(TENANT, &sim.population(DEMO_TENANT_ID));
+    for (labels, value) in users {
+        assert_eq!(truth.users.get(&labels), Some(&value));
+    }
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn once_mode_prints_the_exposition_and_exits_zero() {
+    let sim = start_simulator(1200, 5).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config_toml(&sim, "page_size = 500", "")).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-authmethods-exporter"))
+        .arg("--once")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+    assert!(!stderr.contains(entra_authmethods_exporter::simulator::DEMO_CLIENT_SECRET), "secret in logs: {stderr}");
+    let exp = Exposition::parse(&String::from_utf8(out.stdout).unwrap());
+    assert_matches_truth(&exp, &truth::compute(TENANT, &sim.population(DEMO_TENANT_ID)));
+    promtool_check_metrics(&exp.text);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn once_mode_exits_non_zero_when_a_poll_fails() {
+    let sim = start_simulator(100, 5).await;
+    sim.set_licensed(DEMO_TENANT_ID, false);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config_toml(&sim, "", "")).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-authmethods-exporter"))
+        .args(["--once", "--log.format", "json", "--config"])
+        .arg(&path)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let exp = Exposition::parse(&String::from_utf8(out.stdout).unwrap());
+    let labels = [("tenant", TENANT), ("report", "registration_details"), ("reason", "forbidden")];
+    assert_eq!(exp.get("entra_authmethods_poll_failures_total", &labels), Some(1.0));
+    assert!(exp.family("entra_authmethods_users").is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find(|l| l.contains("poll failed")).expect("one log line for the failure");
+    let json: serde_json::Value = serde_json::from_str(line).expect("json log line");
+    assert_eq!(json["graph_code"], "Authentication_RequestFromNonPremiumTenantOrB2CTenant");
+    assert!(json["hint"].as_str().unwrap().contains("P1 or P2"));
+    sim.shutdown().await;
+}

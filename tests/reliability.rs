@@ -1,0 +1,277 @@
+//! Faults from the simulator: throttling, server errors, broken bodies, paging loops, token problems,
+//! licence errors and unreachable endpoints. Each ends either in exact numbers (the fault was
+//! absorbed by retries) or in one recorded failure with the right reason, with the last good data kept.
+
+mod common;
+
+use common::truth;
+use common::*;
+use entra_authmethods_exporter::simulator::{DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Fault, TokenError};
+
+const REPORT: [(&str, &str); 2] = [("tenant", TENANT), ("report", "registration_details")];
+
+fn failures(exp: &Exposition, reason: &str) -> Option<f64> {
+    exp.get(
+        "entra_authmethods_poll_failures_total",
+        &[("tenant", TENANT), ("report", "registration_details"), ("reason", reason)],
+    )
+}
+
+fn requests(exp: &Exposition, code: &str) -> Option<f64> {
+    exp.get(
+        "entra_authmethods_graph_requests_total",
+        &[("tenant", TENANT), ("endpoint", "userRegistrationDetails"), ("code", code)],
+    )
+}
+
+fn users_all(exp: &Exposition) -> Option<f64> {
+    exp.get("entra_authmethods_users", &[("tenant", TENANT), ("user_type", "all"), ("user_role", "all")])
+}
+
+#[tokio::test]
+async fn throttling_with_retry_after_is_absorbed() {
+    let sim = start_simulator(250, 21).await;
+    sim.push_fault(Fault::Throttle { count: 2, retry_after: Some("0.05".into()) });
+    let exporter = start_exporter(&settings(&config_toml(&sim, "page_size = 100", ""))).await;
+    let exp = scrape(exporter.addr).await;
+    let truth = truth::compute(TENANT, &sim.population(DEMO_TENANT_ID));
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0));
+    assert_eq!(users_all(&exp), Some(truth.listed_users as f64));
+    assert_eq!(requests(&exp, "429"), Some(2.0));
+    assert_eq!(requests(&exp, "200"), Some(truth.listed_users.div_ceil(100) as f64));
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn throttling_without_retry_after_backs_off_and_gives_up_after_max_attempts() {
+    let sim = start_simulator(50, 22).await;
+    sim.push_fault(Fault::Throttle { count: 10, retry_after: None });
+    let exporter = start_exporter(&settings(&config_toml(&sim, "max_attempts = 3", ""))).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(0.0));
+    assert_eq!(failures(&exp, "throttled"), Some(1.0));
+    assert_eq!(requests(&exp, "429"), Some(3.0), "exactly max_attempts requests");
+    assert_eq!(users_all(&exp), None, "no data before the first success");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn server_errors_are_retried() {
+    let sim = start_simulator(150, 23).await;
+    sim.push_fault(Fault::Status { count: 2, status: 503, code: "ServiceUnavailable".into(), message: "down".into() });
+    let exporter = start_exporter(&settings(&config_toml(&sim, "", ""))).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0));
+    assert_eq!(requests(&exp, "503"), Some(2.0));
+    let truth = truth::compute(TENANT, &sim.population(DEMO_TENANT_ID));
+    assert_eq!(users_all(&exp), Some(truth.listed_users as f64));
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_licence_error_is_not_retried_and_keeps_the_last_good_data() {
+    let sim = start_simulator(300, 24).await;
+    let exporter = start_exporter(&settings(&config_toml(&sim, "", ""))).await;
+    let before = scrape(exporter.addr).await;
+    let good = users_all(&before).expect("first poll succeeded");
+    let last_success = before.get("entra_authmethods_last_success_timestamp_seconds", &REPORT).unwrap();
+
+    sim.set_licensed(DEMO_TENANT_ID, false);
+    sim.drift(DEMO_TENANT_ID);
+    assert!(!exporter.poll_now().await);
+    let after = scrape(exporter.addr).await;
+    assert_eq!(after.get("entra_authmethods_poll_success", &REPORT), Some(0.0));
+    assert_eq!(failures(&after, "forbidden"), Some(1.0));
+    assert_eq!(requests(&after, "403"), Some(1.0), "403 is not retried");
+    assert_eq!(users_all(&after), Some(good), "last good data kept");
+    assert_eq!(after.get("entra_authmethods_last_success_timestamp_seconds", &REPORT), Some(last_success));
+    assert_eq!(after.get("entra_authmethods_polls_total", &REPORT), Some(2.0));
+
+    let (status, _, body) = get(exporter.addr, "/").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Authentication_RequestFromNonPremiumTenantOrB2CTenant"), "{body}");
+    assert!(body.contains("P1 or P2"));
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_and_truncated_pages_are_retried_then_reported_as_decode() {
+    let sim = start_simulator(200, 25).await;
+    sim.push_fault(Fault::MalformedJson);
+    sim.push_fault(Fault::TruncatedBody);
+    let exporter = start_exporter(&settings(&config_toml(&sim, "", ""))).await;
+    let exp = scrape(exporter.addr).await;
+    let truth = truth::compute(TENANT, &sim.population(DEMO_TENANT_ID));
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0), "two bad bodies, then a good one");
+    assert_eq!(users_all(&exp), Some(truth.listed_users as f64));
+
+    for _ in 0..5 {
+        sim.push_fault(Fault::MalformedJson);
+    }
+    assert!(!exporter.poll_now().await);
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(failures(&exp, "decode"), Some(1.0));
+    assert_eq!(users_all(&exp), Some(truth.listed_users as f64), "last good data kept");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_empty_page_in_the_middle_is_fine_and_a_repeated_next_link_stops_the_sweep() {
+    let sim = start_simulator(250, 26).await;
+    sim.push_fault(Fault::EmptyPage);
+    let exporter = start_exporter(&settings(&config_toml(&sim, "page_size = 100", ""))).await;
+    let exp = scrape(exporter.addr).await;
+    let truth = truth::compute(TENANT, &sim.population(DEMO_TENANT_ID));
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0));
+    assert_eq!(users_all(&exp), Some(truth.listed_users as f64));
+
+    sim.push_fault(Fault::RepeatNextLink);
+    assert!(!exporter.poll_now().await);
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(failures(&exp, "decode"), Some(1.0), "a paging loop is a decode failure");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_renewed_once_and_the_poll_succeeds() {
+    let sim = start_simulator(150, 27).await;
+    let exporter = start_exporter(&settings(&config_toml(&sim, "", ""))).await;
+    sim.revoke_tokens();
+    assert!(exporter.poll_now().await);
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(requests(&exp, "401"), Some(1.0));
+    assert_eq!(
+        exp.get("entra_authmethods_token_requests_total", &[("tenant", TENANT), ("outcome", "success")]),
+        Some(2.0)
+    );
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn expiring_tokens_are_renewed_before_graph_rejects_them() {
+    let mut cfg = entra_authmethods_exporter::simulator::SimulatorConfig::single(600, 28);
+    cfg.quota_requests = 10_000;
+    cfg.token_lifetime = std::time::Duration::from_secs(1);
+    let sim = entra_authmethods_exporter::simulator::start(cfg, loopback()).await.unwrap();
+    // 6 pages at 2 requests per 500 ms: the sweep takes over a second, past the renewal point (750 ms)
+    // of a token that lives one second (Entra reports whole seconds).
+    let toml = config_toml(&sim, "page_size = 100", "").replace(
+        "rate_limit_requests = 1000\nrate_limit_period = \"1s\"",
+        "rate_limit_requests = 2\nrate_limit_period = \"500ms\"",
+    );
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0));
+    assert_eq!(requests(&exp, "401"), None, "no request was sent with an expired token");
+    let tokens =
+        exp.get("entra_authmethods_token_requests_total", &[("tenant", TENANT), ("outcome", "success")]).unwrap();
+    assert!(tokens >= 2.0, "tokens were renewed during the sweep, got {tokens}");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_is_unauthorized_and_never_logged() {
+    let sim = start_simulator(10, 29).await;
+    let toml = config_toml(&sim, "", "").replace(DEMO_CLIENT_SECRET, "definitely-wrong-secret");
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(failures(&exp, "unauthorized"), Some(1.0));
+    assert_eq!(
+        exp.get("entra_authmethods_token_requests_total", &[("tenant", TENANT), ("outcome", "failure")]),
+        Some(1.0)
+    );
+    assert_eq!(requests(&exp, "200"), None, "no Graph request without a token");
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(page.contains("invalid_client") && page.contains("AADSTS7000215"), "{page}");
+    assert!(!page.contains("definitely-wrong-secret"));
+    assert!(!exp.text.contains("definitely-wrong-secret"));
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn token_endpoint_failures_are_reported_with_their_aadsts_code() {
+    let sim = start_simulator(10, 30).await;
+    sim.push_fault(Fault::TokenFailure { count: 1, error: TokenError::UnknownTenant });
+    let exporter = start_exporter(&settings(&config_toml(&sim, "", ""))).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(failures(&exp, "unauthorized"), Some(1.0));
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(page.contains("AADSTS90002"), "{page}");
+    // The fault is used up: the next poll succeeds.
+    assert!(exporter.poll_now().await);
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn slow_answers_time_out() {
+    let sim = start_simulator(10, 31).await;
+    sim.push_fault(Fault::Slow(std::time::Duration::from_secs(3)));
+    let toml =
+        config_toml(&sim, "max_attempts = 1", "").replace("request_timeout = \"5s\"", "request_timeout = \"300ms\"");
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(failures(&exp, "timeout"), Some(1.0));
+    assert_eq!(requests(&exp, "timeout"), Some(1.0));
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_whole_poll_is_bounded_by_the_poll_timeout() {
+    let sim = start_simulator(10, 32).await;
+    sim.push_fault(Fault::Slow(std::time::Duration::from_secs(3)));
+    let exporter = start_exporter(&settings(&config_toml(&sim, "poll_timeout = \"300ms\"", ""))).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(failures(&exp, "timeout"), Some(1.0));
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_graph_is_a_network_failure() {
+    // Bind then drop a listener to get a port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let sim = start_simulator(10, 33).await;
+    let toml = config_toml(&sim, "max_attempts = 2", "").replace(
+        &format!("graph_endpoint = \"{}\"", sim.base_url()),
+        &format!("graph_endpoint = \"http://127.0.0.1:{port}\""),
+    );
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(failures(&exp, "network"), Some(1.0));
+    assert_eq!(requests(&exp, "network"), Some(2.0));
+    let (status, _, body) = get(exporter.addr, "/readyz").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("network"), "{body}");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_reports_quota_is_respected_so_graph_never_throttles() {
+    let mut cfg = entra_authmethods_exporter::simulator::SimulatorConfig::single(500, 34);
+    cfg.quota_requests = 3;
+    cfg.quota_window = std::time::Duration::from_millis(300);
+    let sim = entra_authmethods_exporter::simulator::start(cfg, loopback()).await.unwrap();
+    let toml = config_toml(&sim, "page_size = 50", "").replace(
+        "rate_limit_requests = 1000\nrate_limit_period = \"1s\"",
+        "rate_limit_requests = 3\nrate_limit_period = \"300ms\"",
+    );
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0));
+    assert_eq!(requests(&exp, "429"), None, "paced at the quota, Graph never answered 429");
+    assert_eq!(sim.stats().throttled, 0);
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
