@@ -25,7 +25,7 @@ async fn health_readiness_and_status_page_after_a_good_poll() {
     assert!(page.contains("mfaCapable") && page.contains('%'), "headline ratios shown");
     assert!(page.contains("registration_details") && page.contains(">ok<"));
     assert_eq!(get(addr, "/nope").await.0, 404);
-    let post = reqwest::Client::new().post(format!("http://{addr}/metrics")).send().await.unwrap();
+    let post = client().post(format!("http://{addr}/metrics")).send().await.unwrap();
     assert_eq!(post.status().as_u16(), 405);
     exporter.shutdown().await;
     sim.shutdown().await;

@@ -56,8 +56,8 @@ pub struct SimUser {
 pub struct Population {
     /// All users, disabled ones included (they are skipped when serving).
     pub users: Vec<SimUser>,
-    /// When the simulated report was last refreshed; rows' `last_updated` lie within a few
-    /// seconds after it.
+    /// When the simulated report refresh finished; rows' `last_updated` lie within the few
+    /// seconds before it (never in the future, so data-age metrics are never negative).
     pub refreshed_at: OffsetDateTime,
 }
 
@@ -65,7 +65,7 @@ pub struct Population {
 /// (The running simulator uses the current time instead; see `generate_at`.)
 const FIXED_REFRESH_UNIX: i64 = 1_784_171_761; // 2026-07-16T03:16:01Z, the live fixture's refresh
 
-/// Rows are stamped within this span after the refresh time, like a refresh job walking the table.
+/// Rows are stamped within this span before the refresh time, like a refresh job walking the table.
 const ROW_SPREAD_NANOS: u64 = 2_500_000_000;
 
 impl Population {
@@ -210,9 +210,9 @@ impl SimUser {
     }
 }
 
-/// Format a row timestamp: the refresh time plus `offset_nanos`, seven digits or (1%) none.
+/// Format a row timestamp: the refresh time minus `offset_nanos`, seven digits or (1%) none.
 pub(crate) fn row_timestamp(refreshed_at: OffsetDateTime, offset_nanos: u64, with_fraction: bool) -> String {
-    iso_utc(refreshed_at + Duration::from_nanos(offset_nanos), with_fraction)
+    iso_utc(refreshed_at - Duration::from_nanos(offset_nanos), with_fraction)
 }
 
 fn generate_user(seed: u64, index: u64, refreshed_at: OffsetDateTime) -> SimUser {
@@ -411,7 +411,11 @@ mod tests {
     fn timestamps_cluster_around_the_refresh() {
         let p = Population::generate(1_000, 3);
         for u in &p.users {
-            assert!(u.last_updated.starts_with("2026-07-16T03:16:0"), "{}", u.last_updated);
+            assert!(
+                u.last_updated.as_str() <= "2026-07-16T03:16:01Z" && u.last_updated.as_str() >= "2026-07-16T03:15:58",
+                "{}",
+                u.last_updated
+            );
             let digits = u.last_updated.split('.').nth(1).map(|f| f.len() - 1);
             assert!(matches!(digits, None | Some(7)), "{}", u.last_updated);
         }

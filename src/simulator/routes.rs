@@ -63,7 +63,8 @@ enum RouteError {
 /// Resolve the decoded segments after the version.
 fn resolve(segs: &[String]) -> Result<GraphRoute, RouteError> {
     let is = |i: usize, name: &str| segs.get(i).is_some_and(|s| s.eq_ignore_ascii_case(name));
-    let unknown = |i: usize| RouteError::Segment(segs.get(i).cloned().unwrap_or_default());
+    // Past the end (`/v1.0/reports`), name the last segment, the one that leads nowhere.
+    let unknown = |i: usize| RouteError::Segment(segs.get(i).or(segs.last()).cloned().unwrap_or_default());
     if !is(0, "reports") {
         return Err(unknown(0));
     }

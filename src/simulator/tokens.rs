@@ -265,7 +265,7 @@ pub(crate) fn wrong_method(method: &str, headers: &HeaderMap) -> Response {
     r
 }
 
-/// `POST /{tenant}/oauth2/v2.0/token`. Returns the response and whether a token was issued.
+/// `POST /{tenant}/oauth2/v2.0/token`: a token, or Entra's error body; counted in the stats.
 pub(crate) fn token_endpoint(shared: &Shared, tenant_segment: &str, headers: &HeaderMap, body: &[u8]) -> Response {
     let corr = correlation_id(headers);
     let tenant_shown: String = tenant_segment.chars().take(100).collect();

@@ -64,8 +64,15 @@ pub async fn start_exporter(settings: &Settings) -> RunningExporter {
     exporter
 }
 
+/// An HTTP client for the tests. reqwest is built without a default TLS provider, so one is installed
+/// first, as the exporter does, even though the tests only speak plain http to 127.0.0.1.
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 pub async fn get(addr: SocketAddr, path: &str) -> (u16, String, String) {
-    let resp = reqwest::get(format!("http://{addr}{path}")).await.expect("HTTP request");
+    let resp = client().get(format!("http://{addr}{path}")).send().await.expect("HTTP request");
     let status = resp.status().as_u16();
     let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
     (status, ctype, resp.text().await.expect("body"))
