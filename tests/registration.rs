@@ -193,3 +193,118 @@ async fn once_mode_exits_non_zero_when_a_poll_fails() {
     assert!(json["hint"].as_str().unwrap().contains("P1 or P2"));
     sim.shutdown().await;
 }
+
+/// The rows of Microsoft's v1.0 example (graph-api.md 5.5) and the live capture of 4.2, served by the
+/// simulator: PascalCase system-preferred methods, an empty default method, a guest admin, a user
+/// with nine methods. The exporter's numbers must be exact for them too.
+#[tokio::test]
+async fn documented_and_captured_rows_are_counted_exactly() {
+    struct Row(&'static str, bool, &'static [&'static str], &'static str, [bool; 6]);
+    // (userType, isAdmin, methodsRegistered, default, [mfaReg, mfaCap, pwdless, ssprReg, ssprEn, ssprCap])
+    let rows = [
+        Row(
+            "member",
+            false,
+            &["microsoftAuthenticatorPush", "softwareOneTimePasscode"],
+            "push",
+            [true, true, false, false, false, false],
+        ),
+        Row("guest", false, &[], "", [false, false, false, false, false, false]),
+        Row(
+            "member",
+            false,
+            &["mobilePhone", "microsoftAuthenticatorPush", "softwareOneTimePasscode"],
+            "voiceMobile",
+            [true, true, false, true, false, false],
+        ),
+        Row(
+            "member",
+            false,
+            &["email", "microsoftAuthenticatorPush", "softwareOneTimePasscode"],
+            "push",
+            [true, true, false, true, true, true],
+        ),
+        Row(
+            "guest",
+            true,
+            &["microsoftAuthenticatorPush", "softwareOneTimePasscode"],
+            "push",
+            [true, true, false, true, true, true],
+        ),
+        Row(
+            "member",
+            true,
+            &[
+                "email",
+                "macOsSecureEnclaveKey",
+                "windowsHelloForBusiness",
+                "passKeySynced",
+                "microsoftAuthenticatorPasswordless",
+                "passKeyDeviceBoundAuthenticator",
+                "passKeyDeviceBound",
+                "microsoftAuthenticatorPush",
+                "softwareOneTimePasscode",
+            ],
+            "push",
+            [true, true, true, true, true, true],
+        ),
+        Row(
+            "member",
+            true,
+            &[
+                "passKeyDeviceBound",
+                "microsoftAuthenticatorPasswordless",
+                "passKeyDeviceBoundAuthenticator",
+                "mobilePhone",
+                "microsoftAuthenticatorPush",
+                "softwareOneTimePasscode",
+            ],
+            "push",
+            [true, true, true, true, true, true],
+        ),
+    ];
+    let sim = start_simulator(rows.len(), 1).await;
+    let mut population = Population::generate(rows.len(), 1);
+    for (user, Row(user_type, admin, methods, default, flags)) in population.users.iter_mut().zip(rows) {
+        user.enabled = true;
+        user.user_type = Some(user_type.to_string());
+        user.is_admin = Some(admin);
+        user.methods_registered = methods.iter().map(|m| m.to_string()).collect();
+        user.default_method = Some(default.to_string());
+        user.system_preferred_enabled = Some(true);
+        user.system_preferred_methods = vec![if admin { "Fido2" } else { "PhoneAppNotification" }.to_string()];
+        [
+            user.is_mfa_registered,
+            user.is_mfa_capable,
+            user.is_passwordless_capable,
+            user.is_sspr_registered,
+            user.is_sspr_enabled,
+            user.is_sspr_capable,
+        ] = flags;
+        user.last_updated = "2026-07-16T03:16:01.7292271Z".into();
+    }
+    population.users[5].last_updated = "2026-07-17T12:33:37.9223339Z".into();
+    sim.set_population(DEMO_TENANT_ID, population);
+    let exporter = start_exporter(&settings(&config_toml(&sim, "", ""))).await;
+    let exp = scrape(exporter.addr).await;
+    let truth = truth::compute(TENANT, &sim.population(DEMO_TENANT_ID));
+    assert_matches_truth(&exp, &truth);
+    // Spot checks a reader can verify by hand from the rows above.
+    let all = |family: &str, extra: (&str, &str)| {
+        exp.get(family, &[("tenant", TENANT), ("user_type", "all"), ("user_role", "all"), extra]).unwrap()
+    };
+    assert_eq!(all("entra_authmethods_users_registered_by_feature", ("feature", "phishingResistantCapable")), 2.0);
+    assert_eq!(all("entra_authmethods_users_by_default_method", ("method", "unset")), 1.0);
+    assert_eq!(all("entra_authmethods_users_by_methods_registered", ("methods", "4+")), 2.0);
+    assert_eq!(all("entra_authmethods_users_registered_by_method", ("method", "microsoftAuthenticatorPush")), 6.0);
+    assert_eq!(
+        exp.get("entra_authmethods_users", &[("tenant", TENANT), ("user_type", "guest"), ("user_role", "admin")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        exp.get("entra_authmethods_report_refresh_timestamp_seconds", &[("tenant", TENANT)]),
+        Some(1784291617.9223340)
+    );
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
