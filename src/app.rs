@@ -8,9 +8,10 @@ use bytes::Bytes;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::config::RegistrationSource;
 use crate::config::Settings;
 use crate::graph::{GraphClient, GraphError, http_client};
-use crate::poller::{TenantPoller, reports_for};
+use crate::poller::{TenantPoller, plan};
 use crate::snapshot::{BuildInfo, Store, TenantInfo};
 
 /// Builds the store and one poller per tenant.
@@ -19,8 +20,13 @@ fn build(settings: &Settings) -> Result<(Arc<Store>, Vec<Arc<TenantPoller>>), Gr
         .tenants
         .iter()
         .map(|t| {
-            let info = TenantInfo { name: t.name.clone(), tenant_id: t.tenant_id.clone(), cloud: t.cloud.as_str() };
-            let reports = reports_for(t).into_iter().map(|r| (r, t.poll_interval)).collect();
+            let info = TenantInfo {
+                name: t.name.clone(),
+                tenant_id: t.tenant_id.clone(),
+                cloud: t.cloud.as_str(),
+                summary_source: t.registration_source == RegistrationSource::Summary,
+            };
+            let reports = plan(t).0.into_iter().map(|r| (r.kind, r.settings.interval, r.unavailable)).collect();
             (info, reports)
         })
         .collect();
@@ -40,9 +46,9 @@ pub async fn run_once(settings: &Settings) -> Result<(Bytes, bool), GraphError> 
     let (store, pollers) = build(settings)?;
     let mut set = JoinSet::new();
     for p in pollers {
-        for report in reports_for(&p.settings) {
+        for report in p.polled().cloned().collect::<Vec<_>>() {
             let p = p.clone();
-            set.spawn(async move { p.poll_once(report).await });
+            set.spawn(async move { p.poll_once(&report).await });
         }
     }
     let mut all_ok = true;
@@ -82,7 +88,7 @@ pub async fn start(
     let (shutdown, _) = watch::channel(false);
     let mut tasks = JoinSet::new();
     for p in &pollers {
-        for report in reports_for(&p.settings) {
+        for report in p.polled().cloned() {
             tasks.spawn(p.clone().run(report, shutdown.subscribe()));
         }
     }
@@ -101,6 +107,11 @@ pub async fn start(
 }
 
 impl RunningExporter {
+    /// Number of polled reports across tenants: one round of polls completes this many polls.
+    pub fn polled_reports(&self) -> u64 {
+        self.pollers.iter().map(|p| p.polled().count() as u64).sum()
+    }
+
     /// Resolves once at least `n` polls (successful or not) have completed since start.
     pub async fn wait_for_polls(&self, n: u64) {
         let mut rx = self.store.subscribe_polls();
@@ -112,7 +123,7 @@ impl RunningExporter {
     pub async fn poll_now(&self) -> bool {
         let mut all_ok = true;
         for p in &self.pollers {
-            for report in reports_for(&p.settings) {
+            for report in p.polled() {
                 all_ok &= p.poll_once(report).await;
             }
         }

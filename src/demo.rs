@@ -41,11 +41,12 @@ pub async fn run(listen: SocketAddr, telemetry_path: &str) -> Result<(), String>
     println!("  metrics:      http://{shown}{telemetry_path}");
     println!("  status page:  http://{shown}/");
     println!("Press Ctrl-C to stop.");
-    exporter.wait_for_polls(1).await;
-    let ready = if crate::http::not_ready(&exporter.store).is_empty() {
-        "first poll completed"
+    exporter.wait_for_polls(exporter.polled_reports()).await;
+    let waiting = crate::http::not_ready(&exporter.store);
+    let ready = if waiting.is_empty() {
+        "first poll completed".to_string()
     } else {
-        "first poll FAILED, see the log"
+        format!("first poll FAILED, see the log: {}", waiting.join("; "))
     };
     println!("Ready: {ready}; the simulated tenant drifts every minute and is polled every minute.");
 

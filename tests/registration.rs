@@ -303,7 +303,7 @@ async fn documented_and_captured_rows_are_counted_exactly() {
     );
     assert_eq!(
         exp.get("entra_authmethods_report_refresh_timestamp_seconds", &[("tenant", TENANT)]),
-        Some(1784291617.9223340)
+        Some(1_784_291_617.922_334)
     );
     exporter.shutdown().await;
     sim.shutdown().await;

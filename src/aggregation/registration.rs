@@ -1,7 +1,7 @@
 //! userRegistrationDetails → users, features, methods, default methods and method-count buckets,
 //! for every configured user_type × user_role breakdown.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -86,6 +86,9 @@ struct Counts {
 #[derive(Debug)]
 pub struct RegistrationAggregator {
     breakdowns: Vec<Breakdown>,
+    /// Object ids of members of the privileged directory roles; `None` when they could not be read,
+    /// in which case privilegedAdmin breakdowns are left out rather than reported as zero.
+    privileged: Option<HashSet<String>>,
     counts: Vec<Counts>,
     newest_refresh: Option<OffsetDateTime>,
     rows: u64,
@@ -117,9 +120,19 @@ pub struct BreakdownSummary {
 
 impl RegistrationAggregator {
     pub fn new(breakdowns: &[Breakdown]) -> Self {
+        Self::with_privileged(breakdowns, None)
+    }
+
+    pub fn with_privileged(breakdowns: &[Breakdown], privileged: Option<HashSet<String>>) -> Self {
+        let breakdowns: Vec<Breakdown> = breakdowns
+            .iter()
+            .copied()
+            .filter(|b| b.user_role != UserRole::PrivilegedAdmin || privileged.is_some())
+            .collect();
         RegistrationAggregator {
-            breakdowns: breakdowns.to_vec(),
             counts: breakdowns.iter().map(|_| Counts::default()).collect(),
+            breakdowns,
+            privileged,
             newest_refresh: None,
             rows: 0,
             unparsable_timestamps: 0,
@@ -163,9 +176,13 @@ impl RegistrationAggregator {
         };
         let bucket = distinct.len().min(METHOD_COUNT_BUCKETS.len() - 1);
         let is_admin = row.is_admin == Some(true);
+        let is_privileged = match (&self.privileged, row.id.as_deref()) {
+            (Some(set), Some(id)) => set.contains(id),
+            _ => false,
+        };
 
         for (breakdown, counts) in self.breakdowns.iter().zip(self.counts.iter_mut()) {
-            if !matches(*breakdown, row.user_type.as_deref(), is_admin) {
+            if !matches(*breakdown, row.user_type.as_deref(), is_admin, is_privileged) {
                 continue;
             }
             counts.users += 1;
@@ -205,7 +222,7 @@ impl RegistrationAggregator {
     }
 }
 
-fn matches(b: Breakdown, user_type: Option<&str>, is_admin: bool) -> bool {
+fn matches(b: Breakdown, user_type: Option<&str>, is_admin: bool, is_privileged: bool) -> bool {
     let type_ok = match b.user_type {
         UserType::All => true,
         UserType::Member => user_type == Some("member"),
@@ -215,6 +232,7 @@ fn matches(b: Breakdown, user_type: Option<&str>, is_admin: bool) -> bool {
         UserRole::All => true,
         UserRole::Admin => is_admin,
         UserRole::User => !is_admin,
+        UserRole::PrivilegedAdmin => is_privileged,
     };
     type_ok && role_ok
 }

@@ -5,8 +5,8 @@ mod cloud;
 mod raw;
 mod secret;
 
-use std::collections::HashSet;
-use std::path::Path;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::Url;
@@ -14,6 +14,7 @@ use reqwest::Url;
 pub use cloud::{Cloud, parse_endpoint};
 pub use secret::{Secret, SecretSource};
 
+use crate::reports::{CredentialKind, REPORTS, ReportKind};
 use raw::{RawConfig, RawGraph, RawTenant};
 
 /// Environment variables with this prefix (then `__` between key levels) override the file,
@@ -57,13 +58,54 @@ pub struct TenantSettings {
     pub name: String,
     pub tenant_id: String,
     pub client_id: String,
-    pub client_secret: SecretSource,
+    /// The application credential; `None` when the tenant only has a delegated one.
+    pub client_secret: Option<SecretSource>,
+    /// The signed-in user's credential written by `login`, for delegated-only reports.
+    pub delegated: Option<DelegatedSettings>,
     pub cloud: Cloud,
     pub graph_endpoint: Url,
     pub login_endpoint: Url,
     pub poll_interval: Duration,
     pub breakdowns: Vec<Breakdown>,
+    pub registration_source: RegistrationSource,
+    /// Enabled reports and their settings.
+    pub reports: BTreeMap<ReportKind, ReportSettings>,
 }
+
+/// A delegated (signed-in user) credential: a refresh token kept in a file by `login` and rotated
+/// by the daemon at every use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DelegatedSettings {
+    /// The public client used for the device-code flow; the app registration's client_id unless set.
+    pub client_id: String,
+    pub refresh_token_file: PathBuf,
+}
+
+/// Which report feeds `entra_authmethods_users`, `…_registered_by_feature` and `…_registered_by_method`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RegistrationSource {
+    /// Counted by the exporter from userRegistrationDetails (application permission).
+    #[default]
+    Details,
+    /// Microsoft's own usersRegisteredByFeature/ByMethod (delegated only).
+    Summary,
+}
+
+/// One enabled report of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSettings {
+    pub interval: Duration,
+    /// How far back event reports (userEventsSummary) look.
+    pub lookback: Duration,
+    /// Failure reasons exported by name before the rest is summed as `other`.
+    pub max_failure_reasons: usize,
+    /// Enabled explicitly in the configuration (not just by default): a missing credential is then
+    /// a configuration error rather than a warning.
+    pub explicit: bool,
+}
+
+pub const DEFAULT_LOOKBACK: Duration = Duration::from_secs(24 * 3600);
+pub const DEFAULT_MAX_FAILURE_REASONS: usize = 10;
 
 impl TenantSettings {
     /// The `.default` scope of the Graph resource this tenant talks to. A custom `graph_endpoint`
@@ -87,6 +129,8 @@ pub enum UserRole {
     All,
     Admin,
     User,
+    /// Members of the nine privileged directory roles (graph-api.md section 3).
+    PrivilegedAdmin,
 }
 
 impl UserType {
@@ -101,12 +145,16 @@ impl UserType {
 }
 
 impl UserRole {
-    pub const ALL: [UserRole; 3] = [UserRole::All, UserRole::Admin, UserRole::User];
+    pub const ALL: [UserRole; 4] = [UserRole::All, UserRole::Admin, UserRole::User, UserRole::PrivilegedAdmin];
+    /// Exported when `user_roles` is not configured. privilegedAdmin needs an extra permission
+    /// (RoleManagement.Read.Directory) with the details source, so it is opt-in.
+    pub const DEFAULT: [UserRole; 3] = [UserRole::All, UserRole::Admin, UserRole::User];
     pub fn as_str(self) -> &'static str {
         match self {
             UserRole::All => "all",
             UserRole::Admin => "admin",
             UserRole::User => "user",
+            UserRole::PrivilegedAdmin => "privilegedAdmin",
         }
     }
 }
@@ -300,15 +348,36 @@ fn validate_tenant(index: usize, t: RawTenant) -> Result<TenantSettings, ConfigE
         (Some(_), Some(_)) => {
             return Err(err("set either client_secret or client_secret_file, not both".into()));
         }
-        (Some(s), None) if !s.is_empty() => SecretSource::Inline(Secret::new(s)),
+        (Some(s), None) if !s.is_empty() => Some(SecretSource::Inline(Secret::new(s))),
         (Some(_), None) => return Err(err("client_secret is empty".into())),
         (None, Some(path)) => {
             let src = SecretSource::File(path);
             src.read().map_err(err)?;
-            src
+            Some(src)
         }
-        (None, None) => {
-            return Err(err("a credential is required: set client_secret_file (preferred) or client_secret".into()));
+        (None, None) => None,
+    };
+    let delegated = match (t.refresh_token_file, t.delegated_client_id) {
+        (Some(file), client) => {
+            let client_id = client.unwrap_or_else(|| client_id.clone());
+            if !is_guid(&client_id) {
+                return Err(err(format!("delegated_client_id = {client_id:?} is not a GUID")));
+            }
+            Some(DelegatedSettings { client_id, refresh_token_file: file })
+        }
+        (None, Some(_)) => return Err(err("delegated_client_id needs refresh_token_file".into())),
+        (None, None) => None,
+    };
+    if client_secret.is_none() && delegated.is_none() {
+        return Err(err(
+            "a credential is required: set client_secret_file (preferred) or client_secret, and/or refresh_token_file for delegated reports".into(),
+        ));
+    }
+    let registration_source = match t.registration_source.as_deref() {
+        None | Some("details") => RegistrationSource::Details,
+        Some("summary") => RegistrationSource::Summary,
+        Some(other) => {
+            return Err(err(format!("registration_source = {other:?} is not one of \"details\", \"summary\"")));
         }
     };
     let cloud = match t.cloud.as_deref() {
@@ -326,34 +395,104 @@ fn validate_tenant(index: usize, t: RawTenant) -> Result<TenantSettings, ConfigE
             humantime::format_duration(poll_interval).to_string()
         )));
     }
-    let user_types = parse_list("user_types", t.user_types, &UserType::ALL, UserType::as_str).map_err(err)?;
-    let user_roles = parse_list("user_roles", t.user_roles, &UserRole::ALL, UserRole::as_str).map_err(err)?;
+    let user_types =
+        parse_list("user_types", t.user_types, &UserType::ALL, &UserType::ALL, UserType::as_str).map_err(err)?;
+    let user_roles =
+        parse_list("user_roles", t.user_roles, &UserRole::ALL, &UserRole::DEFAULT, UserRole::as_str).map_err(err)?;
     let breakdowns = user_types
         .iter()
         .flat_map(|&user_type| user_roles.iter().map(move |&user_role| Breakdown { user_type, user_role }))
         .collect();
+    let has = |kind: CredentialKind| match kind {
+        CredentialKind::App => client_secret.is_some(),
+        CredentialKind::Delegated => delegated.is_some(),
+    };
+    let reports = validate_reports(t.reports, poll_interval, registration_source, &has).map_err(err)?;
 
     Ok(TenantSettings {
         name,
         tenant_id,
         client_id,
         client_secret,
+        delegated,
         cloud,
         graph_endpoint,
         login_endpoint,
         poll_interval,
         breakdowns,
+        registration_source,
+        reports,
     })
+}
+
+fn validate_reports(
+    mut raw: BTreeMap<String, raw::RawReport>,
+    poll_interval: Duration,
+    source: RegistrationSource,
+    has_credential: &dyn Fn(CredentialKind) -> bool,
+) -> Result<BTreeMap<ReportKind, ReportSettings>, String> {
+    if let Some(unknown) = raw.keys().find(|k| ReportKind::from_name(k).is_none()) {
+        let names: Vec<&str> = REPORTS.iter().map(|r| r.name).collect();
+        return Err(format!("reports.{unknown} is not a report; known reports: {}", names.join(", ")));
+    }
+    let mut out = BTreeMap::new();
+    for spec in &REPORTS {
+        let r = raw.remove(spec.name).unwrap_or_default();
+        let key = |k: &str| format!("reports.{}.{k}", spec.name);
+        let default_on = spec.default_enabled
+            || (spec.kind == ReportKind::RegistrationSummary && source == RegistrationSource::Summary);
+        let enabled = r.enabled.unwrap_or(default_on);
+        if spec.kind == ReportKind::RegistrationSummary && source == RegistrationSource::Summary && !enabled {
+            return Err(format!("{} = false, but registration_source = \"summary\" needs it", key("enabled")));
+        }
+        if !enabled {
+            continue;
+        }
+        let explicit = r.enabled == Some(true)
+            || (spec.kind == ReportKind::RegistrationSummary && source == RegistrationSource::Summary);
+        if explicit && !spec.credentials.iter().any(|&k| has_credential(k)) {
+            let kinds: Vec<&str> = spec.credentials.iter().map(|k| k.as_str()).collect();
+            return Err(format!(
+                "report {} needs a {} credential: {}",
+                spec.name,
+                kinds.join(" or "),
+                if spec.credentials == [CredentialKind::Delegated] {
+                    "set refresh_token_file and run `entra-authmethods-exporter login`"
+                } else {
+                    "set client_secret_file"
+                }
+            ));
+        }
+        let interval = r.interval.or(spec.default_interval).unwrap_or(poll_interval);
+        if interval < MIN_POLL_INTERVAL {
+            return Err(format!(
+                "{} = {:?} is below the minimum of 1m",
+                key("interval"),
+                humantime::format_duration(interval).to_string()
+            ));
+        }
+        let lookback = r.lookback.unwrap_or(DEFAULT_LOOKBACK);
+        if lookback < Duration::from_secs(3600) || lookback > Duration::from_secs(30 * 24 * 3600) {
+            return Err(format!("{} must be between 1h and 30d", key("lookback")));
+        }
+        let max_failure_reasons = r.max_failure_reasons.unwrap_or(DEFAULT_MAX_FAILURE_REASONS);
+        if !(1..=100).contains(&max_failure_reasons) {
+            return Err(format!("{} = {max_failure_reasons} is out of range 1..=100", key("max_failure_reasons")));
+        }
+        out.insert(spec.kind, ReportSettings { interval, lookback, max_failure_reasons, explicit });
+    }
+    Ok(out)
 }
 
 fn parse_list<T: Copy + PartialEq>(
     key: &str,
     values: Option<Vec<String>>,
     allowed: &[T],
+    default: &[T],
     name: fn(T) -> &'static str,
 ) -> Result<Vec<T>, String> {
     let Some(values) = values else {
-        return Ok(allowed.to_vec());
+        return Ok(default.to_vec());
     };
     if values.is_empty() {
         return Err(format!("{key} is empty; list at least one of {}", names(allowed, name)));

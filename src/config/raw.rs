@@ -69,4 +69,21 @@ pub struct RawTenant {
     pub poll_interval: Option<Duration>,
     pub user_types: Option<Vec<String>>,
     pub user_roles: Option<Vec<String>>,
+    pub registration_source: Option<String>,
+    pub refresh_token_file: Option<PathBuf>,
+    pub delegated_client_id: Option<String>,
+    #[serde(default)]
+    pub reports: std::collections::BTreeMap<String, RawReport>,
+}
+
+/// `[tenant.reports.<name>]`: per-report overrides.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReport {
+    pub enabled: Option<bool>,
+    #[serde(default, with = "humantime_serde")]
+    pub interval: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub lookback: Option<Duration>,
+    pub max_failure_reasons: Option<usize>,
 }

@@ -78,7 +78,7 @@ fn environment_can_set_a_tenant_secret_by_index() {
     let toml = minimal().replace("client_secret = \"s3cret\"\n", "");
     let s = load_str(&toml, &[("ENTRA_AUTHMETHODS__TENANT__0__CLIENT_SECRET", "from-env")]).unwrap();
     match &s.tenants[0].client_secret {
-        SecretSource::Inline(secret) => assert_eq!(secret.expose(), "from-env"),
+        Some(SecretSource::Inline(secret)) => assert_eq!(secret.expose(), "from-env"),
         other => panic!("unexpected {other:?}"),
     }
 }

@@ -14,16 +14,18 @@ use super::observer::RequestObserver;
 use super::pacing::Pacer;
 use super::retry::{backoff, parse_retry_after};
 use crate::config::{GraphSettings, TenantSettings};
+use crate::reports::CredentialKind;
 use crate::reports::{ErrorEnvelope, Page};
 
 /// A Graph client for one tenant (one app registration in one tenant, the unit of Graph's quota).
 pub struct GraphClient {
-    http: reqwest::Client,
-    graph_base: Url,
-    tokens: TokenCache,
-    pacer: Pacer,
-    settings: GraphSettings,
-    observer: Arc<dyn RequestObserver>,
+    pub(crate) http: reqwest::Client,
+    pub(crate) graph_base: Url,
+    app: Option<TokenCache>,
+    delegated: Option<TokenCache>,
+    pub(crate) pacer: Pacer,
+    pub(crate) settings: GraphSettings,
+    pub(crate) observer: Arc<dyn RequestObserver>,
 }
 
 /// What a complete paged read took.
@@ -43,11 +45,24 @@ impl GraphClient {
         Ok(GraphClient {
             http,
             graph_base: tenant.graph_endpoint.clone(),
-            tokens: TokenCache::new(Credential::from_tenant(tenant)?),
+            app: Credential::app(tenant)?.map(TokenCache::new),
+            delegated: Credential::delegated(tenant)?.map(TokenCache::new),
             pacer: Pacer::new(settings.rate_limit_requests, settings.rate_limit_period),
             settings: settings.clone(),
             observer,
         })
+    }
+
+    /// Whether the tenant has a credential of this kind.
+    pub fn has(&self, kind: CredentialKind) -> bool {
+        self.tokens(kind).is_some()
+    }
+
+    fn tokens(&self, kind: CredentialKind) -> Option<&TokenCache> {
+        match kind {
+            CredentialKind::App => self.app.as_ref(),
+            CredentialKind::Delegated => self.delegated.as_ref(),
+        }
     }
 
     /// `{graph}/{version}/{path}?{query}`. OData's `$` options are written literally, as Graph's own
@@ -69,6 +84,7 @@ impl GraphClient {
     pub async fn for_each_page<T, F>(
         &self,
         endpoint: &str,
+        kind: CredentialKind,
         first: Url,
         mut on_page: F,
     ) -> Result<PagingStats, GraphError>
@@ -84,7 +100,7 @@ impl GraphClient {
             if stats.pages >= self.settings.max_pages {
                 return Err(paging(endpoint, format!("more than {} pages (graph.max_pages)", self.settings.max_pages)));
             }
-            let page: Page<T> = self.get_json(endpoint, &url).await?;
+            let page: Page<T> = self.get_json(endpoint, kind, &url).await?;
             stats.pages += 1;
             stats.rows += page.value.len() as u64;
             if let Some(link) = page.next_link {
@@ -109,17 +125,37 @@ impl GraphClient {
     /// GETs a JSON document with retries: 429, 5xx, timeouts, broken connections and unreadable
     /// bodies are retried up to `max_attempts` (honouring `Retry-After`), a 401 once after renewing
     /// the token, and any other 4xx not at all.
-    pub async fn get_json<T: DeserializeOwned>(&self, endpoint: &str, url: &Url) -> Result<T, GraphError> {
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        kind: CredentialKind,
+        url: &Url,
+    ) -> Result<T, GraphError> {
+        self.request_json(endpoint, kind, url, None).await
+    }
+
+    /// Like [`get_json`](Self::get_json), for a POST of a JSON body (`$batch`). The body's requests
+    /// are paced by the caller, so the POST itself does not take a pacing slot.
+    pub(crate) async fn request_json<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        kind: CredentialKind,
+        url: &Url,
+        post_body: Option<&bytes::Bytes>,
+    ) -> Result<T, GraphError> {
+        let tokens = self.tokens(kind).ok_or_else(|| {
+            GraphError::Config(format!("{endpoint}: no {} credential configured for this tenant", kind.as_str()))
+        })?;
         let mut attempt = 0;
         let mut renewed_token = false;
         loop {
             attempt += 1;
-            let (error, retry_after) = match self.try_once(endpoint, url).await {
+            let (error, retry_after) = match self.try_once(endpoint, tokens, url, post_body).await {
                 Ok(value) => return Ok(value),
                 Err(Failure::Unauthorized(e)) if !renewed_token => {
                     tracing::debug!(endpoint, error = %e, "token rejected; renewing it and retrying once");
                     renewed_token = true;
-                    self.tokens.invalidate().await;
+                    tokens.invalidate().await;
                     attempt -= 1;
                     continue;
                 }
@@ -141,17 +177,32 @@ impl GraphClient {
         }
     }
 
-    async fn try_once<T: DeserializeOwned>(&self, endpoint: &str, url: &Url) -> Result<T, Failure> {
+    async fn try_once<T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        tokens: &TokenCache,
+        url: &Url,
+        post_body: Option<&bytes::Bytes>,
+    ) -> Result<T, Failure> {
         // Fetch the token before waiting for the pacer, so that a token request does not eat into the
         // pacing window, and check it again after the wait, which may have outlasted its freshness.
-        self.token().await?;
-        self.pacer.acquire().await;
-        let token = self.token().await?;
+        self.token(tokens).await?;
+        if post_body.is_none() {
+            self.pacer.acquire().await;
+        }
+        let token = self.token(tokens).await?;
         let client_request_id = uuid::Uuid::new_v4().to_string();
-        let sent = self
-            .http
-            .get(url.clone())
+        let request = match post_body {
+            None => self.http.get(url.clone()),
+            Some(body) => {
+                self.http.post(url.clone()).header(reqwest::header::CONTENT_TYPE, "application/json").body(body.clone())
+            }
+        };
+        let sent = request
             .bearer_auth(token.expose())
+            // Opt in to evolvable enum members (graph-api.md 1.5): method names such as
+            // fido2SecurityKey instead of unknownFutureValue.
+            .header("Prefer", "include-unknown-enum-members")
             .header("client-request-id", &client_request_id)
             .header(reqwest::header::ACCEPT, "application/json")
             .timeout(self.settings.request_timeout)
@@ -213,8 +264,8 @@ impl GraphClient {
 }
 
 impl GraphClient {
-    async fn token(&self) -> Result<crate::config::Secret, Failure> {
-        self.tokens.token(&self.http, self.observer.as_ref()).await.map_err(|e| match e.reason() {
+    async fn token(&self, tokens: &TokenCache) -> Result<crate::config::Secret, Failure> {
+        tokens.token(&self.http, self.observer.as_ref()).await.map_err(|e| match e.reason() {
             FailureReason::ServerError | FailureReason::Network | FailureReason::Timeout | FailureReason::Throttled => {
                 Failure::Retryable(e, None)
             }

@@ -10,7 +10,9 @@ use tokio::time::Instant;
 
 use super::error::GraphError;
 use super::observer::RequestObserver;
+use super::token_file;
 use crate::config::{Secret, SecretSource, TenantSettings};
+use std::path::PathBuf;
 
 /// Renew when this share of a token's lifetime has passed, so a slow poll never starts with a token
 /// about to expire and a short outage of the token endpoint is absorbed by the remaining quarter.
@@ -19,18 +21,49 @@ const RENEW_AT_FRACTION: f64 = 0.75;
 /// A way to obtain tokens from the Microsoft identity platform.
 #[derive(Debug)]
 pub enum Credential {
-    /// OAuth 2.0 client credentials with a client secret (graph-api.md 11.2).
+    /// OAuth 2.0 client credentials with a client secret (graph-api.md 11.2): application permissions.
     ClientSecret { token_url: Url, client_id: String, secret: SecretSource, scope: String },
+    /// The refresh-token grant with the token `login` stored: a signed-in user's delegated
+    /// permissions. Each use rotates the token, and the new one replaces the file.
+    RefreshToken { token_url: Url, client_id: String, file: PathBuf, scope: String, tenant: String },
 }
 
 impl Credential {
-    pub fn from_tenant(t: &TenantSettings) -> Result<Self, GraphError> {
-        Ok(Credential::ClientSecret {
+    /// The application credential of a tenant, if it has one.
+    pub fn app(t: &TenantSettings) -> Result<Option<Self>, GraphError> {
+        let Some(secret) = &t.client_secret else { return Ok(None) };
+        Ok(Some(Credential::ClientSecret {
             token_url: token_url(&t.login_endpoint, &t.tenant_id)?,
             client_id: t.client_id.clone(),
-            secret: t.client_secret.clone(),
+            secret: secret.clone(),
             scope: t.scope(),
-        })
+        }))
+    }
+
+    /// The delegated credential of a tenant, if it has one.
+    pub fn delegated(t: &TenantSettings) -> Result<Option<Self>, GraphError> {
+        let Some(d) = &t.delegated else { return Ok(None) };
+        Ok(Some(Credential::RefreshToken {
+            token_url: token_url(&t.login_endpoint, &t.tenant_id)?,
+            client_id: d.client_id.clone(),
+            file: d.refresh_token_file.clone(),
+            scope: delegated_scope(t),
+            tenant: t.name.clone(),
+        }))
+    }
+
+    /// Identifies the credential material in use, so that a refresh token Entra refused is not sent
+    /// again until `login` replaced it.
+    fn fingerprint(&self) -> Option<u64> {
+        match self {
+            Credential::ClientSecret { .. } => None,
+            Credential::RefreshToken { file, .. } => {
+                let text = std::fs::read(file).ok()?;
+                let mut h = std::hash::DefaultHasher::new();
+                std::hash::Hash::hash(&text, &mut h);
+                Some(std::hash::Hasher::finish(&h))
+            }
+        }
     }
 
     async fn request(&self, http: &reqwest::Client) -> Result<IssuedToken, GraphError> {
@@ -43,18 +76,48 @@ impl Credential {
                     ("client_secret", secret.expose()),
                     ("grant_type", "client_credentials"),
                 ];
-                let body = serde_urlencoded_form(&form);
-                let response = http
-                    .post(token_url.clone())
-                    .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(|e| transport_error("token", e))?;
-                read_token_response(response).await
+                post_form(http, token_url, &form).await
+            }
+            Credential::RefreshToken { token_url, client_id, file, scope, tenant } => {
+                let refresh = token_file::read(file).map_err(|message| GraphError::Token {
+                    status: None,
+                    error: "login_required".into(),
+                    description: Some(format!("{message}; run `entra-authmethods-exporter login --tenant {tenant}`")),
+                })?;
+                let form = [
+                    ("client_id", client_id.as_str()),
+                    ("scope", scope.as_str()),
+                    ("refresh_token", refresh.expose()),
+                    ("grant_type", "refresh_token"),
+                ];
+                let issued = post_form(http, token_url, &form).await?;
+                if let Some(rotated) = &issued.refresh_token {
+                    // Entra may invalidate the old token once a new one is issued: persist before use.
+                    token_file::write(file, rotated).map_err(GraphError::Config)?;
+                }
+                Ok(issued)
             }
         }
     }
+}
+
+/// Delegated tokens carry the user's consented Graph permissions (`.default`) and a refresh token
+/// (`offline_access`).
+pub fn delegated_scope(t: &TenantSettings) -> String {
+    format!("{}/.default offline_access", t.cloud.graph_endpoint())
+}
+
+/// POSTs a form to the token endpoint and reads the answer.
+pub async fn post_form(http: &reqwest::Client, url: &Url, form: &[(&str, &str)]) -> Result<IssuedToken, GraphError> {
+    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+    let response = http
+        .post(url.clone())
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| transport_error("token", e))?;
+    read_token_response(response).await
 }
 
 /// `{login}/{tenant}/oauth2/v2.0/token`, keeping any path prefix of the login endpoint.
@@ -65,10 +128,6 @@ pub fn token_url(login: &Url, tenant_id: &str) -> Result<Url, GraphError> {
         .pop_if_empty()
         .extend([tenant_id, "oauth2", "v2.0", "token"]);
     Ok(url)
-}
-
-fn serde_urlencoded_form(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
 pub(crate) fn transport_error(endpoint: &str, e: reqwest::Error) -> GraphError {
@@ -96,14 +155,17 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 #[derive(Debug)]
-struct IssuedToken {
-    access_token: Secret,
-    lifetime: Duration,
+pub struct IssuedToken {
+    pub access_token: Secret,
+    pub lifetime: Duration,
+    pub refresh_token: Option<Secret>,
 }
 
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
     /// A number from the v2 token endpoint, a string from managed-identity endpoints.
     #[serde(default)]
     expires_in: Option<serde_json::Value>,
@@ -116,7 +178,7 @@ struct TokenErrorResponse {
     error_description: Option<String>,
 }
 
-async fn read_token_response(response: reqwest::Response) -> Result<IssuedToken, GraphError> {
+pub async fn read_token_response(response: reqwest::Response) -> Result<IssuedToken, GraphError> {
     let status = response.status();
     let body = response.bytes().await.map_err(|e| transport_error("token", e))?;
     if status.is_success() {
@@ -137,6 +199,7 @@ async fn read_token_response(response: reqwest::Response) -> Result<IssuedToken,
         return Ok(IssuedToken {
             access_token: Secret::new(parsed.access_token),
             lifetime: Duration::from_secs_f64(seconds),
+            refresh_token: parsed.refresh_token.filter(|t| !t.is_empty()).map(Secret::new),
         });
     }
     match serde_json::from_slice::<TokenErrorResponse>(&body) {
@@ -166,11 +229,14 @@ struct Cached {
 pub struct TokenCache {
     credential: Credential,
     cached: Mutex<Option<Cached>>,
+    /// Fingerprint of refresh-token material Entra refused (revoked, expired): not sent again, and
+    /// not logged again, until `login` writes a new token. Prevents a retry storm against Entra.
+    refused: std::sync::Mutex<Option<(u64, GraphError)>>,
 }
 
 impl TokenCache {
     pub fn new(credential: Credential) -> Self {
-        TokenCache { credential, cached: Mutex::new(None) }
+        TokenCache { credential, cached: Mutex::new(None), refused: std::sync::Mutex::new(None) }
     }
 
     /// A valid token: the cached one until it is due for renewal, else a new one. When renewal fails
@@ -181,6 +247,13 @@ impl TokenCache {
         let now = Instant::now();
         if let Some(c) = cached.as_ref().filter(|c| now < c.renew_at) {
             return Ok(c.token.clone());
+        }
+        let fingerprint = self.credential.fingerprint();
+        let refused = self.refused.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let (Some(fp), Some((refused_fp, error))) = (fingerprint, refused)
+            && fp == refused_fp
+        {
+            return Err(error);
         }
         match self.credential.request(http).await {
             Ok(issued) => {
@@ -197,6 +270,15 @@ impl TokenCache {
             }
             Err(e) => {
                 observer.token_request(false);
+                if let (Some(fp), GraphError::Token { error, .. }) = (fingerprint, &e)
+                    && error == "invalid_grant"
+                {
+                    tracing::error!(
+                        error = %e,
+                        "the signed-in user's refresh token was refused; delegated reports stop until you run `entra-authmethods-exporter login` again"
+                    );
+                    *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some((fp, e.clone()));
+                }
                 match cached.as_ref().filter(|c| Instant::now() < c.expires_at) {
                     Some(c) => {
                         tracing::warn!(error = %e, "token renewal failed; using the current token until it expires");

@@ -54,7 +54,7 @@ impl fmt::Display for FailureReason {
 
 /// A failed Graph or token call. Messages carry Graph's `error.code`, `error.message` and `request-id`
 /// (what Microsoft support asks for) and never a secret or a token.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum GraphError {
     #[error("{endpoint}: HTTP {status}{}{}{}", code_part(.code), message_part(.message), request_id_part(.request_id))]
     Http { endpoint: String, status: u16, code: Option<String>, message: Option<String>, request_id: Option<String> },
@@ -145,9 +145,17 @@ impl GraphError {
                 Some(
                     "Authentication_MSGraphPermissionMissing" | "Authentication_ApplicationHasNoReadAuditLogDataAccess",
                 ),
-            ) => "grant the application permission AuditLog.Read.All to the app registration and give admin consent",
-            (_, Some("Authorization_RequestDenied" | "Authentication_RequestFromUnsupportedUserRole")) => {
+            ) => {
+                "grant the permission named in the message (AuditLog.Read.All, or Reports.Read.All for the legacy reports) and give admin consent"
+            }
+            (_, Some("Authorization_RequestDenied")) => {
                 "the caller lacks a permission or role for this report: check the API permissions and admin consent"
+            }
+            (_, Some("invalid_grant" | "login_required")) => {
+                "the signed-in user's refresh token is missing, expired or revoked: run `entra-authmethods-exporter login --config FILE --tenant NAME` again"
+            }
+            (_, Some("Authentication_RequestFromUnsupportedUserRole")) => {
+                "the signed-in user needs Reports Reader, Security Reader, Security Administrator or Global Reader"
             }
             (_, Some("invalid_client")) => {
                 "the client secret is wrong or expired: create a new secret and update client_secret_file"

@@ -2,15 +2,18 @@
 //! typed error every failure becomes. Knows nothing of metrics; reports what it does through
 //! [`RequestObserver`].
 
+mod batch;
 mod client;
 mod credentials;
 mod error;
 mod observer;
 mod pacing;
 mod retry;
+pub mod token_file;
 
+pub use batch::{BatchGet, MAX_BATCH};
 pub use client::{GraphClient, PagingStats, http_client};
-pub use credentials::{Credential, TokenCache, token_url};
+pub use credentials::{Credential, IssuedToken, TokenCache, delegated_scope, post_form, token_url};
 pub use error::{FailureReason, GraphError};
 pub use observer::{NoopObserver, RequestObserver};
 pub use pacing::Pacer;

@@ -56,7 +56,7 @@ pub fn render(tenants: &[TenantStatus], telemetry_path: &str) -> String {
         html.push_str("</table>\n");
         for state in t.reports.values() {
             let Some(snapshot) = &state.data else { continue };
-            let ReportData::Registration(summary) = &snapshot.data;
+            let ReportData::Registration(summary) = &snapshot.data else { continue };
             let Some(all) = summary
                 .breakdowns
                 .iter()

@@ -1,20 +1,30 @@
-//! One task per tenant × report: poll at start, then every `poll_interval` plus jitter; build a new
+//! One task per tenant × report: poll at start, then every interval plus jitter; build a new
 //! snapshot from a complete sweep and hand it to the store, or record why the sweep failed.
-//! Polls of one task never overlap: the next waits for the current one to finish.
+//! Polls of one report never overlap: the next waits for the current one to finish.
 
+mod activity;
+mod legacy;
+mod plan;
 mod registration;
+mod summary;
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+pub use plan::{PlannedReport, plan};
+
 use crate::config::{GraphSettings, TenantSettings};
-use crate::graph::{GraphClient, GraphError};
-use crate::reports::ReportKind;
+use crate::graph::{FailureReason, GraphClient, GraphError};
+use crate::reports::{CredentialKind, ReportKind};
 use crate::snapshot::{ReportData, Store};
+
+/// A retired or missing report is asked again only this often.
+pub const UNAVAILABLE_RECHECK: Duration = Duration::from_secs(24 * 3600);
 
 /// Everything one tenant's pollers share.
 pub struct TenantPoller {
@@ -23,14 +33,12 @@ pub struct TenantPoller {
     pub graph: GraphSettings,
     pub client: GraphClient,
     pub store: Arc<Store>,
-    /// Held for the whole of a poll, so that a poll requested out of schedule (`poll_now`) waits for
-    /// the running one instead of overlapping it.
-    running: tokio::sync::Mutex<()>,
-}
-
-/// The reports polled for every tenant.
-pub fn reports_for(_tenant: &TenantSettings) -> Vec<ReportKind> {
-    vec![ReportKind::RegistrationDetails]
+    pub reports: Vec<PlannedReport>,
+    /// One lock per report, held for the whole of a poll, so that a poll requested out of schedule
+    /// (`poll_now`) waits for the running one instead of overlapping it.
+    running: BTreeMap<ReportKind, tokio::sync::Mutex<()>>,
+    /// Warnings already logged, so that a persistent condition is logged once, not every poll.
+    warned: Mutex<HashSet<String>>,
 }
 
 impl TenantPoller {
@@ -41,40 +49,57 @@ impl TenantPoller {
         client: GraphClient,
         store: Arc<Store>,
     ) -> Self {
-        TenantPoller { index, settings, graph, client, store, running: tokio::sync::Mutex::new(()) }
+        let (reports, skipped) = plan(&settings);
+        for (kind, why) in skipped {
+            tracing::warn!(tenant = settings.name.as_str(), report = kind.as_str(), "report skipped: it {why}");
+        }
+        let running = reports.iter().map(|r| (r.kind, tokio::sync::Mutex::new(()))).collect();
+        TenantPoller { index, settings, graph, client, store, reports, running, warned: Mutex::new(HashSet::new()) }
+    }
+
+    /// Reports that are polled (not the ones this cloud lacks).
+    pub fn polled(&self) -> impl Iterator<Item = &PlannedReport> {
+        self.reports.iter().filter(|r| r.unavailable.is_none())
+    }
+
+    /// Logs `message` once per `key` for this tenant.
+    pub(crate) fn warn_once(&self, key: &str, message: &str) {
+        let first = self.warned.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string());
+        if first {
+            tracing::warn!(tenant = self.settings.name.as_str(), "{message}");
+        }
     }
 
     /// Runs one complete poll of `report` bounded by the poll deadline, records the outcome in the
     /// store and logs one line. Returns whether it succeeded.
-    pub async fn poll_once(&self, report: ReportKind) -> bool {
-        let _running = self.running.lock().await;
+    pub async fn poll_once(&self, report: &PlannedReport) -> bool {
+        let Some(lock) = self.running.get(&report.kind) else { return false };
+        let _running = lock.lock().await;
         let started = Instant::now();
         let deadline = self.graph.poll_timeout;
-        let outcome = match tokio::time::timeout(deadline, self.fetch(report)).await {
+        let outcome = match tokio::time::timeout(deadline, self.fetch_with_fallback(report)).await {
             Ok(result) => result,
             Err(_) => Err(GraphError::PollDeadline(humantime::format_duration(deadline).to_string())),
         };
         let elapsed = started.elapsed();
         let tenant = self.settings.name.as_str();
+        let name = report.kind.as_str();
         match outcome {
             Ok(data) => {
-                let rows = match &data {
-                    ReportData::Registration(s) => s.rows,
-                };
-                tracing::info!(
-                    tenant,
-                    report = report.as_str(),
-                    rows,
-                    duration_ms = elapsed.as_millis() as u64,
-                    "poll succeeded"
-                );
-                self.store.record_success(self.index, report, data, elapsed);
+                if let ReportData::Unavailable(why) = &data {
+                    self.warn_once(
+                        &format!("unavailable:{name}"),
+                        &format!("report {name} is unavailable ({why}); it is checked again once a day"),
+                    );
+                }
+                tracing::info!(tenant, report = name, result = %data.describe(), duration_ms = elapsed.as_millis() as u64, "poll succeeded");
+                self.store.record_success(self.index, report.kind, data, elapsed);
                 true
             }
             Err(error) => {
                 tracing::warn!(
                     tenant,
-                    report = report.as_str(),
+                    report = name,
                     reason = error.reason().as_str(),
                     graph_code = error.graph_code().unwrap_or(""),
                     duration_ms = elapsed.as_millis() as u64,
@@ -82,32 +107,103 @@ impl TenantPoller {
                     error = %error,
                     "poll failed; keeping the last good data"
                 );
-                self.store.record_failure(self.index, report, &error, elapsed);
+                self.store.record_failure(self.index, report.kind, &error, elapsed);
                 false
             }
         }
     }
 
-    async fn fetch(&self, report: ReportKind) -> Result<ReportData, GraphError> {
-        match report {
-            ReportKind::RegistrationDetails => registration::fetch(self).await.map(ReportData::Registration),
+    /// Tries the report's credential kinds in order: Graph's support for application tokens is
+    /// undocumented for some reports, so a 403 with the app token falls back to the delegated one.
+    async fn fetch_with_fallback(&self, report: &PlannedReport) -> Result<ReportData, GraphError> {
+        let mut last = None;
+        for &credential in &report.credentials {
+            match self.fetch(report, credential).await {
+                Err(e) if e.reason() == FailureReason::Forbidden && credential == CredentialKind::App => {
+                    last = Some(e);
+                }
+                // The v1.0 registration reports are not expected to disappear: a 404 there is a
+                // misconfiguration and must fail loudly, not be hidden as "unavailable".
+                Err(e)
+                    if is_gone(&e)
+                        && !matches!(
+                            report.kind,
+                            ReportKind::RegistrationDetails | ReportKind::RegistrationSummary
+                        ) =>
+                {
+                    return Ok(ReportData::Unavailable(gone_reason(&e)));
+                }
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(|| GraphError::Config("no credential for this report".into())))
+    }
+
+    async fn fetch(&self, report: &PlannedReport, credential: CredentialKind) -> Result<ReportData, GraphError> {
+        let c = credential;
+        match report.kind {
+            ReportKind::RegistrationDetails => registration::fetch(self, c).await.map(ReportData::Registration),
+            ReportKind::RegistrationSummary => summary::fetch(self, c).await.map(ReportData::NativeSummary),
+            ReportKind::CredentialUserRegistrationCount => legacy::registration_count(self, c).await,
+            ReportKind::CredentialUsageSummary => legacy::usage_summary(self, c).await.map(ReportData::CredentialUsage),
+            ReportKind::CredentialUserRegistrationDetails => {
+                legacy::registration_details(self, c).await.map(ReportData::CredentialDetails)
+            }
+            ReportKind::UserCredentialUsageDetails => {
+                legacy::usage_details(self, c, &report.settings).await.map(ReportData::CredentialUsageEvents)
+            }
+            ReportKind::RegistrationActivity => {
+                activity::registration_activity(self, c).await.map(ReportData::RegistrationActivity)
+            }
+            ReportKind::SignInsByMethod => activity::sign_ins_by_method(self, c).await.map(ReportData::SignInsByMethod),
+            ReportKind::UserEventsSummary => {
+                activity::user_events(self, c, &report.settings).await.map(ReportData::UserEvents)
+            }
+            ReportKind::MfaSignInSummary => activity::mfa_sign_ins(self, c).await.map(ReportData::MfaSignIns),
+            ReportKind::PasswordResetsAndChanges => {
+                activity::password_resets(self, c).await.map(ReportData::PasswordResets)
+            }
         }
     }
 
     /// Polls `report` until `shutdown` turns true.
-    pub async fn run(self: Arc<Self>, report: ReportKind, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self: Arc<Self>, report: PlannedReport, mut shutdown: watch::Receiver<bool>) {
         loop {
             // A poll in progress is abandoned at shutdown; its partial sweep is never published.
             tokio::select! {
-                _ = self.poll_once(report) => {}
+                _ = self.poll_once(&report) => {}
                 _ = shutdown.wait_for(|&stop| stop) => return,
             }
-            let wait = with_jitter(self.settings.poll_interval);
+            let unavailable = self.store.is_unavailable(self.index, report.kind);
+            let wait = with_jitter(if unavailable { UNAVAILABLE_RECHECK } else { report.settings.interval });
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.wait_for(|&stop| stop) => return,
             }
         }
+    }
+}
+
+/// Graph's answer for an API it no longer has (or never had here): the segment is unknown (400),
+/// or the resource is not found or gone (404, 410). The exact answer of retired reports is
+/// undocumented, so all three are accepted.
+fn is_gone(e: &GraphError) -> bool {
+    match e {
+        GraphError::Http { status: 404 | 410, .. } => true,
+        GraphError::Http { status: 400, message: Some(m), .. } => m.contains("Resource not found for the segment"),
+        _ => false,
+    }
+}
+
+fn gone_reason(e: &GraphError) -> String {
+    match e {
+        GraphError::Http { status, code, .. } => {
+            format!(
+                "Graph answered HTTP {status} {}: the API is retired or not offered here",
+                code.as_deref().unwrap_or("")
+            )
+        }
+        _ => e.to_string(),
     }
 }
 
@@ -128,5 +224,20 @@ mod tests {
             let d = with_jitter(Duration::from_secs(600));
             assert!(d >= Duration::from_secs(600) && d <= Duration::from_secs(660));
         }
+    }
+
+    #[test]
+    fn retired_apis_are_recognised() {
+        let http = |status, message: &str| GraphError::Http {
+            endpoint: "x".into(),
+            status,
+            code: Some("BadRequest".into()),
+            message: Some(message.into()),
+            request_id: None,
+        };
+        assert!(is_gone(&http(400, "Resource not found for the segment 'credentialUserRegistrationDetails'.")));
+        assert!(is_gone(&http(410, "")));
+        assert!(!is_gone(&http(400, "Invalid filter clause")));
+        assert!(!is_gone(&http(403, "")));
     }
 }

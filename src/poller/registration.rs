@@ -1,18 +1,30 @@
-//! The registration-details sweep: page through userRegistrationDetails and aggregate page by page.
+//! The registration-details sweep: page through userRegistrationDetails and aggregate page by page;
+//! with a privilegedAdmin breakdown, first read the members of the privileged directory roles.
+
+use std::collections::HashSet;
 
 use super::TenantPoller;
 use crate::aggregation::{RegistrationAggregator, RegistrationSummary};
-use crate::graph::GraphError;
-use crate::reports::ReportKind;
+use crate::config::UserRole;
+use crate::graph::{FailureReason, GraphError};
+use crate::reports::directory::{DirectoryObject, DirectoryRole, PRIVILEGED_ROLE_TEMPLATES, ROLES_PATH, members_path};
 use crate::reports::registration_details::{PATH, SELECT, UserRegistrationDetails};
+use crate::reports::{CredentialKind, Page, ReportKind};
 
-pub async fn fetch(p: &TenantPoller) -> Result<RegistrationSummary, GraphError> {
+pub async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Result<RegistrationSummary, GraphError> {
+    let privileged = if p.settings.breakdowns.iter().any(|b| b.user_role == UserRole::PrivilegedAdmin) {
+        privileged_members(p, credential).await?
+    } else {
+        None
+    };
     let endpoint = ReportKind::RegistrationDetails.endpoint();
     let top = p.graph.page_size.to_string();
     let url = p.client.url("v1.0", PATH, &[("$top", &top), ("$select", SELECT)]);
-    let mut aggregator = RegistrationAggregator::new(&p.settings.breakdowns);
-    let stats =
-        p.client.for_each_page::<UserRegistrationDetails, _>(endpoint, url, |rows| aggregator.add_page(&rows)).await?;
+    let mut aggregator = RegistrationAggregator::with_privileged(&p.settings.breakdowns, privileged);
+    let stats = p
+        .client
+        .for_each_page::<UserRegistrationDetails, _>(endpoint, credential, url, |rows| aggregator.add_page(&rows))
+        .await?;
     let summary = aggregator.finish();
     if summary.unparsable_timestamps > 0 {
         tracing::debug!(
@@ -23,4 +35,49 @@ pub async fn fetch(p: &TenantPoller) -> Result<RegistrationSummary, GraphError> 
     }
     tracing::debug!(tenant = p.settings.name.as_str(), pages = stats.pages, rows = stats.rows, "sweep complete");
     Ok(summary)
+}
+
+/// Object ids of the users holding any of the nine privileged roles. `None` (with one warning) when
+/// the credential may not read directory roles: the privilegedAdmin breakdown is then left out, not
+/// reported as zero admins.
+async fn privileged_members(
+    p: &TenantPoller,
+    credential: CredentialKind,
+) -> Result<Option<HashSet<String>>, GraphError> {
+    let endpoint = "directoryRoles";
+    let url = p.client.url("v1.0", ROLES_PATH, &[]);
+    let roles: Page<DirectoryRole> = match p.client.get_json(endpoint, credential, &url).await {
+        Ok(page) => page,
+        Err(e) if e.reason() == FailureReason::Forbidden => {
+            p.warn_once(
+                "privileged-roles",
+                &format!(
+                    "the privilegedAdmin breakdown is skipped: reading directory roles needs the application permission RoleManagement.Read.Directory ({e})"
+                ),
+            );
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    // directoryRoles lists only activated roles and is never long, but follow paging anyway.
+    let mut all_roles = roles.value;
+    if let Some(next) = roles.next_link {
+        let next = reqwest::Url::parse(&next)
+            .map_err(|e| GraphError::Paging { endpoint: endpoint.into(), message: e.to_string() })?;
+        p.client.for_each_page::<DirectoryRole, _>(endpoint, credential, next, |r| all_roles.extend(r)).await?;
+    }
+    let mut members = HashSet::new();
+    for role in all_roles.iter().filter(|r| {
+        r.role_template_id
+            .as_deref()
+            .is_some_and(|t| PRIVILEGED_ROLE_TEMPLATES.iter().any(|(id, _)| t.eq_ignore_ascii_case(id)))
+    }) {
+        let url = p.client.url("v1.0", &members_path(&role.id), &[("$select", "id")]);
+        p.client
+            .for_each_page::<DirectoryObject, _>("directoryRoleMembers", credential, url, |objects| {
+                members.extend(objects.into_iter().filter(DirectoryObject::is_user).map(|o| o.id));
+            })
+            .await?;
+    }
+    Ok(Some(members))
 }

@@ -2,32 +2,16 @@
 //! ignored, enum-like values stay strings (Graph adds members over time), and nullable or missing
 //! properties default instead of failing the whole page.
 
+pub mod activity;
+pub mod catalog;
+pub mod directory;
+pub mod legacy;
 pub mod registration_details;
+pub mod summary;
 
 use serde::Deserialize;
 
-/// Names of the reports the exporter polls; the `report` label value of the health metrics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ReportKind {
-    RegistrationDetails,
-}
-
-impl ReportKind {
-    pub const ALL: [ReportKind; 1] = [ReportKind::RegistrationDetails];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReportKind::RegistrationDetails => "registration_details",
-        }
-    }
-
-    /// The `endpoint` label value of `entra_authmethods_graph_requests_total`: Graph's own operation name.
-    pub fn endpoint(self) -> &'static str {
-        match self {
-            ReportKind::RegistrationDetails => "userRegistrationDetails",
-        }
-    }
-}
+pub use catalog::{CredentialKind, REPORTS, ReportKind, ReportSpec};
 
 /// One page of an OData collection. `value` is required: a 200 answer without it is not a page.
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,6 @@
 //! `userRegistrationDetails` rows (graph-api.md 5.2): only the properties the aggregation needs are
-//! decoded; names, ids and UPNs are skipped so that per-user data never enters the exporter's memory
-//! beyond the page being read.
+//! decoded; names and UPNs are skipped, and the object id is only compared with the privileged-role
+//! members, so per-user data never outlives the page being read.
 
 use serde::{Deserialize, Deserializer};
 
@@ -8,13 +8,16 @@ use serde::{Deserialize, Deserializer};
 pub const PATH: &str = "reports/authenticationMethods/userRegistrationDetails";
 
 /// The `$select` list the exporter requests: the flags and lists it aggregates, nothing personal.
-pub const SELECT: &str = "userType,isAdmin,isMfaCapable,isMfaRegistered,isPasswordlessCapable,isSsprCapable,\
+pub const SELECT: &str = "id,userType,isAdmin,isMfaCapable,isMfaRegistered,isPasswordlessCapable,isSsprCapable,\
 isSsprEnabled,isSsprRegistered,isSystemPreferredAuthenticationMethodEnabled,methodsRegistered,\
 userPreferredMethodForSecondaryAuthentication,lastUpdatedDateTime";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserRegistrationDetails {
+    /// The user's object id, matched against privileged directory-role members.
+    #[serde(default)]
+    pub id: Option<String>,
     /// `member`, `guest`, `unknownFutureValue`, or null.
     #[serde(default)]
     pub user_type: Option<String>,

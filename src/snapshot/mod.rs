@@ -2,10 +2,12 @@
 //! the polls that produced it. Pollers write here; every write re-renders the exposition once, so a
 //! scrape only copies the cached bytes.
 
+mod families;
 mod render;
 mod state;
 mod telemetry;
 
+pub use families::{FAMILIES, Family};
 pub use render::{CONTENT_TYPE, render};
 pub use state::{LastError, PollHealth, ReportData, ReportSnapshot, ReportState, Store, TenantInfo, TenantStatus};
 pub use telemetry::TenantTelemetry;

@@ -1,212 +1,209 @@
 //! Renders the store into the Prometheus text format (0.0.4). Runs once per state change, never per
 //! scrape. Each render builds a fresh registry so that series that vanished from Graph vanish here.
 
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use prometheus::{Encoder, GaugeVec, IntCounterVec, Opts, Registry, TextEncoder};
 
 use super::BuildInfo;
+use super::families::*;
 use super::state::{ReportData, TenantStatus};
 use crate::aggregation::RegistrationSummary;
+use crate::aggregation::activity::{ActivityRow, DailyCounts, NativeBreakdown};
+use crate::aggregation::events::EventSummary;
+use crate::aggregation::legacy::STATUSES;
 use crate::aggregation::registration::{FEATURES, METHOD_COUNT_BUCKETS};
 use crate::graph::FailureReason;
 
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-const CACHED: &str = "Cached from the last successful background poll of Microsoft Graph";
-const BREAKDOWN: [&str; 3] = ["tenant", "user_type", "user_role"];
-
 pub fn render(build: &BuildInfo, tenants: &[TenantStatus]) -> Vec<u8> {
     let r = Families::new();
-    r.build_info.with_label_values(&[build.version, build.revision]).set(1.0);
+    r.set(BUILD_INFO, &[build.version, build.revision], 1.0);
     for t in tenants {
         let tenant = t.info.name.as_str();
-        r.tenant_info.with_label_values(&[tenant, &t.info.tenant_id, t.info.cloud]).set(1.0);
+        r.set(TENANT_INFO, &[tenant, &t.info.tenant_id, t.info.cloud], 1.0);
         for ((endpoint, code), n) in &t.requests {
-            r.graph_requests.with_label_values(&[tenant, endpoint, code]).inc_by(*n);
+            r.add(GRAPH_REQUESTS, &[tenant, endpoint, code], *n);
         }
-        r.token_requests.with_label_values(&[tenant, "success"]).inc_by(t.tokens.0);
-        r.token_requests.with_label_values(&[tenant, "failure"]).inc_by(t.tokens.1);
+        r.add(TOKEN_REQUESTS, &[tenant, "success"], t.tokens.0);
+        r.add(TOKEN_REQUESTS, &[tenant, "failure"], t.tokens.1);
 
         for (kind, state) in &t.reports {
             let labels = [tenant, kind.as_str()];
             let h = &state.health;
-            r.poll_interval.with_label_values(&labels).set(state.poll_interval.as_secs_f64());
-            r.polls_total.with_label_values(&labels).inc_by(h.polls_total);
+            r.set(POLL_INTERVAL, &labels, state.poll_interval.as_secs_f64());
+            r.add(POLLS, &labels, h.polls_total);
             for reason in FailureReason::ALL {
                 let n = h.failures.get(&reason).copied().unwrap_or(0);
-                r.poll_failures.with_label_values(&[tenant, kind.as_str(), reason.as_str()]).inc_by(n);
+                r.add(POLL_FAILURES, &[tenant, kind.as_str(), reason.as_str()], n);
             }
             if let Some(ok) = h.last_attempt_ok {
-                r.poll_success.with_label_values(&labels).set(if ok { 1.0 } else { 0.0 });
+                r.set(POLL_SUCCESS, &labels, if ok { 1.0 } else { 0.0 });
             }
             if let Some(d) = h.last_duration {
-                r.poll_duration.with_label_values(&labels).set(d.as_secs_f64());
+                r.set(POLL_DURATION, &labels, d.as_secs_f64());
             }
             if let Some(ts) = h.last_success {
-                r.last_success.with_label_values(&labels).set(unix_seconds(ts));
+                r.set(LAST_SUCCESS, &labels, unix_seconds(ts));
             }
-            if let Some(snapshot) = &state.data {
-                match &snapshot.data {
-                    ReportData::Registration(summary) => r.registration(tenant, summary),
-                }
-            }
+            let Some(snapshot) = &state.data else { continue };
+            let available = !matches!(snapshot.data, ReportData::Unavailable(_));
+            r.set(REPORT_AVAILABLE, &labels, if available { 1.0 } else { 0.0 });
+            r.data(tenant, t.info.summary_source, &snapshot.data);
         }
     }
-    let mut buf = Vec::with_capacity(64 * 1024);
-    // Encoding into a Vec cannot fail for valid metric names, which are all constants here.
-    if let Err(e) = TextEncoder::new().encode(&r.registry.gather(), &mut buf) {
-        tracing::error!(error = %e, "rendering the exposition failed");
-    }
-    buf
+    r.encode()
 }
 
 fn unix_seconds(t: SystemTime) -> f64 {
     t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
+/// A fresh registry with every family of [`FAMILIES`] registered.
 struct Families {
     registry: Registry,
-    build_info: GaugeVec,
-    tenant_info: GaugeVec,
-    poll_success: GaugeVec,
-    last_success: GaugeVec,
-    poll_duration: GaugeVec,
-    poll_interval: GaugeVec,
-    polls_total: IntCounterVec,
-    poll_failures: IntCounterVec,
-    graph_requests: IntCounterVec,
-    token_requests: IntCounterVec,
-    users: GaugeVec,
-    by_feature: GaugeVec,
-    by_method: GaugeVec,
-    by_default_method: GaugeVec,
-    by_method_count: GaugeVec,
-    refresh: GaugeVec,
+    gauges: HashMap<&'static str, GaugeVec>,
+    counters: HashMap<&'static str, IntCounterVec>,
 }
 
 impl Families {
     fn new() -> Self {
         let registry = Registry::new();
-        let gauge = |name: &str, help: String, labels: &[&str]| {
-            let g = GaugeVec::new(Opts::new(name, help), labels).expect("valid metric definition");
-            registry.register(Box::new(g.clone())).expect("unique metric name");
-            g
-        };
-        let counter = |name: &str, help: String, labels: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric definition");
-            registry.register(Box::new(c.clone())).expect("unique metric name");
-            c
-        };
-        let with_label = |extra: &'static str| -> Vec<&'static str> {
-            let mut v = BREAKDOWN.to_vec();
-            v.push(extra);
-            v
-        };
-        Families {
-            build_info: gauge(
-                "entra_authmethods_build_info",
-                "Always 1; labels carry the exporter's version and source revision.".into(),
-                &["version", "revision"],
-            ),
-            tenant_info: gauge(
-                "entra_authmethods_tenant_info",
-                "Always 1; maps the tenant label to its Entra tenant ID and cloud.".into(),
-                &["tenant", "tenant_id", "cloud"],
-            ),
-            poll_success: gauge(
-                "entra_authmethods_poll_success",
-                "1 if the most recent background poll of the report succeeded, 0 if it failed.".into(),
-                &["tenant", "report"],
-            ),
-            last_success: gauge(
-                "entra_authmethods_last_success_timestamp_seconds",
-                "Unix time at which the last successful poll of the report completed.".into(),
-                &["tenant", "report"],
-            ),
-            poll_duration: gauge(
-                "entra_authmethods_poll_duration_seconds",
-                "Wall time of the most recent poll of the report, successful or not.".into(),
-                &["tenant", "report"],
-            ),
-            poll_interval: gauge(
-                "entra_authmethods_poll_interval_seconds",
-                "Configured interval between polls of the report.".into(),
-                &["tenant", "report"],
-            ),
-            polls_total: counter(
-                "entra_authmethods_polls_total",
-                "Polls of the report completed since the exporter started.".into(),
-                &["tenant", "report"],
-            ),
-            poll_failures: counter(
-                "entra_authmethods_poll_failures_total",
-                "Failed polls of the report since the exporter started, by failure reason.".into(),
-                &["tenant", "report", "reason"],
-            ),
-            graph_requests: counter(
-                "entra_authmethods_graph_requests_total",
-                "HTTP requests sent to Microsoft Graph by endpoint and status code (network or timeout when none); updated when a poll completes.".into(),
-                &["tenant", "endpoint", "code"],
-            ),
-            token_requests: counter(
-                "entra_authmethods_token_requests_total",
-                "Access-token requests to the Microsoft identity platform by outcome.".into(),
-                &["tenant", "outcome"],
-            ),
-            users: gauge(
-                "entra_authmethods_users",
-                format!("Users in scope (listed by userRegistrationDetails: enabled users) by user type and role. {CACHED}."),
-                &BREAKDOWN,
-            ),
-            by_feature: gauge(
-                "entra_authmethods_users_registered_by_feature",
-                format!("Users registered for or capable of a feature (mfaCapable, ssprRegistered, passwordlessCapable, phishingResistantCapable, ...). {CACHED}."),
-                &with_label("feature"),
-            ),
-            by_method: gauge(
-                "entra_authmethods_users_registered_by_method",
-                format!("Users who registered an authentication method, by Graph's method name. {CACHED}."),
-                &with_label("method"),
-            ),
-            by_default_method: gauge(
-                "entra_authmethods_users_by_default_method",
-                format!("Users by their preferred method for secondary authentication (unset when Graph has none). {CACHED}."),
-                &with_label("method"),
-            ),
-            by_method_count: gauge(
-                "entra_authmethods_users_by_methods_registered",
-                format!("Users by number of distinct registered methods (0, 1, 2, 3, 4+). {CACHED}."),
-                &with_label("methods"),
-            ),
-            refresh: gauge(
-                "entra_authmethods_report_refresh_timestamp_seconds",
-                format!("Newest lastUpdatedDateTime in userRegistrationDetails: when Microsoft last refreshed the report data. {CACHED}."),
-                &["tenant"],
-            ),
-            registry,
+        let mut gauges = HashMap::new();
+        let mut counters = HashMap::new();
+        for f in FAMILIES {
+            let opts = Opts::new(f.name, f.help);
+            if f.counter {
+                let c = IntCounterVec::new(opts, f.labels).expect("valid metric definition");
+                registry.register(Box::new(c.clone())).expect("unique metric name");
+                counters.insert(f.name, c);
+            } else {
+                let g = GaugeVec::new(opts, f.labels).expect("valid metric definition");
+                registry.register(Box::new(g.clone())).expect("unique metric name");
+                gauges.insert(f.name, g);
+            }
+        }
+        Families { registry, gauges, counters }
+    }
+
+    fn set(&self, family: &str, labels: &[&str], value: f64) {
+        self.gauges[family].with_label_values(labels).set(value);
+    }
+
+    fn add(&self, family: &str, labels: &[&str], value: u64) {
+        self.counters[family].with_label_values(labels).inc_by(value);
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(64 * 1024);
+        // Encoding into a Vec cannot fail for valid metric names, which are all constants here.
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
+            tracing::error!(error = %e, "rendering the exposition failed");
+        }
+        buf
+    }
+
+    fn data(&self, tenant: &str, summary_source: bool, data: &ReportData) {
+        match data {
+            ReportData::Registration(s) => self.registration(tenant, s, !summary_source),
+            ReportData::NativeSummary(b) if summary_source => self.native(tenant, b),
+            ReportData::NativeSummary(_) => {}
+            ReportData::CredentialRegistrationCount { total, by_status } => {
+                self.set(CREDENTIAL_USERS, &[tenant], *total as f64);
+                for (status, n) in by_status {
+                    self.set(CREDENTIAL_REGISTRATIONS, &[tenant, status], *n as f64);
+                }
+            }
+            ReportData::CredentialUsage(rows) => self.activity(CREDENTIAL_USAGE, tenant, rows),
+            ReportData::CredentialDetails(d) => {
+                self.set(CREDENTIAL_DETAILS_USERS, &[tenant], d.users as f64);
+                for (status, n) in STATUSES.iter().zip(d.by_status) {
+                    self.set(CREDENTIAL_DETAILS_BY_STATUS, &[tenant, status], n as f64);
+                }
+                for (method, n) in &d.by_method {
+                    self.set(CREDENTIAL_DETAILS_BY_METHOD, &[tenant, method], *n as f64);
+                }
+            }
+            ReportData::CredentialUsageEvents(e) => {
+                self.events(CREDENTIAL_USAGE_EVENTS, CREDENTIAL_USAGE_FAILURES, tenant, e)
+            }
+            ReportData::RegistrationActivity(rows) => self.activity(REGISTRATION_ACTIVITIES, tenant, rows),
+            ReportData::SignInsByMethod(rows) => {
+                for row in rows {
+                    self.set(SIGN_INS_BY_METHOD, &[tenant, row.period, &row.method], row.success as f64);
+                }
+            }
+            ReportData::UserEvents(e) => self.events(USER_EVENTS, USER_EVENT_FAILURES, tenant, e),
+            ReportData::MfaSignIns(d) => self.daily(MFA_SIGN_INS, MFA_SIGN_INS_DAY, tenant, d.as_ref()),
+            ReportData::PasswordResets(d) => self.daily(PASSWORD_RESETS, PASSWORD_RESETS_DAY, tenant, d.as_ref()),
+            ReportData::Unavailable(_) => {}
         }
     }
 
-    fn registration(&self, tenant: &str, summary: &RegistrationSummary) {
+    /// `core`: also the users, by-feature and by-method families (not when the summary source feeds them).
+    fn registration(&self, tenant: &str, summary: &RegistrationSummary, core: bool) {
         if let Some(ts) = summary.refresh_timestamp {
-            self.refresh.with_label_values(&[tenant]).set(ts);
+            self.set(REFRESH, &[tenant], ts);
         }
         for b in &summary.breakdowns {
             let (ut, ur) = (b.breakdown.user_type.as_str(), b.breakdown.user_role.as_str());
-            self.users.with_label_values(&[tenant, ut, ur]).set(b.users as f64);
-            for (feature, n) in FEATURES.iter().zip(b.features) {
-                self.by_feature.with_label_values(&[tenant, ut, ur, feature]).set(n as f64);
-            }
-            for (method, n) in &b.methods {
-                self.by_method.with_label_values(&[tenant, ut, ur, method]).set(*n as f64);
+            if core {
+                self.set(USERS, &[tenant, ut, ur], b.users as f64);
+                for (feature, n) in FEATURES.iter().zip(b.features) {
+                    self.set(BY_FEATURE, &[tenant, ut, ur, feature], n as f64);
+                }
+                for (method, n) in &b.methods {
+                    self.set(BY_METHOD, &[tenant, ut, ur, method], *n as f64);
+                }
             }
             for (method, n) in &b.default_methods {
-                self.by_default_method.with_label_values(&[tenant, ut, ur, method]).set(*n as f64);
+                self.set(BY_DEFAULT_METHOD, &[tenant, ut, ur, method], *n as f64);
             }
             for (bucket, n) in METHOD_COUNT_BUCKETS.iter().zip(b.method_counts) {
-                self.by_method_count.with_label_values(&[tenant, ut, ur, bucket]).set(n as f64);
+                self.set(BY_METHODS_REGISTERED, &[tenant, ut, ur, bucket], n as f64);
             }
+        }
+    }
+
+    fn native(&self, tenant: &str, breakdowns: &[NativeBreakdown]) {
+        for b in breakdowns {
+            let (ut, ur) = (b.breakdown.user_type.as_str(), b.breakdown.user_role.as_str());
+            if let Some(total) = b.total_users {
+                self.set(USERS, &[tenant, ut, ur], total as f64);
+            }
+            for (feature, n) in &b.features {
+                self.set(BY_FEATURE, &[tenant, ut, ur, feature], *n as f64);
+            }
+            for (method, n) in &b.methods {
+                self.set(BY_METHOD, &[tenant, ut, ur, method], *n as f64);
+            }
+        }
+    }
+
+    fn activity(&self, family: &str, tenant: &str, rows: &[ActivityRow]) {
+        for row in rows {
+            let base = [tenant, row.period, row.feature.as_str(), row.method.as_str()];
+            self.set(family, &[base[0], base[1], base[2], base[3], "success"], row.success as f64);
+            self.set(family, &[base[0], base[1], base[2], base[3], "failure"], row.failure as f64);
+        }
+    }
+
+    fn events(&self, events: &str, failures: &str, tenant: &str, e: &EventSummary) {
+        for ((feature, method, outcome), n) in &e.events {
+            self.set(events, &[tenant, feature, method, outcome], *n as f64);
+        }
+        for ((feature, reason), n) in &e.failures {
+            self.set(failures, &[tenant, feature, reason], *n as f64);
+        }
+    }
+
+    fn daily(&self, family: &str, day_family: &str, tenant: &str, d: Option<&DailyCounts>) {
+        let Some(d) = d else { return };
+        self.set(day_family, &[tenant], d.day);
+        for (kind, n) in &d.counts {
+            self.set(family, &[tenant, kind], *n as f64);
         }
     }
 }
@@ -252,7 +249,12 @@ mod tests {
             poll_interval: Duration::from_secs(1800),
         };
         TenantStatus {
-            info: TenantInfo { name: "contoso".into(), tenant_id: "t-id".into(), cloud: "global" },
+            info: TenantInfo {
+                name: "contoso".into(),
+                tenant_id: "t-id".into(),
+                cloud: "global",
+                summary_source: false,
+            },
             reports: BTreeMap::from([(ReportKind::RegistrationDetails, state)]),
             requests: BTreeMap::from([(("userRegistrationDetails".to_string(), "200".to_string()), 4)]),
             tokens: (1, 0),

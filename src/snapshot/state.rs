@@ -13,6 +13,9 @@ use super::BuildInfo;
 use super::render::render;
 use super::telemetry::TenantTelemetry;
 use crate::aggregation::RegistrationSummary;
+use crate::aggregation::activity::{ActivityRow, DailyCounts, NativeBreakdown, SignInRow};
+use crate::aggregation::events::EventSummary;
+use crate::aggregation::legacy::CredentialDetailsSummary;
 use crate::graph::{FailureReason, GraphError};
 use crate::reports::ReportKind;
 
@@ -20,6 +23,46 @@ use crate::reports::ReportKind;
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReportData {
     Registration(RegistrationSummary),
+    NativeSummary(Vec<NativeBreakdown>),
+    CredentialRegistrationCount {
+        total: i64,
+        by_status: Vec<(String, i64)>,
+    },
+    CredentialUsage(Vec<ActivityRow>),
+    CredentialDetails(CredentialDetailsSummary),
+    CredentialUsageEvents(EventSummary),
+    RegistrationActivity(Vec<ActivityRow>),
+    SignInsByMethod(Vec<SignInRow>),
+    UserEvents(EventSummary),
+    MfaSignIns(Option<DailyCounts>),
+    PasswordResets(Option<DailyCounts>),
+    /// Graph answered that the report does not exist (retired, or not offered in this cloud).
+    Unavailable(String),
+}
+
+impl ReportData {
+    /// A short description for the poll log line.
+    pub fn describe(&self) -> String {
+        match self {
+            ReportData::Registration(s) => format!("{} users", s.rows),
+            ReportData::NativeSummary(b) => format!("{} breakdowns", b.len()),
+            ReportData::CredentialRegistrationCount { total, .. } => format!("{total} users"),
+            ReportData::CredentialUsage(r) | ReportData::RegistrationActivity(r) => format!("{} rows", r.len()),
+            ReportData::CredentialDetails(d) => format!("{} users", d.users),
+            ReportData::CredentialUsageEvents(e) | ReportData::UserEvents(e) => {
+                format!("{} events", e.events.values().sum::<u64>())
+            }
+            ReportData::SignInsByMethod(r) => format!("{} rows", r.len()),
+            ReportData::MfaSignIns(d) | ReportData::PasswordResets(d) => {
+                if d.is_some() {
+                    "1 day".into()
+                } else {
+                    "no data".into()
+                }
+            }
+            ReportData::Unavailable(why) => format!("unavailable: {why}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +103,9 @@ pub struct TenantInfo {
     pub name: String,
     pub tenant_id: String,
     pub cloud: &'static str,
+    /// With the summary source, the registration families come from Microsoft's summaries and the
+    /// same families from the details report are not exported (one source per family).
+    pub summary_source: bool,
 }
 
 /// A consistent copy of one tenant's state, for rendering and the status page.
@@ -77,6 +123,9 @@ struct TenantEntry {
     telemetry: Arc<TenantTelemetry>,
 }
 
+/// A report of a tenant at start: its kind, interval, and why it is unavailable, if it is.
+pub type PlannedState = (ReportKind, Duration, Option<String>);
+
 pub struct Store {
     tenants: Vec<TenantEntry>,
     build: BuildInfo,
@@ -90,7 +139,9 @@ pub struct Store {
 
 impl Store {
     /// `tenants`: each tenant with the reports it polls and their intervals.
-    pub fn new(tenants: Vec<(TenantInfo, Vec<(ReportKind, Duration)>)>, build: BuildInfo) -> Arc<Store> {
+    /// `tenants`: each tenant with its reports, their intervals, and for reports that are not polled
+    /// because this cloud does not offer them, the reason.
+    pub fn new(tenants: Vec<(TenantInfo, Vec<PlannedState>)>, build: BuildInfo) -> Arc<Store> {
         let entries = tenants
             .into_iter()
             .map(|(info, reports)| TenantEntry {
@@ -98,7 +149,15 @@ impl Store {
                 reports: Mutex::new(
                     reports
                         .into_iter()
-                        .map(|(kind, poll_interval)| (kind, ReportState { poll_interval, ..Default::default() }))
+                        .map(|(kind, poll_interval, unavailable)| {
+                            let data = unavailable.map(|why| {
+                                Arc::new(ReportSnapshot {
+                                    data: ReportData::Unavailable(why),
+                                    completed_at: SystemTime::now(),
+                                })
+                            });
+                            (kind, ReportState { poll_interval, data, ..Default::default() })
+                        })
                         .collect(),
                 ),
                 telemetry: Arc::new(TenantTelemetry::default()),
@@ -170,6 +229,12 @@ impl Store {
         }
         self.rerender();
         self.polls_completed.send_modify(|n| *n += 1);
+    }
+
+    /// Whether the report's latest data says Graph does not offer it.
+    pub fn is_unavailable(&self, tenant: usize, report: ReportKind) -> bool {
+        let reports = self.tenants[tenant].reports.lock().unwrap_or_else(|p| p.into_inner());
+        reports.get(&report).and_then(|r| r.data.as_ref()).is_some_and(|d| matches!(d.data, ReportData::Unavailable(_)))
     }
 
     /// A consistent copy of every tenant's state.

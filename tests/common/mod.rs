@@ -25,9 +25,24 @@ pub async fn start_simulator(users: usize, seed: u64) -> RunningSimulator {
     simulator::start(cfg, loopback()).await.expect("simulator starts")
 }
 
-/// TOML for one tenant pointing at the simulator, with fast retries; `extra_graph` and
-/// `extra_tenant` are appended to the [graph] and [[tenant]] tables.
+/// TOML for one tenant pointing at the simulator, with fast retries, polling only the
+/// registration details; `extra_graph` and `extra_tenant` are appended to the [graph] and
+/// [[tenant]] tables.
 pub fn config_toml(sim: &RunningSimulator, extra_graph: &str, extra_tenant: &str) -> String {
+    let mut only_details = String::new();
+    for spec in entra_authmethods_exporter::reports::REPORTS.iter().filter(|s| s.name != "registration_details") {
+        only_details.push_str(&format!("\n[tenant.reports.{}]\nenabled = false\n", spec.name));
+    }
+    config_toml_with_reports(sim, extra_graph, extra_tenant, &only_details)
+}
+
+/// Like [`config_toml`], with `reports` (`[tenant.reports.*]` tables) instead of details only.
+pub fn config_toml_with_reports(
+    sim: &RunningSimulator,
+    extra_graph: &str,
+    extra_tenant: &str,
+    reports: &str,
+) -> String {
     format!(
         r#"[graph]
 rate_limit_requests = 1000
@@ -45,6 +60,7 @@ client_secret = "{secret}"
 graph_endpoint = "{base}"
 login_endpoint = "{base}"
 {extra_tenant}
+{reports}
 "#,
         tid = simulator::DEMO_TENANT_ID,
         cid = simulator::DEMO_CLIENT_ID,
@@ -60,7 +76,7 @@ pub fn settings(toml: &str) -> Settings {
 /// Starts the exporter and waits for its first poll to complete (success or failure).
 pub async fn start_exporter(settings: &Settings) -> RunningExporter {
     let exporter = app::start(settings, loopback(), "/metrics").await.expect("exporter starts");
-    exporter.wait_for_polls(settings.tenants.len() as u64).await;
+    exporter.wait_for_polls(exporter.polled_reports()).await;
     exporter
 }
 

@@ -1,0 +1,67 @@
+//! Result types of the summary-style reports, whose rows Graph already aggregates: the exporter only
+//! reshapes them into label sets and, for daily series, picks the newest day.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::config::Breakdown;
+
+/// One (period, feature, method) row of getCredentialUsageSummary or userRegistrationActivity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityRow {
+    pub period: &'static str,
+    pub feature: String,
+    pub method: String,
+    pub success: i64,
+    pub failure: i64,
+}
+
+/// Successful sign-ins of one method over one period (userSignInsByAuthMethodSummary).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignInRow {
+    pub period: &'static str,
+    pub method: String,
+    pub success: i64,
+}
+
+/// The newest day of a daily report, with its counts by `kind` label value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyCounts {
+    /// Start of the day Graph aggregated, Unix seconds.
+    pub day: f64,
+    pub counts: Vec<(&'static str, i64)>,
+}
+
+/// Microsoft's summary for one breakdown (usersRegisteredByFeature + usersRegisteredByMethod).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NativeBreakdown {
+    pub breakdown: Breakdown,
+    pub total_users: Option<i64>,
+    pub features: Vec<(String, i64)>,
+    pub methods: Vec<(String, i64)>,
+}
+
+/// Parses an RFC 3339 time into Unix seconds.
+pub fn unix_seconds(text: &str) -> Option<f64> {
+    let t = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    Some(t.unix_timestamp() as f64 + f64::from(t.nanosecond()) * 1e-9)
+}
+
+/// Picks the row with the newest date; rows whose date cannot be read are ignored.
+pub fn newest<T>(rows: Vec<T>, date: impl Fn(&T) -> &str) -> Option<(f64, T)> {
+    rows.into_iter().filter_map(|r| unix_seconds(date(&r)).map(|d| (d, r))).max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newest_ignores_unreadable_dates() {
+        let rows = vec![("2025-07-05T16:19:18Z", 1), ("nonsense", 2), ("2025-07-16T16:19:18Z", 3)];
+        let (day, row) = newest(rows, |r| r.0).unwrap();
+        assert_eq!(row.1, 3);
+        assert_eq!(day, 1752682758.0);
+        assert!(newest(Vec::<(&str, i32)>::new(), |r| r.0).is_none());
+    }
+}

@@ -1,0 +1,33 @@
+//! credentialUserRegistrationDetails rows → users by status and by registered method.
+
+use std::collections::BTreeMap;
+
+use crate::reports::legacy::CredentialUserRegistrationDetails;
+
+/// `status` label values, named after registrationStatusType (graph-api.md 8).
+pub const STATUSES: [&str; 4] = ["registered", "enabled", "capable", "mfaRegistered"];
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CredentialDetailsSummary {
+    pub users: u64,
+    /// Parallel to [`STATUSES`].
+    pub by_status: [u64; 4],
+    pub by_method: BTreeMap<String, u64>,
+}
+
+impl CredentialDetailsSummary {
+    pub fn add(&mut self, row: &CredentialUserRegistrationDetails) {
+        self.users += 1;
+        let flags = [row.is_registered, row.is_enabled, row.is_capable, row.is_mfa_registered];
+        for (total, flag) in self.by_status.iter_mut().zip(flags) {
+            *total += u64::from(flag);
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for m in &row.auth_methods {
+            if !seen.contains(&m.as_str()) {
+                seen.push(m);
+                *self.by_method.entry(m.clone()).or_insert(0) += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The legacy beta credential reports (graph-api.md 6).
+
+use super::TenantPoller;
+use crate::aggregation::activity::ActivityRow;
+use crate::aggregation::events::{EventAggregator, EventSummary};
+use crate::aggregation::legacy::CredentialDetailsSummary;
+use crate::config::ReportSettings;
+use crate::graph::GraphError;
+use crate::reports::legacy::{
+    CredentialUserRegistrationCount, CredentialUserRegistrationDetails, REGISTRATION_COUNT_PATH, USAGE_DETAILS_PATH,
+    USAGE_PERIODS, USER_REGISTRATION_DETAILS_PATH, UsageEvent, UsageSummary, usage_summary_path,
+};
+use crate::reports::{CredentialKind, Page, ReportKind};
+use crate::snapshot::ReportData;
+
+pub async fn registration_count(p: &TenantPoller, c: CredentialKind) -> Result<ReportData, GraphError> {
+    let url = p.client.url("beta", REGISTRATION_COUNT_PATH, &[]);
+    let page: Page<CredentialUserRegistrationCount> =
+        p.client.get_json(ReportKind::CredentialUserRegistrationCount.endpoint(), c, &url).await?;
+    // A collection with one element in every documented answer; sum defensively if there are more.
+    let mut total = 0;
+    let mut by_status: Vec<(String, i64)> = Vec::new();
+    for row in page.value {
+        total += row.total_user_count;
+        for count in row.user_registration_counts {
+            match by_status.iter_mut().find(|(s, _)| *s == count.registration_status) {
+                Some((_, n)) => *n += count.registration_count,
+                None => by_status.push((count.registration_status, count.registration_count)),
+            }
+        }
+    }
+    Ok(ReportData::CredentialRegistrationCount { total, by_status })
+}
+
+pub async fn usage_summary(p: &TenantPoller, c: CredentialKind) -> Result<Vec<ActivityRow>, GraphError> {
+    let endpoint = ReportKind::CredentialUsageSummary.endpoint();
+    let mut rows = Vec::new();
+    for period in USAGE_PERIODS {
+        let url = p.client.url("beta", &usage_summary_path(period), &[]);
+        p.client
+            .for_each_page::<UsageSummary, _>(endpoint, c, url, |page| {
+                rows.extend(page.into_iter().map(|r| ActivityRow {
+                    period,
+                    feature: r.feature,
+                    method: r.auth_method,
+                    success: r.successful_activity_count,
+                    failure: r.failure_activity_count,
+                }))
+            })
+            .await?;
+    }
+    Ok(rows)
+}
+
+pub async fn registration_details(p: &TenantPoller, c: CredentialKind) -> Result<CredentialDetailsSummary, GraphError> {
+    let endpoint = ReportKind::CredentialUserRegistrationDetails.endpoint();
+    let top = p.graph.page_size.to_string();
+    let url = p.client.url("beta", USER_REGISTRATION_DETAILS_PATH, &[("$top", &top)]);
+    let mut summary = CredentialDetailsSummary::default();
+    p.client
+        .for_each_page::<CredentialUserRegistrationDetails, _>(endpoint, c, url, |rows| {
+            rows.iter().for_each(|r| summary.add(r))
+        })
+        .await?;
+    Ok(summary)
+}
+
+/// Every event the report still returns (Microsoft keeps a bounded history); no window is applied
+/// because the report has no documented date filter.
+pub async fn usage_details(
+    p: &TenantPoller,
+    c: CredentialKind,
+    s: &ReportSettings,
+) -> Result<EventSummary, GraphError> {
+    let endpoint = ReportKind::UserCredentialUsageDetails.endpoint();
+    let top = p.graph.page_size.to_string();
+    let url = p.client.url("beta", USAGE_DETAILS_PATH, &[("$top", &top)]);
+    let mut agg = EventAggregator::new(None, s.max_failure_reasons);
+    p.client.for_each_page::<UsageEvent, _>(endpoint, c, url, |rows| rows.iter().for_each(|e| agg.add(e))).await?;
+    Ok(agg.finish())
+}
