@@ -48,6 +48,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Sign a person in with the device-code flow for a tenant's delegated reports and store the
+    /// refresh token in the tenant's refresh_token_file.
+    Login {
+        /// The tenant's `name` in the configuration.
+        #[arg(long)]
+        tenant: String,
+    },
     /// Run the Microsoft Graph simulator alone (loopback only), for trying the exporter or other tools.
     Simulate {
         /// Loopback address to listen on.
@@ -87,6 +94,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     if let Some(Command::Simulate { listen, users, seed }) = cli.command {
         return crate::demo::simulate(listen, users, seed).await.map(|_| ExitCode::SUCCESS);
     }
+    if let Some(Command::Login { tenant }) = &cli.command {
+        let settings = load_settings(cli.config.as_deref())?;
+        return run_login(&settings, tenant).await;
+    }
     let listen = app::parse_listen_address(&cli.listen_address)?;
     if cli.demo {
         return crate::demo::run(listen, &cli.telemetry_path).await.map(|_| ExitCode::SUCCESS);
@@ -116,6 +127,28 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     app::shutdown_signal().await;
     tracing::info!("shutting down");
     exporter.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_login(settings: &Settings, name: &str) -> Result<ExitCode, String> {
+    let tenant = settings.tenants.iter().find(|t| t.name == name).ok_or_else(|| {
+        let names: Vec<&str> = settings.tenants.iter().map(|t| t.name.as_str()).collect();
+        format!("no tenant named {name:?} in the configuration (tenants: {})", names.join(", "))
+    })?;
+    let http = crate::graph::http_client(&settings.graph).map_err(|e| e.to_string())?;
+    crate::login::login(&http, tenant, |code| {
+        match &code.message {
+            Some(m) => println!("{m}"),
+            None => println!("To sign in, open {} and enter the code {}.", code.verification_uri, code.user_code),
+        }
+        println!("Waiting for the sign-in (the code expires in {} s)...", code.expires_in);
+    })
+    .await
+    .map_err(|e| format!("login for tenant {name:?} failed: {e}"))?;
+    let file = tenant.delegated.as_ref().map(|d| d.refresh_token_file.display().to_string()).unwrap_or_default();
+    println!(
+        "Signed in. The refresh token is stored in {file} (mode 0600); a running exporter uses it at its next poll."
+    );
     Ok(ExitCode::SUCCESS)
 }
 

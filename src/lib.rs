@@ -13,6 +13,7 @@ pub mod demo;
 pub mod graph;
 pub mod http;
 pub mod logging;
+pub mod login;
 pub mod poller;
 pub mod reports;
 pub mod simulator;

@@ -81,6 +81,13 @@ fn the_example_config_is_valid_and_documents_every_key() {
         "poll_interval",
         "user_types",
         "user_roles",
+        "registration_source",
+        "refresh_token_file",
+        "delegated_client_id",
+        "enabled",
+        "interval",
+        "lookback",
+        "max_failure_reasons",
     ] {
         assert!(
             text.contains(&format!("{key} =")) || text.contains(&format!("# {key} =")),

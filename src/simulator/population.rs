@@ -10,6 +10,7 @@ use super::catalog::{
     FIRST_NAMES, FUTURE_METHODS, GUEST_DOMAINS, LAST_NAMES, METHOD_ODDS, PRIVILEGED_ROLES, is_passwordless_method,
     is_sspr_method, is_strong_mfa_method,
 };
+use super::events::{self, SimEvent};
 use super::rng::{SplitMix64, hash_str};
 use super::timefmt::iso_utc;
 
@@ -57,8 +58,13 @@ pub struct Population {
     /// All users, disabled ones included (they are skipped when serving).
     pub users: Vec<SimUser>,
     /// When the simulated report refresh finished; rows' `last_updated` lie within the few
-    /// seconds before it (never in the future, so data-age metrics are never negative).
+    /// seconds before it (never in the future, so data-age metrics are never negative). It is
+    /// also the clock of the activity reports: their `d1`/`d7`/`d30` windows and daily rows end here.
     pub refreshed_at: OffsetDateTime,
+    /// The activity log the activity reports are computed from, sorted by `at` (see
+    /// [`super::events`]). Tests that edit it should keep it sorted ([`Population::sort_events`]);
+    /// `RunningSimulator::set_population` sorts it anyway.
+    pub events: Vec<SimEvent>,
 }
 
 /// Refresh time used by [`Population::generate`], so a seed alone fixes every byte of the result.
@@ -85,27 +91,46 @@ impl Population {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 16);
         let threads = if users < 20_000 { 1 } else { threads };
         let chunk = users.div_ceil(threads.max(1)).max(1);
-        let mut out: Vec<SimUser> = Vec::with_capacity(users);
-        if threads == 1 {
-            out.extend((0..users).map(|i| generate_user(seed, i as u64, refreshed_at)));
+        let scale = events::sign_in_scale(users);
+        // Users and their activity for one range of indices.
+        let part = |start: usize, end: usize| {
+            let mut us = Vec::with_capacity(end.saturating_sub(start));
+            let mut evs = Vec::new();
+            for i in start..end {
+                let u = generate_user(seed, i as u64, refreshed_at);
+                events::user_events(seed, i as u64, &u, refreshed_at, scale, &mut evs);
+                us.push(u);
+            }
+            (us, evs)
+        };
+        let (out, mut log) = if threads == 1 {
+            part(0, users)
         } else {
-            let parts: Vec<Vec<SimUser>> = std::thread::scope(|s| {
+            let parts: Vec<(Vec<SimUser>, Vec<SimEvent>)> = std::thread::scope(|s| {
                 let handles: Vec<_> = (0..threads)
                     .map(|t| {
-                        let start = t * chunk;
+                        let start = (t * chunk).min(users);
                         let end = ((t + 1) * chunk).min(users);
-                        s.spawn(move || {
-                            (start..end).map(|i| generate_user(seed, i as u64, refreshed_at)).collect::<Vec<_>>()
-                        })
+                        s.spawn(move || part(start, end))
                     })
                     .collect();
                 handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
             });
-            for p in parts {
-                out.extend(p);
+            let mut out: Vec<SimUser> = Vec::with_capacity(users);
+            let mut log = Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum());
+            for (u, e) in parts {
+                out.extend(u);
+                log.extend(e);
             }
-        }
-        Population { users: out, refreshed_at }
+            (out, log)
+        };
+        events::sort(&mut log);
+        Population { users: out, refreshed_at, events: log }
+    }
+
+    /// Restore the time order of `events` after editing them (stable: equal times keep their order).
+    pub fn sort_events(&mut self) {
+        events::sort(&mut self.events);
     }
 
     /// The users `userRegistrationDetails` lists: enabled ones, in table order.
