@@ -112,6 +112,21 @@ impl RunningExporter {
         self.pollers.iter().map(|p| p.polled().count() as u64).sum()
     }
 
+    /// Resolves once every polled report has completed at least one poll (successful or not).
+    pub async fn wait_for_first_round(&self) {
+        let mut rx = self.store.subscribe_polls();
+        loop {
+            let all_done = self
+                .store
+                .status()
+                .iter()
+                .all(|t| t.reports.values().all(|r| r.health.polls_total > 0 || r.data.is_some()));
+            if all_done || rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// Resolves once at least `n` polls (successful or not) have completed since start.
     pub async fn wait_for_polls(&self, n: u64) {
         let mut rx = self.store.subscribe_polls();

@@ -6,18 +6,26 @@ use std::time::Duration;
 
 use crate::app;
 use crate::config;
-use crate::simulator::{self, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SimulatorConfig};
+use crate::simulator::{self, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, RetirableReport, SimulatorConfig};
 
 /// Users in the demo tenant: a few pages of userRegistrationDetails, so paging is exercised.
 pub const DEMO_USERS: usize = 3000;
 const DEMO_SEED: u64 = 20261127;
 /// The simulated population changes this often, and the demo polls at the same pace (the minimum).
 const DRIFT_EVERY: Duration = Duration::from_secs(60);
+/// Requests per 10 seconds the demo's simulator allows and the demo's exporter paces itself to.
+const DEMO_QUOTA: u32 = 50;
 
-/// The configuration the demo runs with, as an operator would write it.
-pub fn demo_config(simulator_base_url: &str) -> String {
-    format!(
-        r#"[[tenant]]
+/// The configuration the demo runs with, as an operator would write it: the app credential, plus
+/// a signed-in user's refresh token when `refresh_token_file` is given, and every report on.
+pub fn demo_config(simulator_base_url: &str, refresh_token_file: Option<&std::path::Path>) -> String {
+    let mut toml = format!(
+        r#"# The demo's simulated Graph grants a quota 10 times Graph's real 5 requests per 10 seconds,
+# so that every report shows data within seconds.
+[graph]
+rate_limit_requests = {DEMO_QUOTA}
+
+[[tenant]]
 name = "demo"
 tenant_id = "{DEMO_TENANT_ID}"
 client_id = "{DEMO_CLIENT_ID}"
@@ -25,23 +33,57 @@ client_secret = "{DEMO_CLIENT_SECRET}"
 graph_endpoint = "{simulator_base_url}"
 login_endpoint = "{simulator_base_url}"
 poll_interval = "1m"
+user_roles = ["all", "admin", "user", "privilegedAdmin"]
 "#
-    )
+    );
+    let mut reports: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+    if let Some(file) = refresh_token_file {
+        toml.push_str(&format!("refresh_token_file = {:?}\n", file.display().to_string()));
+        // The summaries run too (not feeding the main families), so every operation is exercised.
+        reports.entry("registration_summary").or_default().push("enabled = true");
+    }
+    for report in ["credential_usage_summary", "credential_user_registration_details", "user_credential_usage_details"]
+    {
+        reports.entry(report).or_default().push("enabled = true");
+    }
+    // Every report at the demo's pace, so changes show within a minute or two.
+    for report in crate::reports::REPORTS.iter().filter(|r| r.default_interval.is_some_and(|i| i > DRIFT_EVERY)) {
+        reports.entry(report.name).or_default().push("interval = \"1m\"");
+    }
+    for (report, lines) in reports {
+        toml.push_str(&format!("\n[tenant.reports.{report}]\n{}\n", lines.join("\n")));
+    }
+    toml
 }
 
 pub async fn run(listen: SocketAddr, telemetry_path: &str) -> Result<(), String> {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    let sim = simulator::start(SimulatorConfig::single(DEMO_USERS, DEMO_SEED), loopback)
-        .await
-        .map_err(|e| format!("cannot start the Graph simulator: {e}"))?;
-    let settings = config::from_toml_str(&demo_config(&sim.base_url())).map_err(|e| e.to_string())?;
+    let mut sim_config = SimulatorConfig::single(DEMO_USERS, DEMO_SEED);
+    sim_config.quota_requests = DEMO_QUOTA;
+    let sim =
+        simulator::start(sim_config, loopback).await.map_err(|e| format!("cannot start the Graph simulator: {e}"))?;
+    // The demo shows every report: the ones Microsoft retired are served as if they were live, and
+    // a signed-in user's refresh token is minted directly (as `login` would store it).
+    for report in [
+        RetirableReport::CredentialUsageSummary,
+        RetirableReport::CredentialUserRegistrationDetails,
+        RetirableReport::UserCredentialUsageDetails,
+    ] {
+        sim.set_retired(report, false);
+    }
+    let state_dir = std::env::temp_dir().join(format!("entra-authmethods-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&state_dir).map_err(|e| format!("cannot create {}: {e}", state_dir.display()))?;
+    let token_file = state_dir.join("demo.refresh-token");
+    crate::graph::token_file::write(&token_file, &crate::config::Secret::new(sim.issue_refresh_token(DEMO_TENANT_ID)))?;
+    let settings =
+        config::from_toml_str(&demo_config(&sim.base_url(), Some(&token_file))).map_err(|e| e.to_string())?;
     let exporter = app::start(&settings, listen, telemetry_path).await.map_err(|e| e.to_string())?;
     let shown = display_address(exporter.addr);
     println!("Demo running: a simulated tenant of {DEMO_USERS} users at {}", sim.base_url());
     println!("  metrics:      http://{shown}{telemetry_path}");
     println!("  status page:  http://{shown}/");
     println!("Press Ctrl-C to stop.");
-    exporter.wait_for_polls(exporter.polled_reports()).await;
+    exporter.wait_for_first_round().await;
     let waiting = crate::http::not_ready(&exporter.store);
     let ready = if waiting.is_empty() {
         "first poll completed".to_string()
@@ -64,16 +106,22 @@ pub async fn run(listen: SocketAddr, telemetry_path: &str) -> Result<(), String>
     }
     exporter.shutdown().await;
     sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&state_dir);
     Ok(())
 }
 
 /// `simulate`: the simulator alone, for trying the exporter with a hand-written config.
 pub async fn simulate(listen: SocketAddr, users: usize, seed: u64) -> Result<(), String> {
-    let sim = simulator::start(SimulatorConfig::single(users, seed), listen)
+    let mut sim_config = SimulatorConfig::single(users, seed);
+    sim_config.quota_requests = DEMO_QUOTA;
+    let sim = simulator::start(sim_config, listen)
         .await
         .map_err(|e| format!("cannot start the Graph simulator on {listen}: {e}"))?;
-    println!("Graph simulator listening on {} with {users} users (seed {seed})", sim.base_url());
-    println!("Use this tenant in a config:\n\n{}", demo_config(&sim.base_url()));
+    println!(
+        "Graph simulator listening on {} with {users} users (seed {seed}), quota {DEMO_QUOTA} requests per 10 s",
+        sim.base_url()
+    );
+    println!("Use this tenant in a config:\n\n{}", demo_config(&sim.base_url(), None));
     app::shutdown_signal().await;
     sim.shutdown().await;
     Ok(())

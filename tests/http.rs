@@ -116,25 +116,18 @@ async fn the_demo_serves_metrics_on_the_printed_address() {
     let addr: std::net::SocketAddr = url.trim_start_matches("http://").trim_end_matches("/metrics").parse().unwrap();
     assert_eq!(get(addr, "/readyz").await.0, 200);
     let exp = scrape(addr).await;
-    for family in [
-        "entra_authmethods_users",
-        "entra_authmethods_users_registered_by_feature",
-        "entra_authmethods_users_registered_by_method",
-        "entra_authmethods_users_by_default_method",
-        "entra_authmethods_users_by_methods_registered",
-        "entra_authmethods_report_refresh_timestamp_seconds",
-        "entra_authmethods_build_info",
-        "entra_authmethods_tenant_info",
-        "entra_authmethods_poll_success",
-        "entra_authmethods_last_success_timestamp_seconds",
-        "entra_authmethods_poll_duration_seconds",
-        "entra_authmethods_polls_total",
-        "entra_authmethods_poll_failures_total",
-        "entra_authmethods_graph_requests_total",
-        "entra_authmethods_token_requests_total",
-    ] {
-        assert!(!exp.family(family).is_empty(), "demo serves {family}");
+    // Every family the exporter defines appears in the demo: the demo turns every report on.
+    for family in entra_authmethods_exporter::snapshot::FAMILIES {
+        assert!(!exp.family(family.name).is_empty(), "demo serves {}", family.name);
     }
+    for report in entra_authmethods_exporter::reports::REPORTS {
+        let labels = [("tenant", "demo"), ("report", report.name)];
+        assert_eq!(exp.get("entra_authmethods_report_available", &labels), Some(1.0), "{}", report.name);
+        assert_eq!(exp.get("entra_authmethods_poll_success", &labels), Some(1.0), "{}", report.name);
+    }
+    let privileged = exp
+        .get("entra_authmethods_users", &[("tenant", "demo"), ("user_type", "all"), ("user_role", "privilegedAdmin")]);
+    assert!(privileged.unwrap() > 0.0, "privileged admins counted");
     let users = exp.get("entra_authmethods_users", &[("tenant", "demo"), ("user_type", "all"), ("user_role", "all")]);
     assert!(users.unwrap() > 2500.0);
     promtool_check_metrics(&exp.text);

@@ -7,6 +7,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::catalog::is_strong_mfa_method;
+use super::events::{self, EVENT_SPAN};
 use super::population::{Population, row_timestamp};
 use super::rng::{SplitMix64, hash_str};
 
@@ -21,9 +22,14 @@ impl Population {
     /// Each step: about 0.5% of the users (at least one) who are not MFA-registered register
     /// Authenticator or a phone; about 0.1% of MFA users add a passkey. On every tenth step about
     /// 0.2% of users with methods (at least one) lose one.
+    ///
+    /// The activity log grows too: every method gained gets its registration event, and sign-ins
+    /// and password resets happen between the previous refresh and the new one (faster than real
+    /// life, so the demo moves). Events older than [`EVENT_SPAN`] before the new refresh are dropped.
     pub fn drift(&mut self, seed: u64, step: u64, now: OffsetDateTime) {
         let n = self.users.len();
         let mut r = SplitMix64::for_stream(seed ^ 0xD21F_7000, step);
+        let mut added: Vec<(usize, &'static str)> = Vec::new();
         if n > 0 {
             let adopters = (n / 200).max(1);
             let mut done = 0;
@@ -44,6 +50,7 @@ impl Population {
                 let mut methods = u.methods_registered.clone();
                 methods.push(add.to_owned());
                 u.set_methods(methods);
+                added.push((i, add));
                 done += 1;
             }
             for _ in 0..(n / 1000).max(1) {
@@ -53,6 +60,7 @@ impl Population {
                     let mut methods = u.methods_registered.clone();
                     methods.push("passKeyDeviceBound".to_owned());
                     u.set_methods(methods);
+                    added.push((i, "passKeyDeviceBound"));
                 }
             }
             if step % LOSS_EVERY == LOSS_EVERY - 1 {
@@ -85,6 +93,15 @@ impl Population {
         }
 
         let next = (self.refreshed_at + Duration::from_secs(1)).max(now);
+        let appended = events::drift_events(&self.users, seed, step, self.refreshed_at, next, &added);
+        self.events.extend(appended);
+        if !self.events.is_sorted_by(|a, b| a.at <= b.at) {
+            // Only a hand-made log (events after its refresh time) gets here.
+            events::sort(&mut self.events);
+        }
+        let horizon = next - EVENT_SPAN;
+        let stale = self.events.partition_point(|e| e.at <= horizon);
+        self.events.drain(..stale);
         self.refreshed_at = next;
         for u in &mut self.users {
             let offset = hash_str(&u.id, step) % 2_500_000_000;

@@ -88,7 +88,8 @@ pub fn usage_auth_method_as_served(method: &str, include_unknown_enum_members: b
 /// `include-unknown-enum-members` (several preferences may share one header, comma-separated).
 pub(crate) fn include_unknown(headers: &HeaderMap) -> bool {
     headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).any(|v| {
-        v.split(',').any(|p| p.split(';').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("include-unknown-enum-members")))
+        v.split(',')
+            .any(|p| p.split(';').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("include-unknown-enum-members")))
     })
 }
 
@@ -179,7 +180,10 @@ mod tests {
         assert_eq!(legacy_usage_auth_method(EventKind::Registration, "mobilePhone"), "mobileSMS");
         assert_eq!(legacy_usage_auth_method(EventKind::Reset, "mobilePhone"), "mobileCall");
         assert_eq!(legacy_usage_auth_method(EventKind::Reset, "oneTimePasscode"), "appCode");
-        assert_eq!(legacy_usage_auth_method(EventKind::Registration, "windowsHelloForBusiness"), "windowsHelloForBusiness");
+        assert_eq!(
+            legacy_usage_auth_method(EventKind::Registration, "windowsHelloForBusiness"),
+            "windowsHelloForBusiness"
+        );
         for m in crate::simulator::events::REGISTRATION_ACTIVITY_METHODS
             .iter()
             .chain(&crate::simulator::events::RESET_ACTIVITY_METHODS)

@@ -191,9 +191,7 @@ fn before(end: OffsetDateTime, offset: Duration) -> OffsetDateTime {
 fn office_offset(r: &mut SplitMix64, end: OffsetDateTime, span: Duration) -> Duration {
     let span_ms = span.as_millis().max(1) as u64;
     let mut off = Duration::from_millis(r.below(span_ms));
-    let weekend = |o: Duration| {
-        matches!((end - o).weekday(), time::Weekday::Saturday | time::Weekday::Sunday)
-    };
+    let weekend = |o: Duration| matches!((end - o).weekday(), time::Weekday::Saturday | time::Weekday::Sunday);
     if weekend(off) && r.chance(0.6) {
         off = Duration::from_millis(r.below(span_ms));
     }
@@ -302,7 +300,14 @@ struct Log<'a> {
 }
 
 impl Log<'_> {
-    fn push(&mut self, at: OffsetDateTime, kind: EventKind, method: &'static str, fail: Option<&'static str>, mfa: bool) {
+    fn push(
+        &mut self,
+        at: OffsetDateTime,
+        kind: EventKind,
+        method: &'static str,
+        fail: Option<&'static str>,
+        mfa: bool,
+    ) {
         self.out.push(SimEvent {
             at,
             user: self.user,
@@ -325,8 +330,11 @@ fn sign_in(r: &mut SplitMix64, u: &SimUser, at: OffsetDateTime, log: &mut Log<'_
         } else {
             Vec::new()
         };
-        let second: Vec<&'static str> =
-            if u.is_mfa_capable { methods.iter().filter_map(|m| second_factor_sign_in(m)).collect() } else { Vec::new() };
+        let second: Vec<&'static str> = if u.is_mfa_capable {
+            methods.iter().filter_map(|m| second_factor_sign_in(m)).collect()
+        } else {
+            Vec::new()
+        };
         if !passwordless.is_empty() && r.chance(0.55) {
             (*r.pick(&passwordless), true)
         } else if has("temporaryAccessPass") && r.chance(0.05) {
@@ -405,7 +413,14 @@ fn count(r: &mut SplitMix64, mean: f64) -> u32 {
 
 /// The events of user `index` over the [`EVENT_SPAN`] before `end`, appended to `out` unsorted.
 /// Depends only on (`seed`, `index`, the user, `end`, `scale`). Disabled users have no activity.
-pub(crate) fn user_events(seed: u64, index: u64, u: &SimUser, end: OffsetDateTime, scale: f64, out: &mut Vec<SimEvent>) {
+pub(crate) fn user_events(
+    seed: u64,
+    index: u64,
+    u: &SimUser,
+    end: OffsetDateTime,
+    scale: f64,
+    out: &mut Vec<SimEvent>,
+) {
     if !u.enabled || index > u64::from(u32::MAX) {
         return;
     }
@@ -426,8 +441,7 @@ pub(crate) fn user_events(seed: u64, index: u64, u: &SimUser, end: OffsetDateTim
     // Registrations and resets happen after the window's first half hour, so that the failed
     // attempts a few minutes before them stay inside the window.
     let reg_window = EVENT_SPAN - Duration::from_secs(1800);
-    let registrable: Vec<&'static str> =
-        u.methods_registered.iter().filter_map(|m| registration_method(m)).collect();
+    let registrable: Vec<&'static str> = u.methods_registered.iter().filter_map(|m| registration_method(m)).collect();
     let reg_p = match w {
         Who::Member => 0.06,
         Who::Admin => 0.15,
@@ -463,14 +477,33 @@ pub(crate) fn user_events(seed: u64, index: u64, u: &SimUser, end: OffsetDateTim
     let change_p = if w == Who::Guest { 0.005 } else { 0.06 };
     if r.chance(change_p) {
         let at = before(end, office_offset(&mut r, end, EVENT_SPAN));
-        let fail = if r.chance(0.04) { Some(failure_reason(&mut r, EventKind::PasswordChange, "password")) } else { None };
+        let fail =
+            if r.chance(0.04) { Some(failure_reason(&mut r, EventKind::PasswordChange, "password")) } else { None };
         log.push(at, EventKind::PasswordChange, "password", fail, false);
+    }
+}
+
+/// The events in `(end - span, end]` of a time-sorted log (binary search; an unsorted log gives
+/// some sub-slice, never a panic).
+pub(crate) fn window(events: &[SimEvent], end: OffsetDateTime, span: Duration) -> &[SimEvent] {
+    let lower = end - span;
+    let start = events.partition_point(|e| e.at <= lower);
+    let stop = events.partition_point(|e| e.at <= end).max(start);
+    &events[start..stop]
+}
+
+/// `featureType` of an event kind, for the registration and reset kinds.
+pub(crate) fn feature(kind: EventKind) -> Option<&'static str> {
+    match kind {
+        EventKind::Registration => Some("registration"),
+        EventKind::Reset => Some("reset"),
+        _ => None,
     }
 }
 
 /// Sort a log by time, keeping the generation order of equal times (deterministic).
 pub(crate) fn sort(events: &mut [SimEvent]) {
-    events.sort_by(|a, b| a.at.cmp(&b.at));
+    events.sort_by_key(|e| e.at);
 }
 
 /// Activity appended by one drift step over `(prev, next]`. Drift is accelerated for the demo: on
@@ -493,7 +526,7 @@ pub(crate) fn drift_events(
     // Whole seconds strictly after `prev` and not after `next` (drift moves at least one second).
     let first = prev.unix_timestamp() + 1;
     let last = next.unix_timestamp().max(first);
-    let mut at = |r: &mut SplitMix64| {
+    let at = |r: &mut SplitMix64| {
         let s = first + r.below((last - first + 1) as u64) as i64;
         OffsetDateTime::from_unix_timestamp(s).unwrap_or(next)
     };
@@ -578,7 +611,8 @@ mod tests {
                 EventKind::SignIn => {
                     assert!(SIGN_IN_METHODS.contains(&e.method), "{}", e.method);
                     assert_eq!(e.multi_factor, !matches!(e.method, "password" | "smsSignIn"), "{e:?}");
-                    if e.multi_factor {
+                    // Temporary Access Pass satisfies MFA without counting as an MFA registration.
+                    if e.multi_factor && e.method != "temporaryAccessPass" {
                         assert!(u.is_mfa_registered, "{e:?} {u:?}");
                     }
                 }
@@ -607,8 +641,7 @@ mod tests {
         assert!((0.03..0.25).contains(&ratio(&resets)), "{}", ratio(&resets));
         assert!(!of(EventKind::AdminPasswordReset).is_empty() && !of(EventKind::PasswordChange).is_empty());
         // Enough distinct reasons among registrations and resets to overflow a top-5 cap.
-        let reasons: HashSet<&str> =
-            regs.iter().chain(&resets).filter_map(|e| e.failure_reason).collect();
+        let reasons: HashSet<&str> = regs.iter().chain(&resets).filter_map(|e| e.failure_reason).collect();
         assert!(reasons.len() >= 7, "{reasons:?}");
         let methods: BTreeMap<&str, usize> = sign_ins.iter().fold(BTreeMap::new(), |mut m, e| {
             *m.entry(e.method).or_default() += 1;

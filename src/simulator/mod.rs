@@ -8,7 +8,19 @@
 //! * `GET /{v1.0|beta}/reports/authenticationMethods/userRegistrationDetails[/{id}]` with
 //!   `$top`, `$select`, `$filter`, `$orderby` and `$skiptoken` paging;
 //! * `GET /{v1.0|beta}/reports/authenticationMethods/usersRegisteredByFeature(…)` and
-//!   `usersRegisteredByMethod(…)` (delegated-only on Graph, so app-only tokens get 403).
+//!   `usersRegisteredByMethod(…)` (delegated-only on Graph, so app-only tokens get 403);
+//! * the beta reports of graph-api.md 6 and 7: the legacy `reportRoot` ones
+//!   (`getCredentialUserRegistrationCount`, `getCredentialUsageSummary(period)`,
+//!   `credentialUserRegistrationDetails`, `userCredentialUsageDetails`, three of them retired by
+//!   default, see [`RetirableReport`]) and the newer `userRegistrationActivity(period)`,
+//!   `userSignInsByAuthMethodSummary(period)`, `userEventsSummary`, `userMfaSignInSummary`,
+//!   `userPasswordResetsAndChangesSummary`, all computed from the population's activity log
+//!   ([`SimEvent`]), honouring `Prefer: include-unknown-enum-members`;
+//! * `GET /{v}/directoryRoles[/{id}|(roleTemplateId='…')][/members]`, for app-only clients that
+//!   must find privileged admins themselves;
+//! * `POST /{v}/$batch` (JSON batching, up to 20 requests, each through the same handlers);
+//! * `POST /{tenant}/oauth2/v2.0/devicecode` and the device-code and refresh-token grants on the
+//!   token endpoint, for delegated (signed-in user) tokens.
 //!
 //! Every answer is computed from a deterministic synthetic [`Population`], so tests can compute
 //! the expected numbers independently. Throttling, licences, permissions and token expiry behave
@@ -17,15 +29,30 @@
 //! The simulator is a sibling of the Graph client, not a user of it: it imports nothing from the
 //! rest of the crate and writes its JSON itself, so the two only meet over real HTTP.
 
+mod access;
+mod activity;
+mod batch;
 mod catalog;
+mod collection;
 mod conn;
+mod daily;
+mod delegated;
+mod device_code;
+mod directory_roles;
 mod drift;
+mod entra;
+mod enums;
 mod envelope;
+mod event_list;
+mod events;
 mod faults;
 mod filter;
+mod legacy_reports;
+mod odata_filter;
 mod population;
 mod query;
 mod reports;
+mod resolve;
 mod rng;
 mod routes;
 mod rows;
@@ -37,12 +64,18 @@ mod tokens;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_beta;
+#[cfg(test)]
+mod tests_delegated;
+#[cfg(test)]
+mod tests_directory;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -52,6 +85,17 @@ use tokio::task::JoinHandle;
 
 pub use catalog::{
     FUTURE_METHODS, KNOWN_METHODS, PRIVILEGED_ROLES, is_passwordless_method, is_sspr_method, is_strong_mfa_method,
+};
+pub use daily::DAILY_ROWS;
+pub use delegated::DEFAULT_USER_ROLES;
+pub use directory_roles::{DIRECTORY_ROLES, directory_roles_of};
+pub use enums::{
+    REGISTRATION_AUTH_METHODS, USAGE_AUTH_METHODS, legacy_registration_auth_methods, legacy_usage_auth_method,
+    usage_auth_method_as_served,
+};
+pub use events::{
+    EVENT_SPAN, EventKind, FAILURE_REASONS, REGISTRATION_ACTIVITY_METHODS, RESET_ACTIVITY_METHODS, SIGN_IN_METHODS,
+    SimEvent,
 };
 pub use faults::{Fault, TokenError};
 pub use population::{Population, SimUser};
@@ -73,6 +117,67 @@ pub const DEFAULT_QUOTA_REQUESTS: u32 = 5;
 pub const DEFAULT_QUOTA_WINDOW: Duration = Duration::from_secs(10);
 /// Entra's usual `expires_in` for client-credentials tokens.
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
+/// Entra's refresh-token inactivity window (90 days).
+pub const DEFAULT_REFRESH_TOKEN_LIFETIME: Duration = Duration::from_secs(90 * 86_400);
+/// Entra's device-code lifetime: "the user has 15 minutes to sign in".
+pub const DEFAULT_DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(900);
+/// Entra's device-code polling interval.
+pub const DEFAULT_DEVICE_CODE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Application permissions of the demo app in [`SimulatorConfig::single`]: everything the reports
+/// and the directory-role lookup need, so the demo shows every report.
+pub const DEMO_APP_ROLES: [&str; 3] = ["AuditLog.Read.All", "Reports.Read.All", "RoleManagement.Read.Directory"];
+
+/// Beta reports that can be switched to "retired": they then answer like an API removed from the
+/// schema, 400 `BadRequest` "Resource not found for the segment '<name>'." (the real answer after
+/// Microsoft's stop dates is UNCERTAIN; this is Graph's answer for names its metadata lacks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RetirableReport {
+    /// `getCredentialUserRegistrationCount` (6.1). Live by default: no deprecation was announced.
+    CredentialUserRegistrationCount,
+    /// `getCredentialUsageSummary` (6.2). Retired by default: stopped August 1, 2025.
+    CredentialUsageSummary,
+    /// `credentialUserRegistrationDetails` (6.3). Retired by default: stopped June 30, 2024.
+    CredentialUserRegistrationDetails,
+    /// `userCredentialUsageDetails` (6.4). Retired by default: stopped August 1, 2025.
+    UserCredentialUsageDetails,
+    /// `userRegistrationActivity` (7.1).
+    UserRegistrationActivity,
+    /// `userSignInsByAuthMethodSummary` (7.2).
+    UserSignInsByAuthMethodSummary,
+    /// `userEventsSummary` (7.3).
+    UserEventsSummary,
+    /// `userMfaSignInSummary` (7.4).
+    UserMfaSignInSummary,
+    /// `userPasswordResetsAndChangesSummary` (7.5).
+    UserPasswordResetsAndChangesSummary,
+}
+
+impl RetirableReport {
+    /// Every report, in section order.
+    pub const ALL: [RetirableReport; 9] = [
+        RetirableReport::CredentialUserRegistrationCount,
+        RetirableReport::CredentialUsageSummary,
+        RetirableReport::CredentialUserRegistrationDetails,
+        RetirableReport::UserCredentialUsageDetails,
+        RetirableReport::UserRegistrationActivity,
+        RetirableReport::UserSignInsByAuthMethodSummary,
+        RetirableReport::UserEventsSummary,
+        RetirableReport::UserMfaSignInSummary,
+        RetirableReport::UserPasswordResetsAndChangesSummary,
+    ];
+
+    /// The reports retired on 2026-11-27, the default of [`SimulatorConfig::retired_reports`].
+    pub const RETIRED_BY_DEFAULT: [RetirableReport; 3] = [
+        RetirableReport::CredentialUsageSummary,
+        RetirableReport::CredentialUserRegistrationDetails,
+        RetirableReport::UserCredentialUsageDetails,
+    ];
+
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
 
 /// What to simulate. Build it with [`SimulatorConfig::single`] or a struct literal
 /// (`..Default::default()` fills the quota and token lifetime with Graph's values).
@@ -87,6 +192,16 @@ pub struct SimulatorConfig {
     /// Lifetime of issued access tokens (default 3599 s; tests use short ones to exercise
     /// renewal). `expires_in` reports the whole seconds of it.
     pub token_lifetime: Duration,
+    /// Lifetime of refresh tokens (default 90 days); expired ones get `invalid_grant` AADSTS700082.
+    pub refresh_token_lifetime: Duration,
+    /// How long a device code can be approved (default 900 s, `expires_in`).
+    pub device_code_lifetime: Duration,
+    /// Minimum time between device-code polls (default 5 s, `interval`, rounded up to whole
+    /// seconds in the answer); faster polls get `slow_down`. Tests use short ones.
+    pub device_code_interval: Duration,
+    /// Reports answering as removed APIs at start; change at run time with
+    /// [`RunningSimulator::set_retired`]. Default [`RetirableReport::RETIRED_BY_DEFAULT`].
+    pub retired_reports: Vec<RetirableReport>,
 }
 
 impl Default for SimulatorConfig {
@@ -96,14 +211,20 @@ impl Default for SimulatorConfig {
             quota_requests: DEFAULT_QUOTA_REQUESTS,
             quota_window: DEFAULT_QUOTA_WINDOW,
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            refresh_token_lifetime: DEFAULT_REFRESH_TOKEN_LIFETIME,
+            device_code_lifetime: DEFAULT_DEVICE_CODE_LIFETIME,
+            device_code_interval: DEFAULT_DEVICE_CODE_INTERVAL,
+            retired_reports: RetirableReport::RETIRED_BY_DEFAULT.to_vec(),
         }
     }
 }
 
 impl SimulatorConfig {
     /// One licensed tenant ([`DEMO_TENANT_ID`], [`DEMO_CLIENT_ID`], [`DEMO_CLIENT_SECRET`]) whose
-    /// app holds AuditLog.Read.All, with Graph's default quota and token lifetime: the setup
-    /// most tests and the demo start from.
+    /// app holds [`DEMO_APP_ROLES`] (AuditLog.Read.All, Reports.Read.All,
+    /// RoleManagement.Read.Directory), with Graph's default quota and token lifetime: the setup
+    /// most tests and the demo start from. Tests remove permissions with
+    /// [`RunningSimulator::set_app_roles`].
     pub fn single(users: usize, seed: u64) -> Self {
         SimulatorConfig {
             tenants: vec![SimTenantConfig {
@@ -113,7 +234,7 @@ impl SimulatorConfig {
                 users,
                 seed,
                 licensed: true,
-                app_roles: vec!["AuditLog.Read.All".to_owned()],
+                app_roles: DEMO_APP_ROLES.iter().map(|r| (*r).to_owned()).collect(),
             }],
             ..Default::default()
         }
@@ -137,7 +258,9 @@ pub struct SimTenantConfig {
     /// `false`: every report answers 403 `Authentication_RequestFromNonPremiumTenantOrB2CTenant`.
     pub licensed: bool,
     /// Application permissions granted (the token's `roles`); without `AuditLog.Read.All` the
-    /// reports answer 403 `Authentication_MSGraphPermissionMissing`.
+    /// reports answer 403 `Authentication_MSGraphPermissionMissing` (`Reports.Read.All` for the
+    /// legacy ones), without `RoleManagement.Read.Directory` (or `Directory.Read.All`) the directory
+    /// roles answer 403 `Authorization_RequestDenied`.
     pub app_roles: Vec<String>,
 }
 
@@ -165,8 +288,15 @@ pub struct SimStats {
     pub token_requests_failed: u64,
     /// Graph requests per route, whatever their outcome, keyed `"{version}/{route}"`:
     /// `v1.0/userRegistrationDetails`, `beta/userRegistrationDetails/{id}`,
-    /// `v1.0/usersRegisteredByFeature`, `v1.0/usersRegisteredByMethod`; `unknown` for paths the
-    /// simulator does not serve.
+    /// `v1.0/usersRegisteredByFeature`, `v1.0/usersRegisteredByMethod`,
+    /// `beta/getCredentialUserRegistrationCount`, `beta/getCredentialUsageSummary`,
+    /// `beta/credentialUserRegistrationDetails`, `beta/userCredentialUsageDetails`,
+    /// `beta/userRegistrationActivity`, `beta/userSignInsByAuthMethodSummary`,
+    /// `beta/userEventsSummary`, `beta/userMfaSignInSummary`,
+    /// `beta/userPasswordResetsAndChangesSummary`, `v1.0/directoryRoles`,
+    /// `v1.0/directoryRoles/{id}`, `v1.0/directoryRoles/{id}/members`, `v1.0/$batch` (the batch
+    /// itself; its inner requests count under their own routes); `unknown` for paths the simulator
+    /// does not serve. Requests to retired reports count under their route.
     pub graph_requests: BTreeMap<String, u64>,
     /// 429 answers sent, from the quota or from `Fault::Throttle`.
     pub throttled: u64,
@@ -174,6 +304,14 @@ pub struct SimStats {
     pub pages_served: u64,
     /// Rows in those pages.
     pub rows_served: u64,
+    /// Device codes handed out by `/devicecode`.
+    pub device_code_requests: u64,
+    /// Token requests with the device-code grant (every poll, pending or not).
+    pub device_code_polls: u64,
+    /// Tokens issued by the device-code grant.
+    pub device_code_grants: u64,
+    /// Tokens issued by the refresh-token grant.
+    pub refresh_token_grants: u64,
 }
 
 impl SimStats {
@@ -223,6 +361,7 @@ pub async fn start(config: SimulatorConfig, addr: SocketAddr) -> io::Result<Runn
 
     // Generation is CPU-bound; keep it off the async workers.
     let specs: Vec<(usize, u64)> = config.tenants.iter().map(|t| (t.users, t.seed)).collect();
+    let retired = config.retired_reports.iter().fold(0u32, |bits, r| bits | r.bit());
     let now = OffsetDateTime::now_utc();
     let populations = tokio::task::spawn_blocking(move || {
         specs.into_iter().map(|(n, seed)| Population::generate_at(n, seed, now)).collect::<Vec<_>>()
@@ -238,7 +377,7 @@ pub async fn start(config: SimulatorConfig, addr: SocketAddr) -> io::Result<Runn
             tenant_id: t.tenant_id,
             client_id: t.client_id,
             client_secret: t.client_secret,
-            app_roles: t.app_roles,
+            app_roles: RwLock::new(t.app_roles),
             seed: t.seed,
             licensed: AtomicBool::new(t.licensed),
             population: RwLock::new(Arc::new(p)),
@@ -254,6 +393,12 @@ pub async fn start(config: SimulatorConfig, addr: SocketAddr) -> io::Result<Runn
         token_lifetime: config.token_lifetime,
         local_addr,
         order_cache: Default::default(),
+        device_codes: Default::default(),
+        refresh_tokens: Default::default(),
+        device_code_lifetime: config.device_code_lifetime,
+        device_code_interval: config.device_code_interval,
+        refresh_token_lifetime: config.refresh_token_lifetime,
+        retired: AtomicU32::new(retired),
     });
 
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -314,12 +459,16 @@ impl RunningSimulator {
     ///
     /// # Panics
     /// If the tenant is not configured.
-    pub fn set_population(&self, tenant_id: &str, population: Population) {
+    pub fn set_population(&self, tenant_id: &str, mut population: Population) {
+        if !population.events.is_sorted_by(|a, b| a.at <= b.at) {
+            population.sort_events();
+        }
         self.tenant(tenant_id).set_population(Arc::new(population));
     }
 
     /// One step of demo drift (see [`Population::drift`]): adoption grows, every tenth step some
-    /// users lose a method, and the report refresh time moves to now. O(users).
+    /// users lose a method, activity is appended to the log, and the report refresh time moves to
+    /// now. O(users + events).
     ///
     /// # Panics
     /// If the tenant is not configured.
@@ -374,10 +523,84 @@ impl RunningSimulator {
         }
     }
 
-    /// Issue a delegated token directly (there is no delegated flow on the token endpoint yet),
-    /// for tests of the delegated-only summary functions.
+    /// Switch a report between live and retired (answering 400 like a removed API).
+    pub fn set_retired(&self, report: RetirableReport, retired: bool) {
+        self.shared.set_retired(report, retired);
+    }
+
+    /// Whether `report` is retired now.
+    pub fn is_retired(&self, report: RetirableReport) -> bool {
+        self.shared.is_retired(report)
+    }
+
+    /// Replace the application permissions granted to a tenant's app. Like Entra, tokens already
+    /// issued keep the roles they were issued with; the next client-credentials token carries the
+    /// new set (call [`RunningSimulator::revoke_tokens`] to force that at once).
+    ///
+    /// # Panics
+    /// If the tenant is not configured.
+    pub fn set_app_roles(&self, tenant_id: &str, roles: Vec<String>) {
+        self.tenant(tenant_id).set_app_roles(roles);
+    }
+
+    /// The signed-in user approves the device code shown as `user_code` (case-insensitive; dashes
+    /// and spaces ignored), with the directory roles of [`DEFAULT_USER_ROLES`] (Reports Reader).
+    /// `false` if no such pending, unexpired code exists.
+    pub fn approve_device_code(&self, user_code: &str) -> bool {
+        self.approve_device_code_with_roles(user_code, DEFAULT_USER_ROLES.iter().map(|r| (*r).to_owned()).collect())
+    }
+
+    /// Like [`RunningSimulator::approve_device_code`], signing in a user with these directory
+    /// roles: without a reports role (Reports Reader, Security Reader, Global Reader, …) the reports
+    /// answer 403 `Authentication_RequestFromUnsupportedUserRole`.
+    pub fn approve_device_code_with_roles(&self, user_code: &str, user_roles: Vec<String>) -> bool {
+        self.shared.device_codes.approve(user_code, user_roles)
+    }
+
+    /// The user declines: the next poll gets `authorization_declined`. `false` if no such pending code.
+    pub fn decline_device_code(&self, user_code: &str) -> bool {
+        self.shared.device_codes.decline(user_code)
+    }
+
+    /// Every outstanding device code expires now: polls get `expired_token`.
+    pub fn expire_device_codes(&self) {
+        self.shared.device_codes.expire_all();
+    }
+
+    /// Revoke every refresh token issued so far (as after a password reset or "revoke sessions"):
+    /// redeeming one gets `invalid_grant` AADSTS50173. Access tokens stay valid until they expire.
+    pub fn revoke_refresh_tokens(&self) {
+        self.shared.refresh_tokens.revoke_all();
+    }
+
+    /// Mint a valid refresh token for the tenant's app directly, as if a user with
+    /// [`DEFAULT_USER_ROLES`] had signed in with `https://graph.microsoft.com/.default offline_access`
+    /// (for the demo and tests that do not want to drive the device-code flow). It becomes
+    /// [`RunningSimulator::last_refresh_token`].
+    ///
+    /// # Panics
+    /// If the tenant is not configured.
+    pub fn issue_refresh_token(&self, tenant_id: &str) -> String {
+        let t = self.tenant(tenant_id);
+        let scopes = delegated::CONSENTED_SCOPES.iter().map(|s| (*s).to_owned()).collect();
+        let roles = DEFAULT_USER_ROLES.iter().map(|r| (*r).to_owned()).collect();
+        delegated::mint_refresh_token(&self.shared, t, scopes, roles)
+    }
+
+    /// The newest refresh token issued for the tenant (by a grant or by
+    /// [`RunningSimulator::issue_refresh_token`]), to check that a client persisted the rotation.
+    pub fn last_refresh_token(&self, tenant_id: &str) -> Option<String> {
+        self.shared.refresh_tokens.last(tenant_id)
+    }
+
+    /// Issue a delegated access token directly, for unit tests of the delegated-only routes.
     #[cfg(test)]
     pub(crate) fn issue_delegated_token(&self, tenant_id: &str, scopes: &[&str]) -> String {
+        self.issue_delegated_token_with_roles(tenant_id, scopes, &DEFAULT_USER_ROLES)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn issue_delegated_token_with_roles(&self, tenant_id: &str, scopes: &[&str], roles: &[&str]) -> String {
         let t = self.tenant(tenant_id);
         self.shared.tokens.issue(tokens::TokenRecord {
             tenant_id: t.tenant_id.clone(),
@@ -385,6 +608,7 @@ impl RunningSimulator {
             kind: tokens::TokenKind::Delegated,
             roles: Vec::new(),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            user_roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             expires_at: std::time::Instant::now() + Duration::from_secs(3600),
         })
     }

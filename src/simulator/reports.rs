@@ -23,6 +23,22 @@ pub(crate) struct Ctx<'a> {
     pub(crate) base: &'a str,
     pub(crate) raw_path: &'a str,
     pub(crate) raw_query: Option<&'a str>,
+    /// The tenant the token belongs to.
+    pub(crate) tenant_id: &'a str,
+    /// `Prefer: include-unknown-enum-members` was sent.
+    pub(crate) include_unknown: bool,
+}
+
+impl Ctx<'_> {
+    /// 400 `BadRequest` with `message`.
+    pub(crate) fn bad_request(&self, message: &str) -> Response {
+        envelope::error(self.meta, StatusCode::BAD_REQUEST, "BadRequest", message)
+    }
+
+    /// `{base}/{version}` for `@odata.context` URLs.
+    pub(crate) fn service_root(&self) -> String {
+        format!("{}/{}", self.base, self.version.as_str())
+    }
 }
 
 /// The body a `MalformedJson` fault serves (the example from the brief: a broken object).
@@ -198,8 +214,9 @@ pub(crate) fn get(ctx: &Ctx<'_>, pop: &Population, id: &str) -> Response {
     finish(ctx, fault, body)
 }
 
-/// A summary function's answer, with answer-stage faults applied.
-pub(crate) fn summary(ctx: &Ctx<'_>, body: Vec<u8>) -> Response {
+/// A successful non-list answer (a summary, an activity report, a directory object), with
+/// answer-stage faults applied.
+pub(crate) fn answer(ctx: &Ctx<'_>, body: Vec<u8>) -> Response {
     let fault = ctx.shared.faults.take(Stage::Answer { list_page: false });
     finish(ctx, fault, body)
 }

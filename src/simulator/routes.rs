@@ -1,14 +1,15 @@
 //! Request dispatch. One fallback handler routes by hand instead of axum's router, because Graph
-//! paths contain OData function calls (`usersRegisteredByFeature(includedUserTypes='all',…)`),
-//! are case-insensitive, and unknown segments must produce Graph's own 400 envelope.
+//! paths contain OData function calls, are case-insensitive, and unknown segments must produce
+//! Graph's own 400 envelope. [`graph`] is the one path every Graph request takes, including each
+//! request inside a `$batch`, so authentication, permissions, faults and throttling apply to them
+//! all alike.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::request::Parts;
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 
 use super::conn::ConnTap;
@@ -16,97 +17,74 @@ use super::envelope::{self, ReqMeta};
 use super::faults::{Fault, Stage};
 use super::query::{QueryError, parse_list_query, percent_decode};
 use super::reports::{self, Ctx};
+use super::resolve::{GraphRoute, RouteError, resolve};
 use super::rows::ApiVersion;
 use super::state::Shared;
-use super::summary::{self, SummaryCall};
 use super::throttle::format_retry_after;
-use super::tokens::{self, TokenKind};
+use super::{
+    access, activity, batch, daily, device_code, directory_roles, enums, event_list, legacy_reports, summary, tokens,
+};
 
-/// Token request bodies larger than this are not read (a client-credentials form is tiny).
+/// Token request bodies larger than this are not read (a token form is tiny).
 const MAX_FORM_BYTES: usize = 64 * 1024;
-
-/// The permission every route here requires (graph-api.md 9.1).
-const AUDIT_LOG: &str = "AuditLog.Read.All";
-/// The documented higher-privileged alternative for userRegistrationDetails.
-const USER_AUTH_METHOD: &str = "UserAuthenticationMethod.Read.All";
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(dispatch).with_state(shared)
 }
 
-/// Graph routes the simulator serves.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum GraphRoute {
-    List,
-    Get(String),
-    Summary(SummaryCall),
+/// One Graph request, from the wire or from inside a `$batch`.
+pub(crate) struct GraphCall<'a> {
+    pub(crate) method: &'a Method,
+    /// The raw path, version included (`/v1.0/reports/…`), for nextLinks.
+    pub(crate) path: &'a str,
+    pub(crate) query: Option<&'a str>,
+    pub(crate) headers: &'a HeaderMap,
+    /// `http://host:port` as the client addressed the simulator.
+    pub(crate) base: &'a str,
 }
 
-impl GraphRoute {
-    fn stats_key(&self, v: ApiVersion) -> String {
-        let name = match self {
-            GraphRoute::List => "userRegistrationDetails",
-            GraphRoute::Get(_) => "userRegistrationDetails/{id}",
-            GraphRoute::Summary(c) => c.kind.name(),
-        };
-        format!("{}/{name}", v.as_str())
+/// Split a raw path into percent-decoded segments, without the leading empty one and trailing
+/// empty ones.
+pub(crate) fn segments(path: &str) -> Vec<String> {
+    let mut segs: Vec<String> = path.split('/').skip(1).map(|s| percent_decode(s, false)).collect();
+    while segs.len() > 1 && segs.last().is_some_and(|s| s.is_empty()) {
+        segs.pop();
     }
-}
-
-enum RouteError {
-    /// A segment Graph would not know.
-    Segment(String),
-    /// Bad function parameters.
-    Function(String),
-}
-
-/// Resolve the decoded segments after the version.
-fn resolve(segs: &[String]) -> Result<GraphRoute, RouteError> {
-    let is = |i: usize, name: &str| segs.get(i).is_some_and(|s| s.eq_ignore_ascii_case(name));
-    // Past the end (`/v1.0/reports`), name the last segment, the one that leads nowhere.
-    let unknown = |i: usize| RouteError::Segment(segs.get(i).or(segs.last()).cloned().unwrap_or_default());
-    if !is(0, "reports") {
-        return Err(unknown(0));
-    }
-    if !is(1, "authenticationMethods") {
-        return Err(unknown(1));
-    }
-    if is(2, "userRegistrationDetails") {
-        return match segs.len() {
-            3 => Ok(GraphRoute::List),
-            4 if !segs[3].is_empty() => Ok(GraphRoute::Get(segs[3].clone())),
-            _ => Err(unknown(4.min(segs.len() - 1))),
-        };
-    }
-    match segs.get(2).map(|s| summary::parse_segment(s)) {
-        Some(Some(Ok(call))) if segs.len() == 3 => Ok(GraphRoute::Summary(call)),
-        Some(Some(Ok(_))) => Err(unknown(3)),
-        Some(Some(Err(m))) => Err(RouteError::Function(m)),
-        _ => Err(unknown(2)),
-    }
+    segs
 }
 
 async fn dispatch(State(shared): State<Arc<Shared>>, ConnectInfo(tap): ConnectInfo<ConnTap>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let mut segs: Vec<String> = parts.uri.path().split('/').skip(1).map(|s| percent_decode(s, false)).collect();
-    while segs.len() > 1 && segs.last().is_some_and(|s| s.is_empty()) {
-        segs.pop();
-    }
-    let is_token = segs.len() == 4
-        && segs[1].eq_ignore_ascii_case("oauth2")
-        && segs[2].eq_ignore_ascii_case("v2.0")
-        && segs[3].eq_ignore_ascii_case("token");
-    if is_token {
+    let segs = segments(parts.uri.path());
+    let identity = segs.len() == 4 && segs[1].eq_ignore_ascii_case("oauth2") && segs[2].eq_ignore_ascii_case("v2.0");
+    let is = |name: &str| identity && segs[3].eq_ignore_ascii_case(name);
+    if is("token") || is("devicecode") {
         if parts.method != Method::POST {
             shared.stats.token_failed();
-            return tokens::wrong_method(parts.method.as_str(), &parts.headers);
+            return super::entra::wrong_method(parts.method.as_str(), &parts.headers);
         }
         let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES).await.unwrap_or_default();
-        return tokens::token_endpoint(&shared, &segs[0], &parts.headers, &bytes);
+        return if is("token") {
+            tokens::token_endpoint(&shared, &segs[0], &parts.headers, &bytes)
+        } else {
+            device_code::devicecode_endpoint(&shared, &segs[0], &parts.headers, &bytes)
+        };
     }
     let first = segs.first().map(String::as_str).unwrap_or("");
     if let Some(version) = ApiVersion::parse(first) {
-        let resp = graph(&shared, &tap, &parts, version, &segs[1..]).await;
+        let base = base_url(&shared, &parts.headers);
+        if segs.len() == 2 && segs[1] == "$batch" {
+            let bytes = axum::body::to_bytes(body, batch::MAX_BATCH_BYTES).await;
+            return batch::handle(&shared, &tap, &parts, bytes, version, &base).await;
+        }
+        let call = GraphCall {
+            method: &parts.method,
+            path: parts.uri.path(),
+            query: parts.uri.query(),
+            headers: &parts.headers,
+            base: &base,
+        };
+        let resp = graph(&shared, &tap, &call, version, &segs[1..]).await;
         tracing::debug!(method = %parts.method, path = %parts.uri.path(), status = resp.status().as_u16(), "simulator: graph request");
         return resp;
     }
@@ -122,15 +100,14 @@ async fn dispatch(State(shared): State<Arc<Shared>>, ConnectInfo(tap): ConnectIn
         &meta,
         StatusCode::NOT_FOUND,
         "NotFound",
-        "This Microsoft Graph simulator serves /v1.0/..., /beta/... and POST /{tenant}/oauth2/v2.0/token.",
+        "This Microsoft Graph simulator serves /v1.0/..., /beta/..., POST /{tenant}/oauth2/v2.0/token and /devicecode.",
     )
 }
 
 /// `scheme://host` for absolute URLs in answers, from the `Host` the client used (so nextLinks
 /// work through whatever address the client chose); the bound address if absent or odd.
-fn base_url(shared: &Shared, parts: &Parts) -> String {
-    let host = parts
-        .headers
+pub(crate) fn base_url(shared: &Shared, headers: &HeaderMap) -> String {
+    let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| {
@@ -141,9 +118,16 @@ fn base_url(shared: &Shared, parts: &Parts) -> String {
     format!("http://{host}")
 }
 
-async fn graph(shared: &Shared, tap: &ConnTap, parts: &Parts, version: ApiVersion, segs: &[String]) -> Response {
-    let meta = ReqMeta::new(&parts.headers);
-    let route = match resolve(segs) {
+/// Serve one Graph request (`segs` are the decoded segments after the version).
+pub(crate) async fn graph(
+    shared: &Shared,
+    tap: &ConnTap,
+    call: &GraphCall<'_>,
+    version: ApiVersion,
+    segs: &[String],
+) -> Response {
+    let meta = ReqMeta::new(call.headers);
+    let route = match resolve(segs, version) {
         Ok(r) => r,
         Err(RouteError::Segment(s)) => {
             shared.stats.route("unknown");
@@ -156,7 +140,13 @@ async fn graph(shared: &Shared, tap: &ConnTap, parts: &Parts, version: ApiVersio
         }
     };
     shared.stats.route(&route.stats_key(version));
-    if parts.method != Method::GET {
+    if route.retirable().is_some_and(|r| shared.is_retired(r)) {
+        // A removed API answers like a segment no longer in the schema. The real answer after the
+        // stop dates is UNCERTAIN (graph-api.md 15); 400 with Graph's unknown-segment envelope is
+        // what Graph returns for names its metadata does not contain, and clients must not retry it.
+        return envelope::bad_segment(&meta, route.name());
+    }
+    if *call.method != Method::GET {
         return envelope::method_not_allowed(&meta);
     }
 
@@ -178,7 +168,7 @@ async fn graph(shared: &Shared, tap: &ConnTap, parts: &Parts, version: ApiVersio
         _ => {}
     }
 
-    let token = match shared.tokens.authenticate(&parts.headers) {
+    let token = match shared.tokens.authenticate(call.headers) {
         Ok(t) => t,
         Err(p) => return envelope::unauthorized(&meta, p.message()),
     };
@@ -186,37 +176,18 @@ async fn graph(shared: &Shared, tap: &ConnTap, parts: &Parts, version: ApiVersio
     let Some(tenant) = shared.tenant(&token.tenant_id) else {
         return envelope::unauthorized(&meta, "Access token validation failure. Invalid audience.");
     };
-    if let Err(wait) = shared.throttle.check(&token.client_id, &tenant.tenant_id, Instant::now()) {
+    let policy = access::policy(&route);
+    // The quota is the identity-reports one; directory reads have far larger limits of their own.
+    if policy.report
+        && let Err(wait) = shared.throttle.check(&token.client_id, &tenant.tenant_id, Instant::now())
+    {
         shared.stats.throttled();
         return envelope::throttled(&meta, Some(&format_retry_after(wait)));
     }
-
-    let permitted = match &route {
-        GraphRoute::Summary(_) => {
-            if token.kind == TokenKind::AppOnly {
-                // "Application: Not supported" (graph-api.md section 0). The real error is
-                // UNCERTAIN (9.3 item 6); 403 Authorization_RequestDenied is Graph's generic
-                // "not allowed" answer and is what a client should classify as forbidden.
-                return envelope::error(
-                    &meta,
-                    StatusCode::FORBIDDEN,
-                    "Authorization_RequestDenied",
-                    "Insufficient privileges to complete the operation.",
-                );
-            }
-            token.has_permission(AUDIT_LOG)
-        }
-        _ => token.has_permission(AUDIT_LOG) || token.has_permission(USER_AUTH_METHOD),
-    };
-    if !permitted {
-        return envelope::error(
-            &meta,
-            StatusCode::FORBIDDEN,
-            "Authentication_MSGraphPermissionMissing",
-            "Calling principal does not have required MSGraph permissions AuditLog.Read.All",
-        );
+    if let Some(refused) = policy.refusal(&token, &meta) {
+        return refused;
     }
-    if !tenant.licensed() {
+    if policy.report && !tenant.licensed() {
         return envelope::error(
             &meta,
             StatusCode::FORBIDDEN,
@@ -225,37 +196,42 @@ async fn graph(shared: &Shared, tap: &ConnTap, parts: &Parts, version: ApiVersio
         );
     }
 
-    let base = base_url(shared, parts);
     let ctx = Ctx {
         shared,
         meta: &meta,
         tap,
         version,
-        base: &base,
-        raw_path: parts.uri.path(),
-        raw_query: parts.uri.query(),
+        base: call.base,
+        raw_path: call.path,
+        raw_query: call.query,
+        tenant_id: &tenant.tenant_id,
+        include_unknown: enums::include_unknown(call.headers),
     };
     let pop = tenant.population();
     match route {
-        GraphRoute::List => {
-            match parse_list_query(parts.uri.query(), version, &tenant.tenant_id) {
-                Ok(q) => reports::list(&ctx, pop, &q),
-                Err(QueryError::Bad(m)) => envelope::error(&meta, StatusCode::BAD_REQUEST, "BadRequest", &m),
-                // The documented failure (graph-api.md 5.3) shows no HTTP status. It is a
-                // deterministic consequence of the query, so it is served as 400: a client must
-                // not retry it, and a 500 would invite pointless retries.
-                Err(QueryError::NonEntityType) => envelope::error(
-                    &meta,
-                    StatusCode::BAD_REQUEST,
-                    "UnknownError",
-                    "Unable to find nonEntity type name",
-                ),
+        GraphRoute::List => match parse_list_query(call.query, version, &tenant.tenant_id) {
+            Ok(q) => reports::list(&ctx, pop, &q),
+            Err(QueryError::Bad(m)) => ctx.bad_request(&m),
+            // The documented failure (graph-api.md 5.3) shows no HTTP status. It is a
+            // deterministic consequence of the query, so it is served as 400: a client must
+            // not retry it, and a 500 would invite pointless retries.
+            Err(QueryError::NonEntityType) => {
+                envelope::error(&meta, StatusCode::BAD_REQUEST, "UnknownError", "Unable to find nonEntity type name")
             }
-        }
+        },
         GraphRoute::Get(id) => reports::get(&ctx, &pop, &id),
-        GraphRoute::Summary(call) => {
-            let body = summary::body(&pop, call, &base, version);
-            reports::summary(&ctx, body)
-        }
+        GraphRoute::Summary(c) => reports::answer(&ctx, summary::body(&pop, c, call.base, version)),
+        GraphRoute::CredentialUserRegistrationCount => legacy_reports::registration_count(&ctx, &pop),
+        GraphRoute::CredentialUsageSummary(p) => activity::credential_usage_summary(&ctx, &pop, p),
+        GraphRoute::CredentialUserRegistrationDetails => legacy_reports::registration_details(&ctx, &pop),
+        GraphRoute::UserCredentialUsageDetails => event_list::list(&ctx, &pop, event_list::Flavor::Legacy),
+        GraphRoute::UserRegistrationActivity(p) => activity::registration_activity(&ctx, &pop, p),
+        GraphRoute::UserSignInsByAuthMethodSummary(p) => activity::sign_ins_by_method(&ctx, &pop, p),
+        GraphRoute::UserEventsSummary => event_list::list(&ctx, &pop, event_list::Flavor::Summary),
+        GraphRoute::UserMfaSignInSummary => daily::mfa_sign_ins(&ctx, &pop),
+        GraphRoute::UserPasswordResetsAndChangesSummary => daily::password_resets(&ctx, &pop),
+        GraphRoute::DirectoryRoles => directory_roles::list(&ctx, &pop),
+        GraphRoute::DirectoryRole(r) => directory_roles::get(&ctx, &pop, &r),
+        GraphRoute::DirectoryRoleMembers(r) => directory_roles::members(&ctx, &pop, &r),
     }
 }

@@ -2,22 +2,25 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use super::SimStats;
+use super::delegated::RefreshTokens;
+use super::device_code::DeviceCodes;
 use super::faults::{FaultQueue, lock};
 use super::population::Population;
 use super::throttle::Throttle;
 use super::tokens::TokenStore;
+use super::{RetirableReport, SimStats};
 
 /// One configured tenant.
 pub(crate) struct TenantState {
     pub(crate) tenant_id: String,
     pub(crate) client_id: String,
     pub(crate) client_secret: String,
-    pub(crate) app_roles: Vec<String>,
+    /// Application permissions granted now; tokens carry the set current when they were issued.
+    pub(crate) app_roles: RwLock<Vec<String>>,
     pub(crate) seed: u64,
     pub(crate) licensed: AtomicBool,
     pub(crate) population: RwLock<Arc<Population>>,
@@ -39,6 +42,14 @@ impl TenantState {
     pub(crate) fn licensed(&self) -> bool {
         self.licensed.load(Ordering::Relaxed)
     }
+
+    pub(crate) fn app_roles(&self) -> Vec<String> {
+        self.app_roles.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_app_roles(&self, roles: Vec<String>) {
+        *self.app_roles.write().unwrap_or_else(|e| e.into_inner()) = roles;
+    }
 }
 
 /// Counters behind `RunningSimulator::stats`.
@@ -49,6 +60,10 @@ pub(crate) struct Counters {
     throttled: AtomicU64,
     pages: AtomicU64,
     rows: AtomicU64,
+    device_code_requests: AtomicU64,
+    device_code_polls: AtomicU64,
+    device_code_grants: AtomicU64,
+    refresh_grants: AtomicU64,
     routes: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -66,6 +81,18 @@ impl Counters {
         self.pages.fetch_add(1, Ordering::Relaxed);
         self.rows.fetch_add(rows as u64, Ordering::Relaxed);
     }
+    pub(crate) fn device_code_request(&self) {
+        self.device_code_requests.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn device_code_poll(&self) {
+        self.device_code_polls.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn device_code_grant(&self) {
+        self.device_code_grants.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn refresh_grant(&self) {
+        self.refresh_grants.fetch_add(1, Ordering::Relaxed);
+    }
     pub(crate) fn route(&self, key: &str) {
         *lock(&self.routes).entry(key.to_owned()).or_default() += 1;
     }
@@ -78,6 +105,10 @@ impl Counters {
             throttled: self.throttled.load(Ordering::Relaxed),
             pages_served: self.pages.load(Ordering::Relaxed),
             rows_served: self.rows.load(Ordering::Relaxed),
+            device_code_requests: self.device_code_requests.load(Ordering::Relaxed),
+            device_code_polls: self.device_code_polls.load(Ordering::Relaxed),
+            device_code_grants: self.device_code_grants.load(Ordering::Relaxed),
+            refresh_token_grants: self.refresh_grants.load(Ordering::Relaxed),
         }
     }
 }
@@ -93,11 +124,30 @@ pub(crate) struct Shared {
     pub(crate) local_addr: SocketAddr,
     /// Sorted row orders for `$orderby`, reused across the pages of one listing.
     pub(crate) order_cache: super::reports::OrderCache,
+    pub(crate) device_codes: DeviceCodes,
+    pub(crate) refresh_tokens: RefreshTokens,
+    pub(crate) device_code_lifetime: Duration,
+    pub(crate) device_code_interval: Duration,
+    pub(crate) refresh_token_lifetime: Duration,
+    /// Bit set of retired reports (bit = `RetirableReport as u32`).
+    pub(crate) retired: AtomicU32,
 }
 
 impl Shared {
     /// Tenant by id, case-insensitively (tenant GUIDs are case-insensitive).
     pub(crate) fn tenant(&self, id: &str) -> Option<&TenantState> {
         self.tenants.iter().find(|t| t.tenant_id.eq_ignore_ascii_case(id))
+    }
+
+    pub(crate) fn is_retired(&self, report: RetirableReport) -> bool {
+        self.retired.load(Ordering::Relaxed) & report.bit() != 0
+    }
+
+    pub(crate) fn set_retired(&self, report: RetirableReport, retired: bool) {
+        if retired {
+            self.retired.fetch_or(report.bit(), Ordering::Relaxed);
+        } else {
+            self.retired.fetch_and(!report.bit(), Ordering::Relaxed);
+        }
     }
 }

@@ -7,40 +7,40 @@ use serde_json::Value;
 
 use super::*;
 
-const V1: &str = "/v1.0/reports/authenticationMethods/userRegistrationDetails";
+pub(super) const V1: &str = "/v1.0/reports/authenticationMethods/userRegistrationDetails";
 
-fn loopback() -> SocketAddr {
+pub(super) fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
-fn relaxed(users: usize) -> SimulatorConfig {
+pub(super) fn relaxed(users: usize) -> SimulatorConfig {
     let mut c = SimulatorConfig::single(users, 1);
     c.quota_requests = 100_000;
     c
 }
 
-fn client() -> reqwest::Client {
+pub(super) fn client() -> reqwest::Client {
     // reqwest is built without a TLS provider; it insists on one even for plain http.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().build().expect("client")
 }
 
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    text: String,
+pub(super) struct Answer {
+    pub(super) status: u16,
+    pub(super) headers: reqwest::header::HeaderMap,
+    pub(super) text: String,
 }
 
 impl Answer {
-    fn json(&self) -> Value {
+    pub(super) fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("{e}: {}", self.text))
     }
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
-async fn send(req: reqwest::RequestBuilder) -> Answer {
+pub(super) async fn send(req: reqwest::RequestBuilder) -> Answer {
     let r = req.send().await.expect("send");
     let status = r.status().as_u16();
     let headers = r.headers().clone();
@@ -48,7 +48,7 @@ async fn send(req: reqwest::RequestBuilder) -> Answer {
     Answer { status, headers, text }
 }
 
-fn form(pairs: &[(&str, &str)]) -> String {
+pub(super) fn form(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .map(|(k, v)| {
@@ -65,7 +65,7 @@ fn form(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-async fn token_request(c: &reqwest::Client, sim: &RunningSimulator, tenant: &str, body: String) -> Answer {
+pub(super) async fn token_request(c: &reqwest::Client, sim: &RunningSimulator, tenant: &str, body: String) -> Answer {
     send(
         c.post(format!("{}/{tenant}/oauth2/v2.0/token", sim.base_url()))
             .header("content-type", "application/x-www-form-urlencoded")
@@ -74,7 +74,7 @@ async fn token_request(c: &reqwest::Client, sim: &RunningSimulator, tenant: &str
     .await
 }
 
-fn creds(client_id: &str, secret: &str) -> String {
+pub(super) fn creds(client_id: &str, secret: &str) -> String {
     form(&[
         ("client_id", client_id),
         ("scope", "https://graph.microsoft.com/.default"),
@@ -83,17 +83,17 @@ fn creds(client_id: &str, secret: &str) -> String {
     ])
 }
 
-async fn token(c: &reqwest::Client, sim: &RunningSimulator) -> String {
+pub(super) async fn token(c: &reqwest::Client, sim: &RunningSimulator) -> String {
     let a = token_request(c, sim, DEMO_TENANT_ID, creds(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)).await;
     assert_eq!(a.status, 200, "{}", a.text);
     a.json()["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn get(c: &reqwest::Client, url: &str, token: &str) -> Answer {
+pub(super) async fn get(c: &reqwest::Client, url: &str, token: &str) -> Answer {
     send(c.get(url).bearer_auth(token)).await
 }
 
-fn error_code(a: &Answer) -> String {
+pub(super) fn error_code(a: &Answer) -> String {
     a.json()["error"]["code"].as_str().unwrap_or_default().to_owned()
 }
 

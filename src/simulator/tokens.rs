@@ -1,5 +1,6 @@
-//! The Microsoft identity platform's token endpoint, client-credentials flow only
-//! (graph-api.md 11.1, 11.2, 11.6), and the server-side record of issued access tokens.
+//! The Microsoft identity platform's token endpoint (graph-api.md 11.1, 11.2, 11.6) and the
+//! server-side record of issued access tokens. The client-credentials grant lives here; the
+//! device-code and refresh-token grants in `device_code` and `delegated`.
 //!
 //! Tokens are opaque random strings, not JWTs: a client must never look inside an access token,
 //! and an opaque one proves it does not. What Graph would read from the claims (tenant, app,
@@ -10,16 +11,15 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use time::OffsetDateTime;
 
-use super::faults::{Stage, TokenError, lock};
+use super::entra::{EntraError, correlation_id, entra_response};
+use super::faults::{Stage, lock};
 use super::query::{percent_decode, split_query};
 use super::rows::json_str;
-use super::state::Shared;
-use super::timefmt::entra_timestamp;
+use super::state::{Shared, TenantState};
+use super::{delegated, device_code};
 
 /// How a token was obtained, which decides what Graph lets it do: the summary functions accept
 /// delegated tokens only (graph-api.md section 0).
@@ -27,9 +27,8 @@ use super::timefmt::entra_timestamp;
 pub(crate) enum TokenKind {
     /// Client credentials: permissions are the app's `roles`.
     AppOnly,
-    /// A signed-in user: permissions are `scp` scopes. Only tests issue these until the
-    /// delegated flow exists; the routes already honour them.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// A signed-in user (device-code or refresh-token grant): permissions are `scp` scopes, and the
+    /// reports also need the user to hold a reports role.
     Delegated,
 }
 
@@ -43,6 +42,8 @@ pub(crate) struct TokenRecord {
     pub(crate) roles: Vec<String>,
     /// Delegated permissions (`scp` claim) for delegated tokens.
     pub(crate) scopes: Vec<String>,
+    /// The signed-in user's directory roles (`wids` claim) for delegated tokens.
+    pub(crate) user_roles: Vec<String>,
     pub(crate) expires_at: Instant,
 }
 
@@ -123,147 +124,69 @@ impl TokenStore {
     }
 }
 
-/// An Entra error: HTTP status, `error`, AADSTS number and description text.
-struct EntraError {
-    status: StatusCode,
-    error: &'static str,
-    code: u32,
-    text: String,
+/// The parameters of a token-endpoint or device-code request. A body that is not a form has no
+/// parameters as far as Entra is concerned. Values are kept only for the request's duration.
+pub(crate) struct Form {
+    pairs: Vec<(String, String)>,
+    /// `Authorization: Basic` client credentials (RFC 6749 2.3.1), which take precedence.
+    basic: Option<(String, String)>,
 }
 
-impl EntraError {
-    fn new(status: StatusCode, error: &'static str, code: u32, text: impl Into<String>) -> Self {
-        EntraError { status, error, code, text: text.into() }
+impl Form {
+    pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> Form {
+        let form_body = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        let text = if form_body { String::from_utf8_lossy(body).into_owned() } else { String::new() };
+        let pairs = split_query(&text).into_iter().map(|p| (p.key, p.value)).collect();
+        Form { pairs, basic: basic_credentials(headers) }
     }
 
-    fn missing(param: &str) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900144,
-            format!("The request body must contain the following parameter: '{param}'."),
-        )
+    /// A non-empty parameter.
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).filter(|v| !v.is_empty())
     }
 
-    fn unknown_tenant(tenant: &str) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_tenant",
-            90002,
-            format!(
-                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
-            ),
-        )
+    /// The client id as submitted (Basic first), cut short, for error messages.
+    pub(crate) fn client_for_errors(&self) -> String {
+        self.basic
+            .as_ref()
+            .map(|(id, _)| id.clone())
+            .or_else(|| self.get("client_id"))
+            .map(|c| c.chars().take(100).collect::<String>())
+            .unwrap_or_default()
     }
 
-    fn unknown_client(client: &str, tenant: &str) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            700016,
-            format!(
-                "Application with identifier '{client}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
-            ),
-        )
-    }
-
-    fn invalid_secret(client: &str) -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000215,
-            format!(
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client}'."
-            ),
-        )
-    }
-
-    fn expired_secret(client: &str) -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000222,
-            format!(
-                "The provided client secret keys for app '{client}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds."
-            ),
-        )
-    }
-
-    fn from_fault(e: TokenError, client: &str, tenant: &str) -> Self {
-        match e {
-            TokenError::InvalidSecret => Self::invalid_secret(client),
-            TokenError::ExpiredSecret => Self::expired_secret(client),
-            TokenError::UnknownClient => Self::unknown_client(client, tenant),
-            TokenError::UnknownTenant => Self::unknown_tenant(tenant),
-            TokenError::ServerError => Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                90033,
-                "A transient error has occurred. Please try again.",
-            ),
+    /// (client id, secret if any), Basic first.
+    fn client(&self) -> Result<(String, Option<String>), EntraError> {
+        match &self.basic {
+            Some((id, secret)) => Ok((id.clone(), Some(secret.clone()))),
+            None => {
+                Ok((self.get("client_id").ok_or_else(|| EntraError::missing("client_id"))?, self.get("client_secret")))
+            }
         }
     }
 
-    /// The exact Entra body shape of graph-api.md 11.6.
-    fn into_response(self, correlation_id: &str) -> Response {
-        let trace_id = uuid::Uuid::new_v4().to_string();
-        let ts = entra_timestamp(OffsetDateTime::now_utc());
-        let description = format!(
-            "AADSTS{}: {}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {ts}",
-            self.code, self.text
-        );
-        let body = format!(
-            r#"{{"error":{},"error_description":{},"error_codes":[{}],"timestamp":{},"trace_id":{},"correlation_id":{},"error_uri":{}}}"#,
-            json_str(self.error),
-            json_str(&description),
-            self.code,
-            json_str(&ts),
-            json_str(&trace_id),
-            json_str(correlation_id),
-            json_str(&format!("https://login.microsoftonline.com/error?code={}", self.code)),
-        );
-        entra_response(self.status, body, &trace_id, correlation_id)
-    }
-}
-
-fn entra_response(status: StatusCode, body: String, request_id: &str, correlation_id: &str) -> Response {
-    let mut r = Response::new(Body::from(body));
-    *r.status_mut() = status;
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    for (name, value) in [("x-ms-request-id", request_id), ("client-request-id", correlation_id)] {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            h.insert(name, v);
+    /// Authenticate the client of a public-client grant (device code, refresh token): the client id
+    /// must be the tenant's app; a secret is optional (the app registration allows public client
+    /// flows) but checked when present, as Entra does for confidential clients.
+    pub(crate) fn public_client(&self, tenant: &TenantState, tenant_segment: &str) -> Result<(), EntraError> {
+        let (client_id, secret) = self.client()?;
+        if !client_id.eq_ignore_ascii_case(&tenant.client_id) {
+            return Err(EntraError::unknown_client(&self.client_for_errors(), tenant_segment));
+        }
+        match secret.filter(|s| !s.is_empty()) {
+            Some(s) if !constant_time_eq(s.as_bytes(), tenant.client_secret.as_bytes()) => {
+                Err(EntraError::invalid_secret(&tenant.client_id))
+            }
+            _ => Ok(()),
         }
     }
-    r
 }
 
-/// Entra uses the caller's `client-request-id` as correlation id when it is a GUID.
-fn correlation_id(headers: &HeaderMap) -> String {
-    headers
-        .get("client-request-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| uuid::Uuid::parse_str(v.trim()).ok())
-        .unwrap_or_else(uuid::Uuid::new_v4)
-        .to_string()
-}
-
-/// 405 for anything but POST (AADSTS900561).
-pub(crate) fn wrong_method(method: &str, headers: &HeaderMap) -> Response {
-    let m: String = method.chars().take(16).collect();
-    let mut r = EntraError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "invalid_request",
-        900561,
-        format!("The endpoint only accepts POST, OPTIONS requests. Received a {m} request."),
-    )
-    .into_response(&correlation_id(headers));
-    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
-    r
-}
+/// The grant type of RFC 8628.
+pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// `POST /{tenant}/oauth2/v2.0/token`: a token, or Entra's error body; counted in the stats.
 pub(crate) fn token_endpoint(shared: &Shared, tenant_segment: &str, headers: &HeaderMap, body: &[u8]) -> Response {
@@ -284,47 +207,39 @@ pub(crate) fn token_endpoint(shared: &Shared, tenant_segment: &str, headers: &He
 }
 
 fn issue(shared: &Shared, tenant_segment: &str, headers: &HeaderMap, body: &[u8]) -> Result<Response, EntraError> {
-    let form_body = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
-    // A body that is not a form has no parameters as far as Entra is concerned.
-    let text = if form_body { String::from_utf8_lossy(body).into_owned() } else { String::new() };
-    let form = split_query(&text);
-    let param = |name: &str| -> Option<String> {
-        form.iter().find(|p| p.key == name).map(|p| p.value.clone()).filter(|v| !v.is_empty())
-    };
-    let basic = basic_credentials(headers);
-    let client_for_errors = basic
-        .as_ref()
-        .map(|(id, _)| id.clone())
-        .or_else(|| param("client_id"))
-        .map(|c| c.chars().take(100).collect::<String>())
-        .unwrap_or_default();
-
+    let form = Form::parse(headers, body);
     if let Some(super::Fault::TokenFailure { error, .. }) = shared.faults.take(Stage::Token) {
-        return Err(EntraError::from_fault(error, &client_for_errors, tenant_segment));
+        return Err(EntraError::from_fault(error, &form.client_for_errors(), tenant_segment));
     }
     let tenant = shared.tenant(tenant_segment).ok_or_else(|| EntraError::unknown_tenant(tenant_segment))?;
-
-    let grant = param("grant_type").ok_or_else(|| EntraError::missing("grant_type"))?;
-    if grant != "client_credentials" {
-        let g: String = grant.chars().take(100).collect();
-        return Err(EntraError::new(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            70003,
-            format!("The app requested an unsupported grant type '{g}'."),
-        ));
+    let grant = form.get("grant_type").ok_or_else(|| EntraError::missing("grant_type"))?;
+    match grant.as_str() {
+        "client_credentials" => client_credentials(shared, tenant, tenant_segment, headers, &form),
+        DEVICE_CODE_GRANT => device_code::redeem(shared, tenant, tenant_segment, headers, &form),
+        "refresh_token" => delegated::redeem_refresh_token(shared, tenant, tenant_segment, headers, &form),
+        _ => {
+            let g: String = grant.chars().take(100).collect();
+            Err(EntraError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                70003,
+                format!("The app requested an unsupported grant type '{g}'."),
+            ))
+        }
     }
-    // HTTP Basic client authentication (RFC 6749 2.3.1) takes precedence over body parameters.
-    let (client_id, secret) = match basic {
-        Some((id, secret)) => (id, Some(secret)),
-        None => (param("client_id").ok_or_else(|| EntraError::missing("client_id"))?, param("client_secret")),
-    };
-    let scope = param("scope").ok_or_else(|| EntraError::missing("scope"))?;
+}
+
+fn client_credentials(
+    shared: &Shared,
+    tenant: &TenantState,
+    tenant_segment: &str,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<Response, EntraError> {
+    let (client_id, secret) = form.client()?;
+    let scope = form.get("scope").ok_or_else(|| EntraError::missing("scope"))?;
     if !client_id.eq_ignore_ascii_case(&tenant.client_id) {
-        return Err(EntraError::unknown_client(&client_for_errors, tenant_segment));
+        return Err(EntraError::unknown_client(&form.client_for_errors(), tenant_segment));
     }
     let Some(secret) = secret.filter(|s| !s.is_empty()) else {
         return Err(EntraError::new(
@@ -340,12 +255,7 @@ fn issue(shared: &Shared, tenant_segment: &str, headers: &HeaderMap, body: &[u8]
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     if scopes.len() != 1 || !scopes[0].ends_with("/.default") || scopes[0].len() <= "/.default".len() {
         let s: String = scope.chars().take(200).collect();
-        return Err(EntraError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            70011,
-            format!("The provided value for the input parameter 'scope' isn't valid. The scope {s} isn't valid."),
-        ));
+        return Err(EntraError::invalid_scope(&s));
     }
 
     let lifetime = shared.token_lifetime;
@@ -353,8 +263,9 @@ fn issue(shared: &Shared, tenant_segment: &str, headers: &HeaderMap, body: &[u8]
         tenant_id: tenant.tenant_id.clone(),
         client_id: tenant.client_id.clone(),
         kind: TokenKind::AppOnly,
-        roles: tenant.app_roles.clone(),
+        roles: tenant.app_roles(),
         scopes: Vec::new(),
+        user_roles: Vec::new(),
         expires_at: Instant::now() + lifetime,
     });
     let secs = lifetime.as_secs();
@@ -366,7 +277,7 @@ fn issue(shared: &Shared, tenant_segment: &str, headers: &HeaderMap, body: &[u8]
     Ok(entra_response(StatusCode::OK, body, &uuid::Uuid::new_v4().to_string(), &correlation_id(headers)))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -419,6 +330,7 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     #[test]
     fn base64() {
@@ -438,6 +350,7 @@ mod tests {
             kind: TokenKind::AppOnly,
             roles: vec!["AuditLog.Read.All".into()],
             scopes: vec![],
+            user_roles: vec![],
             expires_at: Instant::now() + Duration::from_secs(60),
         });
         let mut h = HeaderMap::new();
@@ -457,6 +370,7 @@ mod tests {
             kind: TokenKind::AppOnly,
             roles: vec![],
             scopes: vec![],
+            user_roles: vec![],
             expires_at: Instant::now(),
         });
         h.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {t2}")).unwrap());

@@ -1,0 +1,201 @@
+//! End-to-end tests of directoryRoles and `$batch`.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use super::tests::{Answer, client, error_code, get, loopback, relaxed, send, token};
+use super::*;
+
+const GA: &str = "62e90394-69f5-4237-9190-012177145e10";
+
+#[tokio::test]
+async fn directory_roles_and_members_for_app_only_clients() {
+    let sim = start(relaxed(3_000), loopback()).await.unwrap();
+    let c = client();
+    let t = token(&c, &sim).await;
+    let base = sim.base_url();
+    let pop = sim.population(DEMO_TENANT_ID);
+
+    let a = get(&c, &format!("{base}/v1.0/directoryRoles"), &t).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let j = a.json();
+    assert_eq!(j["@odata.context"], format!("{base}/v1.0/$metadata#directoryRoles"));
+    let roles = j["value"].as_array().unwrap().clone();
+    assert!(roles.len() >= 9, "{roles:?}");
+    for r in &roles {
+        for k in ["id", "description", "displayName", "roleTemplateId"] {
+            assert!(r[k].is_string(), "{k}: {r}");
+        }
+        assert!(r["deletedDateTime"].is_null());
+        let known = DIRECTORY_ROLES.iter().find(|(n, ..)| *n == r["displayName"]).unwrap();
+        assert_eq!(r["roleTemplateId"], known.1);
+        assert_ne!(r["id"], known.1, "object id differs from the template id");
+    }
+
+    // The privileged users, found the app-only way, are exactly the users with privileged roles.
+    let mut privileged: HashSet<String> = HashSet::new();
+    let mut saw_service_principal = false;
+    for (name, template, _) in DIRECTORY_ROLES.iter().take(PRIVILEGED_ROLES.len()) {
+        let Some(role) = roles.iter().find(|r| r["roleTemplateId"] == *template) else { continue };
+        let mut url = format!("{base}/v1.0/directoryRoles/{}/members?$select=id&$top=7", role["id"].as_str().unwrap());
+        loop {
+            let a = get(&c, &url, &t).await;
+            assert_eq!(a.status, 200, "{name}: {}", a.text);
+            let j = a.json();
+            assert_eq!(j["@odata.context"], format!("{base}/v1.0/$metadata#directoryObjects(id)"));
+            for m in j["value"].as_array().unwrap() {
+                let keys: HashSet<&str> = m.as_object().unwrap().keys().map(String::as_str).collect();
+                assert_eq!(keys, HashSet::from(["@odata.type", "id"]));
+                if m["@odata.type"] == "#microsoft.graph.user" {
+                    privileged.insert(m["id"].as_str().unwrap().to_owned());
+                } else {
+                    assert_eq!(m["@odata.type"], "#microsoft.graph.servicePrincipal");
+                    saw_service_principal = true;
+                }
+            }
+            match j["@odata.nextLink"].as_str() {
+                Some(n) => url = n.to_owned(),
+                None => break,
+            }
+        }
+    }
+    let want: HashSet<String> =
+        pop.users.iter().filter(|u| !u.privileged_roles.is_empty()).map(|u| u.id.clone()).collect();
+    assert_eq!(privileged, want);
+    assert!(saw_service_principal);
+    // Intersected with the listed users, they are what privilegedAdmin counts.
+    let listed_privileged = pop.listed().filter(|u| privileged.contains(&u.id)).count();
+    let user = sim.issue_delegated_token(DEMO_TENANT_ID, &["AuditLog.Read.All"]);
+    let url = format!(
+        "{base}/v1.0/reports/authenticationMethods/usersRegisteredByFeature(includedUserTypes='all',includedUserRoles='privilegedAdmin')"
+    );
+    assert_eq!(get(&c, &url, &user).await.json()["totalUserCount"], listed_privileged);
+
+    // The alternate key, the full member objects, a filter, single roles and unknown ones.
+    let a = get(&c, &format!("{base}/v1.0/directoryRoles(roleTemplateId='{GA}')/members"), &t).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let members = a.json()["value"].as_array().unwrap().clone();
+    let first = members.iter().find(|m| m["@odata.type"] == "#microsoft.graph.user").unwrap();
+    let u = pop.users.iter().find(|u| u.id == first["id"]).unwrap();
+    assert_eq!(first["userPrincipalName"], u.user_principal_name.as_str());
+    assert_eq!(first["displayName"], u.user_display_name.as_str());
+    assert!(first["businessPhones"].is_array());
+    let a = get(&c, &format!("{base}/v1.0/directoryRoles?$filter=roleTemplateId%20eq%20'{GA}'"), &t).await;
+    assert_eq!(a.json()["value"].as_array().unwrap().len(), 1);
+    let a = get(&c, &format!("{base}/beta/directoryRoles(roleTemplateId='{GA}')"), &t).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.json()["displayName"], "Global Administrator");
+    assert!(a.json()["@odata.context"].as_str().unwrap().ends_with("$metadata#directoryRoles/$entity"));
+    let a = get(&c, &format!("{base}/v1.0/directoryRoles/00000000-0000-0000-0000-000000000000/members"), &t).await;
+    assert_eq!((a.status, error_code(&a)), (404, "Request_ResourceNotFound".to_owned()));
+    assert_eq!(
+        get(&c, &format!("{base}/v1.0/directoryRoles(roleTemplateId='{GA}')/members?$top=1000"), &t).await.status,
+        400
+    );
+    assert_eq!(get(&c, &format!("{base}/v1.0/directoryRoles?$orderby=displayName"), &t).await.status, 400);
+
+    // Without a directory permission: 403 Authorization_RequestDenied; no licence needed.
+    sim.set_app_roles(DEMO_TENANT_ID, vec!["AuditLog.Read.All".into()]);
+    let t2 = token(&c, &sim).await;
+    let a = get(&c, &format!("{base}/v1.0/directoryRoles"), &t2).await;
+    assert_eq!((a.status, error_code(&a)), (403, "Authorization_RequestDenied".to_owned()));
+    assert_eq!(a.json()["error"]["message"], "Insufficient privileges to complete the operation.");
+    sim.set_app_roles(DEMO_TENANT_ID, vec!["Directory.Read.All".into()]);
+    sim.set_licensed(DEMO_TENANT_ID, false);
+    let t3 = token(&c, &sim).await;
+    assert_eq!(get(&c, &format!("{base}/v1.0/directoryRoles"), &t3).await.status, 200);
+    sim.shutdown().await;
+}
+
+async fn batch(c: &reqwest::Client, sim: &RunningSimulator, token: &str, body: &Value) -> Answer {
+    send(
+        c.post(format!("{}/v1.0/$batch", sim.base_url()))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_string()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn batch_dispatches_each_request_and_shuffles_the_answers() {
+    let mut cfg = relaxed(800);
+    cfg.quota_requests = 3;
+    cfg.quota_window = std::time::Duration::from_secs(30);
+    let sim = start(cfg, loopback()).await.unwrap();
+    let c = client();
+    let t = token(&c, &sim).await;
+    let body = json!({"requests": [
+        {"id": "1", "method": "GET", "url": "/reports/authenticationMethods/userRegistrationDetails?$top=2&$select=id"},
+        {"id": "2", "method": "GET", "url": "/reports/authenticationMethods/usersRegisteredByFeature(includedUserTypes='all',includedUserRoles='admin')"},
+        {"id": "3", "method": "GET", "url": "directoryRoles?$select=displayName"},
+        {"id": "4", "method": "GET", "url": "/reports/authenticationMethods/userRegistrationDetails/not-a-user"},
+        {"id": "5", "method": "GET", "url": "/reports/authenticationMethods/userRegistrationDetails?$top=1"},
+        {"id": "6", "method": "GET", "url": "/reports/authenticationMethods/usersRegisteredByMethod()"},
+        {"id": "7", "method": "GET", "url": "/reports/authenticationMethods/userRegistrationDetails?$top=1", "dependsOn": ["4"]}
+    ]});
+    let a = batch(&c, &sim, &t, &body).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let j = a.json();
+    let responses = j["responses"].as_array().unwrap();
+    let ids: Vec<&str> = responses.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 7);
+    assert_ne!(ids, ["1", "2", "3", "4", "5", "6", "7"], "answers are not in request order");
+    let by_id = |id: &str| responses.iter().find(|r| r["id"] == id).unwrap();
+    let r1 = by_id("1");
+    assert_eq!(r1["status"], 200);
+    assert_eq!(r1["headers"]["Content-Type"], envelope::ODATA_JSON);
+    assert_eq!(r1["body"]["value"].as_array().unwrap().len(), 2);
+    assert!(r1["body"]["@odata.nextLink"].as_str().unwrap().starts_with(&sim.base_url()));
+    // App-only token on a delegated-only function: refused inside the batch, not the batch.
+    assert_eq!(by_id("2")["status"], 403);
+    assert_eq!(by_id("3")["status"], 200);
+    assert!(by_id("3")["body"]["value"].as_array().unwrap().iter().all(|r| r.get("roleTemplateId").is_none()));
+    assert_eq!(by_id("4")["status"], 404);
+    // Quota 3 per window: requests 1, 2 and 4 used it (3 is a directory read), so 5 is throttled.
+    let r5 = by_id("5");
+    assert_eq!(r5["status"], 429);
+    assert!(r5["headers"]["Retry-After"].as_str().unwrap().parse::<f64>().unwrap() > 0.0);
+    assert_eq!(r5["body"]["error"]["code"], "TooManyRequests");
+    assert_eq!(by_id("6")["status"], 429);
+    assert_eq!(by_id("7")["status"], 424, "its dependency failed");
+    let s = sim.stats();
+    assert_eq!(s.graph_requests["v1.0/$batch"], 1);
+    assert_eq!(s.graph_requests["v1.0/userRegistrationDetails"], 2);
+    assert_eq!(s.throttled, 2);
+
+    // Malformed batches are refused whole.
+    let many: Vec<Value> =
+        (0..21).map(|i| json!({"id": i.to_string(), "method": "GET", "url": "/directoryRoles"})).collect();
+    let a = batch(&c, &sim, &t, &json!({ "requests": many })).await;
+    assert_eq!((a.status, error_code(&a)), (400, "BadRequest".to_owned()));
+    let dup = json!({"requests": [{"id": "a", "method": "GET", "url": "/directoryRoles"}, {"id": "A", "method": "GET", "url": "/directoryRoles"}]});
+    assert_eq!(batch(&c, &sim, &t, &dup).await.status, 400);
+    let a = send(c.post(format!("{}/beta/$batch", sim.base_url())).bearer_auth(&t).body("not json")).await;
+    assert_eq!(a.status, 400);
+    let a = send(c.post(format!("{}/v1.0/$batch", sim.base_url())).body(body.to_string())).await;
+    assert_eq!(a.status, 401);
+    assert_eq!(send(c.get(format!("{}/v1.0/$batch", sim.base_url())).bearer_auth(&t)).await.status, 405);
+    // Prefer is per inner request; nested batches and absolute URLs are refused inside.
+    let user = sim.issue_delegated_token(DEMO_TENANT_ID, &["AuditLog.Read.All"]);
+    let body = json!({"requests": [
+        {"id": "p", "method": "GET", "url": "/reports/authenticationMethods/userEventsSummary?$top=1", "headers": {"Prefer": "include-unknown-enum-members"}},
+        {"id": "n", "method": "POST", "url": "/$batch", "body": {}, "headers": {"Content-Type": "application/json"}},
+        {"id": "x", "method": "GET", "url": "https://graph.microsoft.com/v1.0/directoryRoles"}
+    ]});
+    let a = send(
+        c.post(format!("{}/beta/$batch", sim.base_url()))
+            .bearer_auth(&user)
+            .header("content-type", "application/json")
+            .body(body.to_string()),
+    )
+    .await;
+    let j = a.json();
+    let rs = j["responses"].as_array().unwrap();
+    let get_id = |id: &str| rs.iter().find(|r| r["id"] == id).unwrap().clone();
+    assert_eq!(get_id("n")["status"], 400);
+    assert_eq!(get_id("x")["status"], 400);
+    assert!(matches!(get_id("p")["status"].as_u64(), Some(200) | Some(429)));
+    sim.shutdown().await;
+}
