@@ -85,3 +85,282 @@ async fn delegated_only_reports_are_skipped_once_without_a_signed_in_user() {
     );
     sim.shutdown().await;
 }
+
+use common::activity_truth;
+use entra_authmethods_exporter::config::Secret;
+use entra_authmethods_exporter::graph::token_file;
+use entra_authmethods_exporter::simulator::{RetirableReport, RunningSimulator, SimulatorConfig};
+
+/// A simulator serving every report (retired ones switched back on) and a config for a tenant with
+/// both credentials, every report enabled and the privilegedAdmin breakdown.
+async fn everything(users: usize, seed: u64, source: &str) -> (RunningSimulator, tempfile::TempDir, String) {
+    let mut cfg = SimulatorConfig::single(users, seed);
+    cfg.quota_requests = 10_000;
+    let sim = entra_authmethods_exporter::simulator::start(cfg, loopback()).await.unwrap();
+    for r in [
+        RetirableReport::CredentialUsageSummary,
+        RetirableReport::CredentialUserRegistrationDetails,
+        RetirableReport::UserCredentialUsageDetails,
+    ] {
+        sim.set_retired(r, false);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("refresh-token");
+    token_file::write(&token, &Secret::new(sim.issue_refresh_token(DEMO_TENANT_ID))).unwrap();
+    let tenant = format!(
+        "refresh_token_file = {:?}\nregistration_source = \"{source}\"\nuser_roles = [\"all\", \"admin\", \"user\", \"privilegedAdmin\"]",
+        token.display().to_string()
+    );
+    let mut reports = String::new();
+    for spec in entra_authmethods_exporter::reports::REPORTS {
+        reports.push_str(&format!("\n[tenant.reports.{}]\nenabled = true\n", spec.name));
+    }
+    let toml = config_toml_with_reports(&sim, "page_size = 200", &tenant, &reports);
+    (sim, dir, toml)
+}
+
+#[tokio::test]
+async fn every_activity_and_legacy_report_matches_the_event_log() {
+    let (sim, _dir, toml) = everything(1500, 61, "details").await;
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    let pop = sim.population(DEMO_TENANT_ID);
+
+    for spec in entra_authmethods_exporter::reports::REPORTS {
+        let labels = [("tenant", TENANT), ("report", spec.name)];
+        assert_eq!(exp.get("entra_authmethods_poll_success", &labels), Some(1.0), "{}", spec.name);
+        assert_eq!(exp.get("entra_authmethods_report_available", &labels), Some(1.0), "{}", spec.name);
+    }
+    exp.assert_family("entra_authmethods_registration_activities", &activity_truth::activities(TENANT, &pop, false));
+    exp.assert_family("entra_authmethods_credential_usage_activities", &activity_truth::activities(TENANT, &pop, true));
+    exp.assert_family("entra_authmethods_sign_ins_by_method", &activity_truth::sign_ins(TENANT, &pop));
+
+    let (events, failures) = activity_truth::event_list(TENANT, &pop, None, true, 10);
+    exp.assert_family("entra_authmethods_credential_usage_events", &events);
+    exp.assert_family("entra_authmethods_credential_usage_event_failures", &failures);
+
+    let (mfa, resets, day) = activity_truth::newest_day(TENANT, &pop);
+    exp.assert_family("entra_authmethods_mfa_sign_ins", &mfa);
+    exp.assert_family("entra_authmethods_password_resets_and_changes", &resets);
+    assert_eq!(exp.get("entra_authmethods_mfa_sign_ins_day_timestamp_seconds", &[("tenant", TENANT)]), Some(day));
+    assert_eq!(
+        exp.get("entra_authmethods_password_resets_and_changes_day_timestamp_seconds", &[("tenant", TENANT)]),
+        Some(day)
+    );
+
+    let (users, status, methods) = activity_truth::legacy_registration(TENANT, &pop);
+    assert_eq!(exp.get("entra_authmethods_credential_users", &[("tenant", TENANT)]), Some(users));
+    assert_eq!(exp.get("entra_authmethods_credential_details_users", &[("tenant", TENANT)]), Some(users));
+    exp.assert_family("entra_authmethods_credential_user_registrations", &status);
+    exp.assert_family("entra_authmethods_credential_details_users_by_status", &status);
+    exp.assert_family("entra_authmethods_credential_details_users_by_method", &methods);
+
+    // privilegedAdmin from the directory roles: the enabled users holding one of the nine roles.
+    for (user_type, want) in [
+        ("all", pop.users.iter().filter(|u| u.enabled && !u.privileged_roles.is_empty()).count()),
+        (
+            "member",
+            pop.users
+                .iter()
+                .filter(|u| u.enabled && !u.privileged_roles.is_empty() && u.user_type.as_deref() == Some("member"))
+                .count(),
+        ),
+    ] {
+        let labels = [("tenant", TENANT), ("user_type", user_type), ("user_role", "privilegedAdmin")];
+        assert_eq!(exp.get("entra_authmethods_users", &labels), Some(want as f64), "{user_type}");
+    }
+    assert!(
+        exp.get(
+            "entra_authmethods_users",
+            &[("tenant", TENANT), ("user_type", "all"), ("user_role", "privilegedAdmin")]
+        )
+        .unwrap()
+            > 0.0
+    );
+
+    // The registration numbers still match the details truth with both credentials configured.
+    let truth = common::truth::compute(TENANT, &pop);
+    for (labels, value) in &truth.users {
+        assert_eq!(exp.family("entra_authmethods_users").get(labels), Some(value));
+    }
+    promtool_check_metrics(&exp.text);
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn user_events_count_the_lookback_window() {
+    let (sim, _dir, toml) = everything(1500, 62, "details").await;
+    let pop = sim.population(DEMO_TENANT_ID);
+    // The exporter's window starts at its own clock minus the lookback, a moment after the
+    // simulator's refresh time. For an exact truth no event may fall in that moment: pick the first
+    // lookback (7 days plus whole hours) whose boundary band of two minutes is empty.
+    let hours = (0..48)
+        .find(|h| {
+            let since = pop.refreshed_at - time::Duration::days(7) - time::Duration::hours(*h);
+            !pop.events.iter().any(|e| e.at >= since && e.at < since + time::Duration::seconds(120))
+        })
+        .expect("a lookback without events on its boundary");
+    let since = pop.refreshed_at - time::Duration::days(7) - time::Duration::hours(hours);
+    let toml = toml.replace(
+        "[tenant.reports.user_events_summary]\nenabled = true",
+        &format!(
+            "[tenant.reports.user_events_summary]\nenabled = true\nlookback = \"{}h\"\nmax_failure_reasons = 3",
+            168 + hours
+        ),
+    );
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    let (events, failures) = activity_truth::event_list(TENANT, &pop, Some(since), false, 3);
+    assert!(!events.is_empty() && !failures.is_empty());
+    exp.assert_family("entra_authmethods_user_events", &events);
+    exp.assert_family("entra_authmethods_user_event_failures", &failures);
+    let reasons = exp.family("entra_authmethods_user_event_failures");
+    assert!(reasons.keys().all(|l| !l["reason"].is_empty()), "no empty reason label");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_summary_source_feeds_the_registration_families_through_batch() {
+    let (sim, _dir, toml) = everything(900, 63, "summary").await;
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    let pop = sim.population(DEMO_TENANT_ID);
+    let listed: Vec<_> = pop.users.iter().filter(|u| u.enabled).collect();
+    for (user_type, user_role) in [("all", "all"), ("member", "admin"), ("guest", "user"), ("all", "privilegedAdmin")] {
+        let in_scope: Vec<_> = listed
+            .iter()
+            .filter(|u| user_type == "all" || u.user_type.as_deref() == Some(user_type))
+            .filter(|u| match user_role {
+                "admin" => u.is_admin == Some(true),
+                "user" => u.is_admin != Some(true),
+                "privilegedAdmin" => !u.privileged_roles.is_empty(),
+                _ => true,
+            })
+            .collect();
+        let l = |extra: (&'static str, &'static str)| {
+            vec![("tenant", TENANT), ("user_type", user_type), ("user_role", user_role), extra]
+        };
+        assert_eq!(
+            exp.get(
+                "entra_authmethods_users",
+                &[("tenant", TENANT), ("user_type", user_type), ("user_role", user_role)]
+            ),
+            Some(in_scope.len() as f64),
+            "{user_type}/{user_role}"
+        );
+        for (feature, count) in [
+            ("mfaCapable", in_scope.iter().filter(|u| u.is_mfa_capable).count()),
+            ("ssprRegistered", in_scope.iter().filter(|u| u.is_sspr_registered).count()),
+            ("passwordlessCapable", in_scope.iter().filter(|u| u.is_passwordless_capable).count()),
+        ] {
+            assert_eq!(
+                exp.get("entra_authmethods_users_registered_by_feature", &l(("feature", feature))),
+                Some(count as f64)
+            );
+        }
+        let push =
+            in_scope.iter().filter(|u| u.methods_registered.iter().any(|m| m == "microsoftAuthenticatorPush")).count();
+        let got = exp.get("entra_authmethods_users_registered_by_method", &l(("method", "microsoftAuthenticatorPush")));
+        assert_eq!(got.unwrap_or(0.0), push as f64, "{user_type}/{user_role}");
+    }
+    // Graph's summary has no mfaRegistered feature: with the summary source it is not exported.
+    assert!(
+        exp.family("entra_authmethods_users_registered_by_feature").keys().all(|l| l["feature"] != "mfaRegistered")
+    );
+    assert!(requests_to(&exp, "$batch") > 0.0);
+    assert_eq!(requests_to(&exp, "usersRegisteredByFeature"), 12.0, "one inner request per breakdown");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn retired_reports_are_marked_unavailable_not_failed() {
+    let sim = start_simulator(50, 64).await;
+    let reports = "\n[tenant.reports.credential_user_registration_details]\nenabled = true\n";
+    let exporter = start_exporter(&settings(&config_toml_with_reports(&sim, "", "", reports))).await;
+    let exp = scrape(exporter.addr).await;
+    for report in ["credential_user_registration_details", "credential_usage_summary", "user_credential_usage_details"]
+    {
+        let labels = [("tenant", TENANT), ("report", report)];
+        assert_eq!(available(&exp, report), Some(0.0), "{report}");
+        assert_eq!(exp.get("entra_authmethods_poll_success", &labels), Some(1.0), "{report}: not a failure");
+    }
+    assert_eq!(available(&exp, "credential_user_registration_count"), Some(1.0));
+    assert!(exp.family("entra_authmethods_credential_details_users").is_empty());
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_rotated_refresh_token_is_persisted_and_a_revoked_one_is_not_retried() {
+    let (sim, dir, toml) = everything(100, 65, "details").await;
+    let exporter = start_exporter(&settings(&toml)).await;
+    let file = dir.path().join("refresh-token");
+    let stored = token_file::read(&file).unwrap();
+    assert_eq!(Some(stored.expose().to_string()), sim.last_refresh_token(DEMO_TENANT_ID), "rotation persisted");
+
+    // Revoke the refresh token and the access tokens issued from it, as a password reset does.
+    sim.revoke_refresh_tokens();
+    sim.revoke_tokens();
+    assert!(!exporter.poll_now().await);
+    let grants_after_first = sim.stats().refresh_token_grants;
+    assert!(!exporter.poll_now().await);
+    assert_eq!(sim.stats().refresh_token_grants, grants_after_first, "a refused refresh token is not sent again");
+    let exp = scrape(exporter.addr).await;
+    let labels = [("tenant", TENANT), ("report", "sign_ins_by_method"), ("reason", "unauthorized")];
+    assert_eq!(exp.get("entra_authmethods_poll_failures_total", &labels), Some(2.0));
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(page.contains("login"), "the status page says to run login again");
+    assert_eq!(
+        exp.get("entra_authmethods_poll_success", &[("tenant", TENANT), ("report", "registration_details")]),
+        Some(1.0),
+        "app reports unaffected"
+    );
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn login_runs_the_device_code_flow_end_to_end() {
+    let mut cfg = SimulatorConfig::single(10, 66);
+    cfg.device_code_interval = std::time::Duration::from_secs(1);
+    let sim = entra_authmethods_exporter::simulator::start(cfg, loopback()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    let toml = config_toml(&sim, "", &format!("refresh_token_file = {:?}", token.display().to_string()));
+    let s = settings(&toml);
+    let tenant = &s.tenants[0];
+    let http = entra_authmethods_exporter::graph::http_client(&s.graph).unwrap();
+
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let flow = entra_authmethods_exporter::login::login(&http, tenant, move |code| {
+        let _ = tx.send(code.user_code.clone());
+    });
+    let approve = async {
+        let code = rx.await.unwrap();
+        assert!(sim.approve_device_code(&code));
+    };
+    let (result, ()) = tokio::join!(flow, approve);
+    result.unwrap();
+    let stored = token_file::read(&token).unwrap();
+    assert_eq!(Some(stored.expose().to_string()), sim.last_refresh_token(DEMO_TENANT_ID));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&token).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let flow = entra_authmethods_exporter::login::login(&http, tenant, move |code| {
+        let _ = tx.send(code.user_code.clone());
+    });
+    let decline = async {
+        let code = rx.await.unwrap();
+        assert!(sim.decline_device_code(&code));
+    };
+    let (result, ()) = tokio::join!(flow, decline);
+    assert!(matches!(result, Err(entra_authmethods_exporter::login::LoginError::Declined)), "{result:?}");
+    sim.shutdown().await;
+}

@@ -3,6 +3,7 @@
 //! the exporter's own aggregation code.
 #![allow(dead_code)]
 
+pub mod activity_truth;
 pub mod truth;
 
 use std::collections::BTreeMap;
@@ -191,4 +192,22 @@ pub fn promtool_check_metrics(text: &str) {
     let out = child.wait_with_output().unwrap();
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && report.trim().is_empty(), "promtool check metrics found problems:\n{report}");
+}
+
+impl Exposition {
+    /// Every series of `family` equals `truth` (series absent from the truth must be 0) and every
+    /// truth series is exported.
+    pub fn assert_family(&self, family: &str, truth: &activity_truth::Series) {
+        let got = self.family(family);
+        for (labels, want) in truth {
+            let key: BTreeMap<String, String> = labels.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            assert_eq!(got.get(&key), Some(want), "{family}{key:?}");
+        }
+        for (labels, value) in &got {
+            let key: Vec<(&str, String)> = labels.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+            if !truth.keys().any(|t| t.iter().all(|(k, v)| labels.get(*k) == Some(v)) && t.len() == key.len()) {
+                assert_eq!(*value, 0.0, "{family}{labels:?} exported as {value}, expected none or 0");
+            }
+        }
+    }
 }
