@@ -364,3 +364,21 @@ async fn login_runs_the_device_code_flow_end_to_end() {
     assert!(matches!(result, Err(entra_authmethods_exporter::login::LoginError::Declined)), "{result:?}");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn without_role_permission_the_privileged_breakdown_is_left_out_not_zero() {
+    let sim = start_simulator(200, 67).await;
+    sim.set_app_roles(DEMO_TENANT_ID, vec!["AuditLog.Read.All".into()]);
+    let toml = config_toml(&sim, "", "user_roles = [\"all\", \"privilegedAdmin\"]");
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(
+        exp.get("entra_authmethods_poll_success", &[("tenant", TENANT), ("report", "registration_details")]),
+        Some(1.0)
+    );
+    let roles: Vec<String> = exp.family("entra_authmethods_users").keys().map(|l| l["user_role"].clone()).collect();
+    assert!(roles.iter().all(|r| r == "all"), "{roles:?}");
+    assert_eq!(requests_to(&exp, "directoryRoles"), 1.0, "one 403, not retried");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
