@@ -17,10 +17,20 @@ use crate::reports::legacy::{UsageEvent, UsageSummary};
 use crate::reports::{CredentialKind, ReportKind};
 
 pub async fn registration_activity(p: &TenantPoller, c: CredentialKind) -> Result<Vec<ActivityRow>, GraphError> {
-    let endpoint = ReportKind::RegistrationActivity.endpoint();
+    period_rows(p, c, ReportKind::RegistrationActivity.endpoint(), &PERIODS, registration_activity_path).await
+}
+
+/// Reads a period function (userRegistrationActivity, getCredentialUsageSummary) for every period.
+pub async fn period_rows(
+    p: &TenantPoller,
+    c: CredentialKind,
+    endpoint: &str,
+    periods: &[&'static str],
+    path: fn(&str) -> String,
+) -> Result<Vec<ActivityRow>, GraphError> {
     let mut rows = Vec::new();
-    for period in PERIODS {
-        let url = p.client.url("beta", &registration_activity_path(period), &[]);
+    for &period in periods {
+        let url = p.client.url("beta", &path(period), &[]);
         p.client
             .for_each_page::<UsageSummary, _>(endpoint, c, url, |page| {
                 rows.extend(page.into_iter().map(|r| ActivityRow {

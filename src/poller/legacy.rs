@@ -8,7 +8,7 @@ use crate::config::ReportSettings;
 use crate::graph::GraphError;
 use crate::reports::legacy::{
     CredentialUserRegistrationCount, CredentialUserRegistrationDetails, REGISTRATION_COUNT_PATH, USAGE_DETAILS_PATH,
-    USAGE_PERIODS, USER_REGISTRATION_DETAILS_PATH, UsageEvent, UsageSummary, usage_summary_path,
+    USAGE_PERIODS, USER_REGISTRATION_DETAILS_PATH, UsageEvent, usage_summary_path,
 };
 use crate::reports::{CredentialKind, Page, ReportKind};
 use crate::snapshot::ReportData;
@@ -34,22 +34,7 @@ pub async fn registration_count(p: &TenantPoller, c: CredentialKind) -> Result<R
 
 pub async fn usage_summary(p: &TenantPoller, c: CredentialKind) -> Result<Vec<ActivityRow>, GraphError> {
     let endpoint = ReportKind::CredentialUsageSummary.endpoint();
-    let mut rows = Vec::new();
-    for period in USAGE_PERIODS {
-        let url = p.client.url("beta", &usage_summary_path(period), &[]);
-        p.client
-            .for_each_page::<UsageSummary, _>(endpoint, c, url, |page| {
-                rows.extend(page.into_iter().map(|r| ActivityRow {
-                    period,
-                    feature: r.feature,
-                    method: r.auth_method,
-                    success: r.successful_activity_count,
-                    failure: r.failure_activity_count,
-                }))
-            })
-            .await?;
-    }
-    Ok(rows)
+    super::activity::period_rows(p, c, endpoint, &USAGE_PERIODS, usage_summary_path).await
 }
 
 pub async fn registration_details(p: &TenantPoller, c: CredentialKind) -> Result<CredentialDetailsSummary, GraphError> {
