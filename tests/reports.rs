@@ -382,3 +382,14 @@ async fn without_role_permission_the_privileged_breakdown_is_left_out_not_zero()
     exporter.shutdown().await;
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_status_page_says_which_reports_are_unavailable() {
+    let sim = start_simulator(20, 68).await;
+    let exporter = start_exporter(&settings(&config_toml_with_reports(&sim, "", "", ""))).await;
+    let (_, _, page) = get(exporter.addr, "/").await;
+    let row = page.lines().find(|l| l.contains("<td>credential_usage_summary</td>")).expect("row");
+    assert!(row.contains("unavailable: Graph answered HTTP 400"), "{row}");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}

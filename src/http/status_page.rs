@@ -35,7 +35,14 @@ pub fn render(tenants: &[TenantStatus], telemetry_path: &str) -> String {
         html.push_str("<table><tr><th>Report</th><th>Status</th><th>Last success</th><th>Last error</th><th>What to do</th></tr>\n");
         for (kind, state) in &t.reports {
             let h = &state.health;
+            let unavailable = state.data.as_ref().and_then(|d| match &d.data {
+                ReportData::Unavailable(why) => Some(why.clone()),
+                _ => None,
+            });
             let status = match h.last_attempt_ok {
+                _ if unavailable.is_some() => {
+                    format!("unavailable: {}", escape(unavailable.as_deref().unwrap_or_default()))
+                }
                 Some(true) => "<span class=\"ok\">ok</span>".to_string(),
                 Some(false) => "<span class=\"fail\">failing</span>".to_string(),
                 None => "first poll running".to_string(),
