@@ -67,6 +67,12 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Exit 0 if the exporter on this host answers 200 on /healthz (for container health checks).
+    Healthcheck {
+        /// Loopback URL to check; default: /healthz at --web.listen-address, unspecified hosts as 127.0.0.1.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
 }
 
 /// Entry point of the binary.
@@ -99,6 +105,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         return run_login(&settings, tenant).await;
     }
     let listen = app::parse_listen_address(&cli.listen_address)?;
+    if let Some(Command::Healthcheck { url }) = cli.command {
+        let url = url.unwrap_or_else(|| crate::healthcheck::url_for(listen));
+        return Ok(crate::healthcheck::run(&url).await);
+    }
     if cli.demo {
         return crate::demo::run(listen, &cli.telemetry_path).await.map(|_| ExitCode::SUCCESS);
     }

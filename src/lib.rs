@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod graph;
+pub mod healthcheck;
 pub mod http;
 pub mod logging;
 pub mod login;

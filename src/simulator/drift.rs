@@ -7,6 +7,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::catalog::is_strong_mfa_method;
+use super::event_gen;
 use super::events::{self, EVENT_SPAN};
 use super::population::{Population, row_timestamp};
 use super::rng::{SplitMix64, hash_str};
@@ -93,7 +94,7 @@ impl Population {
         }
 
         let next = (self.refreshed_at + Duration::from_secs(1)).max(now);
-        let appended = events::drift_events(&self.users, seed, step, self.refreshed_at, next, &added);
+        let appended = event_gen::drift_events(&self.users, seed, step, self.refreshed_at, next, &added);
         self.events.extend(appended);
         if !self.events.is_sorted_by(|a, b| a.at <= b.at) {
             // Only a hand-made log (events after its refresh time) gets here.

@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// A misbehaviour the simulator performs on upcoming requests. "Report request" means any
-/// `/v1.0` or `/beta` route the simulator serves (list, single GET, the summary functions).
+/// `/v1.0` or `/beta` route the simulator serves (the reports, `directoryRoles`, and each request
+/// inside a `$batch`, but not the `$batch` envelope itself); "token request" includes `/devicecode`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// The next `count` report requests answer 429 with the documented `TooManyRequests` body,

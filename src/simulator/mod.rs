@@ -4,7 +4,8 @@
 //! `--demo` mode talk to this instead. It serves, from one loopback listener:
 //!
 //! * `POST /{tenant}/oauth2/v2.0/token`: Entra's client-credentials flow (secret in the form or
-//!   HTTP Basic), with Entra's exact error bodies;
+//!   HTTP Basic), the device-code grant and the refresh-token grant (with rotation), with Entra's
+//!   exact error bodies;
 //! * `GET /{v1.0|beta}/reports/authenticationMethods/userRegistrationDetails[/{id}]` with
 //!   `$top`, `$select`, `$filter`, `$orderby` and `$skiptoken` paging;
 //! * `GET /{v1.0|beta}/reports/authenticationMethods/usersRegisteredByFeature(…)` and
@@ -19,8 +20,8 @@
 //! * `GET /{v}/directoryRoles[/{id}|(roleTemplateId='…')][/members]`, for app-only clients that
 //!   must find privileged admins themselves;
 //! * `POST /{v}/$batch` (JSON batching, up to 20 requests, each through the same handlers);
-//! * `POST /{tenant}/oauth2/v2.0/devicecode` and the device-code and refresh-token grants on the
-//!   token endpoint, for delegated (signed-in user) tokens.
+//! * `POST /{tenant}/oauth2/v2.0/devicecode`, the start of the device-code flow that gives
+//!   delegated (signed-in user) tokens; [`RunningSimulator::approve_device_code`] plays the user.
 //!
 //! Every answer is computed from a deterministic synthetic [`Population`], so tests can compute
 //! the expected numbers independently. Throttling, licences, permissions and token expiry behave
@@ -43,6 +44,7 @@ mod drift;
 mod entra;
 mod enums;
 mod envelope;
+mod event_gen;
 mod event_list;
 mod events;
 mod faults;
@@ -129,7 +131,7 @@ pub const DEFAULT_DEVICE_CODE_INTERVAL: Duration = Duration::from_secs(5);
 pub const DEMO_APP_ROLES: [&str; 3] = ["AuditLog.Read.All", "Reports.Read.All", "RoleManagement.Read.Directory"];
 
 /// Beta reports that can be switched to "retired": they then answer like an API removed from the
-/// schema, 400 `BadRequest` "Resource not found for the segment '<name>'." (the real answer after
+/// schema, 400 `BadRequest` "Resource not found for the segment 'name'." (the real answer after
 /// Microsoft's stop dates is UNCERTAIN; this is Graph's answer for names its metadata lacks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RetirableReport {

@@ -10,6 +10,7 @@ use super::catalog::{
     FIRST_NAMES, FUTURE_METHODS, GUEST_DOMAINS, LAST_NAMES, METHOD_ODDS, PRIVILEGED_ROLES, is_passwordless_method,
     is_sspr_method, is_strong_mfa_method,
 };
+use super::event_gen;
 use super::events::{self, SimEvent};
 use super::rng::{SplitMix64, hash_str};
 use super::timefmt::iso_utc;
@@ -62,7 +63,7 @@ pub struct Population {
     /// also the clock of the activity reports: their `d1`/`d7`/`d30` windows and daily rows end here.
     pub refreshed_at: OffsetDateTime,
     /// The activity log the activity reports are computed from, sorted by `at` (see
-    /// [`super::events`]). Tests that edit it should keep it sorted ([`Population::sort_events`]);
+    /// [`SimEvent`]). Tests that edit it should keep it sorted ([`Population::sort_events`]);
     /// `RunningSimulator::set_population` sorts it anyway.
     pub events: Vec<SimEvent>,
 }
@@ -76,7 +77,7 @@ const ROW_SPREAD_NANOS: u64 = 2_500_000_000;
 
 impl Population {
     /// A deterministic tenant of `users` users (disabled ones included: about 2% of them are
-    /// disabled and therefore not listed). User `i` depends only on (`seed`, `i`), so a larger
+    /// disabled and therefore not listed), with its activity log (`events`, see [`SimEvent`]). User `i` depends only on (`seed`, `i`), so a larger
     /// population extends a smaller one with the same seed. One million users take a few seconds
     /// (generation is spread over the available cores).
     pub fn generate(users: usize, seed: u64) -> Population {
@@ -91,14 +92,14 @@ impl Population {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 16);
         let threads = if users < 20_000 { 1 } else { threads };
         let chunk = users.div_ceil(threads.max(1)).max(1);
-        let scale = events::sign_in_scale(users);
+        let scale = event_gen::sign_in_scale(users);
         // Users and their activity for one range of indices.
         let part = |start: usize, end: usize| {
             let mut us = Vec::with_capacity(end.saturating_sub(start));
             let mut evs = Vec::new();
             for i in start..end {
                 let u = generate_user(seed, i as u64, refreshed_at);
-                events::user_events(seed, i as u64, &u, refreshed_at, scale, &mut evs);
+                event_gen::user_events(seed, i as u64, &u, refreshed_at, scale, &mut evs);
                 us.push(u);
             }
             (us, evs)

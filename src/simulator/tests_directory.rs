@@ -199,3 +199,72 @@ async fn batch_dispatches_each_request_and_shuffles_the_answers() {
     assert!(matches!(get_id("p")["status"].as_u64(), Some(200) | Some(429)));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn hostile_input_on_the_new_routes() {
+    let sim = start(relaxed(200), loopback()).await.unwrap();
+    for r in RetirableReport::ALL {
+        sim.set_retired(r, false);
+    }
+    let c = client();
+    let t = token(&c, &sim).await;
+    let user = sim.issue_delegated_token(DEMO_TENANT_ID, &["AuditLog.Read.All", "Reports.Read.All"]);
+    let base = sim.base_url();
+    let long = "x".repeat(10_000);
+    let paths = [
+        "/beta/reports/authenticationMethods/userEventsSummary?$filter=eventDateTime%20ge%209999-99-99T99:99:99Z".to_owned(),
+        "/beta/reports/authenticationMethods/userEventsSummary?$filter=authMethod%20eq%20microsoft.graph.usageAuthMethod'".to_owned(),
+        "/beta/reports/authenticationMethods/userEventsSummary?$skiptoken=%FF_1".to_owned(),
+        format!("/beta/reports/authenticationMethods/userEventsSummary?$skiptoken={}_1.1", "a".repeat(64)),
+        format!("/beta/reports/authenticationMethods/userEventsSummary?$filter={long}"),
+        "/beta/reports/authenticationMethods/userRegistrationActivity(period=''')".to_owned(),
+        "/beta/reports/authenticationMethods/userRegistrationActivity(period='d1',period='d7')".to_owned(),
+        "/beta/reports/authenticationMethods/userRegistrationActivity(period='d1')?$filter=successfulActivityCount%20gt%20-99999999999999999999".to_owned(),
+        "/beta/reports/getCredentialUsageSummary(period=D30)".to_owned(),
+        "/beta/reports/getCredentialUsageSummary(".to_owned(),
+        "/beta/reports/credentialUserRegistrationDetails?$skiptoken=1".to_owned(),
+        "/beta/reports/credentialUserRegistrationDetails?$filter=authMethods/any(t:t/any(u:u%20eq%20'x'))".to_owned(),
+        "/beta/reports/authenticationMethods/userPasswordResetsAndChangesSummary?$filter=passwordResetsByAdminCount%20gt%20'x'".to_owned(),
+        "/v1.0/directoryRoles(roleTemplateId='%FF')/members".to_owned(),
+        "/v1.0/directoryRoles//members".to_owned(),
+        "/v1.0/directoryRoles/x/members/y".to_owned(),
+        format!("/v1.0/directoryRoles/{long}"),
+    ];
+    for p in &paths {
+        for tok in [&t, &user] {
+            let a = get(&c, &format!("{base}{p}"), tok).await;
+            assert!((400..500).contains(&a.status), "{p}: {} {}", a.status, a.text);
+            let _ = a.json();
+        }
+    }
+    for body in [
+        "",
+        "[]",
+        "{\"requests\":{}}",
+        "{\"requests\":[null]}",
+        "{\"requests\":[{\"id\":\"1\",\"method\":\"\\u0000\",\"url\":\"/x\"}]}",
+    ] {
+        let a = send(c.post(format!("{base}/v1.0/$batch")).bearer_auth(&t).body(body)).await;
+        assert!(a.status == 400 || a.status == 200, "{body}: {} {}", a.status, a.text);
+        let _ = a.json();
+    }
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    assert_eq!(send(c.post(format!("{base}/v1.0/$batch")).bearer_auth(&t).body(deep)).await.status, 400);
+    for body in [
+        "grant_type=urn:ietf:params:oauth:grant-type:device_code",
+        "grant_type=refresh_token&refresh_token=%00",
+        "scope=%FF&client_id=%FF",
+    ] {
+        for endpoint in ["token", "devicecode"] {
+            let a = send(
+                c.post(format!("{base}/{DEMO_TENANT_ID}/oauth2/v2.0/{endpoint}"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body),
+            )
+            .await;
+            assert!((400..500).contains(&a.status), "{endpoint} {body}: {}", a.text);
+        }
+    }
+    assert_eq!(get(&c, &format!("{base}/v1.0/directoryRoles"), &t).await.status, 200, "still healthy");
+    sim.shutdown().await;
+}
