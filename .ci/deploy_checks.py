@@ -538,7 +538,13 @@ def cmd_wait(args):
     records = recording_rules()
     expected = [r for r, e in records.items() if not families_of(e, records) & pending]
     # Enough samples for every range function of the dashboards (rate, increase, delta).
-    checks = ['count_over_time(up{job="entra-authmethods-exporter"}[10m]) >= 5 and up == 1'] + expected
+    # Data series appear only after the first poll, later than `up`: wait for several samples of the
+    # registration data too, or delta() panels would see a single sample.
+    checks = [
+        'count_over_time(up{job="entra-authmethods-exporter"}[10m]) >= 5 and up == 1',
+        "count_over_time(entra_authmethods_users_registered_by_feature[10m]) >= 3",
+        "count_over_time(entra_authmethods_users_registered_by_method[10m]) >= 3",
+    ] + expected
     missing = checks
     while time.monotonic() < deadline:
         missing = [c for c in checks if not (query(base, c)[0] or [])]

@@ -14,6 +14,9 @@ use crate::graph::{GraphClient, GraphError, http_client};
 use crate::poller::{TenantPoller, plan};
 use crate::snapshot::{BuildInfo, Store, TenantInfo};
 
+/// How often the exposition is re-rendered to apply max_staleness between polls.
+const STALENESS_CHECK: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Builds the store and one poller per tenant.
 fn build(settings: &Settings) -> Result<(Arc<Store>, Vec<Arc<TenantPoller>>), GraphError> {
     let tenants = settings
@@ -26,7 +29,11 @@ fn build(settings: &Settings) -> Result<(Arc<Store>, Vec<Arc<TenantPoller>>), Gr
                 cloud: t.cloud.as_str(),
                 summary_source: t.registration_source == RegistrationSource::Summary,
             };
-            let reports = plan(t).0.into_iter().map(|r| (r.kind, r.settings.interval, r.unavailable)).collect();
+            let reports = plan(t)
+                .0
+                .into_iter()
+                .map(|r| (r.kind, r.settings.interval, r.settings.max_staleness, r.unavailable))
+                .collect();
             (info, reports)
         })
         .collect();
@@ -80,6 +87,7 @@ pub async fn start(
     settings: &Settings,
     listen: SocketAddr,
     telemetry_path: &str,
+    web: Option<crate::http::web::WebConfig>,
 ) -> Result<RunningExporter, StartError> {
     let (store, pollers) = build(settings)?;
     let listener =
@@ -92,13 +100,26 @@ pub async fn start(
             tasks.spawn(p.clone().run(report, shutdown.subscribe()));
         }
     }
+    // Staleness depends on the clock, not only on polls: re-render periodically so data past its
+    // max_staleness disappears even while a poll hangs.
+    let ticker_store = store.clone();
+    let mut ticker_stop = shutdown.subscribe();
+    tasks.spawn(async move {
+        let mut tick = tokio::time::interval(STALENESS_CHECK);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => ticker_store.rerender(),
+                _ = ticker_stop.wait_for(|&s| s) => return,
+            }
+        }
+    });
     let router = crate::http::router(store.clone(), telemetry_path);
     let mut stop = shutdown.subscribe();
     tasks.spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let stop = async move {
             let _ = stop.wait_for(|&s| s).await;
-        });
-        if let Err(e) = serve.await {
+        };
+        if let Err(e) = crate::http::web::serve(listener, router, web, stop).await {
             tracing::error!(error = %e, "HTTP server failed");
         }
     });

@@ -27,6 +27,10 @@ pub struct Cli {
     /// Path under which to expose metrics.
     #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics")]
     pub telemetry_path: String,
+    /// Exporter-toolkit web configuration file (YAML) enabling TLS, client certificates, basic auth
+    /// and security headers; see README "Securing the endpoints".
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
     /// Only log messages with the given severity or above.
     #[arg(long = "log.level", value_enum, default_value = "info")]
     pub log_level: LogLevel,
@@ -106,24 +110,37 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     }
     let listen = app::parse_listen_address(&cli.listen_address)?;
     if let Some(Command::Healthcheck { url }) = cli.command {
-        let url = url.unwrap_or_else(|| crate::healthcheck::url_for(listen));
+        // With --web.config.file, TLS decides the scheme; basic auth does not matter for /healthz.
+        let tls = match cli.web_config_file.as_deref() {
+            Some(path) => crate::http::web::WebConfig::load(path)?.tls().is_some(),
+            None => false,
+        };
+        let url = url.unwrap_or_else(|| crate::healthcheck::url_for(listen, tls));
         return Ok(crate::healthcheck::run(&url).await);
     }
     if cli.demo {
         return crate::demo::run(listen, &cli.telemetry_path).await.map(|_| ExitCode::SUCCESS);
     }
     let settings = load_settings(cli.config.as_deref());
+    let web = cli.web_config_file.as_deref().map(crate::http::web::WebConfig::load).transpose();
     if cli.check_config {
-        return Ok(match settings {
-            Ok(s) => {
-                println!("configuration is valid: {} tenant(s)", s.tenants.len());
-                ExitCode::SUCCESS
-            }
+        let mut code = ExitCode::SUCCESS;
+        match settings {
+            Ok(s) => println!("configuration is valid: {} tenant(s)", s.tenants.len()),
             Err(e) => {
                 eprintln!("{e}");
-                ExitCode::FAILURE
+                code = ExitCode::FAILURE;
             }
-        });
+        }
+        match web {
+            Ok(Some(w)) => println!("{}", w.summary()),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("{e}");
+                code = ExitCode::FAILURE;
+            }
+        }
+        return Ok(code);
     }
     let settings = settings?;
     if cli.once {
@@ -133,7 +150,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         out.write_all(&exposition).and_then(|_| out.flush()).map_err(|e| format!("cannot write to stdout: {e}"))?;
         return Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
     }
-    let exporter = app::start(&settings, listen, &cli.telemetry_path).await.map_err(|e| e.to_string())?;
+    let web = web?;
+    if let Some(w) = &web {
+        tracing::info!(summary = %w.summary(), "web config loaded");
+    }
+    let exporter = app::start(&settings, listen, &cli.telemetry_path, web).await.map_err(|e| e.to_string())?;
     app::shutdown_signal().await;
     tracing::info!("shutting down");
     exporter.shutdown().await;

@@ -77,7 +77,7 @@ pub async fn run(listen: SocketAddr, telemetry_path: &str) -> Result<(), String>
     crate::graph::token_file::write(&token_file, &crate::config::Secret::new(sim.issue_refresh_token(DEMO_TENANT_ID)))?;
     let settings =
         config::from_toml_str(&demo_config(&sim.base_url(), Some(&token_file))).map_err(|e| e.to_string())?;
-    let exporter = app::start(&settings, listen, telemetry_path).await.map_err(|e| e.to_string())?;
+    let exporter = app::start(&settings, listen, telemetry_path, None).await.map_err(|e| e.to_string())?;
     let shown = display_address(exporter.addr);
     println!("Demo running: a simulated tenant of {DEMO_USERS} users at {}", sim.base_url());
     println!("  metrics:      http://{shown}{telemetry_path}");

@@ -12,14 +12,16 @@ use std::time::Duration;
 pub const TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The liveness URL of an exporter listening on `listen` (the `--web.listen-address` value): an
-/// unspecified address (`:10027`, `0.0.0.0`, `[::]`) is reached through the loopback of the same family.
-pub fn url_for(listen: SocketAddr) -> String {
+/// unspecified address (`:10027`, `0.0.0.0`, `[::]`) is reached through the loopback of the same family;
+/// `https` when the web configuration turns TLS on.
+pub fn url_for(listen: SocketAddr, tls: bool) -> String {
     let ip = match listen.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    format!("http://{}/healthz", SocketAddr::new(ip, listen.port()))
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{}/healthz", SocketAddr::new(ip, listen.port()))
 }
 
 /// GETs `url` and returns success iff the answer is 200 within [`TIMEOUT`]. Prints one line to stderr
@@ -37,9 +39,11 @@ pub async fn run(url: &str) -> ExitCode {
 /// The check itself, for tests: `Ok` iff `url` is a loopback http URL answering 200 within `timeout`.
 pub async fn check(url: &str, timeout: Duration) -> Result<(), String> {
     let parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
-    if parsed.scheme() != "http" {
-        return Err("only http:// URLs are supported".into());
-    }
+    let https = match parsed.scheme() {
+        "http" => false,
+        "https" => true,
+        _ => return Err("only http:// and https:// URLs are supported".into()),
+    };
     let loopback = match parsed.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -57,6 +61,9 @@ pub async fn check(url: &str, timeout: Duration) -> Result<(), String> {
         // An HTTP(S)_PROXY in the environment must not turn a loopback check into a proxy request.
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
+        // The check asks this host's own exporter over loopback whether it is alive; its certificate
+        // names the service for remote scrapers and cannot match 127.0.0.1, so it is not verified.
+        .danger_accept_invalid_certs(https)
         .build()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
     let response = client.get(parsed).send().await.map_err(|e| {
@@ -78,15 +85,16 @@ mod tests {
 
     #[test]
     fn url_for_unspecified_addresses_uses_loopback() {
-        assert_eq!(url_for("0.0.0.0:10027".parse().unwrap()), "http://127.0.0.1:10027/healthz");
-        assert_eq!(url_for("[::]:10027".parse().unwrap()), "http://[::1]:10027/healthz");
-        assert_eq!(url_for("127.0.0.2:9".parse().unwrap()), "http://127.0.0.2:9/healthz");
+        assert_eq!(url_for("0.0.0.0:10027".parse().unwrap(), false), "http://127.0.0.1:10027/healthz");
+        assert_eq!(url_for("[::]:10027".parse().unwrap(), false), "http://[::1]:10027/healthz");
+        assert_eq!(url_for("127.0.0.2:9".parse().unwrap(), false), "http://127.0.0.2:9/healthz");
+        assert_eq!(url_for("0.0.0.0:10027".parse().unwrap(), true), "https://127.0.0.1:10027/healthz");
     }
 
     #[tokio::test]
     async fn refuses_non_loopback_and_non_http_urls() {
         for url in
-            ["http://192.0.2.1:10027/healthz", "http://example.com/healthz", "https://127.0.0.1/healthz", "nonsense"]
+            ["http://192.0.2.1:10027/healthz", "http://example.com/healthz", "ftp://127.0.0.1/healthz", "nonsense"]
         {
             assert!(check(url, Duration::from_millis(200)).await.is_err(), "{url} must be refused");
         }
@@ -104,12 +112,12 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move { axum::serve(listener, app).await });
         let timeout = Duration::from_secs(2);
-        assert_eq!(check(&url_for(addr), timeout).await, Ok(()));
+        assert_eq!(check(&url_for(addr, false), timeout).await, Ok(()));
         let broken = check(&format!("http://{addr}/broken"), timeout).await.unwrap_err();
         assert!(broken.contains("503"), "{broken}");
         server.abort();
         let _ = server.await;
         // Nothing listens any more: a refused connection is a failure, not a hang.
-        assert!(check(&url_for(addr), timeout).await.is_err());
+        assert!(check(&url_for(addr, false), timeout).await.is_err());
     }
 }

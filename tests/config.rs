@@ -88,6 +88,7 @@ fn the_example_config_is_valid_and_documents_every_key() {
         "interval",
         "lookback",
         "max_failure_reasons",
+        "max_staleness",
     ] {
         assert!(
             text.contains(&format!("{key} =")) || text.contains(&format!("# {key} =")),

@@ -89,6 +89,14 @@ async fn a_licence_error_is_not_retried_and_keeps_the_last_good_data() {
     assert_eq!(users_all(&after), Some(good), "last good data kept");
     assert_eq!(after.get("entra_authmethods_last_success_timestamp_seconds", &REPORT), Some(last_success));
     assert_eq!(after.get("entra_authmethods_polls_total", &REPORT), Some(2.0));
+    let info = [
+        ("tenant", TENANT),
+        ("report", "registration_details"),
+        ("reason", "forbidden"),
+        ("graph_code", "Authentication_RequestFromNonPremiumTenantOrB2CTenant"),
+    ];
+    assert_eq!(after.get("entra_authmethods_last_error_info", &info), Some(1.0));
+    assert_eq!(after.family("entra_authmethods_last_error_info").len(), 1);
 
     let (status, _, body) = get(exporter.addr, "/").await;
     assert_eq!(status, 200);

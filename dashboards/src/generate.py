@@ -687,6 +687,13 @@ health = dashboard(
              " raise no stale alerts.",
              [target(f"entra_authmethods_report_available{{{T}}}", "{{tenant}} {{report}}")], "none",
              steps(("orange", None), ("green", 1)), w=5, mappings=AVAILABLE_STATE),
+        table("Newest poll error", "The newest failed poll per tenant and report"
+              " (entra_authmethods_last_error_info): its failure reason and Microsoft Graph's error code. The"
+              " exporter's status page (/) and log line add the message and a hint; the README's"
+              " troubleshooting table maps each code to a fix. Empty while no poll has failed since the"
+              " exporter started.",
+              [target(f"entra_authmethods_last_error_info{{{T}}}", instant=True, fmt="table")], "none",
+              ["Time", "__name__", "job", "instance", "Value"], w=24, h=5),
         row("Freshness"),
         timeseries("Data age", "Time since the last successful poll per tenant and report. It grows by the poll"
                    " interval between polls and falls back at each success.",

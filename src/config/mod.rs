@@ -99,6 +99,9 @@ pub struct ReportSettings {
     pub lookback: Duration,
     /// Failure reasons exported by name before the rest is summed as `other`.
     pub max_failure_reasons: usize,
+    /// Past this age the report's data series are no longer exported (so `absent()` alerts fire),
+    /// while its health series remain. Default: three intervals.
+    pub max_staleness: Duration,
     /// Enabled explicitly in the configuration (not just by default): a missing credential is then
     /// a configuration error rather than a warning.
     pub explicit: bool,
@@ -479,7 +482,16 @@ fn validate_reports(
         if !(1..=100).contains(&max_failure_reasons) {
             return Err(format!("{} = {max_failure_reasons} is out of range 1..=100", key("max_failure_reasons")));
         }
-        out.insert(spec.kind, ReportSettings { interval, lookback, max_failure_reasons, explicit });
+        let max_staleness = r.max_staleness.unwrap_or(interval * 3);
+        if max_staleness < interval {
+            return Err(format!(
+                "{} = {:?} is shorter than the report's interval {:?}: the data would vanish between two good polls",
+                key("max_staleness"),
+                humantime::format_duration(max_staleness).to_string(),
+                humantime::format_duration(interval).to_string()
+            ));
+        }
+        out.insert(spec.kind, ReportSettings { interval, lookback, max_failure_reasons, max_staleness, explicit });
     }
     Ok(out)
 }

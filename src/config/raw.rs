@@ -86,4 +86,6 @@ pub struct RawReport {
     #[serde(default, with = "humantime_serde")]
     pub lookback: Option<Duration>,
     pub max_failure_reasons: Option<usize>,
+    #[serde(default, with = "humantime_serde")]
+    pub max_staleness: Option<Duration>,
 }

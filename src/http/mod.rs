@@ -2,6 +2,7 @@
 //! Graph or aggregates anything.
 
 mod status_page;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -54,11 +55,22 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// One line per tenant × report that has not had a successful poll yet, with its last error.
+/// One line per tenant × report that has not had a successful poll yet (with its last error) or
+/// whose data is older than its max_staleness.
 pub fn not_ready(store: &Store) -> Vec<String> {
     let mut lines = Vec::new();
+    let now = std::time::SystemTime::now();
     for t in store.status() {
         for (kind, state) in &t.reports {
+            if state.is_stale(now) {
+                lines.push(format!(
+                    "tenant {} report {}: data older than max_staleness ({}); the data series are no longer exported",
+                    t.info.name,
+                    kind.as_str(),
+                    humantime::format_duration(state.max_staleness)
+                ));
+                continue;
+            }
             if state.data.is_some() {
                 continue;
             }

@@ -43,6 +43,9 @@ pub fn render(tenants: &[TenantStatus], telemetry_path: &str) -> String {
                 _ if unavailable.is_some() => {
                     format!("unavailable: {}", escape(unavailable.as_deref().unwrap_or_default()))
                 }
+                _ if state.is_stale(SystemTime::now()) => {
+                    "<span class=\"fail\">stale: data not exported</span>".to_string()
+                }
                 Some(true) => "<span class=\"ok\">ok</span>".to_string(),
                 Some(false) => "<span class=\"fail\">failing</span>".to_string(),
                 None => "first poll running".to_string(),

@@ -30,6 +30,7 @@ pub const POLL_FAILURES: &str = "entra_authmethods_poll_failures_total";
 pub const GRAPH_REQUESTS: &str = "entra_authmethods_graph_requests_total";
 pub const TOKEN_REQUESTS: &str = "entra_authmethods_token_requests_total";
 pub const REPORT_AVAILABLE: &str = "entra_authmethods_report_available";
+pub const LAST_ERROR_INFO: &str = "entra_authmethods_last_error_info";
 pub const USERS: &str = "entra_authmethods_users";
 pub const BY_FEATURE: &str = "entra_authmethods_users_registered_by_feature";
 pub const BY_METHOD: &str = "entra_authmethods_users_registered_by_method";
@@ -79,6 +80,11 @@ pub const FAMILIES: &[Family] = &[
         TOKEN_REQUESTS,
         "Access-token requests to the Microsoft identity platform by outcome.",
         &["tenant", "outcome"],
+    ),
+    gauge(
+        LAST_ERROR_INFO,
+        "Always 1; the newest failed poll of the report: its failure reason and Graph's error code (none when Graph gave none).",
+        &["tenant", "report", "reason", "graph_code"],
     ),
     gauge(
         REPORT_AVAILABLE,

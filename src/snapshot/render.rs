@@ -19,6 +19,7 @@ use crate::graph::FailureReason;
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 pub fn render(build: &BuildInfo, tenants: &[TenantStatus]) -> Vec<u8> {
+    let now = SystemTime::now();
     let r = Families::new();
     r.set(BUILD_INFO, &[build.version, build.revision], 1.0);
     for t in tenants {
@@ -48,7 +49,15 @@ pub fn render(build: &BuildInfo, tenants: &[TenantStatus]) -> Vec<u8> {
             if let Some(ts) = h.last_success {
                 r.set(LAST_SUCCESS, &labels, unix_seconds(ts));
             }
+            if let Some(e) = &h.last_error {
+                let code = e.graph_code.as_deref().filter(|c| !c.is_empty()).unwrap_or("none");
+                r.set(LAST_ERROR_INFO, &[tenant, kind.as_str(), e.reason.as_str(), code], 1.0);
+            }
             let Some(snapshot) = &state.data else { continue };
+            if state.is_stale(now) {
+                // Past max_staleness the numbers are not served as if current; health series stay.
+                continue;
+            }
             let available = !matches!(snapshot.data, ReportData::Unavailable(_));
             r.set(REPORT_AVAILABLE, &labels, if available { 1.0 } else { 0.0 });
             r.data(tenant, t.info.summary_source, &snapshot.data);
@@ -247,6 +256,7 @@ mod tests {
                 ..Default::default()
             },
             poll_interval: Duration::from_secs(1800),
+            max_staleness: Duration::from_secs(5400),
         };
         TenantStatus {
             info: TenantInfo {
@@ -291,5 +301,35 @@ mod tests {
         let text =
             String::from_utf8(render(&BuildInfo { version: "v", revision: "r" }, &[tenant_with(methods)])).unwrap();
         assert!(text.contains(r#"method="we\"ird\\name\nx""#), "{text}");
+    }
+
+    #[test]
+    fn stale_data_is_dropped_and_health_kept() {
+        let mut t = tenant_with(BTreeMap::from([("email".to_string(), 2)]));
+        let state = t.reports.get_mut(&ReportKind::RegistrationDetails).unwrap();
+        let old = SystemTime::now() - Duration::from_secs(5401);
+        let data = state.data.as_ref().unwrap().data.clone();
+        state.data = Some(Arc::new(ReportSnapshot { data, completed_at: old }));
+        assert!(state.is_stale(SystemTime::now()));
+        state.health.last_error = Some(crate::snapshot::LastError {
+            reason: FailureReason::Network,
+            graph_code: None,
+            message: "down".into(),
+            hint: "h",
+            at: SystemTime::now(),
+        });
+        let text = String::from_utf8(render(&BuildInfo { version: "v", revision: "r" }, &[t])).unwrap();
+        assert!(!text.contains("\nentra_authmethods_users{"), "data series dropped:\n{text}");
+        assert!(!text.contains("\nentra_authmethods_report_refresh_timestamp_seconds{"));
+        assert!(text.contains("entra_authmethods_poll_success{report=\"registration_details\",tenant=\"contoso\"} 1"));
+        assert!(text.contains(
+            "entra_authmethods_last_error_info{graph_code=\"none\",reason=\"network\",report=\"registration_details\",tenant=\"contoso\"} 1"
+        ));
+    }
+
+    #[test]
+    fn fresh_data_is_not_stale() {
+        let t = tenant_with(BTreeMap::new());
+        assert!(!t.reports[&ReportKind::RegistrationDetails].is_stale(SystemTime::now()));
     }
 }

@@ -96,6 +96,18 @@ pub struct ReportState {
     pub data: Option<Arc<ReportSnapshot>>,
     pub health: PollHealth,
     pub poll_interval: Duration,
+    /// Data older than this is not exported.
+    pub max_staleness: Duration,
+}
+
+impl ReportState {
+    /// Whether the last good data is too old to be served (see `max_staleness`).
+    pub fn is_stale(&self, now: SystemTime) -> bool {
+        self.data.as_ref().is_some_and(|d| {
+            !matches!(d.data, ReportData::Unavailable(_))
+                && now.duration_since(d.completed_at).is_ok_and(|age| age > self.max_staleness)
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -123,8 +135,9 @@ struct TenantEntry {
     telemetry: Arc<TenantTelemetry>,
 }
 
-/// A report of a tenant at start: its kind, interval, and why it is unavailable, if it is.
-pub type PlannedState = (ReportKind, Duration, Option<String>);
+/// A report of a tenant at start: its kind, interval, maximum staleness, and why it is
+/// unavailable, if it is.
+pub type PlannedState = (ReportKind, Duration, Duration, Option<String>);
 
 pub struct Store {
     tenants: Vec<TenantEntry>,
@@ -149,14 +162,14 @@ impl Store {
                 reports: Mutex::new(
                     reports
                         .into_iter()
-                        .map(|(kind, poll_interval, unavailable)| {
+                        .map(|(kind, poll_interval, max_staleness, unavailable)| {
                             let data = unavailable.map(|why| {
                                 Arc::new(ReportSnapshot {
                                     data: ReportData::Unavailable(why),
                                     completed_at: SystemTime::now(),
                                 })
                             });
-                            (kind, ReportState { poll_interval, data, ..Default::default() })
+                            (kind, ReportState { poll_interval, max_staleness, data, ..Default::default() })
                         })
                         .collect(),
                 ),

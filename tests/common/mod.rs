@@ -76,7 +76,7 @@ pub fn settings(toml: &str) -> Settings {
 
 /// Starts the exporter and waits for its first poll to complete (success or failure).
 pub async fn start_exporter(settings: &Settings) -> RunningExporter {
-    let exporter = app::start(settings, loopback(), "/metrics").await.expect("exporter starts");
+    let exporter = app::start(settings, loopback(), "/metrics", None).await.expect("exporter starts");
     exporter.wait_for_first_round().await;
     exporter
 }
