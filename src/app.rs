@@ -38,6 +38,10 @@ fn build(settings: &Settings) -> Result<(Arc<Store>, Vec<Arc<TenantPoller>>), Gr
         })
         .collect();
     let store = Store::new(tenants, BuildInfo::current());
+    // Before the first poll: the last known numbers are served at once, with their real age.
+    if let Some(path) = &settings.state_file {
+        crate::persistence::load(path, &store);
+    }
     let http = http_client(&settings.graph)?;
     let mut pollers = Vec::with_capacity(settings.tenants.len());
     for (index, tenant) in settings.tenants.iter().enumerate() {
@@ -51,6 +55,8 @@ fn build(settings: &Settings) -> Result<(Arc<Store>, Vec<Arc<TenantPoller>>), Gr
 /// poll succeeded (for `--once`).
 pub async fn run_once(settings: &Settings) -> Result<(Bytes, bool), GraphError> {
     let (store, pollers) = build(settings)?;
+    // Created before the polls: it writes the data they produce (and nothing if they all fail).
+    let state = settings.state_file.as_ref().map(|p| crate::persistence::StateWriter::new(p.clone(), store.clone()));
     let mut set = JoinSet::new();
     for p in pollers {
         for report in p.polled().cloned().collect::<Vec<_>>() {
@@ -62,6 +68,9 @@ pub async fn run_once(settings: &Settings) -> Result<(Bytes, bool), GraphError> 
     while let Some(result) = set.join_next().await {
         all_ok &= result.unwrap_or(false);
     }
+    if let Some(writer) = state {
+        writer.save_pending().await;
+    }
     Ok((store.exposition(), all_ok))
 }
 
@@ -72,6 +81,7 @@ pub struct RunningExporter {
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
     pollers: Vec<Arc<TenantPoller>>,
+    state: Option<Arc<crate::persistence::StateWriter>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +105,13 @@ pub async fn start(
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: listen, source })?;
     let (shutdown, _) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    // Started before the pollers so that no data change is missed; it writes only after a change,
+    // so an unusable state file stays as it is until a good poll.
+    let state = settings.state_file.as_ref().map(|path| {
+        let writer = crate::persistence::StateWriter::new(path.clone(), store.clone());
+        tasks.spawn(writer.clone().run(shutdown.subscribe()));
+        writer
+    });
     for p in &pollers {
         for report in p.polled().cloned() {
             tasks.spawn(p.clone().run(report, shutdown.subscribe()));
@@ -124,7 +141,7 @@ pub async fn start(
         }
     });
     tracing::info!(address = %addr, path = telemetry_path, tenants = settings.tenants.len(), "exporter listening");
-    Ok(RunningExporter { addr, store, shutdown, tasks, pollers })
+    Ok(RunningExporter { addr, store, shutdown, tasks, pollers, state })
 }
 
 impl RunningExporter {
@@ -137,11 +154,13 @@ impl RunningExporter {
     pub async fn wait_for_first_round(&self) {
         let mut rx = self.store.subscribe_polls();
         loop {
+            // Data restored from the state file does not count as a poll of this run.
+            let status = self.store.status();
             let all_done = self
-                .store
-                .status()
+                .pollers
                 .iter()
-                .all(|t| t.reports.values().all(|r| r.health.polls_total > 0 || r.data.is_some()));
+                .zip(&status)
+                .all(|(p, t)| p.polled().all(|r| t.reports.get(&r.kind).is_some_and(|s| s.health.polls_total > 0)));
             if all_done || rx.changed().await.is_err() {
                 return;
             }
@@ -166,7 +185,16 @@ impl RunningExporter {
         all_ok
     }
 
-    /// Stops the pollers and the server and waits for them.
+    /// Resolves once every data change so far is written to the state file (or its write failed);
+    /// at once without a state file.
+    pub async fn flush_state(&self) {
+        if let Some(writer) = &self.state {
+            writer.flush().await;
+        }
+    }
+
+    /// Stops the pollers and the server and waits for them (the state file writer writes what is
+    /// pending first).
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         while self.tasks.join_next().await.is_some() {}

@@ -15,6 +15,7 @@ pub mod healthcheck;
 pub mod http;
 pub mod logging;
 pub mod login;
+pub mod persistence;
 pub mod poller;
 pub mod reports;
 pub mod simulator;

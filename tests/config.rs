@@ -60,6 +60,7 @@ fn the_example_config_is_valid_and_documents_every_key() {
     assert!(!settings.tenants.is_empty());
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     for key in [
+        "state_file",
         "connect_timeout",
         "request_timeout",
         "poll_timeout",

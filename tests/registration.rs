@@ -55,6 +55,7 @@ async fn every_series_matches_the_population_across_pages() {
     assert!(exp.get("entra_authmethods_last_success_timestamp_seconds", &report).unwrap() > 1.7e9);
     assert!(exp.get("entra_authmethods_poll_duration_seconds", &report).unwrap() > 0.0);
     assert_eq!(exp.get("entra_authmethods_poll_interval_seconds", &report), Some(1800.0));
+    assert_eq!(exp.get("entra_authmethods_poll_overrun", &report), Some(0.0));
     for reason in [
         "throttled",
         "unauthorized",
@@ -149,16 +150,7 @@ async fn only_configured_breakdowns_are_exported() {
 #[tokio::test]
 async fn once_mode_prints_the_exposition_and_exits_zero() {
     let sim = start_simulator(1200, 5).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, config_toml(&sim, "page_size = 500", "")).unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-authmethods-exporter"))
-        .arg("--once")
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .await
-        .unwrap();
+    let out = run_binary(&config_toml(&sim, "page_size = 500", ""), &["--once"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
     assert!(!stderr.contains(entra_authmethods_exporter::simulator::DEMO_CLIENT_SECRET), "secret in logs: {stderr}");
@@ -172,15 +164,7 @@ async fn once_mode_prints_the_exposition_and_exits_zero() {
 async fn once_mode_exits_non_zero_when_a_poll_fails() {
     let sim = start_simulator(100, 5).await;
     sim.set_licensed(DEMO_TENANT_ID, false);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, config_toml(&sim, "", "")).unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-authmethods-exporter"))
-        .args(["--once", "--log.format", "json", "--config"])
-        .arg(&path)
-        .output()
-        .await
-        .unwrap();
+    let out = run_binary(&config_toml(&sim, "", ""), &["--once", "--log.format", "json"]).await;
     assert_eq!(out.status.code(), Some(1));
     let exp = Exposition::parse(&String::from_utf8(out.stdout).unwrap());
     let labels = [("tenant", TENANT), ("report", "registration_details"), ("reason", "forbidden")];

@@ -54,16 +54,7 @@ async fn a_national_cloud_lists_the_legacy_reports_as_unavailable_without_asking
 #[tokio::test]
 async fn delegated_only_reports_are_skipped_once_without_a_signed_in_user() {
     let sim = start_simulator(30, 52).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, config_toml_with_reports(&sim, "", "", "")).unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-authmethods-exporter"))
-        .arg("--once")
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .await
-        .unwrap();
+    let out = run_binary(&config_toml_with_reports(&sim, "", "", ""), &["--once"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     for report in ["registration_activity", "sign_ins_by_method"] {
         let warnings =

@@ -699,6 +699,12 @@ health = dashboard(
                    " interval between polls and falls back at each success.",
                    [target(f"tenant_report:entra_authmethods_data_age:seconds{{{T}}}", "{{tenant}} {{report}}")],
                    "s", w=8),
+        stat("Poll overrun", "1 when the latest poll of a report took longer than its interval"
+             " (entra_authmethods_poll_overrun): polls then run back to back and the data ages by a whole"
+             " sweep. Raise the report's interval (a 1,000,000-user tenant needs about 35 minutes per"
+             " sweep at Graph's quota).",
+             [target(f"entra_authmethods_poll_overrun{{{T}}}", "{{tenant}} {{report}}")], "none",
+             COUNT_ZERO_GOOD, w=4, h=8),
         stat("Poll interval", "Configured interval between polls per tenant and report"
              " (entra_authmethods_poll_interval_seconds); the staleness limit is three of them.",
              [target(f"entra_authmethods_poll_interval_seconds{{{T}}}", "{{tenant}} {{report}}")], "s", BLUE,

@@ -1,15 +1,21 @@
 //! Result types of the summary-style reports, whose rows Graph already aggregates: the exporter only
 //! reshapes them into label sets and, for daily series, picks the newest day.
 
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::config::Breakdown;
 
+/// A label value from a fixed set, read back from the state file by [`super::labels`]. (The alias
+/// also keeps serde from treating the field as borrowed from the input.)
+pub type StaticLabel = &'static str;
+
 /// One (period, feature, method) row of getCredentialUsageSummary or userRegistrationActivity.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivityRow {
-    pub period: &'static str,
+    #[serde(deserialize_with = "super::labels::deserialize")]
+    pub period: StaticLabel,
     pub feature: String,
     pub method: String,
     pub success: i64,
@@ -17,23 +23,25 @@ pub struct ActivityRow {
 }
 
 /// Successful sign-ins of one method over one period (userSignInsByAuthMethodSummary).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignInRow {
-    pub period: &'static str,
+    #[serde(deserialize_with = "super::labels::deserialize")]
+    pub period: StaticLabel,
     pub method: String,
     pub success: i64,
 }
 
 /// The newest day of a daily report, with its counts by `kind` label value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DailyCounts {
     /// Start of the day Graph aggregated, Unix seconds.
     pub day: f64,
-    pub counts: Vec<(&'static str, i64)>,
+    #[serde(deserialize_with = "super::labels::deserialize_pairs")]
+    pub counts: Vec<(StaticLabel, i64)>,
 }
 
 /// Microsoft's summary for one breakdown (usersRegisteredByFeature + usersRegisteredByMethod).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NativeBreakdown {
     pub breakdown: Breakdown,
     pub total_users: Option<i64>,

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -25,11 +26,14 @@ pub struct EventAggregator {
 }
 
 /// Counts of one sweep.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct EventSummary {
     /// (feature, method, outcome) → events; outcome is `success` or `failure`.
-    pub events: BTreeMap<(String, String, &'static str), u64>,
+    /// Stored as a list of entries: JSON maps cannot have tuple keys.
+    #[serde(with = "super::labels::event_entries")]
+    pub events: BTreeMap<(String, String, super::activity::StaticLabel), u64>,
     /// (feature, reason) → failed events, top `max_reasons` per feature plus `other`.
+    #[serde(with = "super::labels::entries")]
     pub failures: BTreeMap<(String, String), u64>,
 }
 

@@ -2,12 +2,14 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::reports::legacy::CredentialUserRegistrationDetails;
 
 /// `status` label values, named after registrationStatusType (graph-api.md 8).
 pub const STATUSES: [&str; 4] = ["registered", "enabled", "capable", "mfaRegistered"];
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CredentialDetailsSummary {
     pub users: u64,
     /// Parallel to [`STATUSES`].

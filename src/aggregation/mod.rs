@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod events;
+mod labels;
 pub mod legacy;
 pub mod registration;
 

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -96,7 +97,7 @@ pub struct RegistrationAggregator {
 }
 
 /// The aggregate of one complete sweep.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegistrationSummary {
     pub breakdowns: Vec<BreakdownSummary>,
     /// Newest `lastUpdatedDateTime` seen, as Unix seconds: Microsoft's own data freshness.
@@ -106,7 +107,7 @@ pub struct RegistrationSummary {
     pub unparsable_timestamps: u64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BreakdownSummary {
     pub breakdown: Breakdown,
     pub users: u64,

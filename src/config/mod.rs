@@ -35,6 +35,8 @@ pub struct ConfigError(pub String);
 pub struct Settings {
     pub graph: GraphSettings,
     pub tenants: Vec<TenantSettings>,
+    /// Where the last good snapshot of every tenant and report is kept across restarts.
+    pub state_file: Option<PathBuf>,
 }
 
 /// How the Graph client behaves; shared by all tenants.
@@ -119,7 +121,7 @@ impl TenantSettings {
 }
 
 /// Which users a breakdown counts by type. Label values are Graph's `includedUserTypes` names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum UserType {
     All,
     Member,
@@ -127,7 +129,7 @@ pub enum UserType {
 }
 
 /// Which users a breakdown counts by role: `admin` is `isAdmin == true`, `user` everyone else.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum UserRole {
     All,
     Admin,
@@ -163,7 +165,7 @@ impl UserRole {
 }
 
 /// One `user_type` × `user_role` combination to export.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Breakdown {
     pub user_type: UserType,
     pub user_role: UserRole,
@@ -246,6 +248,7 @@ fn describe_config_error(e: config::ConfigError) -> String {
 }
 
 fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
+    let state_file = raw.state_file.map(validate_state_file).transpose()?;
     let graph = validate_graph(raw.graph)?;
     if raw.tenants.is_empty() {
         return Err(ConfigError(
@@ -264,7 +267,29 @@ fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
         }
         tenants.push(tenant);
     }
-    Ok(Settings { graph, tenants })
+    Ok(Settings { graph, tenants, state_file })
+}
+
+/// The state file itself may not exist yet, but its directory must: the file is replaced by
+/// renaming a temporary file written next to it.
+fn validate_state_file(path: PathBuf) -> Result<PathBuf, ConfigError> {
+    let err = |msg: String| Err(ConfigError(format!("state_file = {:?}: {msg}", path.display().to_string())));
+    if path.as_os_str().is_empty() || path.file_name().is_none() {
+        return err("not a file path".into());
+    }
+    if path.is_dir() {
+        return err(
+            "is a directory; expected a file path such as /var/lib/entra-authmethods-exporter/state.json".into()
+        );
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return err(format!("directory {} does not exist", dir.display()));
+    }
+    Ok(path)
 }
 
 fn validate_graph(g: RawGraph) -> Result<GraphSettings, ConfigError> {

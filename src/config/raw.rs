@@ -9,6 +9,8 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
+    /// Where the last good snapshots are kept across restarts.
+    pub state_file: Option<PathBuf>,
     #[serde(default)]
     pub graph: RawGraph,
     #[serde(default, rename = "tenant")]

@@ -73,7 +73,12 @@ impl TenantPoller {
     /// Runs one complete poll of `report` bounded by the poll deadline, records the outcome in the
     /// store and logs one line. Returns whether it succeeded.
     pub async fn poll_once(&self, report: &PlannedReport) -> bool {
-        let Some(lock) = self.running.get(&report.kind) else { return false };
+        self.poll(report).await.is_none()
+    }
+
+    /// One poll; `None` on success, else the failure reason (which decides how soon to retry).
+    async fn poll(&self, report: &PlannedReport) -> Option<FailureReason> {
+        let Some(lock) = self.running.get(&report.kind) else { return Some(FailureReason::Config) };
         let _running = lock.lock().await;
         let started = Instant::now();
         let deadline = self.graph.poll_timeout;
@@ -84,6 +89,16 @@ impl TenantPoller {
         let elapsed = started.elapsed();
         let tenant = self.settings.name.as_str();
         let name = report.kind.as_str();
+        if elapsed > report.settings.interval {
+            self.warn_once(
+                &format!("overrun:{name}"),
+                &format!(
+                    "report {name}: the poll took {}, longer than its interval of {}; polls now run back to back. Raise the interval (see entra_authmethods_poll_overrun)",
+                    humantime::format_duration(Duration::from_secs(elapsed.as_secs())),
+                    humantime::format_duration(report.settings.interval)
+                ),
+            );
+        }
         match outcome {
             Ok(data) => {
                 if let ReportData::Unavailable(why) = &data {
@@ -94,7 +109,7 @@ impl TenantPoller {
                 }
                 tracing::info!(tenant, report = name, result = %data.describe(), duration_ms = elapsed.as_millis() as u64, "poll succeeded");
                 self.store.record_success(self.index, report.kind, data, elapsed);
-                true
+                None
             }
             Err(error) => {
                 tracing::warn!(
@@ -108,7 +123,7 @@ impl TenantPoller {
                     "poll failed; keeping the last good data"
                 );
                 self.store.record_failure(self.index, report.kind, &error, elapsed);
-                false
+                Some(error.reason())
             }
         }
     }
@@ -168,14 +183,26 @@ impl TenantPoller {
 
     /// Polls `report` until `shutdown` turns true.
     pub async fn run(self: Arc<Self>, report: PlannedReport, mut shutdown: watch::Receiver<bool>) {
+        let mut failures = 0;
         loop {
             // A poll in progress is abandoned at shutdown; its partial sweep is never published.
-            tokio::select! {
-                _ = self.poll_once(&report) => {}
+            let outcome = tokio::select! {
+                outcome = self.poll(&report) => outcome,
                 _ = shutdown.wait_for(|&stop| stop) => return,
-            }
+            };
             let unavailable = self.store.is_unavailable(self.index, report.kind);
-            let wait = with_jitter(if unavailable { UNAVAILABLE_RECHECK } else { report.settings.interval });
+            let next = match outcome {
+                _ if unavailable => UNAVAILABLE_RECHECK,
+                None => {
+                    failures = 0;
+                    report.settings.interval
+                }
+                Some(reason) => {
+                    failures += 1;
+                    next_after_failure(reason, failures, report.settings.interval)
+                }
+            };
+            let wait = with_jitter(next);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.wait_for(|&stop| stop) => return,
@@ -207,6 +234,28 @@ fn gone_reason(e: &GraphError) -> String {
     }
 }
 
+/// First retry after a failed sweep that may succeed on its own (Graph or network trouble).
+pub const FAILURE_RETRY_BASE: Duration = Duration::from_secs(60);
+
+/// When to sweep again after the `failures`-th failure in a row: transient failures are retried
+/// from the start with exponential backoff (1, 2, 4 … minutes) capped at the interval, so a sweep
+/// broken mid-way does not leave the data a whole interval older; licence, permission and
+/// configuration failures wait the normal interval, since retrying sooner cannot help.
+fn next_after_failure(reason: FailureReason, failures: u32, interval: Duration) -> Duration {
+    match reason {
+        FailureReason::Throttled
+        | FailureReason::ServerError
+        | FailureReason::Timeout
+        | FailureReason::Network
+        | FailureReason::Decode => {
+            FAILURE_RETRY_BASE.saturating_mul(1 << failures.saturating_sub(1).min(16)).min(interval)
+        }
+        FailureReason::Unauthorized | FailureReason::Forbidden | FailureReason::NotFound | FailureReason::Config => {
+            interval
+        }
+    }
+}
+
 /// Adds up to 10% so that tenants configured with the same interval drift apart instead of
 /// hitting Graph in the same second forever.
 fn with_jitter(interval: Duration) -> Duration {
@@ -224,6 +273,15 @@ mod tests {
             let d = with_jitter(Duration::from_secs(600));
             assert!(d >= Duration::from_secs(600) && d <= Duration::from_secs(660));
         }
+    }
+
+    #[test]
+    fn transient_failures_are_retried_sooner_with_backoff() {
+        let interval = Duration::from_secs(1800);
+        let minutes = |n: u32| next_after_failure(FailureReason::Network, n, interval).as_secs() / 60;
+        assert_eq!([minutes(1), minutes(2), minutes(3), minutes(5), minutes(6), minutes(40)], [1, 2, 4, 16, 30, 30]);
+        assert_eq!(next_after_failure(FailureReason::Forbidden, 1, interval), interval);
+        assert_eq!(next_after_failure(FailureReason::Decode, 1, Duration::from_secs(60)), Duration::from_secs(60));
     }
 
     #[test]

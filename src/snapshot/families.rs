@@ -31,6 +31,7 @@ pub const GRAPH_REQUESTS: &str = "entra_authmethods_graph_requests_total";
 pub const TOKEN_REQUESTS: &str = "entra_authmethods_token_requests_total";
 pub const REPORT_AVAILABLE: &str = "entra_authmethods_report_available";
 pub const LAST_ERROR_INFO: &str = "entra_authmethods_last_error_info";
+pub const POLL_OVERRUN: &str = "entra_authmethods_poll_overrun";
 pub const USERS: &str = "entra_authmethods_users";
 pub const BY_FEATURE: &str = "entra_authmethods_users_registered_by_feature";
 pub const BY_METHOD: &str = "entra_authmethods_users_registered_by_method";
@@ -65,6 +66,11 @@ pub const FAMILIES: &[Family] = &[
     gauge(LAST_SUCCESS, "Unix time at which the last successful poll of the report completed.", TR),
     gauge(POLL_DURATION, "Wall time of the most recent poll of the report, successful or not.", TR),
     gauge(POLL_INTERVAL, "Configured interval between polls of the report.", TR),
+    gauge(
+        POLL_OVERRUN,
+        "1 if the most recent poll took longer than the configured interval (polls then run back to back), else 0.",
+        TR,
+    ),
     counter(POLLS, "Polls of the report completed since the exporter started.", TR),
     counter(
         POLL_FAILURES,

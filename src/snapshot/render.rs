@@ -45,6 +45,7 @@ pub fn render(build: &BuildInfo, tenants: &[TenantStatus]) -> Vec<u8> {
             }
             if let Some(d) = h.last_duration {
                 r.set(POLL_DURATION, &labels, d.as_secs_f64());
+                r.set(POLL_OVERRUN, &labels, if d > state.poll_interval { 1.0 } else { 0.0 });
             }
             if let Some(ts) = h.last_success {
                 r.set(LAST_SUCCESS, &labels, unix_seconds(ts));
@@ -325,6 +326,22 @@ mod tests {
         assert!(text.contains(
             "entra_authmethods_last_error_info{graph_code=\"none\",reason=\"network\",report=\"registration_details\",tenant=\"contoso\"} 1"
         ));
+    }
+
+    #[test]
+    fn a_poll_longer_than_its_interval_is_an_overrun() {
+        let mut t = tenant_with(BTreeMap::new());
+        let render_overrun = |t: &TenantStatus| {
+            let text =
+                String::from_utf8(render(&BuildInfo { version: "v", revision: "r" }, std::slice::from_ref(t))).unwrap();
+            text.lines()
+                .find(|l| l.starts_with("entra_authmethods_poll_overrun{"))
+                .map(|l| l.rsplit(' ').next().unwrap().to_string())
+        };
+        assert_eq!(render_overrun(&t).as_deref(), Some("0"));
+        t.reports.get_mut(&ReportKind::RegistrationDetails).unwrap().health.last_duration =
+            Some(Duration::from_secs(1801));
+        assert_eq!(render_overrun(&t).as_deref(), Some("1"));
     }
 
     #[test]

@@ -20,7 +20,8 @@ use crate::graph::{FailureReason, GraphError};
 use crate::reports::ReportKind;
 
 /// What a successful poll produced.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReportData {
     Registration(RegistrationSummary),
     NativeSummary(Vec<NativeBreakdown>),
@@ -148,6 +149,9 @@ pub struct Store {
     /// Number of polls completed so far (success or failure); lets `--once` and tests wait for polls
     /// without sleeping.
     polls_completed: watch::Sender<u64>,
+    /// Bumped whenever a report's data changes (a successful or "unavailable" poll); the state
+    /// file writer follows it.
+    data_version: watch::Sender<u64>,
 }
 
 impl Store {
@@ -182,6 +186,7 @@ impl Store {
             exposition: ArcSwap::from_pointee(Bytes::new()),
             render_lock: Mutex::new(()),
             polls_completed: watch::channel(0).0,
+            data_version: watch::channel(0).0,
         });
         store.rerender();
         store
@@ -215,6 +220,34 @@ impl Store {
             state.health.last_duration = Some(duration);
             state.health.polls_total += 1;
         });
+        self.data_version.send_modify(|v| *v += 1);
+    }
+
+    /// Follows changes of the data (not of the health alone): one increment per successful poll.
+    pub fn subscribe_data(&self) -> watch::Receiver<u64> {
+        self.data_version.subscribe()
+    }
+
+    /// Puts data kept from an earlier run back, with the time of its successful poll, so it is served
+    /// (and ages) as before the restart. Only reports that this configuration polls and that have no
+    /// data yet are restored; returns whether this one was. Does not re-render: call
+    /// [`Store::rerender`] after restoring.
+    pub fn restore(
+        &self,
+        tenant: usize,
+        report: ReportKind,
+        snapshot: ReportSnapshot,
+        last_success: Option<SystemTime>,
+    ) -> bool {
+        let Some(entry) = self.tenants.get(tenant) else { return false };
+        let mut reports = entry.reports.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(state) = reports.get_mut(&report) else { return false };
+        if state.data.is_some() {
+            return false;
+        }
+        state.data = Some(Arc::new(snapshot));
+        state.health.last_success = last_success;
+        true
     }
 
     /// Keeps the last good data and records why this poll failed.

@@ -70,6 +70,20 @@ login_endpoint = "{base}"
     )
 }
 
+/// Runs the real binary with `--config` pointing at `toml` written to a temporary file, plus `args`.
+pub async fn run_binary(toml: &str, args: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, toml).unwrap();
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-authmethods-exporter"))
+        .args(args)
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .await
+        .expect("the exporter binary runs")
+}
+
 pub fn settings(toml: &str) -> Settings {
     config::from_toml_str(toml).expect("test config is valid")
 }

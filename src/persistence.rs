@@ -1,0 +1,386 @@
+//! The optional state file: the last good snapshot of every tenant and report, kept across restarts
+//! so that a restart serves the last known numbers (with their real age) at once instead of a gap
+//! while a large tenant is swept again.
+//!
+//! The file is JSON with a format marker and a version; it holds only aggregates and timestamps,
+//! never credentials or per-user data. It is replaced atomically (temporary file in the same
+//! directory, fsync, rename, fsync of the directory) with mode 0600, by a background task that
+//! follows the store's data changes: scrapes never wait for it and the store's locks are never held
+//! during I/O. A file that cannot be used is reported once and ignored, and left as it is until a
+//! new good poll produces data to write.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::watch;
+
+use crate::reports::ReportKind;
+use crate::snapshot::{ReportData, ReportSnapshot, Store, TenantStatus};
+
+/// Value of the file's `format` key.
+pub const FORMAT: &str = "entra-authmethods-exporter-state";
+/// Value of the file's `version` key; another version is ignored.
+pub const VERSION: u32 = 1;
+/// Larger files are not read: the aggregates of even many tenants are far smaller.
+const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StateFile {
+    format: String,
+    version: u32,
+    written_at: String,
+    tenants: Vec<TenantEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct TenantEntry {
+    name: String,
+    tenant_id: String,
+    reports: Vec<ReportEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ReportEntry {
+    report: String,
+    /// When the poll that produced `data` completed (RFC 3339, nanoseconds).
+    completed_at: String,
+    /// The last successful poll (RFC 3339); usually the same instant.
+    last_success: Option<String>,
+    /// Read per entry, so that one entry this version cannot decode does not discard the rest.
+    data: serde_json::Value,
+}
+
+fn format_time(t: SystemTime) -> String {
+    OffsetDateTime::from(t).format(&Rfc3339).unwrap_or_default()
+}
+
+fn parse_time(text: &str) -> Option<SystemTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok().map(SystemTime::from)
+}
+
+/// The file's contents for the store's current state.
+pub fn encode(status: &[TenantStatus]) -> Result<Vec<u8>, serde_json::Error> {
+    let mut tenants = Vec::with_capacity(status.len());
+    for t in status {
+        let mut reports = Vec::new();
+        for (kind, state) in &t.reports {
+            let Some(snapshot) = &state.data else { continue };
+            reports.push(ReportEntry {
+                report: kind.as_str().to_string(),
+                completed_at: format_time(snapshot.completed_at),
+                last_success: state.health.last_success.map(format_time),
+                data: serde_json::to_value(&snapshot.data)?,
+            });
+        }
+        tenants.push(TenantEntry { name: t.info.name.clone(), tenant_id: t.info.tenant_id.clone(), reports });
+    }
+    let file =
+        StateFile { format: FORMAT.into(), version: VERSION, written_at: format_time(SystemTime::now()), tenants };
+    let mut bytes = serde_json::to_vec_pretty(&file)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// Why a state file was not used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read it: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("it is larger than {MAX_FILE_SIZE} bytes")]
+    TooLarge,
+    #[error("it is not valid JSON (corrupt or truncated): {0}")]
+    Json(serde_json::Error),
+    #[error("it is not an entra-authmethods-exporter state file (format is not {FORMAT:?})")]
+    Foreign,
+    #[error("it has version {0}, this exporter reads version {VERSION}")]
+    Version(String),
+    #[error("its structure is invalid: {0}")]
+    Structure(serde_json::Error),
+}
+
+/// What [`load`] restored.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Restored {
+    /// Reports whose data was put back.
+    pub reports: usize,
+    /// Entries for tenants or reports not in this configuration, or not decodable.
+    pub ignored: usize,
+}
+
+fn read(path: &Path) -> Result<Option<StateFile>, LoadError> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    if file.metadata()?.len() > MAX_FILE_SIZE {
+        return Err(LoadError::TooLarge);
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_FILE_SIZE + 1), &mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(LoadError::TooLarge);
+    }
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(LoadError::Json)?;
+    if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+        return Err(LoadError::Foreign);
+    }
+    match value.get("version") {
+        Some(v) if v.as_u64() == Some(u64::from(VERSION)) => {}
+        Some(v) => return Err(LoadError::Version(v.to_string())),
+        None => return Err(LoadError::Version("none".into())),
+    }
+    serde_json::from_value(value).map(Some).map_err(LoadError::Structure)
+}
+
+/// Restores the data of `path` into `store` (before the first poll). Problems are logged, never
+/// fatal; the file is not modified.
+pub fn load(path: &Path, store: &Store) -> Restored {
+    let file = match read(path) {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            tracing::info!(file = %path.display(), "no state file yet; it is written after the first successful poll");
+            return Restored::default();
+        }
+        Err(e) => {
+            tracing::warn!(
+                file = %path.display(),
+                reason = %e,
+                "state file ignored; starting without the last known data (the file is replaced after the next successful poll)"
+            );
+            return Restored::default();
+        }
+    };
+    let status = store.status();
+    let mut restored = Restored::default();
+    for tenant in file.tenants {
+        let index = status.iter().position(|t| t.info.name == tenant.name && t.info.tenant_id == tenant.tenant_id);
+        let Some(index) = index else {
+            restored.ignored += tenant.reports.len();
+            continue;
+        };
+        for entry in tenant.reports {
+            let kind = ReportKind::from_name(&entry.report);
+            let completed_at = parse_time(&entry.completed_at);
+            let (Some(kind), Some(completed_at)) = (kind, completed_at) else {
+                restored.ignored += 1;
+                continue;
+            };
+            let data: ReportData = match serde_json::from_value(entry.data) {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), tenant = %tenant.name, report = %entry.report, reason = %e, "state file entry ignored");
+                    restored.ignored += 1;
+                    continue;
+                }
+            };
+            let last_success = entry.last_success.as_deref().and_then(parse_time);
+            if store.restore(index, kind, ReportSnapshot { data, completed_at }, last_success) {
+                restored.reports += 1;
+            } else {
+                restored.ignored += 1;
+            }
+        }
+    }
+    store.rerender();
+    tracing::info!(
+        file = %path.display(),
+        restored = restored.reports,
+        ignored = restored.ignored,
+        "restored the last known data from the state file"
+    );
+    restored
+}
+
+/// Replaces `path` with `bytes` atomically: a temporary file in the same directory (mode 0600) is
+/// written and synced, renamed over `path`, and the directory is synced so the rename survives a
+/// crash.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "state".into());
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let result = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp)?;
+        // A leftover temporary file from a crash keeps its old mode when reopened.
+        #[cfg(unix)]
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)?;
+        #[cfg(unix)]
+        std::fs::File::open(&dir)?.sync_all()?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Encodes the store's state and writes it; one warning naming the file on failure.
+fn save(path: &Path, status: &[TenantStatus]) {
+    let result = encode(status).map_err(std::io::Error::other).and_then(|bytes| write_atomic(path, &bytes));
+    match result {
+        Ok(()) => tracing::debug!(file = %path.display(), "state file written"),
+        Err(e) => {
+            tracing::warn!(file = %path.display(), error = %e, "cannot write the state file; will retry after the next successful poll")
+        }
+    }
+}
+
+/// Writes the state file after data changes, coalescing bursts: while a write runs, further changes
+/// are collected into the next single write.
+pub struct StateWriter {
+    path: PathBuf,
+    store: Arc<Store>,
+    /// The store's data version last written (or attempted).
+    written: watch::Sender<u64>,
+}
+
+impl StateWriter {
+    pub fn new(path: PathBuf, store: Arc<Store>) -> Arc<StateWriter> {
+        let current = *store.subscribe_data().borrow();
+        Arc::new(StateWriter { path, store, written: watch::channel(current).0 })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Follows the store until `shutdown`, then writes what is still pending and returns.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let mut changes = self.store.subscribe_data();
+        loop {
+            tokio::select! {
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
+                _ = shutdown.wait_for(|&s| s) => break,
+            }
+            self.save_pending().await;
+        }
+        self.save_pending().await;
+    }
+
+    /// Writes the current state if data changed since the last write.
+    pub async fn save_pending(&self) {
+        let version = *self.store.subscribe_data().borrow();
+        if version <= *self.written.borrow() {
+            return;
+        }
+        // A consistent copy taken under the store's locks briefly; encoding and I/O happen outside.
+        let status = self.store.status();
+        let path = self.path.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || save(&path, &status)).await {
+            tracing::warn!(file = %self.path.display(), error = %e, "state file writer failed");
+        }
+        self.written.send_modify(|w| *w = (*w).max(version));
+    }
+
+    /// Resolves once every data change made before the call has been written (or its write failed).
+    pub async fn flush(&self) {
+        let target = *self.store.subscribe_data().borrow();
+        let mut rx = self.written.subscribe();
+        let _ = rx.wait_for(|&w| w >= target).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregation::activity::{ActivityRow, DailyCounts};
+    use crate::aggregation::events::EventSummary;
+    use crate::snapshot::{BuildInfo, TenantInfo};
+    use std::time::Duration;
+
+    fn store() -> Arc<Store> {
+        let info = TenantInfo { name: "t".into(), tenant_id: "id".into(), cloud: "global", summary_source: false };
+        let h = Duration::from_secs(3600);
+        Store::new(
+            vec![(
+                info,
+                vec![
+                    (ReportKind::RegistrationActivity, h, 3 * h, None),
+                    (ReportKind::UserEventsSummary, h, 3 * h, None),
+                    (ReportKind::MfaSignInSummary, h, 3 * h, None),
+                ],
+            )],
+            BuildInfo { version: "v", revision: "r" },
+        )
+    }
+
+    #[test]
+    fn a_state_round_trips_through_the_file() {
+        let a = store();
+        let rows = vec![ActivityRow { period: "d7", feature: "f".into(), method: "m".into(), success: 3, failure: 1 }];
+        a.record_success(0, ReportKind::RegistrationActivity, ReportData::RegistrationActivity(rows), Duration::ZERO);
+        let mut events = EventSummary::default();
+        events.events.insert(("f".into(), "m".into(), "failure"), 2);
+        events.failures.insert(("f".into(), "why \"quoted\"".into()), 2);
+        a.record_success(0, ReportKind::UserEventsSummary, ReportData::UserEvents(events), Duration::ZERO);
+        let daily = DailyCounts { day: 1.5e9, counts: vec![("total", 4), ("single_factor", 1)] };
+        a.record_success(0, ReportKind::MfaSignInSummary, ReportData::MfaSignIns(Some(daily)), Duration::ZERO);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        save(&path, &a.status());
+        let b = store();
+        assert_eq!(load(&path, &b), Restored { reports: 3, ignored: 0 });
+        for (sa, sb) in a.status()[0].reports.values().zip(b.status()[0].reports.values()) {
+            let (da, db) = (sa.data.as_ref().unwrap(), sb.data.as_ref().unwrap());
+            assert_eq!(da.data, db.data);
+            assert_eq!(da.completed_at, db.completed_at);
+            assert_eq!(sa.health.last_success, sb.health.last_success);
+            assert_eq!(sb.health.polls_total, 0);
+        }
+        let text = String::from_utf8(b.exposition().to_vec()).unwrap();
+        assert!(text.contains("period=\"d7\""), "restored data is rendered at once:\n{text}");
+    }
+
+    #[test]
+    fn unknown_label_values_are_ignored_per_entry() {
+        let a = store();
+        let daily = DailyCounts { day: 1.5e9, counts: vec![("total", 4)] };
+        a.record_success(0, ReportKind::MfaSignInSummary, ReportData::MfaSignIns(Some(daily)), Duration::ZERO);
+        let rows = vec![ActivityRow { period: "d7", feature: "f".into(), method: "m".into(), success: 3, failure: 1 }];
+        a.record_success(0, ReportKind::RegistrationActivity, ReportData::RegistrationActivity(rows), Duration::ZERO);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let text = String::from_utf8(encode(&a.status()).unwrap()).unwrap().replace("\"d7\"", "\"d99\"");
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(load(&path, &store()), Restored { reports: 1, ignored: 1 });
+    }
+
+    #[test]
+    fn bad_files_are_rejected_with_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        for (text, expect) in [
+            ("{\"format\": \"entra-authmethods-exporter-state\", \"vers", "not valid JSON"),
+            ("{\"format\": \"other\", \"version\": 1}", "format is not"),
+            ("{\"format\": \"entra-authmethods-exporter-state\", \"version\": 2}", "version 2"),
+            ("{\"format\": \"entra-authmethods-exporter-state\", \"version\": 1}", "structure"),
+            ("[1,2]", "format is not"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = read(&path).err().unwrap().to_string();
+            assert!(err.contains(expect), "{text}: {err}");
+        }
+        assert!(read(&dir.path().join("missing.json")).unwrap().is_none());
+    }
+}
