@@ -51,6 +51,10 @@ struct ReportEntry {
     completed_at: String,
     /// The last successful poll (RFC 3339); usually the same instant.
     last_success: Option<String>,
+    /// How long the most recent poll took: lets a restart warn at once when the interval is shorter
+    /// than the sweep. Absent in files written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    duration_seconds: Option<f64>,
     /// Read per entry, so that one entry this version cannot decode does not discard the rest.
     data: serde_json::Value,
 }
@@ -74,6 +78,7 @@ pub fn encode(status: &[TenantStatus]) -> Result<Vec<u8>, serde_json::Error> {
                 report: kind.as_str().to_string(),
                 completed_at: format_time(snapshot.completed_at),
                 last_success: state.health.last_success.map(format_time),
+                duration_seconds: state.health.last_duration.map(|d| d.as_secs_f64()),
                 data: serde_json::to_value(&snapshot.data)?,
             });
         }
@@ -180,7 +185,9 @@ pub fn load(path: &Path, store: &Store) -> Restored {
                 }
             };
             let last_success = entry.last_success.as_deref().and_then(parse_time);
-            if store.restore(index, kind, ReportSnapshot { data, completed_at }, last_success) {
+            let duration =
+                entry.duration_seconds.filter(|d| d.is_finite() && *d >= 0.0).map(std::time::Duration::from_secs_f64);
+            if store.restore(index, kind, ReportSnapshot { data, completed_at }, last_success, duration) {
                 restored.reports += 1;
             } else {
                 restored.ignored += 1;
@@ -350,6 +357,24 @@ mod tests {
         }
         let text = String::from_utf8(b.exposition().to_vec()).unwrap();
         assert!(text.contains("period=\"d7\""), "restored data is rendered at once:\n{text}");
+    }
+
+    #[test]
+    fn a_sweep_longer_than_the_interval_is_reported_right_after_a_restart() {
+        let a = store();
+        let rows = vec![ActivityRow { period: "d1", feature: "f".into(), method: "m".into(), success: 1, failure: 0 }];
+        let slow = Duration::from_secs(2 * 3600);
+        a.record_success(0, ReportKind::RegistrationActivity, ReportData::RegistrationActivity(rows), slow);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        save(&path, &a.status());
+        let b = store();
+        assert_eq!(load(&path, &b).reports, 1);
+        let text = String::from_utf8(b.exposition().to_vec()).unwrap();
+        assert!(
+            text.contains("entra_authmethods_poll_overrun{report=\"registration_activity\",tenant=\"t\"} 1"),
+            "overrun visible before the first poll:\n{text}"
+        );
     }
 
     #[test]

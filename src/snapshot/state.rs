@@ -238,6 +238,7 @@ impl Store {
         report: ReportKind,
         snapshot: ReportSnapshot,
         last_success: Option<SystemTime>,
+        last_duration: Option<Duration>,
     ) -> bool {
         let Some(entry) = self.tenants.get(tenant) else { return false };
         let mut reports = entry.reports.lock().unwrap_or_else(|p| p.into_inner());
@@ -245,8 +246,19 @@ impl Store {
         if state.data.is_some() {
             return false;
         }
+        if let Some(d) = last_duration.filter(|d| *d > state.poll_interval) {
+            // Known before the first poll of this run: say it at startup, not a sweep later.
+            tracing::warn!(
+                tenant = entry.info.name.as_str(),
+                report = report.as_str(),
+                "the last sweep took {}, longer than the interval of {}: polls will run back to back; raise the interval",
+                humantime::format_duration(Duration::from_secs(d.as_secs())),
+                humantime::format_duration(state.poll_interval)
+            );
+        }
         state.data = Some(Arc::new(snapshot));
         state.health.last_success = last_success;
+        state.health.last_duration = last_duration;
         true
     }
 
