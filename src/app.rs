@@ -44,9 +44,17 @@ fn build(settings: &Settings) -> Result<(Arc<Store>, Vec<Arc<TenantPoller>>), Gr
     }
     let http = http_client(&settings.graph)?;
     let mut pollers = Vec::with_capacity(settings.tenants.len());
+    let limiter = Arc::new(tokio::sync::Semaphore::new(settings.graph.max_concurrent_polls as usize));
     for (index, tenant) in settings.tenants.iter().enumerate() {
         let client = GraphClient::new(http.clone(), tenant, &settings.graph, store.telemetry(index))?;
-        pollers.push(Arc::new(TenantPoller::new(index, tenant.clone(), settings.graph.clone(), client, store.clone())));
+        pollers.push(Arc::new(TenantPoller::new(
+            index,
+            tenant.clone(),
+            settings.graph.clone(),
+            client,
+            store.clone(),
+            limiter.clone(),
+        )));
     }
     Ok((store, pollers))
 }

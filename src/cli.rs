@@ -31,6 +31,13 @@ pub struct Cli {
     /// and security headers; see README "Securing the endpoints".
     #[arg(long = "web.config.file", value_name = "FILE")]
     pub web_config_file: Option<PathBuf>,
+    /// This replica's shard (0-based) when tenants are spread over several replicas; defaults to
+    /// [sharding] index, then to the ordinal at the end of a StatefulSet pod's hostname.
+    #[arg(long = "shard.index", value_name = "I")]
+    pub shard_index: Option<u32>,
+    /// Number of replicas sharing the tenants; each polls only the tenants it owns.
+    #[arg(long = "shard.count", value_name = "N")]
+    pub shard_count: Option<u32>,
     /// Only log messages with the given severity or above.
     #[arg(long = "log.level", value_enum, default_value = "info")]
     pub log_level: LogLevel,
@@ -121,7 +128,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     if cli.demo {
         return crate::demo::run(listen, &cli.telemetry_path).await.map(|_| ExitCode::SUCCESS);
     }
-    let settings = load_settings(cli.config.as_deref());
+    let settings = load_settings(cli.config.as_deref()).and_then(|s| shard(s, cli.shard_index, cli.shard_count));
     let web = cli.web_config_file.as_deref().map(crate::http::web::WebConfig::load).transpose();
     if cli.check_config {
         let mut code = ExitCode::SUCCESS;
@@ -159,6 +166,30 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     tracing::info!("shutting down");
     exporter.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Keeps only the tenants this replica owns when sharding is configured.
+fn shard(mut settings: Settings, flag_index: Option<u32>, flag_count: Option<u32>) -> Result<Settings, String> {
+    let hostname = std::env::var("HOSTNAME").ok();
+    let shard = crate::sharding::resolve(
+        flag_index,
+        flag_count,
+        settings.sharding_index,
+        settings.sharding_count,
+        hostname.as_deref(),
+    )?;
+    if let Some(shard) = shard {
+        let total = settings.tenants.len();
+        settings.tenants.retain(|t| crate::sharding::owner(&t.name, shard.count) == shard.index);
+        tracing::info!(
+            shard = shard.index,
+            shards = shard.count,
+            tenants = settings.tenants.len(),
+            of = total,
+            "sharding: polling only the tenants this replica owns"
+        );
+    }
+    Ok(settings)
 }
 
 async fn run_login(settings: &Settings, name: &str) -> Result<ExitCode, String> {

@@ -18,6 +18,7 @@ pub mod login;
 pub mod persistence;
 pub mod poller;
 pub mod reports;
+pub mod sharding;
 pub mod simulator;
 pub mod snapshot;
 

@@ -90,6 +90,12 @@ fn the_example_config_is_valid_and_documents_every_key() {
         "lookback",
         "max_failure_reasons",
         "max_staleness",
+        "max_concurrent_polls",
+        "client_certificate_file",
+        "client_certificate_key_file",
+        "credential",
+        "count",
+        "index",
     ] {
         assert!(
             text.contains(&format!("{key} =")) || text.contains(&format!("# {key} =")),

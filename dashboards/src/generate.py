@@ -699,6 +699,12 @@ health = dashboard(
                    " interval between polls and falls back at each success.",
                    [target(f"tenant_report:entra_authmethods_data_age:seconds{{{T}}}", "{{tenant}} {{report}}")],
                    "s", w=8),
+        stat("Client certificate expires", "When the client certificate of tenants using the certificate"
+             " credential expires (entra_authmethods_client_certificate_expiry_timestamp_seconds, read at each"
+             " token request). Empty for tenants using a client secret or workload identity. Upload a new"
+             " certificate to the app registration and replace the files before this date; no restart is needed.",
+             [target(f"entra_authmethods_client_certificate_expiry_timestamp_seconds{{{T}}} * 1000", "{{tenant}}")],
+             "dateTimeFromNow", BLUE, w=4, h=8),
         stat("Poll overrun", "1 when the latest poll of a report took longer than its interval"
              " (entra_authmethods_poll_overrun): polls then run back to back and the data ages by a whole"
              " sweep. Raise the report's interval (a 1,000,000-user tenant needs about 35 minutes per"

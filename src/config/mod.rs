@@ -37,6 +37,9 @@ pub struct Settings {
     pub tenants: Vec<TenantSettings>,
     /// Where the last good snapshot of every tenant and report is kept across restarts.
     pub state_file: Option<PathBuf>,
+    /// `[sharding]` from the file or environment; flags and the pod ordinal are applied by the CLI.
+    pub sharding_index: Option<u32>,
+    pub sharding_count: Option<u32>,
 }
 
 /// How the Graph client behaves; shared by all tenants.
@@ -52,6 +55,8 @@ pub struct GraphSettings {
     pub max_pages: u32,
     pub rate_limit_requests: u32,
     pub rate_limit_period: Duration,
+    /// Polls running at once across all tenants and reports.
+    pub max_concurrent_polls: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +67,10 @@ pub struct TenantSettings {
     pub client_id: String,
     /// The application credential; `None` when the tenant only has a delegated one.
     pub client_secret: Option<SecretSource>,
+    /// The application credential when it is a certificate (`client_certificate_file`).
+    pub client_certificate: Option<CertificateSettings>,
+    /// The application credential when it is workload identity federation.
+    pub workload_identity: Option<WorkloadIdentitySettings>,
     /// The signed-in user's credential written by `login`, for delegated-only reports.
     pub delegated: Option<DelegatedSettings>,
     pub cloud: Cloud,
@@ -72,6 +81,43 @@ pub struct TenantSettings {
     pub registration_source: RegistrationSource,
     /// Enabled reports and their settings.
     pub reports: BTreeMap<ReportKind, ReportSettings>,
+}
+
+/// A certificate credential: PEM files re-read at every token request, so rotation needs no restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateSettings {
+    pub certificate_file: PathBuf,
+    /// The private key, when it is not in `certificate_file`.
+    pub key_file: Option<PathBuf>,
+}
+
+/// Workload identity federation: a projected Kubernetes service-account token, re-read at every
+/// token request (kubelet rotates it), exchanged for a Graph token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadIdentitySettings {
+    /// `AZURE_FEDERATED_TOKEN_FILE`.
+    pub token_file: PathBuf,
+}
+
+/// The variables the Azure Workload Identity webhook injects (graph-api.md 11.4).
+#[derive(Debug, Clone, Default)]
+struct AzureEnv {
+    federated_token_file: Option<String>,
+    client_id: Option<String>,
+    tenant_id: Option<String>,
+    authority_host: Option<String>,
+}
+
+impl AzureEnv {
+    fn from_map(env: &std::collections::HashMap<String, String>) -> Self {
+        let get = |k: &str| env.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        AzureEnv {
+            federated_token_file: get("AZURE_FEDERATED_TOKEN_FILE"),
+            client_id: get("AZURE_CLIENT_ID"),
+            tenant_id: get("AZURE_TENANT_ID"),
+            authority_host: get("AZURE_AUTHORITY_HOST"),
+        }
+    }
 }
 
 /// A delegated (signed-in user) credential: a refresh token kept in a file by `login` and rotated
@@ -115,6 +161,10 @@ pub const DEFAULT_MAX_FAILURE_REASONS: usize = 10;
 impl TenantSettings {
     /// The `.default` scope of the Graph resource this tenant talks to. A custom `graph_endpoint`
     /// (proxy, simulator) still receives tokens for its cloud's Graph resource.
+    pub fn has_app_credential(&self) -> bool {
+        self.client_secret.is_some() || self.client_certificate.is_some() || self.workload_identity.is_some()
+    }
+
     pub fn scope(&self) -> String {
         format!("{}/.default", self.cloud.graph_endpoint())
     }
@@ -192,6 +242,7 @@ pub fn load(sources: Sources<'_>) -> Result<Settings, ConfigError> {
     // The config crate cannot index arrays from environment keys, so `…__TENANT__<n>__<KEY>` is
     // applied here as an override of `tenant[n].key`.
     let tenant_prefix = format!("{ENV_PREFIX}__TENANT__");
+    let azure = AzureEnv::from_map(&env);
     let tenant_keys: Vec<String> = env.keys().filter(|k| k.starts_with(&tenant_prefix)).cloned().collect();
     for key in tenant_keys {
         let value = env.remove(&key).unwrap_or_default();
@@ -218,7 +269,7 @@ pub fn load(sources: Sources<'_>) -> Result<Settings, ConfigError> {
         .build()
         .and_then(|c| c.try_deserialize())
         .map_err(|e| ConfigError(format!("{where_}: {}", describe_config_error(e))))?;
-    validate(raw).map_err(|e| ConfigError(format!("{where_}: {}", e.0)))
+    validate(raw, &azure).map_err(|e| ConfigError(format!("{where_}: {}", e.0)))
 }
 
 /// Parses a TOML string; used by `--check-config` tests and the demo, which builds its config in memory.
@@ -228,7 +279,7 @@ pub fn from_toml_str(text: &str) -> Result<Settings, ConfigError> {
         .build()
         .and_then(|c| c.try_deserialize())
         .map_err(|e| ConfigError(format!("configuration: {}", describe_config_error(e))))?;
-    validate(raw).map_err(|e| ConfigError(format!("configuration: {}", e.0)))
+    validate(raw, &AzureEnv::default()).map_err(|e| ConfigError(format!("configuration: {}", e.0)))
 }
 
 fn describe_config_error(e: config::ConfigError) -> String {
@@ -247,7 +298,7 @@ fn describe_config_error(e: config::ConfigError) -> String {
     parts.join(": ")
 }
 
-fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
+fn validate(raw: RawConfig, azure: &AzureEnv) -> Result<Settings, ConfigError> {
     let state_file = raw.state_file.map(validate_state_file).transpose()?;
     let graph = validate_graph(raw.graph)?;
     if raw.tenants.is_empty() {
@@ -258,7 +309,7 @@ fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
     let mut names = HashSet::new();
     let mut tenants = Vec::with_capacity(raw.tenants.len());
     for (index, t) in raw.tenants.into_iter().enumerate() {
-        let tenant = validate_tenant(index, t)?;
+        let tenant = validate_tenant(index, t, azure)?;
         if !names.insert(tenant.name.clone()) {
             return Err(ConfigError(format!(
                 "tenant[{index}]: name = {:?} is used by an earlier tenant; tenant names must be unique",
@@ -267,7 +318,16 @@ fn validate(raw: RawConfig) -> Result<Settings, ConfigError> {
         }
         tenants.push(tenant);
     }
-    Ok(Settings { graph, tenants, state_file })
+    let (sharding_index, sharding_count) = (raw.sharding.index, raw.sharding.count);
+    if let (Some(index), Some(count)) = (sharding_index, sharding_count)
+        && index >= count
+    {
+        return Err(ConfigError(format!("sharding.index = {index} is out of range for sharding.count = {count}")));
+    }
+    if sharding_count == Some(0) {
+        return Err(ConfigError("sharding.count = 0: it must be at least 1".into()));
+    }
+    Ok(Settings { graph, tenants, state_file, sharding_index, sharding_count })
 }
 
 /// The state file itself may not exist yet, but its directory must: the file is replaced by
@@ -302,6 +362,9 @@ fn validate_graph(g: RawGraph) -> Result<GraphSettings, ConfigError> {
     }
     if g.max_attempts == 0 || g.max_attempts > 20 {
         return err("max_attempts", format!("{} is out of range 1..=20", g.max_attempts));
+    }
+    if g.max_concurrent_polls == 0 {
+        return err("max_concurrent_polls", "must be at least 1".into());
     }
     if g.rate_limit_requests == 0 {
         return err("rate_limit_requests", "must be at least 1".into());
@@ -338,10 +401,11 @@ fn validate_graph(g: RawGraph) -> Result<GraphSettings, ConfigError> {
         max_pages: g.max_pages,
         rate_limit_requests: g.rate_limit_requests,
         rate_limit_period: g.rate_limit_period,
+        max_concurrent_polls: g.max_concurrent_polls,
     })
 }
 
-fn validate_tenant(index: usize, t: RawTenant) -> Result<TenantSettings, ConfigError> {
+fn validate_tenant(index: usize, mut t: RawTenant, azure: &AzureEnv) -> Result<TenantSettings, ConfigError> {
     let label = match &t.name {
         Some(n) => format!("tenant[{index}] ({n:?})"),
         None => format!("tenant[{index}]"),
@@ -360,6 +424,7 @@ fn validate_tenant(index: usize, t: RawTenant) -> Result<TenantSettings, ConfigE
             "name = {name:?} must be 1 to 64 characters of letters, digits, '-', '_' or '.' (it becomes the tenant label)"
         )));
     }
+    let workload_identity = validate_credential_kind(&mut t, azure).map_err(err)?;
     let tenant_id = required("tenant_id", t.tenant_id)?;
     if !is_tenant_id(&tenant_id) {
         return Err(err(format!(
@@ -372,6 +437,18 @@ fn validate_tenant(index: usize, t: RawTenant) -> Result<TenantSettings, ConfigE
             "client_id = {client_id:?} is not a GUID (the application (client) ID of the app registration)"
         )));
     }
+    let client_certificate = match (t.client_certificate_file, t.client_certificate_key_file) {
+        (Some(certificate_file), key_file) => {
+            let cert = crate::graph::ClientCertificate::load(&certificate_file, key_file.as_deref()).map_err(err)?;
+            if let Some(problem) = cert.validity_problem(crate::graph::now_unix()) {
+                // Not fatal: the operator may be about to rotate it, and the metric shows it.
+                tracing::warn!(tenant = %name, "{problem}");
+            }
+            Some(CertificateSettings { certificate_file, key_file })
+        }
+        (None, Some(_)) => return Err(err("client_certificate_key_file needs client_certificate_file".into())),
+        (None, None) => None,
+    };
     let client_secret = match (t.client_secret, t.client_secret_file) {
         (Some(_), Some(_)) => {
             return Err(err("set either client_secret or client_secret_file, not both".into()));
@@ -396,9 +473,9 @@ fn validate_tenant(index: usize, t: RawTenant) -> Result<TenantSettings, ConfigE
         (None, Some(_)) => return Err(err("delegated_client_id needs refresh_token_file".into())),
         (None, None) => None,
     };
-    if client_secret.is_none() && delegated.is_none() {
+    if client_secret.is_none() && client_certificate.is_none() && workload_identity.is_none() && delegated.is_none() {
         return Err(err(
-            "a credential is required: set client_secret_file (preferred) or client_secret, and/or refresh_token_file for delegated reports".into(),
+            "a credential is required: set client_secret_file (preferred) or client_secret, client_certificate_file, or credential = \"workload_identity\", and/or refresh_token_file for delegated reports".into(),
         ));
     }
     let registration_source = match t.registration_source.as_deref() {
@@ -432,7 +509,7 @@ fn validate_tenant(index: usize, t: RawTenant) -> Result<TenantSettings, ConfigE
         .flat_map(|&user_type| user_roles.iter().map(move |&user_role| Breakdown { user_type, user_role }))
         .collect();
     let has = |kind: CredentialKind| match kind {
-        CredentialKind::App => client_secret.is_some(),
+        CredentialKind::App => client_secret.is_some() || client_certificate.is_some() || workload_identity.is_some(),
         CredentialKind::Delegated => delegated.is_some(),
     };
     let reports = validate_reports(t.reports, poll_interval, registration_source, &has).map_err(err)?;
@@ -442,6 +519,8 @@ fn validate_tenant(index: usize, t: RawTenant) -> Result<TenantSettings, ConfigE
         tenant_id,
         client_id,
         client_secret,
+        client_certificate,
+        workload_identity,
         delegated,
         cloud,
         graph_endpoint,
@@ -451,6 +530,54 @@ fn validate_tenant(index: usize, t: RawTenant) -> Result<TenantSettings, ConfigE
         registration_source,
         reports,
     })
+}
+
+/// Checks `credential` against the credential keys present (exactly one application credential),
+/// and for workload identity fills tenant_id, client_id and login_endpoint from the webhook's
+/// variables when the tenant does not set them.
+fn validate_credential_kind(t: &mut RawTenant, azure: &AzureEnv) -> Result<Option<WorkloadIdentitySettings>, String> {
+    let secret = t.client_secret.is_some() || t.client_secret_file.is_some();
+    let certificate = t.client_certificate_file.is_some();
+    if secret && certificate {
+        return Err("set only one of client_secret, client_secret_file and client_certificate_file".into());
+    }
+    let workload = match t.credential.as_deref() {
+        None => !secret && !certificate && t.refresh_token_file.is_none() && azure.federated_token_file.is_some(),
+        Some("secret") if !secret => {
+            return Err("credential = \"secret\" needs client_secret_file or client_secret".into());
+        }
+        Some("certificate") if !certificate => {
+            return Err("credential = \"certificate\" needs client_certificate_file".into());
+        }
+        Some("secret") | Some("certificate") => false,
+        Some("workload_identity") if secret || certificate => {
+            return Err(
+                "credential = \"workload_identity\" cannot be combined with client_secret, client_secret_file or client_certificate_file".into(),
+            );
+        }
+        Some("workload_identity") => true,
+        Some(other) => {
+            return Err(format!(
+                "credential = {other:?} is not one of \"secret\", \"certificate\", \"workload_identity\""
+            ));
+        }
+    };
+    if !workload {
+        return Ok(None);
+    }
+    let Some(token_file) = &azure.federated_token_file else {
+        return Err("credential = \"workload_identity\" needs the environment variable AZURE_FEDERATED_TOKEN_FILE (set by the Azure Workload Identity webhook)".into());
+    };
+    if t.tenant_id.is_none() {
+        t.tenant_id.clone_from(&azure.tenant_id);
+    }
+    if t.client_id.is_none() {
+        t.client_id.clone_from(&azure.client_id);
+    }
+    if t.login_endpoint.is_none() {
+        t.login_endpoint.clone_from(&azure.authority_host);
+    }
+    Ok(Some(WorkloadIdentitySettings { token_file: PathBuf::from(token_file) }))
 }
 
 fn validate_reports(

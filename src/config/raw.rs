@@ -13,8 +13,18 @@ pub struct RawConfig {
     pub state_file: Option<PathBuf>,
     #[serde(default)]
     pub graph: RawGraph,
+    #[serde(default)]
+    pub sharding: RawSharding,
     #[serde(default, rename = "tenant")]
     pub tenants: Vec<RawTenant>,
+}
+
+/// `[sharding]`: this replica's share of the tenants; the flags `--shard.index`/`--shard.count` win.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSharding {
+    pub index: Option<u32>,
+    pub count: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -36,6 +46,7 @@ pub struct RawGraph {
     pub rate_limit_requests: u32,
     #[serde(with = "humantime_serde")]
     pub rate_limit_period: Duration,
+    pub max_concurrent_polls: u32,
 }
 
 impl Default for RawGraph {
@@ -52,6 +63,8 @@ impl Default for RawGraph {
             // Graph's "identity and access reports" quota: 5 requests per 10 seconds per app per tenant.
             rate_limit_requests: 5,
             rate_limit_period: Duration::from_secs(10),
+            // Each poll holds one page in memory and one connection; tenants beyond this wait their turn.
+            max_concurrent_polls: 16,
         }
     }
 }
@@ -64,6 +77,11 @@ pub struct RawTenant {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub client_secret_file: Option<PathBuf>,
+    /// PEM certificate (and its key unless `client_certificate_key_file` is set) for client assertions.
+    pub client_certificate_file: Option<PathBuf>,
+    pub client_certificate_key_file: Option<PathBuf>,
+    /// `"secret"`, `"certificate"` or `"workload_identity"`; default: from the keys present.
+    pub credential: Option<String>,
     pub cloud: Option<String>,
     pub graph_endpoint: Option<String>,
     pub login_endpoint: Option<String>,

@@ -8,10 +8,11 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use super::assertion::{ClientCertificate, JWT_BEARER, now_unix};
 use super::error::GraphError;
 use super::observer::RequestObserver;
 use super::token_file;
-use crate::config::{Secret, SecretSource, TenantSettings};
+use crate::config::{CertificateSettings, Secret, SecretSource, TenantSettings};
 use std::path::PathBuf;
 
 /// Renew when this share of a token's lifetime has passed, so a slow poll never starts with a token
@@ -26,11 +27,43 @@ pub enum Credential {
     /// The refresh-token grant with the token `login` stored: a signed-in user's delegated
     /// permissions. Each use rotates the token, and the new one replaces the file.
     RefreshToken { token_url: Url, client_id: String, file: PathBuf, scope: String, tenant: String },
+    /// Client credentials with a certificate-signed client assertion (graph-api.md 11.3). The PEM
+    /// files are read at every token request, so a rotated certificate is used without a restart.
+    ClientCertificate {
+        token_url: Url,
+        client_id: String,
+        files: CertificateSettings,
+        scope: String,
+        tenant: String,
+        /// Thumbprint of the certificate last used, to log a rotation once.
+        last_thumbprint: std::sync::Mutex<Option<String>>,
+    },
+    /// Workload identity federation (11.4): the projected service-account token, read at every
+    /// token request because kubelet rotates it, sent as the client assertion.
+    WorkloadIdentity { token_url: Url, client_id: String, token_file: PathBuf, scope: String },
 }
 
 impl Credential {
     /// The application credential of a tenant, if it has one.
     pub fn app(t: &TenantSettings) -> Result<Option<Self>, GraphError> {
+        if let Some(files) = &t.client_certificate {
+            return Ok(Some(Credential::ClientCertificate {
+                token_url: token_url(&t.login_endpoint, &t.tenant_id)?,
+                client_id: t.client_id.clone(),
+                files: files.clone(),
+                scope: t.scope(),
+                tenant: t.name.clone(),
+                last_thumbprint: std::sync::Mutex::new(None),
+            }));
+        }
+        if let Some(wi) = &t.workload_identity {
+            return Ok(Some(Credential::WorkloadIdentity {
+                token_url: token_url(&t.login_endpoint, &t.tenant_id)?,
+                client_id: t.client_id.clone(),
+                token_file: wi.token_file.clone(),
+                scope: t.scope(),
+            }));
+        }
         let Some(secret) = &t.client_secret else { return Ok(None) };
         Ok(Some(Credential::ClientSecret {
             token_url: token_url(&t.login_endpoint, &t.tenant_id)?,
@@ -56,7 +89,9 @@ impl Credential {
     /// again until `login` replaced it.
     fn fingerprint(&self) -> Option<u64> {
         match self {
-            Credential::ClientSecret { .. } => None,
+            Credential::ClientSecret { .. }
+            | Credential::ClientCertificate { .. }
+            | Credential::WorkloadIdentity { .. } => None,
             Credential::RefreshToken { file, .. } => {
                 let text = std::fs::read(file).ok()?;
                 let mut h = std::hash::DefaultHasher::new();
@@ -66,8 +101,64 @@ impl Credential {
         }
     }
 
-    async fn request(&self, http: &reqwest::Client) -> Result<IssuedToken, GraphError> {
+    async fn request(&self, http: &reqwest::Client, observer: &dyn RequestObserver) -> Result<IssuedToken, GraphError> {
         match self {
+            Credential::ClientCertificate { token_url, client_id, files, scope, tenant, last_thumbprint } => {
+                let cert = ClientCertificate::load(&files.certificate_file, files.key_file.as_deref())
+                    .map_err(GraphError::Config)?;
+                observer.client_certificate_expiry(cert.not_after);
+                let now = now_unix();
+                let changed = {
+                    let mut last = last_thumbprint.lock().unwrap_or_else(|p| p.into_inner());
+                    let changed = last.as_deref() != Some(cert.thumbprint_s256.as_str());
+                    *last = Some(cert.thumbprint_s256.clone());
+                    changed
+                };
+                if changed {
+                    match cert.validity_problem(now) {
+                        Some(problem) => tracing::warn!(tenant = %tenant, "{problem}"),
+                        None => tracing::info!(
+                            tenant = %tenant,
+                            file = %files.certificate_file.display(),
+                            thumbprint = %cert.thumbprint_s256,
+                            not_after = %super::assertion::format_unix(cert.not_after),
+                            "using client certificate"
+                        ),
+                    }
+                }
+                let assertion = cert.assertion(token_url.as_str(), client_id, now).map_err(GraphError::Config)?;
+                let form = [
+                    ("client_id", client_id.as_str()),
+                    ("scope", scope.as_str()),
+                    ("client_assertion_type", JWT_BEARER),
+                    ("client_assertion", assertion.expose()),
+                    ("grant_type", "client_credentials"),
+                ];
+                post_form(http, token_url, &form).await
+            }
+            Credential::WorkloadIdentity { token_url, client_id, token_file, scope } => {
+                let text = std::fs::read_to_string(token_file).map_err(|e| {
+                    GraphError::Config(format!(
+                        "cannot read the federated token file {} (AZURE_FEDERATED_TOKEN_FILE): {e}",
+                        token_file.display()
+                    ))
+                })?;
+                let assertion = Secret::new(text.trim());
+                if assertion.expose().is_empty() {
+                    return Err(GraphError::Config(format!(
+                        "the federated token file {} (AZURE_FEDERATED_TOKEN_FILE) is empty",
+                        token_file.display()
+                    )));
+                }
+                let form = [
+                    ("client_id", client_id.as_str()),
+                    ("scope", scope.as_str()),
+                    ("client_assertion_type", JWT_BEARER),
+                    ("client_assertion", assertion.expose()),
+                    ("grant_type", "client_credentials"),
+                ];
+                post_form(http, token_url, &form).await
+            }
             Credential::ClientSecret { token_url, client_id, secret, scope } => {
                 let secret = secret.read().map_err(GraphError::Config)?;
                 let form = [
@@ -255,7 +346,7 @@ impl TokenCache {
         {
             return Err(error);
         }
-        match self.credential.request(http).await {
+        match self.credential.request(http, observer).await {
             Ok(issued) => {
                 observer.token_request(true);
                 let now = Instant::now();

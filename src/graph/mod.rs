@@ -2,6 +2,7 @@
 //! typed error every failure becomes. Knows nothing of metrics; reports what it does through
 //! [`RequestObserver`].
 
+pub mod assertion;
 mod batch;
 mod client;
 mod credentials;
@@ -11,6 +12,7 @@ mod pacing;
 mod retry;
 pub mod token_file;
 
+pub use assertion::{ClientCertificate, now_unix};
 pub use batch::{BatchGet, MAX_BATCH};
 pub use client::{GraphClient, PagingStats, http_client};
 pub use credentials::{Credential, IssuedToken, TokenCache, delegated_scope, post_form, token_url};

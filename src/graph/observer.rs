@@ -6,6 +6,8 @@ pub trait RequestObserver: Send + Sync {
     fn graph_request(&self, endpoint: &str, code: &str);
     /// A token request finished.
     fn token_request(&self, success: bool);
+    /// The client certificate in use expires at this Unix time (read at each token request).
+    fn client_certificate_expiry(&self, _not_after: i64) {}
 }
 
 /// For callers that do not count anything.

@@ -39,6 +39,8 @@ pub struct TenantPoller {
     running: BTreeMap<ReportKind, tokio::sync::Mutex<()>>,
     /// Warnings already logged, so that a persistent condition is logged once, not every poll.
     warned: Mutex<HashSet<String>>,
+    /// Shared by every poller: bounds the polls running at once (`graph.max_concurrent_polls`).
+    limiter: Arc<tokio::sync::Semaphore>,
 }
 
 impl TenantPoller {
@@ -48,13 +50,24 @@ impl TenantPoller {
         graph: GraphSettings,
         client: GraphClient,
         store: Arc<Store>,
+        limiter: Arc<tokio::sync::Semaphore>,
     ) -> Self {
         let (reports, skipped) = plan(&settings);
         for (kind, why) in skipped {
             tracing::warn!(tenant = settings.name.as_str(), report = kind.as_str(), "report skipped: it {why}");
         }
         let running = reports.iter().map(|r| (r.kind, tokio::sync::Mutex::new(()))).collect();
-        TenantPoller { index, settings, graph, client, store, reports, running, warned: Mutex::new(HashSet::new()) }
+        TenantPoller {
+            index,
+            settings,
+            graph,
+            client,
+            store,
+            reports,
+            running,
+            warned: Mutex::new(HashSet::new()),
+            limiter,
+        }
     }
 
     /// Reports that are polled (not the ones this cloud lacks).
@@ -80,6 +93,9 @@ impl TenantPoller {
     async fn poll(&self, report: &PlannedReport) -> Option<FailureReason> {
         let Some(lock) = self.running.get(&report.kind) else { return Some(FailureReason::Config) };
         let _running = lock.lock().await;
+        // Waiting for a slot is not part of the poll: the deadline and the duration start after it.
+        // Each tenant keeps its own pacer, so a slow or failing tenant only holds its own slots.
+        let _slot = self.limiter.acquire().await.ok();
         let started = Instant::now();
         let deadline = self.graph.poll_timeout;
         let outcome = match tokio::time::timeout(deadline, self.fetch_with_fallback(report)).await {

@@ -26,7 +26,7 @@ pub fn plan(tenant: &TenantSettings) -> (Vec<PlannedReport>, Vec<(ReportKind, St
             .iter()
             .copied()
             .filter(|k| match k {
-                CredentialKind::App => tenant.client_secret.is_some(),
+                CredentialKind::App => tenant.has_app_credential(),
                 CredentialKind::Delegated => tenant.delegated.is_some(),
             })
             .collect();

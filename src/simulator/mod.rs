@@ -32,6 +32,7 @@
 
 mod access;
 mod activity;
+mod assertions;
 mod batch;
 mod catalog;
 mod collection;
@@ -85,6 +86,7 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use assertions::{AssertionKind, ClientAssertionSeen, FEDERATED_AUDIENCE};
 pub use catalog::{
     FUTURE_METHODS, KNOWN_METHODS, PRIVILEGED_ROLES, is_passwordless_method, is_sspr_method, is_strong_mfa_method,
 };
@@ -379,6 +381,7 @@ pub async fn start(config: SimulatorConfig, addr: SocketAddr) -> io::Result<Runn
             tenant_id: t.tenant_id,
             client_id: t.client_id,
             client_secret: t.client_secret,
+            app_credentials: Default::default(),
             app_roles: RwLock::new(t.app_roles),
             seed: t.seed,
             licensed: AtomicBool::new(t.licensed),
@@ -446,6 +449,29 @@ impl RunningSimulator {
             Some(t) => t,
             None => panic!("the simulator has no tenant {tenant_id}"),
         }
+    }
+
+    /// Registers a certificate (PEM) on the app registration of `tenant_id`, as uploading it under
+    /// "Certificates & secrets" does; client assertions signed by its key are accepted from then on.
+    /// Returns its `x5t#S256` thumbprint.
+    ///
+    /// # Panics
+    /// If the tenant is not configured or the PEM holds no certificate (a test bug).
+    pub fn register_certificate(&self, tenant_id: &str, pem: &str) -> String {
+        faults::lock(&self.tenant(tenant_id).app_credentials)
+            .add_certificate(pem)
+            .unwrap_or_else(|e| panic!("register_certificate: {e}"))
+    }
+
+    /// Adds a federated identity credential (issuer, subject; audience `api://AzureADTokenExchange`)
+    /// to the app registration of `tenant_id`.
+    pub fn register_federated_credential(&self, tenant_id: &str, issuer: &str, subject: &str) {
+        faults::lock(&self.tenant(tenant_id).app_credentials).add_federated(issuer, subject);
+    }
+
+    /// The last client assertion (certificate or federated) the token endpoint accepted for `tenant_id`.
+    pub fn last_client_assertion(&self, tenant_id: &str) -> Option<ClientAssertionSeen> {
+        faults::lock(&self.tenant(tenant_id).app_credentials).last()
     }
 
     /// The population currently served for `tenant_id`.

@@ -19,6 +19,8 @@ pub(crate) struct TenantState {
     pub(crate) tenant_id: String,
     pub(crate) client_id: String,
     pub(crate) client_secret: String,
+    /// Certificates and federated identity credentials registered on the app.
+    pub(crate) app_credentials: Mutex<super::assertions::AppCredentials>,
     /// Application permissions granted now; tokens carry the set current when they were issued.
     pub(crate) app_roles: RwLock<Vec<String>>,
     pub(crate) seed: u64,

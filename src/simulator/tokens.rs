@@ -241,16 +241,28 @@ fn client_credentials(
     if !client_id.eq_ignore_ascii_case(&tenant.client_id) {
         return Err(EntraError::unknown_client(&form.client_for_errors(), tenant_segment));
     }
-    let Some(secret) = secret.filter(|s| !s.is_empty()) else {
-        return Err(EntraError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000218,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        ));
-    };
-    if !constant_time_eq(secret.as_bytes(), tenant.client_secret.as_bytes()) {
-        return Err(EntraError::invalid_secret(&tenant.client_id));
+    if let Some(assertion) = form.get("client_assertion") {
+        let assertion_type = form.get("client_assertion_type");
+        super::assertions::check(
+            &tenant.app_credentials,
+            headers,
+            tenant_segment,
+            &tenant.client_id,
+            assertion_type.as_deref(),
+            &assertion,
+        )?;
+    } else {
+        let Some(secret) = secret.filter(|s| !s.is_empty()) else {
+            return Err(EntraError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+            ));
+        };
+        if !constant_time_eq(secret.as_bytes(), tenant.client_secret.as_bytes()) {
+            return Err(EntraError::invalid_secret(&tenant.client_id));
+        }
     }
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     if scopes.len() != 1 || !scopes[0].ends_with("/.default") || scopes[0].len() <= "/.default".len() {

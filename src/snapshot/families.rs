@@ -32,6 +32,7 @@ pub const TOKEN_REQUESTS: &str = "entra_authmethods_token_requests_total";
 pub const REPORT_AVAILABLE: &str = "entra_authmethods_report_available";
 pub const LAST_ERROR_INFO: &str = "entra_authmethods_last_error_info";
 pub const POLL_OVERRUN: &str = "entra_authmethods_poll_overrun";
+pub const CLIENT_CERTIFICATE_EXPIRY: &str = "entra_authmethods_client_certificate_expiry_timestamp_seconds";
 pub const USERS: &str = "entra_authmethods_users";
 pub const BY_FEATURE: &str = "entra_authmethods_users_registered_by_feature";
 pub const BY_METHOD: &str = "entra_authmethods_users_registered_by_method";
@@ -86,6 +87,11 @@ pub const FAMILIES: &[Family] = &[
         TOKEN_REQUESTS,
         "Access-token requests to the Microsoft identity platform by outcome.",
         &["tenant", "outcome"],
+    ),
+    gauge(
+        CLIENT_CERTIFICATE_EXPIRY,
+        "Unix time at which the tenant's client certificate (notAfter) expires; read at each token request.",
+        &["tenant"],
     ),
     gauge(
         LAST_ERROR_INFO,

@@ -30,6 +30,9 @@ pub fn render(build: &BuildInfo, tenants: &[TenantStatus]) -> Vec<u8> {
         }
         r.add(TOKEN_REQUESTS, &[tenant, "success"], t.tokens.0);
         r.add(TOKEN_REQUESTS, &[tenant, "failure"], t.tokens.1);
+        if let Some(not_after) = t.certificate_expiry {
+            r.set(CLIENT_CERTIFICATE_EXPIRY, &[tenant], not_after as f64);
+        }
 
         for (kind, state) in &t.reports {
             let labels = [tenant, kind.as_str()];
@@ -269,6 +272,7 @@ mod tests {
             reports: BTreeMap::from([(ReportKind::RegistrationDetails, state)]),
             requests: BTreeMap::from([(("userRegistrationDetails".to_string(), "200".to_string()), 4)]),
             tokens: (1, 0),
+            certificate_expiry: None,
         }
     }
 

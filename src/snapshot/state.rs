@@ -128,6 +128,8 @@ pub struct TenantStatus {
     pub reports: BTreeMap<ReportKind, ReportState>,
     pub requests: BTreeMap<(String, String), u64>,
     pub tokens: (u64, u64),
+    /// Unix time of the client certificate's notAfter, once a token request has read it.
+    pub certificate_expiry: Option<i64>,
 }
 
 struct TenantEntry {
@@ -304,6 +306,7 @@ impl Store {
                 reports: t.reports.lock().unwrap_or_else(|p| p.into_inner()).clone(),
                 requests: t.telemetry.requests(),
                 tokens: t.telemetry.tokens(),
+                certificate_expiry: t.telemetry.certificate_expiry(),
             })
             .collect()
     }

@@ -12,11 +12,17 @@ pub struct TenantTelemetry {
     requests: Mutex<BTreeMap<(String, String), u64>>,
     token_success: AtomicU64,
     token_failure: AtomicU64,
+    /// notAfter of the client certificate last used (Unix seconds).
+    certificate_expiry: Mutex<Option<i64>>,
 }
 
 impl TenantTelemetry {
     pub fn requests(&self) -> BTreeMap<(String, String), u64> {
         self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn certificate_expiry(&self) -> Option<i64> {
+        *self.certificate_expiry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn tokens(&self) -> (u64, u64) {
@@ -33,5 +39,9 @@ impl RequestObserver for TenantTelemetry {
     fn token_request(&self, success: bool) {
         let counter = if success { &self.token_success } else { &self.token_failure };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn client_certificate_expiry(&self, not_after: i64) {
+        *self.certificate_expiry.lock().unwrap_or_else(|p| p.into_inner()) = Some(not_after);
     }
 }

@@ -1,0 +1,323 @@
+//! Certificate and workload-identity credentials end to end: the exporter signs client assertions
+//! (or reads the projected token) and the simulator verifies them for real over HTTP.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use common::*;
+use entra_authmethods_exporter::config::{self, Sources};
+use entra_authmethods_exporter::simulator::{
+    self, AssertionKind, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, FEDERATED_AUDIENCE, RunningSimulator,
+    SimulatorConfig,
+};
+use rcgen::{CertificateParams, KeyPair};
+
+const REPORT: [(&str, &str); 2] = [("tenant", TENANT), ("report", "registration_details")];
+const EXPIRY: &str = "entra_authmethods_client_certificate_expiry_timestamp_seconds";
+/// Short token lifetime so the next poll after a short sleep requests a new token.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(2);
+
+async fn sim() -> RunningSimulator {
+    let mut cfg = SimulatorConfig::single(40, 7);
+    cfg.quota_requests = 10_000;
+    cfg.token_lifetime = TOKEN_LIFETIME;
+    simulator::start(cfg, loopback()).await.expect("simulator starts")
+}
+
+/// A self-signed ECDSA P-256 certificate and its PKCS#8 key (PEM), valid between the two years.
+fn ec_cert(from_year: i32, to_year: i32) -> (String, String, i64) {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "entra-authmethods-exporter");
+    params.not_before = rcgen::date_time_ymd(from_year, 1, 1);
+    params.not_after = rcgen::date_time_ymd(to_year, 1, 1);
+    let not_after = params.not_after.unix_timestamp();
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem(), not_after)
+}
+
+/// Writes `text` to `path` atomically, as a Kubernetes secret or cert-manager update does.
+fn replace_file(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// The common test config with the client secret replaced by `credential_lines`.
+fn toml_with(sim: &RunningSimulator, credential_lines: &str) -> String {
+    let toml = config_toml(sim, "", "");
+    let secret_line = format!("client_secret = \"{DEMO_CLIENT_SECRET}\"\n");
+    assert!(toml.contains(&secret_line));
+    toml.replace(&secret_line, credential_lines)
+}
+
+fn cert_lines(cert: &Path, key: Option<&Path>) -> String {
+    let mut s = format!("client_certificate_file = {:?}\n", cert.display().to_string());
+    if let Some(k) = key {
+        s.push_str(&format!("client_certificate_key_file = {:?}\n", k.display().to_string()));
+    }
+    s
+}
+
+fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/web").join(name)
+}
+
+#[tokio::test]
+async fn ecdsa_certificate_in_one_pem_file_end_to_end() {
+    let sim = sim().await;
+    let (cert, key, not_after) = ec_cert(2020, 2100);
+    let thumbprint = sim.register_certificate(DEMO_TENANT_ID, &cert);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("client.pem");
+    std::fs::write(&file, format!("{cert}{key}")).unwrap();
+
+    let exporter = start_exporter(&settings(&toml_with(&sim, &cert_lines(&file, None)))).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0), "{}", exp.text);
+    assert_eq!(exp.get(EXPIRY, &[("tenant", TENANT)]), Some(not_after as f64));
+    let seen = sim.last_client_assertion(DEMO_TENANT_ID).expect("an assertion was accepted");
+    assert_eq!(seen.kind, AssertionKind::Certificate);
+    assert_eq!(seen.algorithm, "ES256");
+    assert_eq!(seen.certificate_thumbprint.as_deref(), Some(thumbprint.as_str()));
+    assert_eq!(seen.issuer, DEMO_CLIENT_ID);
+    assert_eq!(seen.subject, DEMO_CLIENT_ID);
+    assert!(seen.jti.is_some());
+    promtool_check_metrics(&exp.text);
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn rsa_certificate_with_a_separate_key_file_signs_ps256() {
+    let sim = sim().await;
+    let cert_pem = std::fs::read_to_string(testdata("rsa.crt")).unwrap();
+    let thumbprint = sim.register_certificate(DEMO_TENANT_ID, &cert_pem);
+    let lines = cert_lines(&testdata("rsa.crt"), Some(&testdata("rsa.key")));
+    let exporter = start_exporter(&settings(&toml_with(&sim, &lines))).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0), "{}", exp.text);
+    let seen = sim.last_client_assertion(DEMO_TENANT_ID).unwrap();
+    assert_eq!(seen.algorithm, "PS256");
+    assert_eq!(seen.certificate_thumbprint, Some(thumbprint));
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rotated_certificate_is_used_without_a_restart() {
+    let sim = sim().await;
+    let (cert_a, key_a, _) = ec_cert(2020, 2100);
+    let (cert_b, key_b, not_after_b) = ec_cert(2021, 2101);
+    let thumb_a = sim.register_certificate(DEMO_TENANT_ID, &cert_a);
+    let thumb_b = sim.register_certificate(DEMO_TENANT_ID, &cert_b);
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    std::fs::write(&cert_file, &cert_a).unwrap();
+    std::fs::write(&key_file, &key_a).unwrap();
+
+    let exporter = start_exporter(&settings(&toml_with(&sim, &cert_lines(&cert_file, Some(&key_file))))).await;
+    assert_eq!(sim.last_client_assertion(DEMO_TENANT_ID).unwrap().certificate_thumbprint, Some(thumb_a));
+
+    // Both files replaced (as cert-manager or a Secret update does): the next token request reads them.
+    replace_file(&key_file, &key_b);
+    replace_file(&cert_file, &cert_b);
+    tokio::time::sleep(TOKEN_LIFETIME + Duration::from_millis(200)).await;
+    assert!(exporter.poll_now().await, "the poll after rotation succeeds");
+    assert_eq!(sim.last_client_assertion(DEMO_TENANT_ID).unwrap().certificate_thumbprint, Some(thumb_b));
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get(EXPIRY, &[("tenant", TENANT)]), Some(not_after_b as f64));
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_expired_certificate_is_reported_at_startup_and_in_the_metric() {
+    let sim = sim().await;
+    let (cert, key, not_after) = ec_cert(2019, 2021);
+    sim.register_certificate(DEMO_TENANT_ID, &cert);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("expired.pem");
+    std::fs::write(&file, format!("{cert}{key}")).unwrap();
+    let toml = toml_with(&sim, &cert_lines(&file, None));
+
+    // At startup: one line naming the file and the dates (here from --check-config, which loads
+    // the configuration exactly as the daemon does).
+    let out = run_binary(&toml, &["--check-config"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stderr
+        .lines()
+        .chain(stdout.lines())
+        .find(|l| l.contains("has expired"))
+        .unwrap_or_else(|| panic!("no expiry warning:\n{stderr}\n{stdout}"));
+    assert!(line.contains(&file.display().to_string()), "{line}");
+    assert!(line.contains("2019-01-01T00:00:00Z") && line.contains("2021-01-01T00:00:00Z"), "{line}");
+    assert!(!line.contains("PRIVATE KEY"), "{line}");
+
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get(EXPIRY, &[("tenant", TENANT)]), Some(not_after as f64));
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(0.0));
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(page.contains("AADSTS700027"), "{page}");
+    assert!(page.contains("expired"), "{page}");
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unregistered_certificate_fails_as_unauthorized_with_aadsts700027() {
+    let sim = sim().await;
+    let (registered, _, _) = ec_cert(2020, 2100);
+    sim.register_certificate(DEMO_TENANT_ID, &registered);
+    let (cert, key, _) = ec_cert(2020, 2100);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("other.pem");
+    std::fs::write(&file, format!("{cert}{key}")).unwrap();
+
+    let exporter = start_exporter(&settings(&toml_with(&sim, &cert_lines(&file, None)))).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(0.0));
+    let failures = [("tenant", TENANT), ("report", "registration_details"), ("reason", "unauthorized")];
+    assert_eq!(exp.get("entra_authmethods_poll_failures_total", &failures), Some(1.0), "{}", exp.text);
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(page.contains("AADSTS700027"), "{page}");
+    assert!(!page.contains("BEGIN"), "no key material on the status page");
+    assert!(sim.last_client_assertion(DEMO_TENANT_ID).is_none());
+    exporter.shutdown().await;
+}
+
+/// A projected service-account token (the simulator does not check its signature; this one is an
+/// HMAC so that it is a well-formed JWS).
+fn federated_token(issuer: &str, subject: &str, audience: &str, jti: &str) -> String {
+    let b64 = |v: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let input = format!(
+        "{}.{}",
+        b64(serde_json::json!({"alg": "HS256", "typ": "JWT"})),
+        b64(serde_json::json!({
+            "iss": issuer, "sub": subject, "aud": [audience], "jti": jti,
+            "iat": now, "nbf": now, "exp": now + 3600,
+        }))
+    );
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"test-issuer-key");
+    let sig = ring::hmac::sign(&key, input.as_bytes());
+    format!("{input}.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.as_ref()))
+}
+
+const ISSUER: &str = "https://oidc.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/";
+const SUBJECT: &str = "system:serviceaccount:monitoring:entra-authmethods-exporter";
+
+/// A config using workload identity from the webhook's variables only: no tenant_id, client_id,
+/// login_endpoint or credential keys in the file.
+fn load_workload_identity(sim: &RunningSimulator, dir: &Path, token_file: &Path) -> config::Settings {
+    let toml = toml_with(sim, "")
+        .lines()
+        .filter(|l| !l.starts_with("tenant_id") && !l.starts_with("client_id") && !l.starts_with("login_endpoint"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let path = dir.join("config.toml");
+    std::fs::write(&path, toml).unwrap();
+    let env: HashMap<String, String> = [
+        ("AZURE_FEDERATED_TOKEN_FILE", token_file.display().to_string()),
+        ("AZURE_CLIENT_ID", DEMO_CLIENT_ID.to_string()),
+        ("AZURE_TENANT_ID", DEMO_TENANT_ID.to_string()),
+        ("AZURE_AUTHORITY_HOST", format!("{}/", sim.base_url())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    config::load(Sources { file: Some(&path), env: Some(env) }).expect("workload identity config loads")
+}
+
+#[tokio::test]
+async fn workload_identity_rereads_the_projected_token_at_every_token_request() {
+    let sim = sim().await;
+    sim.register_federated_credential(DEMO_TENANT_ID, ISSUER, SUBJECT);
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("azure-identity-token");
+    std::fs::write(&token_file, federated_token(ISSUER, SUBJECT, FEDERATED_AUDIENCE, "first")).unwrap();
+    let settings = load_workload_identity(&sim, dir.path(), &token_file);
+    assert!(settings.tenants[0].workload_identity.is_some());
+
+    let exporter = start_exporter(&settings).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0), "{}", exp.text);
+    assert_eq!(exp.get(EXPIRY, &[("tenant", TENANT)]), None, "no certificate, no expiry series");
+    let seen = sim.last_client_assertion(DEMO_TENANT_ID).unwrap();
+    assert_eq!(
+        (seen.kind, seen.subject.as_str(), seen.jti.as_deref()),
+        (AssertionKind::Federated, SUBJECT, Some("first"))
+    );
+
+    // kubelet rotates the token; the next token request sends the new one.
+    replace_file(&token_file, &federated_token(ISSUER, SUBJECT, FEDERATED_AUDIENCE, "second"));
+    tokio::time::sleep(TOKEN_LIFETIME + Duration::from_millis(200)).await;
+    assert!(exporter.poll_now().await);
+    assert_eq!(sim.last_client_assertion(DEMO_TENANT_ID).unwrap().jti.as_deref(), Some("second"));
+
+    // A token for another service account matches no federated credential: AADSTS70021.
+    replace_file(&token_file, &federated_token(ISSUER, "system:serviceaccount:default:other", FEDERATED_AUDIENCE, "x"));
+    tokio::time::sleep(TOKEN_LIFETIME + Duration::from_millis(200)).await;
+    assert!(!exporter.poll_now().await);
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(page.contains("AADSTS70021"), "{page}");
+
+    // An unreadable token file is a clear failure naming the file, not a crash.
+    std::fs::remove_file(&token_file).unwrap();
+    tokio::time::sleep(TOKEN_LIFETIME + Duration::from_millis(200)).await;
+    assert!(!exporter.poll_now().await);
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(page.contains("AZURE_FEDERATED_TOKEN_FILE"), "{page}");
+    exporter.shutdown().await;
+}
+
+#[test]
+fn a_key_that_does_not_belong_to_the_certificate_is_a_config_error() {
+    let (cert, _, _) = ec_cert(2020, 2100);
+    let (_, other_key, _) = ec_cert(2020, 2100);
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&cert_file, cert).unwrap();
+    std::fs::write(&key_file, other_key).unwrap();
+    let toml = format!(
+        "[[tenant]]\nname = \"c\"\ntenant_id = \"{DEMO_TENANT_ID}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\n{}",
+        cert_lines(&cert_file, Some(&key_file))
+    );
+    let err = config::from_toml_str(&toml).unwrap_err().to_string();
+    assert!(err.contains("does not belong to the certificate"), "{err}");
+    assert!(!err.contains("PRIVATE KEY") && !err.contains('\n'), "{err}");
+}
+
+#[test]
+fn workload_identity_environment_is_used_only_without_other_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let env = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    };
+    let webhook = [
+        ("AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/tokens/azure-identity-token"),
+        ("AZURE_CLIENT_ID", DEMO_CLIENT_ID),
+        ("AZURE_TENANT_ID", DEMO_TENANT_ID),
+    ];
+    // A configured secret wins over the environment.
+    std::fs::write(&path, format!("[[tenant]]\nname = \"c\"\ntenant_id = \"{DEMO_TENANT_ID}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\nclient_secret = \"s\"\n")).unwrap();
+    let s = config::load(Sources { file: Some(&path), env: Some(env(&webhook)) }).unwrap();
+    assert!(s.tenants[0].client_secret.is_some() && s.tenants[0].workload_identity.is_none());
+    // Nothing configured: the webhook's variables make it workload identity.
+    std::fs::write(&path, "[[tenant]]\nname = \"c\"\n").unwrap();
+    let s = config::load(Sources { file: Some(&path), env: Some(env(&webhook)) }).unwrap();
+    let wi = s.tenants[0].workload_identity.as_ref().unwrap();
+    assert_eq!(wi.token_file, Path::new("/var/run/secrets/azure/tokens/azure-identity-token"));
+    assert_eq!((s.tenants[0].tenant_id.as_str(), s.tenants[0].client_id.as_str()), (DEMO_TENANT_ID, DEMO_CLIENT_ID));
+    // Explicit workload identity without the token file names the variable.
+    std::fs::write(
+        &path,
+        format!("[[tenant]]\nname = \"c\"\ntenant_id = \"{DEMO_TENANT_ID}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\ncredential = \"workload_identity\"\n"),
+    )
+    .unwrap();
+    let err = config::load(Sources { file: Some(&path), env: Some(env(&[])) }).unwrap_err().to_string();
+    assert!(err.contains("AZURE_FEDERATED_TOKEN_FILE"), "{err}");
+}
