@@ -153,11 +153,6 @@ pub async fn start(
 }
 
 impl RunningExporter {
-    /// Number of polled reports across tenants: one round of polls completes this many polls.
-    pub fn polled_reports(&self) -> u64 {
-        self.pollers.iter().map(|p| p.polled().count() as u64).sum()
-    }
-
     /// Resolves once every polled report has completed at least one poll (successful or not).
     pub async fn wait_for_first_round(&self) {
         let mut rx = self.store.subscribe_polls();
@@ -173,12 +168,6 @@ impl RunningExporter {
                 return;
             }
         }
-    }
-
-    /// Resolves once at least `n` polls (successful or not) have completed since start.
-    pub async fn wait_for_polls(&self, n: u64) {
-        let mut rx = self.store.subscribe_polls();
-        let _ = rx.wait_for(|&done| done >= n).await;
     }
 
     /// Polls every tenant and report now, outside the schedule (after the running poll, never

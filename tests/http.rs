@@ -59,7 +59,7 @@ async fn a_custom_telemetry_path_replaces_metrics() {
     let sim = start_simulator(20, 43).await;
     let s = settings(&config_toml(&sim, "", ""));
     let exporter = app::start(&s, loopback(), "/custom/path", None).await.unwrap();
-    exporter.wait_for_polls(1).await;
+    exporter.wait_for_first_round().await;
     let (status, ctype, body) = get(exporter.addr, "/custom/path").await;
     assert_eq!(status, 200);
     assert_eq!(ctype, "text/plain; version=0.0.4; charset=utf-8");

@@ -17,6 +17,6 @@ pub use batch::{BatchGet, MAX_BATCH};
 pub use client::{GraphClient, PagingStats, http_client};
 pub use credentials::{Credential, IssuedToken, TokenCache, delegated_scope, post_form, token_url};
 pub use error::{FailureReason, GraphError};
-pub use observer::{NoopObserver, RequestObserver};
+pub use observer::RequestObserver;
 pub use pacing::Pacer;
 pub use retry::{backoff, parse_retry_after};

@@ -9,11 +9,3 @@ pub trait RequestObserver: Send + Sync {
     /// The client certificate in use expires at this Unix time (read at each token request).
     fn client_certificate_expiry(&self, _not_after: i64) {}
 }
-
-/// For callers that do not count anything.
-pub struct NoopObserver;
-
-impl RequestObserver for NoopObserver {
-    fn graph_request(&self, _endpoint: &str, _code: &str) {}
-    fn token_request(&self, _success: bool) {}
-}
