@@ -31,6 +31,9 @@ pub struct Cli {
     /// and security headers; see README "Securing the endpoints".
     #[arg(long = "web.config.file", value_name = "FILE")]
     pub web_config_file: Option<PathBuf>,
+    /// Serve POST /-/reload, which re-reads the configuration like SIGHUP does.
+    #[arg(long = "web.enable-lifecycle")]
+    pub enable_lifecycle: bool,
     /// This replica's shard (0-based) when tenants are spread over several replicas; defaults to
     /// [sharding] index, then to the ordinal at the end of a StatefulSet pod's hostname.
     #[arg(long = "shard.index", value_name = "I")]
@@ -161,7 +164,12 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     if let Some(w) = &web {
         tracing::info!(summary = %w.summary(), "web config loaded");
     }
-    let exporter = app::start(&settings, listen, &cli.telemetry_path, web).await.map_err(|e| e.to_string())?;
+    // A reload reads the same file and environment and applies the same shard flags as the start.
+    let (file, index, count) = (cli.config.clone(), cli.shard_index, cli.shard_count);
+    let source = app::ConfigSource::new(move || load_settings(file.as_deref()).and_then(|s| shard(s, index, count)));
+    let reload = app::ReloadOptions { source, http_endpoint: cli.enable_lifecycle, sighup: true };
+    let exporter =
+        app::start_with(&settings, listen, &cli.telemetry_path, web, Some(reload)).await.map_err(|e| e.to_string())?;
     app::shutdown_signal().await;
     tracing::info!("shutting down");
     exporter.shutdown().await;

@@ -161,11 +161,11 @@ pub fn load(path: &Path, store: &Store) -> Restored {
             return Restored::default();
         }
     };
-    let status = store.status();
+    let entries = store.tenants();
     let mut restored = Restored::default();
     for tenant in file.tenants {
-        let index = status.iter().position(|t| t.info.name == tenant.name && t.info.tenant_id == tenant.tenant_id);
-        let Some(index) = index else {
+        let target = entries.iter().find(|t| t.info().name == tenant.name && t.info().tenant_id == tenant.tenant_id);
+        let Some(target) = target else {
             restored.ignored += tenant.reports.len();
             continue;
         };
@@ -187,14 +187,14 @@ pub fn load(path: &Path, store: &Store) -> Restored {
             let last_success = entry.last_success.as_deref().and_then(parse_time);
             let duration =
                 entry.duration_seconds.filter(|d| d.is_finite() && *d >= 0.0).map(std::time::Duration::from_secs_f64);
-            if store.restore(index, kind, ReportSnapshot { data, completed_at }, last_success, duration) {
+            if store.restore(target, kind, ReportSnapshot { data, completed_at }, last_success, duration) {
                 restored.reports += 1;
             } else {
                 restored.ignored += 1;
             }
         }
     }
-    store.rerender();
+    store.invalidate();
     tracing::info!(
         file = %path.display(),
         restored = restored.reports,
@@ -335,13 +335,28 @@ mod tests {
     fn a_state_round_trips_through_the_file() {
         let a = store();
         let rows = vec![ActivityRow { period: "d7", feature: "f".into(), method: "m".into(), success: 3, failure: 1 }];
-        a.record_success(0, ReportKind::RegistrationActivity, ReportData::RegistrationActivity(rows), Duration::ZERO);
+        a.record_success(
+            &a.tenants()[0],
+            ReportKind::RegistrationActivity,
+            ReportData::RegistrationActivity(rows),
+            Duration::ZERO,
+        );
         let mut events = EventSummary::default();
         events.events.insert(("f".into(), "m".into(), "failure"), 2);
         events.failures.insert(("f".into(), "why \"quoted\"".into()), 2);
-        a.record_success(0, ReportKind::UserEventsSummary, ReportData::UserEvents(events), Duration::ZERO);
+        a.record_success(
+            &a.tenants()[0],
+            ReportKind::UserEventsSummary,
+            ReportData::UserEvents(events),
+            Duration::ZERO,
+        );
         let daily = DailyCounts { day: 1.5e9, counts: vec![("total", 4), ("single_factor", 1)] };
-        a.record_success(0, ReportKind::MfaSignInSummary, ReportData::MfaSignIns(Some(daily)), Duration::ZERO);
+        a.record_success(
+            &a.tenants()[0],
+            ReportKind::MfaSignInSummary,
+            ReportData::MfaSignIns(Some(daily)),
+            Duration::ZERO,
+        );
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
@@ -364,7 +379,12 @@ mod tests {
         let a = store();
         let rows = vec![ActivityRow { period: "d1", feature: "f".into(), method: "m".into(), success: 1, failure: 0 }];
         let slow = Duration::from_secs(2 * 3600);
-        a.record_success(0, ReportKind::RegistrationActivity, ReportData::RegistrationActivity(rows), slow);
+        a.record_success(
+            &a.tenants()[0],
+            ReportKind::RegistrationActivity,
+            ReportData::RegistrationActivity(rows),
+            slow,
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         save(&path, &a.status());
@@ -381,9 +401,19 @@ mod tests {
     fn unknown_label_values_are_ignored_per_entry() {
         let a = store();
         let daily = DailyCounts { day: 1.5e9, counts: vec![("total", 4)] };
-        a.record_success(0, ReportKind::MfaSignInSummary, ReportData::MfaSignIns(Some(daily)), Duration::ZERO);
+        a.record_success(
+            &a.tenants()[0],
+            ReportKind::MfaSignInSummary,
+            ReportData::MfaSignIns(Some(daily)),
+            Duration::ZERO,
+        );
         let rows = vec![ActivityRow { period: "d7", feature: "f".into(), method: "m".into(), success: 3, failure: 1 }];
-        a.record_success(0, ReportKind::RegistrationActivity, ReportData::RegistrationActivity(rows), Duration::ZERO);
+        a.record_success(
+            &a.tenants()[0],
+            ReportKind::RegistrationActivity,
+            ReportData::RegistrationActivity(rows),
+            Duration::ZERO,
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         let text = String::from_utf8(encode(&a.status()).unwrap()).unwrap().replace("\"d7\"", "\"d99\"");

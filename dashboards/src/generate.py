@@ -758,6 +758,14 @@ health = dashboard(
         table("Exporter build", "Version and source revision of each exporter instance (entra_authmethods_build_info).",
               [target('entra_authmethods_build_info{job=~"$job"}', instant=True, fmt="table")], "none",
               ["Time", "Value", "__name__"]),
+        stat("Last configuration reload", "1 if each exporter instance's last configuration reload succeeded,"
+             " 0 if its new file was rejected and the previous configuration still runs"
+             " (entra_authmethods_config_last_reload_successful). The time of the running configuration is"
+             " entra_authmethods_config_last_reload_success_timestamp_seconds.",
+             [target('entra_authmethods_config_last_reload_successful{job=~"$job"}', "{{instance}}"),
+              target('time() - entra_authmethods_config_last_reload_success_timestamp_seconds{job=~"$job"}',
+                     "{{instance}} age")],
+             "short", steps(("red", None), ("green", 1)), w=8, h=6),
     ],
     "now-24h",
 )

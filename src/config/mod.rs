@@ -43,7 +43,7 @@ pub struct Settings {
 }
 
 /// How the Graph client behaves; shared by all tenants.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GraphSettings {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
@@ -59,7 +59,8 @@ pub struct GraphSettings {
     pub max_concurrent_polls: u32,
 }
 
-#[derive(Debug, Clone)]
+/// Compared at a reload: a tenant whose settings are equal keeps running untouched.
+#[derive(Debug, Clone, PartialEq)]
 pub struct TenantSettings {
     /// The `tenant` label value.
     pub name: String,

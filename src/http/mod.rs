@@ -1,5 +1,5 @@
-//! The HTTP surface: the cached exposition, liveness, readiness and a status page. No handler calls
-//! Graph or aggregates anything.
+//! The HTTP surface: the cached exposition, liveness, readiness, a status page and the reload
+//! endpoint. No handler calls Graph or aggregates anything.
 
 mod status_page;
 pub mod web;
@@ -10,8 +10,10 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use tokio::sync::{mpsc, oneshot};
 
+use crate::app::ReloadReply;
 use crate::snapshot::{CONTENT_TYPE, Store};
 
 #[derive(Clone)]
@@ -90,4 +92,30 @@ async fn status(State(state): State<AppState>) -> Html<String> {
 
 async fn not_found() -> (StatusCode, &'static str) {
     (StatusCode::NOT_FOUND, "not found\n")
+}
+
+/// `POST /-/reload` (also PUT, as Prometheus accepts): reloads the configuration when the lifecycle
+/// API is enabled (`--web.enable-lifecycle`), else 403.
+pub fn lifecycle_router(reload: Option<mpsc::Sender<ReloadReply>>) -> Router {
+    Router::new().route("/-/reload", post(reload_config).put(reload_config)).with_state(reload)
+}
+
+async fn reload_config(State(reload): State<Option<mpsc::Sender<ReloadReply>>>) -> Response {
+    let Some(reload) = reload else {
+        return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled (start with --web.enable-lifecycle).\n")
+            .into_response();
+    };
+    let (reply, answer) = oneshot::channel();
+    if reload.send(reply).await.is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
+    match answer.await {
+        Ok(Ok(outcome)) => (StatusCode::OK, format!("configuration reloaded: {outcome}\n")).into_response(),
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("configuration reload rejected; the previous configuration keeps running: {e}\n"),
+        )
+            .into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response(),
+    }
 }

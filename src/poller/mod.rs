@@ -21,14 +21,15 @@ pub use plan::{PlannedReport, plan};
 use crate::config::{GraphSettings, TenantSettings};
 use crate::graph::{FailureReason, GraphClient, GraphError};
 use crate::reports::{CredentialKind, ReportKind};
-use crate::snapshot::{ReportData, Store};
+use crate::snapshot::{ReportData, Store, TenantHandle};
 
 /// A retired or missing report is asked again only this often.
 pub const UNAVAILABLE_RECHECK: Duration = Duration::from_secs(24 * 3600);
 
 /// Everything one tenant's pollers share.
 pub struct TenantPoller {
-    pub index: usize,
+    /// This tenant's entry in the store, which the polls write into.
+    pub entry: TenantHandle,
     pub settings: TenantSettings,
     pub graph: GraphSettings,
     pub client: GraphClient,
@@ -45,7 +46,7 @@ pub struct TenantPoller {
 
 impl TenantPoller {
     pub fn new(
-        index: usize,
+        entry: TenantHandle,
         settings: TenantSettings,
         graph: GraphSettings,
         client: GraphClient,
@@ -58,7 +59,7 @@ impl TenantPoller {
         }
         let running = reports.iter().map(|r| (r.kind, tokio::sync::Mutex::new(()))).collect();
         TenantPoller {
-            index,
+            entry,
             settings,
             graph,
             client,
@@ -124,7 +125,7 @@ impl TenantPoller {
                     );
                 }
                 tracing::info!(tenant, report = name, result = %data.describe(), duration_ms = elapsed.as_millis() as u64, "poll succeeded");
-                self.store.record_success(self.index, report.kind, data, elapsed);
+                self.store.record_success(&self.entry, report.kind, data, elapsed);
                 None
             }
             Err(error) => {
@@ -138,7 +139,7 @@ impl TenantPoller {
                     error = %error,
                     "poll failed; keeping the last good data"
                 );
-                self.store.record_failure(self.index, report.kind, &error, elapsed);
+                self.store.record_failure(&self.entry, report.kind, &error, elapsed);
                 Some(error.reason())
             }
         }
@@ -206,7 +207,7 @@ impl TenantPoller {
                 outcome = self.poll(&report) => outcome,
                 _ = shutdown.wait_for(|&stop| stop) => return,
             };
-            let unavailable = self.store.is_unavailable(self.index, report.kind);
+            let unavailable = self.store.is_unavailable(&self.entry, report.kind);
             let next = match outcome {
                 _ if unavailable => UNAVAILABLE_RECHECK,
                 None => {

@@ -20,6 +20,8 @@ const TR: &[&str] = &["tenant", "report"];
 const BREAKDOWN: &[&str] = &["tenant", "user_type", "user_role"];
 
 pub const BUILD_INFO: &str = "entra_authmethods_build_info";
+pub const CONFIG_RELOAD_SUCCESSFUL: &str = "entra_authmethods_config_last_reload_successful";
+pub const CONFIG_RELOAD_SUCCESS_TIME: &str = "entra_authmethods_config_last_reload_success_timestamp_seconds";
 pub const TENANT_INFO: &str = "entra_authmethods_tenant_info";
 pub const POLL_SUCCESS: &str = "entra_authmethods_poll_success";
 pub const LAST_SUCCESS: &str = "entra_authmethods_last_success_timestamp_seconds";
@@ -58,6 +60,16 @@ pub const PASSWORD_RESETS_DAY: &str = "entra_authmethods_password_resets_and_cha
 
 pub const FAMILIES: &[Family] = &[
     gauge(BUILD_INFO, "Always 1; labels carry the exporter's version and source revision.", &["version", "revision"]),
+    gauge(
+        CONFIG_RELOAD_SUCCESSFUL,
+        "1 if the last configuration reload succeeded (or none was asked for), 0 if the new file was rejected and the previous configuration is still running.",
+        &[],
+    ),
+    gauge(
+        CONFIG_RELOAD_SUCCESS_TIME,
+        "Unix time at which the running configuration was loaded (at start or by the last successful reload).",
+        &[],
+    ),
     gauge(
         TENANT_INFO,
         "Always 1; maps the tenant label to its Entra tenant ID and cloud.",

@@ -1,6 +1,6 @@
 //! The exporter's state as immutable values: per tenant × report the last good data and the health of
-//! the polls that produced it. Pollers write here; every write re-renders the exposition once, so a
-//! scrape only copies the cached bytes.
+//! the polls that produced it. Pollers write here; the first scrape after a change renders the
+//! exposition once, and every other scrape only copies the cached bytes.
 
 mod families;
 mod render;
@@ -9,7 +9,10 @@ mod telemetry;
 
 pub use families::{FAMILIES, Family};
 pub use render::{CONTENT_TYPE, render};
-pub use state::{LastError, PollHealth, ReportData, ReportSnapshot, ReportState, Store, TenantInfo, TenantStatus};
+pub use state::{
+    LastError, PlannedState, PollHealth, ReloadStatus, ReportData, ReportSnapshot, ReportState, Store, TenantEntry,
+    TenantHandle, TenantInfo, TenantStatus,
+};
 pub use telemetry::TenantTelemetry;
 
 /// Version and revision of this binary, for `entra_authmethods_build_info`.

@@ -8,7 +8,7 @@ use prometheus::{Encoder, GaugeVec, IntCounterVec, Opts, Registry, TextEncoder};
 
 use super::BuildInfo;
 use super::families::*;
-use super::state::{ReportData, TenantStatus};
+use super::state::{ReloadStatus, ReportData, TenantStatus};
 use crate::aggregation::RegistrationSummary;
 use crate::aggregation::activity::{ActivityRow, DailyCounts, NativeBreakdown};
 use crate::aggregation::events::EventSummary;
@@ -18,10 +18,12 @@ use crate::graph::FailureReason;
 
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-pub fn render(build: &BuildInfo, tenants: &[TenantStatus]) -> Vec<u8> {
+pub fn render(build: &BuildInfo, reload: &ReloadStatus, tenants: &[TenantStatus]) -> Vec<u8> {
     let now = SystemTime::now();
     let r = Families::new();
     r.set(BUILD_INFO, &[build.version, build.revision], 1.0);
+    r.set(CONFIG_RELOAD_SUCCESSFUL, &[], if reload.successful { 1.0 } else { 0.0 });
+    r.set(CONFIG_RELOAD_SUCCESS_TIME, &[], unix_seconds(reload.last_success));
     for t in tenants {
         let tenant = t.info.name.as_str();
         r.set(TENANT_INFO, &[tenant, &t.info.tenant_id, t.info.cloud], 1.0);
@@ -276,11 +278,19 @@ mod tests {
         }
     }
 
+    fn loaded() -> ReloadStatus {
+        ReloadStatus { successful: true, last_success: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000) }
+    }
+
     #[test]
     fn renders_every_family_with_help_and_type() {
         let methods = BTreeMap::from([("fido2SecurityKey".to_string(), 1), ("email".to_string(), 2)]);
-        let text = String::from_utf8(render(&BuildInfo { version: "1.2.3", revision: "abc" }, &[tenant_with(methods)]))
-            .unwrap();
+        let text = String::from_utf8(render(
+            &BuildInfo { version: "1.2.3", revision: "abc" },
+            &loaded(),
+            &[tenant_with(methods)],
+        ))
+        .unwrap();
         for line in [
             "# TYPE entra_authmethods_users gauge",
             "entra_authmethods_users{tenant=\"contoso\",user_role=\"all\",user_type=\"all\"} 3",
@@ -289,6 +299,8 @@ mod tests {
             "entra_authmethods_users_by_methods_registered{methods=\"4+\",tenant=\"contoso\",user_role=\"all\",user_type=\"all\"} 0",
             "entra_authmethods_report_refresh_timestamp_seconds{tenant=\"contoso\"} 1700000000.5",
             "entra_authmethods_build_info{revision=\"abc\",version=\"1.2.3\"} 1",
+            "entra_authmethods_config_last_reload_successful 1",
+            "entra_authmethods_config_last_reload_success_timestamp_seconds 1700000000",
             "# TYPE entra_authmethods_polls_total counter",
             "entra_authmethods_poll_failures_total{reason=\"throttled\",report=\"registration_details\",tenant=\"contoso\"} 0",
             "entra_authmethods_last_success_timestamp_seconds{report=\"registration_details\",tenant=\"contoso\"} 1700000100",
@@ -304,7 +316,8 @@ mod tests {
     fn label_values_from_graph_are_escaped() {
         let methods = BTreeMap::from([("we\"ird\\name\nx".to_string(), 1)]);
         let text =
-            String::from_utf8(render(&BuildInfo { version: "v", revision: "r" }, &[tenant_with(methods)])).unwrap();
+            String::from_utf8(render(&BuildInfo { version: "v", revision: "r" }, &loaded(), &[tenant_with(methods)]))
+                .unwrap();
         assert!(text.contains(r#"method="we\"ird\\name\nx""#), "{text}");
     }
 
@@ -323,7 +336,7 @@ mod tests {
             hint: "h",
             at: SystemTime::now(),
         });
-        let text = String::from_utf8(render(&BuildInfo { version: "v", revision: "r" }, &[t])).unwrap();
+        let text = String::from_utf8(render(&BuildInfo { version: "v", revision: "r" }, &loaded(), &[t])).unwrap();
         assert!(!text.contains("\nentra_authmethods_users{"), "data series dropped:\n{text}");
         assert!(!text.contains("\nentra_authmethods_report_refresh_timestamp_seconds{"));
         assert!(text.contains("entra_authmethods_poll_success{report=\"registration_details\",tenant=\"contoso\"} 1"));
@@ -336,8 +349,12 @@ mod tests {
     fn a_poll_longer_than_its_interval_is_an_overrun() {
         let mut t = tenant_with(BTreeMap::new());
         let render_overrun = |t: &TenantStatus| {
-            let text =
-                String::from_utf8(render(&BuildInfo { version: "v", revision: "r" }, std::slice::from_ref(t))).unwrap();
+            let text = String::from_utf8(render(
+                &BuildInfo { version: "v", revision: "r" },
+                &loaded(),
+                std::slice::from_ref(t),
+            ))
+            .unwrap();
             text.lines()
                 .find(|l| l.starts_with("entra_authmethods_poll_overrun{"))
                 .map(|l| l.rsplit(' ').next().unwrap().to_string())

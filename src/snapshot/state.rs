@@ -1,8 +1,10 @@
-//! The store: fixed set of tenants and reports, their last good data and poll health, and the cached
-//! exposition rendered from them.
+//! The store: the tenants and reports being polled, their last good data and poll health, and the
+//! cached exposition rendered from them. A reload swaps the list of tenants; each tenant's entry is
+//! shared with its pollers, which write into it.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
@@ -132,20 +134,100 @@ pub struct TenantStatus {
     pub certificate_expiry: Option<i64>,
 }
 
-struct TenantEntry {
+/// One tenant's reports and counters. Its pollers hold it, so that a reload that leaves a tenant alone
+/// leaves its pollers and data alone too.
+pub struct TenantEntry {
     info: TenantInfo,
     reports: Mutex<BTreeMap<ReportKind, ReportState>>,
     telemetry: Arc<TenantTelemetry>,
 }
 
+/// A tenant's entry in the store, shared with its pollers.
+pub type TenantHandle = Arc<TenantEntry>;
+
 /// A report of a tenant at start: its kind, interval, maximum staleness, and why it is
 /// unavailable, if it is.
 pub type PlannedState = (ReportKind, Duration, Duration, Option<String>);
 
+impl TenantEntry {
+    /// A tenant with no data yet; reports that are not polled because this cloud does not offer
+    /// them start as unavailable, with the reason.
+    pub fn new(info: TenantInfo, reports: Vec<PlannedState>) -> TenantHandle {
+        Self::carrying(info, reports, &BTreeMap::new(), Arc::new(TenantTelemetry::default()))
+    }
+
+    /// The same tenant under new settings that leave its numbers meaning the same (a new credential,
+    /// interval or report list): the data, health and counters of reports still polled carry over.
+    pub fn replanned(&self, info: TenantInfo, reports: Vec<PlannedState>) -> TenantHandle {
+        let old = self.reports.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Self::carrying(info, reports, &old, self.telemetry.clone())
+    }
+
+    fn carrying(
+        info: TenantInfo,
+        reports: Vec<PlannedState>,
+        old: &BTreeMap<ReportKind, ReportState>,
+        telemetry: Arc<TenantTelemetry>,
+    ) -> TenantHandle {
+        let reports = reports
+            .into_iter()
+            .map(|(kind, poll_interval, max_staleness, unavailable)| {
+                let mut state = match unavailable {
+                    Some(why) => ReportState {
+                        data: Some(Arc::new(ReportSnapshot {
+                            data: ReportData::Unavailable(why),
+                            completed_at: SystemTime::now(),
+                        })),
+                        ..Default::default()
+                    },
+                    None => old.get(&kind).cloned().unwrap_or_default(),
+                };
+                state.poll_interval = poll_interval;
+                state.max_staleness = max_staleness;
+                (kind, state)
+            })
+            .collect();
+        Arc::new(TenantEntry { info, reports: Mutex::new(reports), telemetry })
+    }
+
+    pub fn info(&self) -> &TenantInfo {
+        &self.info
+    }
+
+    /// The counters this tenant's Graph client reports into.
+    pub fn telemetry(&self) -> Arc<TenantTelemetry> {
+        self.telemetry.clone()
+    }
+
+    /// A consistent copy of this tenant's state.
+    pub fn status(&self) -> TenantStatus {
+        TenantStatus {
+            info: self.info.clone(),
+            reports: self.reports.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            requests: self.telemetry.requests(),
+            tokens: self.telemetry.tokens(),
+            certificate_expiry: self.telemetry.certificate_expiry(),
+        }
+    }
+}
+
+/// The outcome of the last configuration reload, for `entra_authmethods_config_last_reload_*`.
+#[derive(Debug, Clone, Copy)]
+pub struct ReloadStatus {
+    pub successful: bool,
+    /// When the configuration now running was loaded (the start counts as the first load).
+    pub last_success: SystemTime,
+}
+
 pub struct Store {
-    tenants: Vec<TenantEntry>,
+    tenants: RwLock<Arc<[TenantHandle]>>,
     build: BuildInfo,
+    reload: Mutex<ReloadStatus>,
     exposition: ArcSwap<Bytes>,
+    /// The state changed since `exposition` was rendered.
+    dirty: AtomicBool,
+    /// When the next report's data passes its max_staleness, as of the last render.
+    next_stale_at: Mutex<Option<SystemTime>>,
     /// Serialises renders so that the last writer's state is the one that ends up cached.
     render_lock: Mutex<()>,
     /// Number of polls completed so far (success or failure); lets `--once` and tests wait for polls
@@ -157,54 +239,61 @@ pub struct Store {
 }
 
 impl Store {
-    /// `tenants`: each tenant with the reports it polls and their intervals.
     /// `tenants`: each tenant with its reports, their intervals, and for reports that are not polled
     /// because this cloud does not offer them, the reason.
     pub fn new(tenants: Vec<(TenantInfo, Vec<PlannedState>)>, build: BuildInfo) -> Arc<Store> {
-        let entries = tenants
-            .into_iter()
-            .map(|(info, reports)| TenantEntry {
-                info,
-                reports: Mutex::new(
-                    reports
-                        .into_iter()
-                        .map(|(kind, poll_interval, max_staleness, unavailable)| {
-                            let data = unavailable.map(|why| {
-                                Arc::new(ReportSnapshot {
-                                    data: ReportData::Unavailable(why),
-                                    completed_at: SystemTime::now(),
-                                })
-                            });
-                            (kind, ReportState { poll_interval, max_staleness, data, ..Default::default() })
-                        })
-                        .collect(),
-                ),
-                telemetry: Arc::new(TenantTelemetry::default()),
-            })
-            .collect();
+        Self::with_tenants(tenants.into_iter().map(|(info, reports)| TenantEntry::new(info, reports)).collect(), build)
+    }
+
+    pub fn with_tenants(tenants: Vec<TenantHandle>, build: BuildInfo) -> Arc<Store> {
         let store = Arc::new(Store {
-            tenants: entries,
+            tenants: RwLock::new(tenants.into()),
             build,
+            reload: Mutex::new(ReloadStatus { successful: true, last_success: SystemTime::now() }),
             exposition: ArcSwap::from_pointee(Bytes::new()),
+            dirty: AtomicBool::new(true),
+            next_stale_at: Mutex::new(None),
             render_lock: Mutex::new(()),
             polls_completed: watch::channel(0).0,
             data_version: watch::channel(0).0,
         });
-        store.rerender();
+        store.invalidate();
         store
     }
 
+    /// The tenants in configuration order.
+    pub fn tenants(&self) -> Arc<[TenantHandle]> {
+        self.tenants.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the list of tenants (after a reload) and records the reload as successful.
+    pub fn set_tenants(&self, tenants: Vec<TenantHandle>) {
+        *self.tenants.write().unwrap_or_else(|p| p.into_inner()) = tenants.into();
+        *self.reload.lock().unwrap_or_else(|p| p.into_inner()) =
+            ReloadStatus { successful: true, last_success: SystemTime::now() };
+        self.invalidate();
+        // The state file follows the tenant list too: removed tenants leave it.
+        self.data_version.send_modify(|v| *v += 1);
+    }
+
+    /// Records a reload that was rejected; the running configuration stays.
+    pub fn reload_failed(&self) {
+        self.reload.lock().unwrap_or_else(|p| p.into_inner()).successful = false;
+        self.invalidate();
+    }
+
+    pub fn reload_status(&self) -> ReloadStatus {
+        *self.reload.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn tenant_count(&self) -> usize {
-        self.tenants.len()
+        self.tenants().len()
     }
 
-    /// The counters a tenant's Graph client reports into.
-    pub fn telemetry(&self, tenant: usize) -> Arc<TenantTelemetry> {
-        self.tenants[tenant].telemetry.clone()
-    }
-
-    /// The cached exposition; cloning `Bytes` is a reference-count increment.
+    /// The exposition, rendered only if the state changed since the last call; cloning `Bytes` is a
+    /// reference-count increment.
     pub fn exposition(&self) -> Bytes {
+        self.render_if_dirty();
         self.exposition.load().as_ref().clone()
     }
 
@@ -213,7 +302,7 @@ impl Store {
     }
 
     /// Replaces the report's data atomically and marks the poll healthy.
-    pub fn record_success(&self, tenant: usize, report: ReportKind, data: ReportData, duration: Duration) {
+    pub fn record_success(&self, tenant: &TenantEntry, report: ReportKind, data: ReportData, duration: Duration) {
         let now = SystemTime::now();
         self.update(tenant, report, |state| {
             state.data = Some(Arc::new(ReportSnapshot { data, completed_at: now }));
@@ -233,16 +322,15 @@ impl Store {
     /// Puts data kept from an earlier run back, with the time of its successful poll, so it is served
     /// (and ages) as before the restart. Only reports that this configuration polls and that have no
     /// data yet are restored; returns whether this one was. Does not re-render: call
-    /// [`Store::rerender`] after restoring.
+    /// [`Store::invalidate`] after restoring.
     pub fn restore(
         &self,
-        tenant: usize,
+        entry: &TenantEntry,
         report: ReportKind,
         snapshot: ReportSnapshot,
         last_success: Option<SystemTime>,
         last_duration: Option<Duration>,
     ) -> bool {
-        let Some(entry) = self.tenants.get(tenant) else { return false };
         let mut reports = entry.reports.lock().unwrap_or_else(|p| p.into_inner());
         let Some(state) = reports.get_mut(&report) else { return false };
         if state.data.is_some() {
@@ -265,7 +353,7 @@ impl Store {
     }
 
     /// Keeps the last good data and records why this poll failed.
-    pub fn record_failure(&self, tenant: usize, report: ReportKind, error: &GraphError, duration: Duration) {
+    pub fn record_failure(&self, tenant: &TenantEntry, report: ReportKind, error: &GraphError, duration: Duration) {
         let reason = error.reason();
         self.update(tenant, report, |state| {
             state.health.last_attempt_ok = Some(false);
@@ -282,39 +370,64 @@ impl Store {
         });
     }
 
-    fn update(&self, tenant: usize, report: ReportKind, f: impl FnOnce(&mut ReportState)) {
+    fn update(&self, tenant: &TenantEntry, report: ReportKind, f: impl FnOnce(&mut ReportState)) {
         {
-            let mut reports = self.tenants[tenant].reports.lock().unwrap_or_else(|p| p.into_inner());
+            let mut reports = tenant.reports.lock().unwrap_or_else(|p| p.into_inner());
             f(reports.entry(report).or_default());
         }
-        self.rerender();
+        self.invalidate();
         self.polls_completed.send_modify(|n| *n += 1);
     }
 
     /// Whether the report's latest data says Graph does not offer it.
-    pub fn is_unavailable(&self, tenant: usize, report: ReportKind) -> bool {
-        let reports = self.tenants[tenant].reports.lock().unwrap_or_else(|p| p.into_inner());
+    pub fn is_unavailable(&self, tenant: &TenantEntry, report: ReportKind) -> bool {
+        let reports = tenant.reports.lock().unwrap_or_else(|p| p.into_inner());
         reports.get(&report).and_then(|r| r.data.as_ref()).is_some_and(|d| matches!(d.data, ReportData::Unavailable(_)))
     }
 
     /// A consistent copy of every tenant's state.
     pub fn status(&self) -> Vec<TenantStatus> {
-        self.tenants
-            .iter()
-            .map(|t| TenantStatus {
-                info: t.info.clone(),
-                reports: t.reports.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-                requests: t.telemetry.requests(),
-                tokens: t.telemetry.tokens(),
-                certificate_expiry: t.telemetry.certificate_expiry(),
-            })
-            .collect()
+        self.tenants().iter().map(|t| t.status()).collect()
     }
 
-    /// Re-renders the exposition from the current state and swaps it in.
-    pub fn rerender(&self) {
+    /// Marks the exposition out of date; the next scrape renders it once. Rendering at the scrape
+    /// rather than at every poll keeps a sweep of many tenants from rendering all of them once per
+    /// tenant, while scrapes between changes still only copy the cached bytes.
+    pub fn invalidate(&self) {
+        self.dirty.store(true, Ordering::Release);
+    }
+
+    /// Marks the exposition out of date if some data has passed its max_staleness since the last
+    /// render (it must then stop being exported).
+    pub fn check_staleness(&self) {
+        let next = *self.next_stale_at.lock().unwrap_or_else(|p| p.into_inner());
+        if next.is_some_and(|at| SystemTime::now() >= at) {
+            self.invalidate();
+        }
+    }
+
+    fn render_if_dirty(&self) {
+        if !self.dirty.load(Ordering::Acquire) {
+            return;
+        }
+        // A concurrent scrape waits here for the render in progress rather than serve older bytes.
         let _guard = self.render_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let text = render(&self.build, &self.status());
+        // Cleared before the state is read: a change recorded during the render marks it again.
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let status = self.status();
+        let now = SystemTime::now();
+        let next_stale = status
+            .iter()
+            .flat_map(|t| t.reports.values())
+            .filter_map(|r| {
+                let d = r.data.as_ref().filter(|d| !matches!(d.data, ReportData::Unavailable(_)))?;
+                Some(d.completed_at + r.max_staleness).filter(|at| *at > now)
+            })
+            .min();
+        *self.next_stale_at.lock().unwrap_or_else(|p| p.into_inner()) = next_stale;
+        let text = render(&self.build, &self.reload_status(), &status);
         self.exposition.store(Arc::new(Bytes::from(text)));
     }
 }

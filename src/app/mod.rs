@@ -1,6 +1,9 @@
 //! Wiring: settings → store, Graph clients and pollers → HTTP server. Used by the daemon, `--once`,
 //! `--demo` and the integration tests, so all of them run the same code.
 
+mod fleet;
+mod reload;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -8,74 +11,25 @@ use bytes::Bytes;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::config::RegistrationSource;
 use crate::config::Settings;
-use crate::graph::{GraphClient, GraphError, http_client};
-use crate::poller::{TenantPoller, plan};
-use crate::snapshot::{BuildInfo, Store, TenantInfo};
+use crate::graph::GraphError;
+use crate::snapshot::{BuildInfo, Store};
 
-/// How often the exposition is re-rendered to apply max_staleness between polls.
+use fleet::Fleet;
+pub use reload::{ConfigSource, ReloadOptions, ReloadOutcome, ReloadReply};
+
+/// How often the store checks whether some data passed its max_staleness between polls.
 const STALENESS_CHECK: std::time::Duration = std::time::Duration::from_secs(15);
-
-/// Builds the store and one poller per tenant.
-fn build(settings: &Settings) -> Result<(Arc<Store>, Vec<Arc<TenantPoller>>), GraphError> {
-    let tenants = settings
-        .tenants
-        .iter()
-        .map(|t| {
-            let info = TenantInfo {
-                name: t.name.clone(),
-                tenant_id: t.tenant_id.clone(),
-                cloud: t.cloud.as_str(),
-                summary_source: t.registration_source == RegistrationSource::Summary,
-            };
-            let reports = plan(t)
-                .0
-                .into_iter()
-                .map(|r| (r.kind, r.settings.interval, r.settings.max_staleness, r.unavailable))
-                .collect();
-            (info, reports)
-        })
-        .collect();
-    let store = Store::new(tenants, BuildInfo::current());
-    // Before the first poll: the last known numbers are served at once, with their real age.
-    if let Some(path) = &settings.state_file {
-        crate::persistence::load(path, &store);
-    }
-    let http = http_client(&settings.graph)?;
-    let mut pollers = Vec::with_capacity(settings.tenants.len());
-    let limiter = Arc::new(tokio::sync::Semaphore::new(settings.graph.max_concurrent_polls as usize));
-    for (index, tenant) in settings.tenants.iter().enumerate() {
-        let client = GraphClient::new(http.clone(), tenant, &settings.graph, store.telemetry(index))?;
-        pollers.push(Arc::new(TenantPoller::new(
-            index,
-            tenant.clone(),
-            settings.graph.clone(),
-            client,
-            store.clone(),
-            limiter.clone(),
-        )));
-    }
-    Ok((store, pollers))
-}
 
 /// Polls every tenant and report once, concurrently, and returns the exposition and whether every
 /// poll succeeded (for `--once`).
 pub async fn run_once(settings: &Settings) -> Result<(Bytes, bool), GraphError> {
-    let (store, pollers) = build(settings)?;
+    let store = Store::with_tenants(Vec::new(), BuildInfo::current());
+    let (fleet, _) = watch::channel(false);
+    let fleet = Fleet::new(settings, store.clone(), fleet.subscribe())?;
     // Created before the polls: it writes the data they produce (and nothing if they all fail).
     let state = settings.state_file.as_ref().map(|p| crate::persistence::StateWriter::new(p.clone(), store.clone()));
-    let mut set = JoinSet::new();
-    for p in pollers {
-        for report in p.polled().cloned().collect::<Vec<_>>() {
-            let p = p.clone();
-            set.spawn(async move { p.poll_once(&report).await });
-        }
-    }
-    let mut all_ok = true;
-    while let Some(result) = set.join_next().await {
-        all_ok &= result.unwrap_or(false);
-    }
+    let all_ok = fleet.poll_all_concurrently().await;
     if let Some(writer) = state {
         writer.save_pending().await;
     }
@@ -88,7 +42,8 @@ pub struct RunningExporter {
     pub store: Arc<Store>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
-    pollers: Vec<Arc<TenantPoller>>,
+    fleet: Arc<Fleet>,
+    source: Option<ConfigSource>,
     state: Option<Arc<crate::persistence::StateWriter>>,
 }
 
@@ -100,18 +55,31 @@ pub enum StartError {
     Listen { addr: SocketAddr, source: std::io::Error },
 }
 
-/// Starts the pollers (first poll immediately) and the HTTP server.
+/// Starts the pollers (first poll immediately) and the HTTP server, without reloads.
 pub async fn start(
     settings: &Settings,
     listen: SocketAddr,
     telemetry_path: &str,
     web: Option<crate::http::web::WebConfig>,
 ) -> Result<RunningExporter, StartError> {
-    let (store, pollers) = build(settings)?;
+    start_with(settings, listen, telemetry_path, web, None).await
+}
+
+/// Starts the pollers and the HTTP server; with `reload`, the configuration can be reloaded from
+/// its source on SIGHUP and (if enabled) `POST /-/reload`.
+pub async fn start_with(
+    settings: &Settings,
+    listen: SocketAddr,
+    telemetry_path: &str,
+    web: Option<crate::http::web::WebConfig>,
+    reload: Option<ReloadOptions>,
+) -> Result<RunningExporter, StartError> {
+    let store = Store::with_tenants(Vec::new(), BuildInfo::current());
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|source| StartError::Listen { addr: listen, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: listen, source })?;
     let (shutdown, _) = watch::channel(false);
+    let fleet = Arc::new(Fleet::new(settings, store.clone(), shutdown.subscribe())?);
     let mut tasks = JoinSet::new();
     // Started before the pollers so that no data change is missed; it writes only after a change,
     // so an unusable state file stays as it is until a good poll.
@@ -120,12 +88,8 @@ pub async fn start(
         tasks.spawn(writer.clone().run(shutdown.subscribe()));
         writer
     });
-    for p in &pollers {
-        for report in p.polled().cloned() {
-            tasks.spawn(p.clone().run(report, shutdown.subscribe()));
-        }
-    }
-    // Staleness depends on the clock, not only on polls: re-render periodically so data past its
+    fleet.start_all().await;
+    // Staleness depends on the clock, not only on polls: check periodically so data past its
     // max_staleness disappears even while a poll hangs.
     let ticker_store = store.clone();
     let mut ticker_stop = shutdown.subscribe();
@@ -133,12 +97,19 @@ pub async fn start(
         let mut tick = tokio::time::interval(STALENESS_CHECK);
         loop {
             tokio::select! {
-                _ = tick.tick() => ticker_store.rerender(),
+                _ = tick.tick() => ticker_store.check_staleness(),
                 _ = ticker_stop.wait_for(|&s| s) => return,
             }
         }
     });
-    let router = crate::http::router(store.clone(), telemetry_path);
+    let mut router = crate::http::router(store.clone(), telemetry_path);
+    let source = reload.as_ref().map(|r| r.source.clone());
+    if let Some(options) = reload {
+        let requests = reload::spawn_listener(&mut tasks, fleet.clone(), options.clone(), shutdown.subscribe());
+        router = router.merge(crate::http::lifecycle_router(options.http_endpoint.then_some(requests)));
+    } else {
+        router = router.merge(crate::http::lifecycle_router(None));
+    }
     let mut stop = shutdown.subscribe();
     tasks.spawn(async move {
         let stop = async move {
@@ -149,37 +120,33 @@ pub async fn start(
         }
     });
     tracing::info!(address = %addr, path = telemetry_path, tenants = settings.tenants.len(), "exporter listening");
-    Ok(RunningExporter { addr, store, shutdown, tasks, pollers, state })
+    Ok(RunningExporter { addr, store, shutdown, tasks, fleet, source, state })
 }
 
 impl RunningExporter {
     /// Resolves once every polled report has completed at least one poll (successful or not).
     pub async fn wait_for_first_round(&self) {
-        let mut rx = self.store.subscribe_polls();
-        loop {
-            // Data restored from the state file does not count as a poll of this run.
-            let status = self.store.status();
-            let all_done = self
-                .pollers
-                .iter()
-                .zip(&status)
-                .all(|(p, t)| p.polled().all(|r| t.reports.get(&r.kind).is_some_and(|s| s.health.polls_total > 0)));
-            if all_done || rx.changed().await.is_err() {
-                return;
-            }
-        }
+        self.fleet.wait_for_first_round().await
     }
 
     /// Polls every tenant and report now, outside the schedule (after the running poll, never
     /// overlapping it); returns whether every poll succeeded.
     pub async fn poll_now(&self) -> bool {
-        let mut all_ok = true;
-        for p in &self.pollers {
-            for report in p.polled() {
-                all_ok &= p.poll_once(report).await;
-            }
-        }
-        all_ok
+        self.fleet.poll_now().await
+    }
+
+    /// Applies `settings` as a reload would: tenants that did not change keep running untouched.
+    pub async fn reload(&self, settings: Settings) -> Result<ReloadOutcome, String> {
+        self.fleet.apply(settings).await
+    }
+
+    /// Reads the configuration again from the source given at start and applies it; a rejected file
+    /// leaves the running configuration in place.
+    pub async fn reload_from_source(&self) -> Result<ReloadOutcome, String> {
+        let Some(source) = &self.source else {
+            return Err("this exporter was started without a configuration source".to_string());
+        };
+        reload::from_source(&self.fleet, source).await
     }
 
     /// Resolves once every data change so far is written to the state file (or its write failed);
@@ -194,6 +161,7 @@ impl RunningExporter {
     /// pending first).
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
+        self.fleet.stop_all().await;
         while self.tasks.join_next().await.is_some() {}
     }
 }

@@ -1,0 +1,258 @@
+//! Configuration reload (SIGHUP, `POST /-/reload`): the new file is loaded and validated in full
+//! before anything changes; then tenants that did not change keep running untouched, changed ones
+//! restart, new ones start and removed ones stop. A rejected file leaves everything as it was.
+
+use std::fmt;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinSet;
+
+use super::fleet::{Fleet, Inner, Parts, RunningTenant, planned_states, tenant_info};
+use crate::config::{Settings, TenantSettings};
+use crate::graph::GraphClient;
+use crate::snapshot::{TenantEntry, TenantHandle};
+
+/// Reads the configuration again (the file and environment, with the command line's overrides).
+#[derive(Clone)]
+pub struct ConfigSource(Arc<dyn Fn() -> Result<Settings, String> + Send + Sync>);
+
+impl ConfigSource {
+    pub fn new(load: impl Fn() -> Result<Settings, String> + Send + Sync + 'static) -> Self {
+        ConfigSource(Arc::new(load))
+    }
+}
+
+/// How reloads are asked for.
+#[derive(Clone)]
+pub struct ReloadOptions {
+    pub source: ConfigSource,
+    /// Serve `POST /-/reload` (`--web.enable-lifecycle`); off by default because anyone who can
+    /// reach the port could otherwise make the exporter re-read its files.
+    pub http_endpoint: bool,
+    /// Reload on SIGHUP (the daemon; tests leave the process's signals alone).
+    pub sighup: bool,
+}
+
+/// What a reload changed, by tenant name.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReloadOutcome {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// Restarted with new settings; their data carried over when their numbers mean the same.
+    pub changed: Vec<String>,
+    pub unchanged: usize,
+}
+
+impl fmt::Display for ReloadOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |names: &[String]| if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) };
+        write!(
+            f,
+            "{} tenants added{}, {} removed{}, {} changed{}, {} unchanged",
+            self.added.len(),
+            list(&self.added),
+            self.removed.len(),
+            list(&self.removed),
+            self.changed.len(),
+            list(&self.changed),
+            self.unchanged
+        )
+    }
+}
+
+/// The answer to one reload request: the outcome, or why the new configuration was rejected.
+pub type ReloadReply = oneshot::Sender<Result<ReloadOutcome, String>>;
+
+/// Loads the configuration from `source` and applies it.
+pub(super) async fn from_source(fleet: &Fleet, source: &ConfigSource) -> Result<ReloadOutcome, String> {
+    match (source.0)() {
+        Ok(settings) => fleet.apply(settings).await,
+        Err(e) => {
+            fleet.store.reload_failed();
+            tracing::error!(error = %e, "configuration reload rejected; the previous configuration keeps running");
+            Err(e)
+        }
+    }
+}
+
+/// Serves reload requests from the HTTP endpoint (through the returned sender) and SIGHUP, one at a
+/// time, until shutdown.
+pub(super) fn spawn_listener(
+    tasks: &mut JoinSet<()>,
+    fleet: Arc<Fleet>,
+    options: ReloadOptions,
+    mut shutdown: watch::Receiver<bool>,
+) -> mpsc::Sender<ReloadReply> {
+    let (tx, mut rx) = mpsc::channel::<ReloadReply>(4);
+    tasks.spawn(async move {
+        let mut hup = if options.sighup { hangup_signal() } else { None };
+        let stop = async move {
+            let _ = shutdown.wait_for(|&s| s).await;
+        };
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                Some(reply) = rx.recv() => {
+                    let _ = reply.send(from_source(&fleet, &options.source).await);
+                }
+                Some(()) = next_hangup(&mut hup) => {
+                    tracing::info!("SIGHUP: reloading the configuration");
+                    let _ = from_source(&fleet, &options.source).await;
+                }
+                _ = &mut stop => return,
+            }
+        }
+    });
+    tx
+}
+
+#[cfg(unix)]
+type Hangup = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Hangup = ();
+
+#[cfg(unix)]
+fn hangup_signal() -> Option<Hangup> {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; reload with POST /-/reload instead");
+            None
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn hangup_signal() -> Option<Hangup> {
+    None
+}
+
+async fn next_hangup(hup: &mut Option<Hangup>) -> Option<()> {
+    #[cfg(unix)]
+    if let Some(signal) = hup {
+        return signal.recv().await;
+    }
+    let _ = hup;
+    std::future::pending().await
+}
+
+/// What happens to one tenant of the new configuration.
+enum Step {
+    /// Same settings: its pollers keep running.
+    Keep(usize),
+    /// New settings under which its numbers mean the same: restart, keeping its data.
+    Carry { old: usize, client: GraphClient },
+    /// A new tenant, or one whose numbers would change meaning: start afresh.
+    Fresh { old: Option<usize>, entry: TenantHandle, client: GraphClient },
+}
+
+impl Fleet {
+    /// Applies new settings; see the module documentation.
+    pub(super) async fn apply(&self, new: Settings) -> Result<ReloadOutcome, String> {
+        let mut inner = self.inner.lock().await;
+        let result = self.apply_locked(&mut inner, new).await;
+        match &result {
+            Ok(outcome) => tracing::info!(%outcome, "configuration reloaded"),
+            Err(e) => {
+                self.store.reload_failed();
+                tracing::error!(error = %e, "configuration reload rejected; the previous configuration keeps running");
+            }
+        }
+        result
+    }
+
+    async fn apply_locked(&self, inner: &mut Inner, new: Settings) -> Result<ReloadOutcome, String> {
+        if new.state_file != inner.state_file {
+            tracing::warn!("state_file changed: the new path takes effect at the next restart");
+        }
+        // Everything that can fail is built before anything stops.
+        let graph_changed = new.graph != inner.parts.graph;
+        let new_parts =
+            if graph_changed { Some(Parts::new(&new.graph).map_err(|e| format!("[graph]: {e}"))?) } else { None };
+        let parts = new_parts.as_ref().unwrap_or(&inner.parts);
+        let mut steps = Vec::with_capacity(new.tenants.len());
+        for t in &new.tenants {
+            let old = inner.tenants.iter().position(|r| r.settings.name == t.name);
+            let fail = |e| format!("tenant {}: {e}", t.name);
+            let step = match old {
+                Some(i) if !graph_changed && inner.tenants[i].settings == *t => Step::Keep(i),
+                Some(i) if same_numbers(&inner.tenants[i].settings, t) => {
+                    let telemetry = inner.tenants[i].poller.entry.telemetry();
+                    Step::Carry { old: i, client: parts.client(t, telemetry).map_err(fail)? }
+                }
+                _ => {
+                    let entry = TenantEntry::new(tenant_info(t), planned_states(t));
+                    let client = parts.client(t, entry.telemetry()).map_err(fail)?;
+                    Step::Fresh { old, entry, client }
+                }
+            };
+            steps.push(step);
+        }
+
+        if let Some(parts) = new_parts {
+            inner.parts = parts;
+        }
+        let mut old: Vec<Option<RunningTenant>> = inner.tenants.drain(..).map(Some).collect();
+        let mut outcome = ReloadOutcome::default();
+        for (t, step) in new.tenants.iter().zip(steps) {
+            let running = match step {
+                Step::Keep(i) => {
+                    outcome.unchanged += 1;
+                    old[i].take().expect("each old tenant is matched by one name")
+                }
+                Step::Carry { old: i, client } => {
+                    let previous = stop(old[i].take().expect("each old tenant is matched by one name")).await;
+                    outcome.changed.push(t.name.clone());
+                    let entry = previous.poller.entry.replanned(tenant_info(t), planned_states(t));
+                    self.started(inner.parts.tenant(t, entry, client, &self.store))
+                }
+                Step::Fresh { old: previous, entry, client } => {
+                    match previous.and_then(|i| old[i].take()) {
+                        Some(previous) => {
+                            stop(previous).await;
+                            outcome.changed.push(t.name.clone());
+                        }
+                        None => outcome.added.push(t.name.clone()),
+                    }
+                    self.started(inner.parts.tenant(t, entry, client, &self.store))
+                }
+            };
+            inner.tenants.push(running);
+        }
+        for removed in old.into_iter().flatten() {
+            outcome.removed.push(removed.settings.name.clone());
+            stop(removed).await;
+        }
+        self.store.set_tenants(inner.tenants.iter().map(|t| t.poller.entry.clone()).collect());
+        Ok(outcome)
+    }
+
+    fn started(&self, mut t: RunningTenant) -> RunningTenant {
+        self.start(&mut t);
+        t
+    }
+}
+
+/// Stops a tenant's polls (one in progress is abandoned, never published) and waits until they
+/// have ended, so nothing writes to its old entry afterwards.
+async fn stop(mut t: RunningTenant) -> RunningTenant {
+    t.tasks.abort_all();
+    while t.tasks.join_next().await.is_some() {}
+    t
+}
+
+/// Whether a tenant's numbers mean the same under new settings (same directory, Graph, breakdowns
+/// and report parameters), so its last data can be served until the restarted polls replace it.
+fn same_numbers(old: &TenantSettings, new: &TenantSettings) -> bool {
+    old.tenant_id.eq_ignore_ascii_case(&new.tenant_id)
+        && old.cloud == new.cloud
+        && old.graph_endpoint == new.graph_endpoint
+        && old.breakdowns == new.breakdowns
+        && old.registration_source == new.registration_source
+        && old.reports.iter().all(|(kind, o)| {
+            new.reports
+                .get(kind)
+                .is_none_or(|n| n.lookback == o.lookback && n.max_failure_reasons == o.max_failure_reasons)
+        })
+}
