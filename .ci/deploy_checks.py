@@ -20,6 +20,7 @@ Python 3.9+ standard library plus PyYAML.
 """
 
 import json
+import os
 import pathlib
 import re
 import subprocess
@@ -378,7 +379,16 @@ def cmd_configs(args):
                           path.read_text(encoding="utf-8"))
             probe = pathlib.Path(tmp, path.name)
             probe.write_text(text)
-            r = subprocess.run([binary, "--check-config", "--config", str(probe)], capture_output=True, text=True)
+            env = dict(os.environ)
+            if "workload-identity" in path.parts:
+                # What the Azure Workload Identity webhook injects into the pod.
+                token = pathlib.Path(tmp, "federated-token")
+                token.write_text("header.payload.signature\n")
+                env.update(AZURE_FEDERATED_TOKEN_FILE=str(token), AZURE_CLIENT_ID="00000000-0000-0000-0000-000000000001",
+                           AZURE_TENANT_ID="00000000-0000-0000-0000-000000000002",
+                           AZURE_AUTHORITY_HOST="https://login.microsoftonline.com/")
+            r = subprocess.run([binary, "--check-config", "--config", str(probe)], capture_output=True, text=True,
+                               env=env)
             where = path.relative_to(ROOT)
             if r.returncode != 0:
                 fail(f"{where}: --check-config: {(r.stderr or r.stdout).strip()}")
