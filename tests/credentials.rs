@@ -485,7 +485,7 @@ async fn check_config_logs_which_credential_auto_chose_without_secrets() {
         "credential = \"auto\"\nmanaged_identity_endpoint = \"{}{APP_SERVICE_TOKEN_PATH}\"\nmanaged_identity_header = \"{DEMO_IDENTITY_HEADER}\"\n",
         sim.base_url()
     );
-    let out = run_binary(&managed_identity_toml(&sim, &lines), &["--check-config"]).await;
+    let out = run_binary_env(&managed_identity_toml(&sim, &lines), &["--check-config"], &[]).await;
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{text}");
     let line = text
@@ -494,4 +494,34 @@ async fn check_config_logs_which_credential_auto_chose_without_secrets() {
         .unwrap_or_else(|| panic!("no choice logged:\n{text}"));
     assert!(line.contains("AZURE_FEDERATED_TOKEN_FILE") && line.contains("App Service"), "{line}");
     assert!(!text.contains(DEMO_IDENTITY_HEADER), "{text}");
+}
+
+#[tokio::test]
+async fn auto_uses_app_service_variables_from_the_environment() {
+    let sim = sim().await;
+    let endpoint = format!("{}{APP_SERVICE_TOKEN_PATH}", sim.base_url());
+    let toml = managed_identity_toml(&sim, "credential = \"auto\"\n");
+    let env = [("IDENTITY_ENDPOINT", endpoint.as_str()), ("IDENTITY_HEADER", DEMO_IDENTITY_HEADER)];
+    let out = run_binary_env(&toml, &["--check-config"], &env).await;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    let line = text.lines().find(|l| l.contains("chose managed identity")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("App Service") && line.contains(&endpoint), "{line}");
+    assert!(!text.contains(DEMO_IDENTITY_HEADER), "{text}");
+
+    // Without the variables the same configuration falls to IMDS.
+    let out = run_binary_env(&toml, &["--check-config"], &[]).await;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let line = text.lines().find(|l| l.contains("chose managed identity")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("IMDS") && line.contains("169.254.169.254"), "{line}");
+
+    // With the webhook's token file, auto picks workload identity first.
+    let out = run_binary_env(
+        &toml,
+        &["--check-config"],
+        &[("AZURE_FEDERATED_TOKEN_FILE", "/nonexistent/token"), ("AZURE_CLIENT_ID", DEMO_CLIENT_ID)],
+    )
+    .await;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("chose workload_identity"), "{text}");
 }

@@ -112,7 +112,8 @@ impl ManagedIdentity {
         } else {
             FailureReason::Network
         };
-        // The error chain may hold the URL; its query carries only api-version, resource and client_id.
+        // The endpoint is named by the error already; the URL would only repeat it with the query.
+        let e = e.without_url();
         let mut message = e.to_string();
         let mut source = std::error::Error::source(&e);
         while let Some(s) = source {
