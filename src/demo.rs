@@ -122,6 +122,14 @@ pub async fn simulate(listen: SocketAddr, users: usize, seed: u64) -> Result<(),
         sim.base_url()
     );
     println!("Use this tenant in a config:\n\n{}", demo_config(&sim.base_url(), None));
+    let base = sim.base_url();
+    println!(
+        "Or, instead of client_id and client_secret, a managed identity (system-assigned; client_id = \"{}\" for the user-assigned one):\n\ncredential = \"managed_identity\"\nmanaged_identity_endpoint = \"{base}{}\"\n\nor App Service's endpoint with managed_identity_endpoint = \"{base}{}\" and managed_identity_header = \"{}\".",
+        simulator::DEMO_USER_ASSIGNED_CLIENT_ID,
+        simulator::IMDS_TOKEN_PATH,
+        simulator::APP_SERVICE_TOKEN_PATH,
+        simulator::DEMO_IDENTITY_HEADER,
+    );
     app::shutdown_signal().await;
     sim.shutdown().await;
     Ok(())

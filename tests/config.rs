@@ -94,6 +94,8 @@ fn the_example_config_is_valid_and_documents_every_key() {
         "client_certificate_file",
         "client_certificate_key_file",
         "credential",
+        "managed_identity_endpoint",
+        "managed_identity_header",
         "count",
         "index",
     ] {

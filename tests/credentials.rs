@@ -1,5 +1,6 @@
-//! Certificate and workload-identity credentials end to end: the exporter signs client assertions
-//! (or reads the projected token) and the simulator verifies them for real over HTTP.
+//! Certificate, workload-identity and managed-identity credentials end to end: the exporter signs
+//! client assertions (or reads the projected token, or asks the simulated IMDS / App Service
+//! endpoint) and the simulator verifies them for real over HTTP.
 
 mod common;
 
@@ -8,11 +9,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine;
+use common::truth;
 use common::*;
 use entra_authmethods_exporter::config::{self, Sources};
 use entra_authmethods_exporter::simulator::{
-    self, AssertionKind, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, FEDERATED_AUDIENCE, RunningSimulator,
-    SimulatorConfig,
+    self, APP_SERVICE_TOKEN_PATH, AssertionKind, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_IDENTITY_HEADER,
+    DEMO_MANAGED_IDENTITY_CLIENT_ID, DEMO_TENANT_ID, DEMO_USER_ASSIGNED_CLIENT_ID, FEDERATED_AUDIENCE, Fault,
+    IMDS_TOKEN_PATH, ManagedIdentityProtocol, RunningSimulator, SimulatorConfig,
 };
 use rcgen::{CertificateParams, KeyPair};
 
@@ -320,4 +323,205 @@ fn workload_identity_environment_is_used_only_without_other_credentials() {
     .unwrap();
     let err = config::load(Sources { file: Some(&path), env: Some(env(&[])) }).unwrap_err().to_string();
     assert!(err.contains("AZURE_FEDERATED_TOKEN_FILE"), "{err}");
+}
+
+/// The common test config with neither client_id nor client secret, and `lines` instead.
+fn managed_identity_toml(sim: &RunningSimulator, lines: &str) -> String {
+    let toml = config_toml(sim, "", "");
+    let secret_line = format!("client_secret = \"{DEMO_CLIENT_SECRET}\"\n");
+    let client_line = format!("client_id = \"{DEMO_CLIENT_ID}\"\n");
+    assert!(toml.contains(&secret_line) && toml.contains(&client_line));
+    toml.replace(&client_line, "").replace(&secret_line, lines)
+}
+
+fn imds_lines(endpoint: &str) -> String {
+    format!("credential = \"managed_identity\"\nmanaged_identity_endpoint = \"{endpoint}\"\n")
+}
+
+/// Every `entra_authmethods_users` series the truth has, equal to it.
+fn assert_users_match_truth(exp: &Exposition, sim: &RunningSimulator) {
+    let truth = truth::compute(TENANT, &sim.population(DEMO_TENANT_ID));
+    let got = exp.family("entra_authmethods_users");
+    assert!(!truth.users.is_empty());
+    for (labels, want) in &truth.users {
+        assert_eq!(got.get(labels), Some(want), "entra_authmethods_users{labels:?}");
+    }
+    let all = [("tenant", TENANT), ("user_type", "all"), ("user_role", "all")];
+    assert_eq!(exp.get("entra_authmethods_users", &all), Some(truth.listed_users as f64));
+}
+
+#[tokio::test]
+async fn system_assigned_managed_identity_via_imds_end_to_end() {
+    let sim = sim().await;
+    let toml = managed_identity_toml(&sim, &imds_lines(&format!("{}{IMDS_TOKEN_PATH}", sim.base_url())));
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0), "{}", exp.text);
+    assert_users_match_truth(&exp, &sim);
+    let seen = sim.last_managed_identity_request().expect("IMDS issued the token");
+    assert_eq!(seen.protocol, ManagedIdentityProtocol::Imds);
+    assert_eq!((seen.api_version.as_str(), seen.resource.as_str()), ("2018-02-01", "https://graph.microsoft.com/"));
+    assert_eq!((seen.requested_client_id, seen.client_id.as_str()), (None, DEMO_MANAGED_IDENTITY_CLIENT_ID));
+
+    // IMDS said "expires_in": "2" (a string): the token is renewed after that, not kept for an hour.
+    let issued = sim.stats().token_requests_ok;
+    tokio::time::sleep(TOKEN_LIFETIME + Duration::from_millis(200)).await;
+    assert!(exporter.poll_now().await);
+    assert!(sim.stats().token_requests_ok > issued, "a new managed-identity token was requested");
+    // … before Graph had to refuse the old one.
+    let exp = scrape(exporter.addr).await;
+    let rejected: f64 = exp
+        .family("entra_authmethods_graph_requests_total")
+        .iter()
+        .filter(|(l, _)| l["code"] == "401")
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(rejected, 0.0, "{}", exp.text);
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn auto_with_a_client_id_uses_the_user_assigned_identity() {
+    let sim = sim().await;
+    // No secret, no certificate, no AZURE_FEDERATED_TOKEN_FILE: auto ends at managed identity.
+    let lines = format!(
+        "credential = \"auto\"\nclient_id = \"{DEMO_USER_ASSIGNED_CLIENT_ID}\"\nmanaged_identity_endpoint = \"{}{IMDS_TOKEN_PATH}\"\n",
+        sim.base_url()
+    );
+    let settings = settings(&managed_identity_toml(&sim, &lines));
+    assert!(settings.tenants[0].managed_identity.is_some());
+    let exporter = start_exporter(&settings).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0), "{}", exp.text);
+    assert_users_match_truth(&exp, &sim);
+    let seen = sim.last_managed_identity_request().unwrap();
+    assert_eq!(seen.requested_client_id.as_deref(), Some(DEMO_USER_ASSIGNED_CLIENT_ID));
+    assert_eq!(seen.client_id, DEMO_USER_ASSIGNED_CLIENT_ID);
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn app_service_identity_endpoint_with_its_header() {
+    let sim = sim().await;
+    let lines = |header: &str| {
+        format!(
+            "credential = \"managed_identity\"\nmanaged_identity_endpoint = \"{}{APP_SERVICE_TOKEN_PATH}\"\nmanaged_identity_header = \"{header}\"\n",
+            sim.base_url()
+        )
+    };
+    let exporter = start_exporter(&settings(&managed_identity_toml(&sim, &lines(DEMO_IDENTITY_HEADER)))).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0), "{}", exp.text);
+    assert_users_match_truth(&exp, &sim);
+    let seen = sim.last_managed_identity_request().unwrap();
+    assert_eq!((seen.protocol, seen.api_version.as_str()), (ManagedIdentityProtocol::AppService, "2019-08-01"));
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(!page.contains(DEMO_IDENTITY_HEADER), "the identity header is a secret");
+    exporter.shutdown().await;
+
+    // A wrong header is refused (401): a configuration problem, reported without the header value.
+    let wrong = "wrong-identity-header-value";
+    let exporter = start_exporter(&settings(&managed_identity_toml(&sim, &lines(wrong)))).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(0.0));
+    let failures = [("tenant", TENANT), ("report", "registration_details"), ("reason", "unauthorized")];
+    assert_eq!(exp.get("entra_authmethods_poll_failures_total", &failures), Some(1.0), "{}", exp.text);
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(page.contains("managed identity endpoint") && page.contains("HTTP 401"), "{page}");
+    assert!(!page.contains(wrong) && !exp.text.contains(wrong));
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn unreachable_imds_fails_the_poll_as_network_with_a_clear_message() {
+    let sim = sim().await;
+    // A port nothing listens on: connection refused, as when no identity endpoint exists.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let toml = managed_identity_toml(&sim, &imds_lines(&format!("http://{closed}{IMDS_TOKEN_PATH}")));
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(0.0));
+    let failures = [("tenant", TENANT), ("report", "registration_details"), ("reason", "network")];
+    assert_eq!(exp.get("entra_authmethods_poll_failures_total", &failures), Some(1.0), "{}", exp.text);
+    let info = [("tenant", TENANT), ("report", "registration_details"), ("reason", "network"), ("graph_code", "none")];
+    assert_eq!(exp.get("entra_authmethods_last_error_info", &info), Some(1.0), "{}", exp.text);
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(page.contains("managed identity endpoint unreachable"), "{page}");
+    assert!(page.contains(&closed.to_string()), "names the endpoint: {page}");
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn imds_answering_503_is_retried_and_then_reported_as_server_error() {
+    let sim = sim().await;
+    // Two 503s: the retries inside one poll absorb them.
+    sim.push_fault(Fault::ManagedIdentityUnavailable { count: 2, status: 503 });
+    let toml = managed_identity_toml(&sim, &imds_lines(&format!("{}{IMDS_TOKEN_PATH}", sim.base_url())));
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0), "{}", exp.text);
+    assert_eq!((sim.pending_faults(), sim.stats().token_requests_failed), (0, 2));
+
+    // IMDS stays down for all five attempts (graph.max_attempts) of the next poll, which needs a new token.
+    sim.push_fault(Fault::ManagedIdentityUnavailable { count: 5, status: 503 });
+    sim.revoke_tokens();
+    assert!(!exporter.poll_now().await);
+    assert_eq!(sim.pending_faults(), 0);
+    let exp = scrape(exporter.addr).await;
+    let failures = [("tenant", TENANT), ("report", "registration_details"), ("reason", "server_error")];
+    assert_eq!(exp.get("entra_authmethods_poll_failures_total", &failures), Some(1.0), "{}", exp.text);
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(page.contains("managed identity endpoint") && page.contains("HTTP 503"), "{page}");
+
+    // IMDS is back: the next poll recovers on its own.
+    assert!(exporter.poll_now().await);
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn check_config_logs_which_credential_auto_chose_without_secrets() {
+    let sim = sim().await;
+    let lines = format!(
+        "credential = \"auto\"\nmanaged_identity_endpoint = \"{}{APP_SERVICE_TOKEN_PATH}\"\nmanaged_identity_header = \"{DEMO_IDENTITY_HEADER}\"\n",
+        sim.base_url()
+    );
+    let out = run_binary_env(&managed_identity_toml(&sim, &lines), &["--check-config"], &[]).await;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("chose managed identity"))
+        .unwrap_or_else(|| panic!("no choice logged:\n{text}"));
+    assert!(line.contains("AZURE_FEDERATED_TOKEN_FILE") && line.contains("App Service"), "{line}");
+    assert!(!text.contains(DEMO_IDENTITY_HEADER), "{text}");
+}
+
+#[tokio::test]
+async fn auto_uses_app_service_variables_from_the_environment() {
+    let sim = sim().await;
+    let endpoint = format!("{}{APP_SERVICE_TOKEN_PATH}", sim.base_url());
+    let toml = managed_identity_toml(&sim, "credential = \"auto\"\n");
+    let env = [("IDENTITY_ENDPOINT", endpoint.as_str()), ("IDENTITY_HEADER", DEMO_IDENTITY_HEADER)];
+    let out = run_binary_env(&toml, &["--check-config"], &env).await;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    let line = text.lines().find(|l| l.contains("chose managed identity")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("App Service") && line.contains(&endpoint), "{line}");
+    assert!(!text.contains(DEMO_IDENTITY_HEADER), "{text}");
+
+    // Without the variables the same configuration falls to IMDS.
+    let out = run_binary_env(&toml, &["--check-config"], &[]).await;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let line = text.lines().find(|l| l.contains("chose managed identity")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("IMDS") && line.contains("169.254.169.254"), "{line}");
+
+    // With the webhook's token file, auto picks workload identity first.
+    let out = run_binary_env(
+        &toml,
+        &["--check-config"],
+        &[("AZURE_FEDERATED_TOKEN_FILE", "/nonexistent/token"), ("AZURE_CLIENT_ID", DEMO_CLIENT_ID)],
+    )
+    .await;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("chose workload_identity"), "{text}");
 }

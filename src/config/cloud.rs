@@ -78,6 +78,32 @@ pub fn parse_endpoint(key: &str, value: &str) -> Result<Url, String> {
     }
 }
 
+/// Azure's Instance Metadata Service: plain http on a link-local address by design (the hypervisor
+/// answers it; it never leaves the host).
+pub const IMDS_ADDRESS: std::net::Ipv4Addr = std::net::Ipv4Addr::new(169, 254, 169, 254);
+
+/// Like [`parse_endpoint`] for a managed-identity endpoint, which may also be plain http to exactly
+/// IMDS's address: App Service's endpoint is plain http on loopback, IMDS plain http on 169.254.169.254,
+/// and nothing else may receive the identity header or hand out tokens over clear text.
+pub fn parse_managed_identity_endpoint(key: &str, value: &str) -> Result<Url, String> {
+    let url = Url::parse(value).map_err(|e| format!("{key} = {value:?} is not a URL: {e}"))?;
+    if url.scheme() == "http" && url.host() == Some(url::Host::Ipv4(IMDS_ADDRESS)) {
+        if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+            return Err(format!("{key} = {value:?} must not carry a query, fragment or credentials"));
+        }
+        return Ok(url);
+    }
+    parse_endpoint(key, value).map_err(|e| {
+        if e.contains("plain http") {
+            format!(
+                "{key} = {value:?} uses plain http to a host that is neither loopback nor IMDS; use https (plain http is allowed only for 169.254.169.254, 127.0.0.0/8, [::1] and localhost)"
+            )
+        } else {
+            e
+        }
+    })
+}
+
 fn is_loopback_host(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
@@ -104,6 +130,20 @@ mod tests {
         assert!(parse_endpoint("login_endpoint", "ftp://x").is_err());
         assert!(parse_endpoint("login_endpoint", "not a url").is_err());
         assert!(parse_endpoint("login_endpoint", "https://u:p@host").is_err());
+    }
+
+    #[test]
+    fn managed_identity_endpoints_allow_plain_http_only_to_imds_and_loopback() {
+        let key = "managed_identity_endpoint";
+        assert!(parse_managed_identity_endpoint(key, "http://169.254.169.254/metadata/identity/oauth2/token").is_ok());
+        assert!(parse_managed_identity_endpoint(key, "http://127.0.0.1:41741/MSI/token/").is_ok());
+        assert!(parse_managed_identity_endpoint(key, "https://identity.example.net/token").is_ok());
+        for bad in ["http://169.254.169.253/token", "http://10.0.0.4/token", "http://169.254.169.254.nip.io/x"] {
+            let err = parse_managed_identity_endpoint(key, bad).unwrap_err();
+            assert!(err.contains(key) && err.contains("169.254.169.254"), "{err}");
+        }
+        assert!(parse_managed_identity_endpoint(key, "http://169.254.169.254/x?api-version=1").is_err());
+        assert!(parse_managed_identity_endpoint(key, "not a url").is_err());
     }
 
     #[test]

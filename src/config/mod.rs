@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-pub use cloud::{Cloud, parse_endpoint};
+pub use cloud::{Cloud, IMDS_ADDRESS, parse_endpoint, parse_managed_identity_endpoint};
 pub use secret::{Secret, SecretSource};
 
 use crate::reports::{CredentialKind, REPORTS, ReportKind};
@@ -65,6 +65,8 @@ pub struct TenantSettings {
     /// The `tenant` label value.
     pub name: String,
     pub tenant_id: String,
+    /// The app registration's client ID; for a managed identity the user-assigned identity's
+    /// client ID, or empty for the system-assigned identity.
     pub client_id: String,
     /// The application credential; `None` when the tenant only has a delegated one.
     pub client_secret: Option<SecretSource>,
@@ -72,6 +74,8 @@ pub struct TenantSettings {
     pub client_certificate: Option<CertificateSettings>,
     /// The application credential when it is workload identity federation.
     pub workload_identity: Option<WorkloadIdentitySettings>,
+    /// The application credential when it is an Azure managed identity.
+    pub managed_identity: Option<ManagedIdentitySettings>,
     /// The signed-in user's credential written by `login`, for delegated-only reports.
     pub delegated: Option<DelegatedSettings>,
     pub cloud: Cloud,
@@ -100,13 +104,41 @@ pub struct WorkloadIdentitySettings {
     pub token_file: PathBuf,
 }
 
-/// The variables the Azure Workload Identity webhook injects (graph-api.md 11.4).
+/// The IMDS token endpoint of Azure VMs and scale sets (graph-api.md 11.5).
+pub const IMDS_TOKEN_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
+
+/// An Azure managed identity (graph-api.md 11.5): tokens from the host's identity endpoint, no secret
+/// of ours involved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedIdentitySettings {
+    /// IMDS, App Service's `IDENTITY_ENDPOINT`, or `managed_identity_endpoint`.
+    pub endpoint: Url,
+    /// App Service's `IDENTITY_HEADER`: present means the App Service protocol
+    /// (`X-IDENTITY-HEADER`, api-version 2019-08-01), absent means IMDS (`Metadata: true`).
+    pub app_service_header: Option<Secret>,
+    /// The user-assigned identity's client ID; `None` for the system-assigned identity.
+    pub client_id: Option<String>,
+    /// The token's resource: the cloud's Graph host with a trailing slash.
+    pub resource: String,
+}
+
+impl ManagedIdentitySettings {
+    /// `"IMDS"` or `"App Service"`, for logs.
+    pub fn protocol(&self) -> &'static str {
+        if self.app_service_header.is_some() { "App Service" } else { "IMDS" }
+    }
+}
+
+/// The variables the Azure Workload Identity webhook injects (graph-api.md 11.4), and the ones App
+/// Service and Functions set for managed identity (11.5).
 #[derive(Debug, Clone, Default)]
 struct AzureEnv {
     federated_token_file: Option<String>,
     client_id: Option<String>,
     tenant_id: Option<String>,
     authority_host: Option<String>,
+    identity_endpoint: Option<String>,
+    identity_header: Option<Secret>,
 }
 
 impl AzureEnv {
@@ -117,6 +149,8 @@ impl AzureEnv {
             client_id: get("AZURE_CLIENT_ID"),
             tenant_id: get("AZURE_TENANT_ID"),
             authority_host: get("AZURE_AUTHORITY_HOST"),
+            identity_endpoint: get("IDENTITY_ENDPOINT"),
+            identity_header: get("IDENTITY_HEADER").map(Secret::new),
         }
     }
 }
@@ -163,7 +197,10 @@ impl TenantSettings {
     /// The `.default` scope of the Graph resource this tenant talks to. A custom `graph_endpoint`
     /// (proxy, simulator) still receives tokens for its cloud's Graph resource.
     pub fn has_app_credential(&self) -> bool {
-        self.client_secret.is_some() || self.client_certificate.is_some() || self.workload_identity.is_some()
+        self.client_secret.is_some()
+            || self.client_certificate.is_some()
+            || self.workload_identity.is_some()
+            || self.managed_identity.is_some()
     }
 
     pub fn scope(&self) -> String {
@@ -425,19 +462,33 @@ fn validate_tenant(index: usize, mut t: RawTenant, azure: &AzureEnv) -> Result<T
             "name = {name:?} must be 1 to 64 characters of letters, digits, '-', '_' or '.' (it becomes the tenant label)"
         )));
     }
-    let workload_identity = validate_credential_kind(&mut t, azure).map_err(err)?;
+    let choice = validate_credential_kind(&mut t, azure).map_err(err)?;
+    let workload_identity = choice.workload;
     let tenant_id = required("tenant_id", t.tenant_id)?;
     if !is_tenant_id(&tenant_id) {
         return Err(err(format!(
             "tenant_id = {tenant_id:?} is neither a GUID nor a domain name such as contoso.onmicrosoft.com"
         )));
     }
-    let client_id = required("client_id", t.client_id)?;
-    if !is_guid(&client_id) {
-        return Err(err(format!(
-            "client_id = {client_id:?} is not a GUID (the application (client) ID of the app registration)"
-        )));
-    }
+    let client_id = if choice.managed {
+        // Optional: it names a user-assigned identity; without it the host's system-assigned one is used.
+        match t.client_id.filter(|c| !c.trim().is_empty()) {
+            Some(c) if !is_guid(&c) => {
+                return Err(err(format!(
+                    "client_id = {c:?} is not a GUID (with a managed identity it is the client ID of the user-assigned identity)"
+                )));
+            }
+            other => other.unwrap_or_default(),
+        }
+    } else {
+        let client_id = required("client_id", t.client_id)?;
+        if !is_guid(&client_id) {
+            return Err(err(format!(
+                "client_id = {client_id:?} is not a GUID (the application (client) ID of the app registration)"
+            )));
+        }
+        client_id
+    };
     let client_certificate = match (t.client_certificate_file, t.client_certificate_key_file) {
         (Some(certificate_file), key_file) => {
             let cert = crate::graph::ClientCertificate::load(&certificate_file, key_file.as_deref()).map_err(err)?;
@@ -464,6 +515,12 @@ fn validate_tenant(index: usize, mut t: RawTenant, azure: &AzureEnv) -> Result<T
         (None, None) => None,
     };
     let delegated = match (t.refresh_token_file, t.delegated_client_id) {
+        (Some(_), None) if choice.managed => {
+            // A managed identity cannot sign users in: the public client must be named.
+            return Err(err(
+                "refresh_token_file with a managed identity needs delegated_client_id (the app registration used by `login`)".into(),
+            ));
+        }
         (Some(file), client) => {
             let client_id = client.unwrap_or_else(|| client_id.clone());
             if !is_guid(&client_id) {
@@ -474,9 +531,14 @@ fn validate_tenant(index: usize, mut t: RawTenant, azure: &AzureEnv) -> Result<T
         (None, Some(_)) => return Err(err("delegated_client_id needs refresh_token_file".into())),
         (None, None) => None,
     };
-    if client_secret.is_none() && client_certificate.is_none() && workload_identity.is_none() && delegated.is_none() {
+    if client_secret.is_none()
+        && client_certificate.is_none()
+        && workload_identity.is_none()
+        && !choice.managed
+        && delegated.is_none()
+    {
         return Err(err(
-            "a credential is required: set client_secret_file (preferred) or client_secret, client_certificate_file, or credential = \"workload_identity\", and/or refresh_token_file for delegated reports".into(),
+            "a credential is required: set client_secret_file (preferred) or client_secret, client_certificate_file, or credential = \"workload_identity\", \"managed_identity\" or \"auto\", and/or refresh_token_file for delegated reports".into(),
         ));
     }
     let registration_source = match t.registration_source.as_deref() {
@@ -494,6 +556,41 @@ fn validate_tenant(index: usize, mut t: RawTenant, azure: &AzureEnv) -> Result<T
         parse_endpoint("graph_endpoint", t.graph_endpoint.as_deref().unwrap_or(cloud.graph_endpoint())).map_err(err)?;
     let login_endpoint =
         parse_endpoint("login_endpoint", t.login_endpoint.as_deref().unwrap_or(cloud.login_endpoint())).map_err(err)?;
+    let managed_identity = if choice.managed {
+        let user_assigned = Some(client_id.clone()).filter(|c| !c.is_empty());
+        let mi = managed_identity_settings(
+            t.managed_identity_endpoint,
+            t.managed_identity_header,
+            user_assigned,
+            cloud,
+            azure,
+        )
+        .map_err(err)?;
+        Some(mi)
+    } else {
+        None
+    };
+    match (choice.auto_reason, &managed_identity) {
+        (Some(reason), Some(mi)) => tracing::info!(
+            tenant = %name,
+            credential = "managed_identity",
+            protocol = mi.protocol(),
+            endpoint = %mi.endpoint,
+            identity = mi.client_id.as_deref().unwrap_or("system-assigned"),
+            "credential = \"auto\" chose managed identity: {reason}"
+        ),
+        (Some(reason), None) => {
+            let kind = if client_secret.is_some() {
+                "secret"
+            } else if client_certificate.is_some() {
+                "certificate"
+            } else {
+                "workload_identity"
+            };
+            tracing::info!(tenant = %name, credential = kind, "credential = \"auto\" chose {kind}: {reason}");
+        }
+        (None, _) => {}
+    }
     let poll_interval = t.poll_interval.unwrap_or(DEFAULT_POLL_INTERVAL);
     if poll_interval < MIN_POLL_INTERVAL {
         return Err(err(format!(
@@ -510,7 +607,12 @@ fn validate_tenant(index: usize, mut t: RawTenant, azure: &AzureEnv) -> Result<T
         .flat_map(|&user_type| user_roles.iter().map(move |&user_role| Breakdown { user_type, user_role }))
         .collect();
     let has = |kind: CredentialKind| match kind {
-        CredentialKind::App => client_secret.is_some() || client_certificate.is_some() || workload_identity.is_some(),
+        CredentialKind::App => {
+            client_secret.is_some()
+                || client_certificate.is_some()
+                || workload_identity.is_some()
+                || managed_identity.is_some()
+        }
         CredentialKind::Delegated => delegated.is_some(),
     };
     let reports = validate_reports(t.reports, poll_interval, registration_source, &has).map_err(err)?;
@@ -522,6 +624,7 @@ fn validate_tenant(index: usize, mut t: RawTenant, azure: &AzureEnv) -> Result<T
         client_secret,
         client_certificate,
         workload_identity,
+        managed_identity,
         delegated,
         cloud,
         graph_endpoint,
@@ -533,38 +636,73 @@ fn validate_tenant(index: usize, mut t: RawTenant, azure: &AzureEnv) -> Result<T
     })
 }
 
+/// The application credential `credential` and the keys present select.
+struct CredentialChoice {
+    workload: Option<WorkloadIdentitySettings>,
+    managed: bool,
+    /// Why `credential = "auto"` chose what it chose, for the startup log; `None` when not auto.
+    auto_reason: Option<&'static str>,
+}
+
 /// Checks `credential` against the credential keys present (exactly one application credential),
-/// and for workload identity fills tenant_id, client_id and login_endpoint from the webhook's
-/// variables when the tenant does not set them.
-fn validate_credential_kind(t: &mut RawTenant, azure: &AzureEnv) -> Result<Option<WorkloadIdentitySettings>, String> {
+/// resolves `auto` (configured secret or certificate, then workload identity, then managed
+/// identity), and for workload identity fills tenant_id, client_id and login_endpoint from the
+/// webhook's variables when the tenant does not set them. Explicit kinds never fall back.
+fn validate_credential_kind(t: &mut RawTenant, azure: &AzureEnv) -> Result<CredentialChoice, String> {
     let secret = t.client_secret.is_some() || t.client_secret_file.is_some();
     let certificate = t.client_certificate_file.is_some();
     if secret && certificate {
         return Err("set only one of client_secret, client_secret_file and client_certificate_file".into());
     }
-    let workload = match t.credential.as_deref() {
-        None => !secret && !certificate && t.refresh_token_file.is_none() && azure.federated_token_file.is_some(),
+    let managed_keys = [
+        ("managed_identity_endpoint", &t.managed_identity_endpoint),
+        ("managed_identity_header", &t.managed_identity_header),
+    ];
+    if let Some((key, _)) = managed_keys.iter().find(|(_, v)| v.is_some())
+        && !matches!(t.credential.as_deref(), Some("managed_identity" | "auto"))
+    {
+        return Err(format!("{key} needs credential = \"managed_identity\" or \"auto\""));
+    }
+    let keys = CredentialChoice { workload: None, managed: false, auto_reason: None };
+    let (workload, auto_reason) = match t.credential.as_deref() {
+        None => {
+            (!secret && !certificate && t.refresh_token_file.is_none() && azure.federated_token_file.is_some(), None)
+        }
         Some("secret") if !secret => {
             return Err("credential = \"secret\" needs client_secret_file or client_secret".into());
         }
         Some("certificate") if !certificate => {
             return Err("credential = \"certificate\" needs client_certificate_file".into());
         }
-        Some("secret") | Some("certificate") => false,
-        Some("workload_identity") if secret || certificate => {
-            return Err(
-                "credential = \"workload_identity\" cannot be combined with client_secret, client_secret_file or client_certificate_file".into(),
-            );
+        Some("secret") | Some("certificate") => return Ok(keys),
+        Some(kind @ ("workload_identity" | "managed_identity")) if secret || certificate => {
+            return Err(format!(
+                "credential = {kind:?} cannot be combined with client_secret, client_secret_file or client_certificate_file"
+            ));
         }
-        Some("workload_identity") => true,
+        Some("workload_identity") => (true, None),
+        Some("managed_identity") => return Ok(CredentialChoice { managed: true, ..keys }),
+        Some("auto") if secret => {
+            return Ok(CredentialChoice { auto_reason: Some("a client secret is configured"), ..keys });
+        }
+        Some("auto") if certificate => {
+            return Ok(CredentialChoice { auto_reason: Some("client_certificate_file is configured"), ..keys });
+        }
+        Some("auto") if azure.federated_token_file.is_some() => {
+            (true, Some("no secret or certificate is configured and AZURE_FEDERATED_TOKEN_FILE is set"))
+        }
+        Some("auto") => {
+            let reason = "no secret or certificate is configured and AZURE_FEDERATED_TOKEN_FILE is not set";
+            return Ok(CredentialChoice { managed: true, auto_reason: Some(reason), ..keys });
+        }
         Some(other) => {
             return Err(format!(
-                "credential = {other:?} is not one of \"secret\", \"certificate\", \"workload_identity\""
+                "credential = {other:?} is not one of \"secret\", \"certificate\", \"workload_identity\", \"managed_identity\", \"auto\""
             ));
         }
     };
     if !workload {
-        return Ok(None);
+        return Ok(keys);
     }
     let Some(token_file) = &azure.federated_token_file else {
         return Err("credential = \"workload_identity\" needs the environment variable AZURE_FEDERATED_TOKEN_FILE (set by the Azure Workload Identity webhook)".into());
@@ -578,7 +716,50 @@ fn validate_credential_kind(t: &mut RawTenant, azure: &AzureEnv) -> Result<Optio
     if t.login_endpoint.is_none() {
         t.login_endpoint.clone_from(&azure.authority_host);
     }
-    Ok(Some(WorkloadIdentitySettings { token_file: PathBuf::from(token_file) }))
+    Ok(CredentialChoice {
+        workload: Some(WorkloadIdentitySettings { token_file: PathBuf::from(token_file) }),
+        managed: false,
+        auto_reason,
+    })
+}
+
+/// Where a managed identity gets tokens: the configured endpoint (App Service protocol when
+/// `managed_identity_header` is set), else App Service's `IDENTITY_ENDPOINT` + `IDENTITY_HEADER`
+/// when both are in the environment, else IMDS.
+fn managed_identity_settings(
+    endpoint: Option<String>,
+    header: Option<String>,
+    client_id: Option<String>,
+    cloud: Cloud,
+    azure: &AzureEnv,
+) -> Result<ManagedIdentitySettings, String> {
+    if header.as_deref().is_some_and(|h| h.trim().is_empty()) {
+        return Err("managed_identity_header is empty".into());
+    }
+    let header = header.map(Secret::new);
+    let (endpoint, app_service_header) = match (endpoint, header) {
+        (Some(url), header) => (parse_managed_identity_endpoint("managed_identity_endpoint", &url)?, header),
+        (None, Some(header)) => match &azure.identity_endpoint {
+            Some(url) => (parse_managed_identity_endpoint("IDENTITY_ENDPOINT (environment)", url)?, Some(header)),
+            None => {
+                return Err(
+                    "managed_identity_header needs managed_identity_endpoint or the environment variable IDENTITY_ENDPOINT".into(),
+                );
+            }
+        },
+        (None, None) => match (&azure.identity_endpoint, &azure.identity_header) {
+            (Some(url), Some(header)) => {
+                (parse_managed_identity_endpoint("IDENTITY_ENDPOINT (environment)", url)?, Some(header.clone()))
+            }
+            _ => (parse_managed_identity_endpoint("managed identity endpoint", IMDS_TOKEN_ENDPOINT)?, None),
+        },
+    };
+    Ok(ManagedIdentitySettings {
+        endpoint,
+        app_service_header,
+        client_id,
+        resource: format!("{}/", cloud.graph_endpoint()),
+    })
 }
 
 fn validate_reports(

@@ -80,8 +80,13 @@ pub struct RawTenant {
     /// PEM certificate (and its key unless `client_certificate_key_file` is set) for client assertions.
     pub client_certificate_file: Option<PathBuf>,
     pub client_certificate_key_file: Option<PathBuf>,
-    /// `"secret"`, `"certificate"` or `"workload_identity"`; default: from the keys present.
+    /// `"secret"`, `"certificate"`, `"workload_identity"`, `"managed_identity"` or `"auto"`;
+    /// default: from the keys present.
     pub credential: Option<String>,
+    /// The managed-identity token endpoint (IMDS, or App Service's `IDENTITY_ENDPOINT`).
+    pub managed_identity_endpoint: Option<String>,
+    /// App Service's `IDENTITY_HEADER` value; when set the App Service protocol is spoken.
+    pub managed_identity_header: Option<String>,
     pub cloud: Option<String>,
     pub graph_endpoint: Option<String>,
     pub login_endpoint: Option<String>,

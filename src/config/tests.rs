@@ -82,3 +82,116 @@ fn environment_can_set_a_tenant_secret_by_index() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// A tenant table without credential keys, plus `extra` lines.
+fn bare(extra: &str) -> String {
+    format!("[[tenant]]\nname = \"contoso\"\ntenant_id = \"{GUID_T}\"\n{extra}")
+}
+
+const WEBHOOK: [(&str, &str); 3] = [
+    ("AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/tokens/azure-identity-token"),
+    ("AZURE_CLIENT_ID", GUID_C),
+    ("AZURE_TENANT_ID", GUID_T),
+];
+const APP_SERVICE: [(&str, &str); 2] =
+    [("IDENTITY_ENDPOINT", "http://127.0.0.1:41741/MSI/token/"), ("IDENTITY_HEADER", "app-service-header-value")];
+
+/// Which application credential the first tenant got.
+fn chosen(s: &Settings) -> &'static str {
+    let t = &s.tenants[0];
+    match (&t.client_secret, &t.client_certificate, &t.workload_identity, &t.managed_identity) {
+        (Some(_), None, None, None) => "secret",
+        (None, Some(_), None, None) => "certificate",
+        (None, None, Some(_), None) => "workload_identity",
+        (None, None, None, Some(_)) => "managed_identity",
+        (None, None, None, None) => "none",
+        _ => panic!("more than one application credential: {t:?}"),
+    }
+}
+
+#[test]
+fn auto_prefers_the_configured_secret_then_workload_identity_then_managed_identity() {
+    let auto_secret = bare(&format!("client_id = \"{GUID_C}\"\nclient_secret = \"s\"\ncredential = \"auto\"\n"));
+    let everything: Vec<(&str, &str)> = WEBHOOK.iter().chain(APP_SERVICE.iter()).copied().collect();
+    assert_eq!(chosen(&load_str(&auto_secret, &everything).unwrap()), "secret");
+
+    let auto = bare("credential = \"auto\"\n");
+    let s = load_str(&auto, &everything).unwrap();
+    assert_eq!(chosen(&s), "workload_identity");
+    assert_eq!(s.tenants[0].client_id, GUID_C, "filled from AZURE_CLIENT_ID as without auto");
+
+    let s = load_str(&auto, &APP_SERVICE).unwrap();
+    assert_eq!(chosen(&s), "managed_identity");
+    let mi = s.tenants[0].managed_identity.as_ref().unwrap();
+    assert_eq!((mi.protocol(), mi.endpoint.as_str()), ("App Service", "http://127.0.0.1:41741/MSI/token/"));
+    assert_eq!(mi.app_service_header.as_ref().unwrap().expose(), "app-service-header-value");
+    assert!(!format!("{s:?}").contains("app-service-header-value"), "the header is a secret");
+
+    let s = load_str(&auto, &[]).unwrap();
+    let mi = s.tenants[0].managed_identity.as_ref().unwrap();
+    assert_eq!((mi.protocol(), mi.endpoint.as_str()), ("IMDS", IMDS_TOKEN_ENDPOINT));
+    assert_eq!((mi.client_id.as_deref(), mi.resource.as_str()), (None, "https://graph.microsoft.com/"));
+    assert_eq!(s.tenants[0].client_id, "", "system-assigned: no client id");
+}
+
+#[test]
+fn explicit_kinds_never_fall_through() {
+    let everything: Vec<(&str, &str)> = WEBHOOK.iter().chain(APP_SERVICE.iter()).copied().collect();
+    let explicit = |kind: &str| bare(&format!("client_id = \"{GUID_C}\"\ncredential = \"{kind}\"\n"));
+    for (kind, needs) in [("secret", "client_secret"), ("certificate", "client_certificate_file")] {
+        let err = load_str(&explicit(kind), &everything).unwrap_err().to_string();
+        assert!(err.contains(needs), "{kind}: {err}");
+    }
+    let err = load_str(&explicit("workload_identity"), &APP_SERVICE).unwrap_err().to_string();
+    assert!(err.contains("AZURE_FEDERATED_TOKEN_FILE"), "{err}");
+    // Managed identity stays managed identity with the webhook's variables present.
+    let s = load_str(&explicit("managed_identity"), &WEBHOOK).unwrap();
+    assert_eq!(chosen(&s), "managed_identity");
+    assert_eq!(s.tenants[0].managed_identity.as_ref().unwrap().client_id.as_deref(), Some(GUID_C), "user-assigned");
+    let err = load_str(&(minimal() + "credential = \"managed_identity\"\n"), &[]).unwrap_err().to_string();
+    assert!(err.contains("cannot be combined"), "{err}");
+    let err = load_str(&explicit("magic"), &[]).unwrap_err().to_string();
+    assert!(err.contains("\"managed_identity\", \"auto\""), "{err}");
+}
+
+#[test]
+fn managed_identity_keys_are_validated() {
+    let mi = |extra: &str| bare(&format!("credential = \"managed_identity\"\n{extra}"));
+    let s = load_str(
+        &mi("managed_identity_endpoint = \"http://127.0.0.1:9/msi/token\"\nmanaged_identity_header = \"h\"\ncloud = \"usgov\"\n"),
+        &[],
+    )
+    .unwrap();
+    let got = s.tenants[0].managed_identity.as_ref().unwrap();
+    assert_eq!((got.protocol(), got.resource.as_str()), ("App Service", "https://graph.microsoft.us/"));
+    // A configured endpoint without a header speaks IMDS, whatever the environment says.
+    let s = load_str(
+        &mi("managed_identity_endpoint = \"http://127.0.0.1:9/metadata/identity/oauth2/token\"\n"),
+        &APP_SERVICE,
+    )
+    .unwrap();
+    assert_eq!(s.tenants[0].managed_identity.as_ref().unwrap().protocol(), "IMDS");
+
+    let cases = [
+        (mi("managed_identity_endpoint = \"http://10.1.2.3/token\"\n"), "managed_identity_endpoint"),
+        (mi("managed_identity_header = \"h\"\n"), "IDENTITY_ENDPOINT"),
+        (mi("managed_identity_header = \"\"\n"), "managed_identity_header is empty"),
+        (mi("client_id = \"not-a-guid\"\n"), "user-assigned"),
+        (mi("refresh_token_file = \"/tmp/x\"\n"), "delegated_client_id"),
+        (
+            minimal() + "managed_identity_endpoint = \"http://127.0.0.1:9/x\"\n",
+            "needs credential = \"managed_identity\"",
+        ),
+    ];
+    for (toml, expected) in cases {
+        let err = load_str(&toml, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains(expected) && err.contains("config.toml") && err.contains("tenant[0]"),
+            "{expected}: {err}"
+        );
+    }
+    let err = load_str(&mi(""), &[("IDENTITY_ENDPOINT", "http://10.0.0.1/msi"), ("IDENTITY_HEADER", "h")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("IDENTITY_ENDPOINT (environment)"), "{err}");
+}

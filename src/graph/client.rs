@@ -45,7 +45,7 @@ impl GraphClient {
         Ok(GraphClient {
             http,
             graph_base: tenant.graph_endpoint.clone(),
-            app: Credential::app(tenant)?.map(TokenCache::new),
+            app: Credential::app(tenant, settings)?.map(TokenCache::new),
             delegated: Credential::delegated(tenant)?.map(TokenCache::new),
             pacer: Pacer::new(settings.rate_limit_requests, settings.rate_limit_period),
             settings: settings.clone(),

@@ -10,9 +10,10 @@ use tokio::time::Instant;
 
 use super::assertion::{ClientCertificate, JWT_BEARER, now_unix};
 use super::error::GraphError;
+use super::managed_identity::ManagedIdentity;
 use super::observer::RequestObserver;
 use super::token_file;
-use crate::config::{CertificateSettings, Secret, SecretSource, TenantSettings};
+use crate::config::{CertificateSettings, GraphSettings, Secret, SecretSource, TenantSettings};
 use std::path::PathBuf;
 
 /// Renew when this share of a token's lifetime has passed, so a slow poll never starts with a token
@@ -41,11 +42,24 @@ pub enum Credential {
     /// Workload identity federation (11.4): the projected service-account token, read at every
     /// token request because kubelet rotates it, sent as the client assertion.
     WorkloadIdentity { token_url: Url, client_id: String, token_file: PathBuf, scope: String },
+    /// An Azure managed identity (11.5): IMDS or App Service's identity endpoint, no secret of ours.
+    ManagedIdentity(ManagedIdentity),
 }
 
 impl Credential {
     /// The application credential of a tenant, if it has one.
-    pub fn app(t: &TenantSettings) -> Result<Option<Self>, GraphError> {
+    pub fn app(t: &TenantSettings, graph: &GraphSettings) -> Result<Option<Self>, GraphError> {
+        if let Some(mi) = &t.managed_identity {
+            tracing::info!(
+                tenant = %t.name,
+                protocol = mi.protocol(),
+                endpoint = %mi.endpoint,
+                identity = mi.client_id.as_deref().unwrap_or("system-assigned"),
+                resource = %mi.resource,
+                "using a managed identity"
+            );
+            return Ok(Some(Credential::ManagedIdentity(ManagedIdentity::new(mi, graph)?)));
+        }
         if let Some(files) = &t.client_certificate {
             return Ok(Some(Credential::ClientCertificate {
                 token_url: token_url(&t.login_endpoint, &t.tenant_id)?,
@@ -91,7 +105,8 @@ impl Credential {
         match self {
             Credential::ClientSecret { .. }
             | Credential::ClientCertificate { .. }
-            | Credential::WorkloadIdentity { .. } => None,
+            | Credential::WorkloadIdentity { .. }
+            | Credential::ManagedIdentity(_) => None,
             Credential::RefreshToken { file, .. } => {
                 let text = std::fs::read(file).ok()?;
                 let mut h = std::hash::DefaultHasher::new();
@@ -103,6 +118,7 @@ impl Credential {
 
     async fn request(&self, http: &reqwest::Client, observer: &dyn RequestObserver) -> Result<IssuedToken, GraphError> {
         match self {
+            Credential::ManagedIdentity(mi) => mi.request(now_unix()).await,
             Credential::ClientCertificate { token_url, client_id, files, scope, tenant, last_thumbprint } => {
                 let cert = ClientCertificate::load(&files.certificate_file, files.key_file.as_deref())
                     .map_err(GraphError::Config)?;
@@ -282,6 +298,8 @@ pub async fn read_token_response(response: reqwest::Response) -> Result<IssuedTo
         }
         // 0 means already expired: renew at every use rather than trust it for an hour.
         .filter(|s| s.is_finite() && *s >= 0.0)
+        // A day at most: Duration::from_secs_f64 panics on absurd values, and no Entra token lives longer.
+        .map(|s| s.min(86_400.0))
         // Entra tokens live 60–90 minutes; assume the short end if the answer does not say.
         .unwrap_or(3600.0);
         if parsed.access_token.is_empty() {

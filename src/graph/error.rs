@@ -78,6 +78,11 @@ pub enum GraphError {
     #[error("{0}")]
     Config(String),
 
+    /// The managed-identity endpoint (IMDS or App Service) failed or refused; `reason` is decided
+    /// where the answer is read, because its statuses mean other things than Graph's or Entra's.
+    #[error("managed identity endpoint {endpoint}: {message}")]
+    ManagedIdentity { endpoint: String, reason: FailureReason, code: Option<String>, message: String },
+
     #[error("poll did not finish within the poll_timeout of {0}")]
     PollDeadline(String),
 }
@@ -122,6 +127,7 @@ impl GraphError {
             GraphError::Timeout { .. } | GraphError::PollDeadline(_) => FailureReason::Timeout,
             GraphError::Decode { .. } | GraphError::Paging { .. } => FailureReason::Decode,
             GraphError::Config(_) => FailureReason::Config,
+            GraphError::ManagedIdentity { reason, .. } => *reason,
         }
     }
 
@@ -130,12 +136,16 @@ impl GraphError {
         match self {
             GraphError::Http { code, .. } => code.as_deref(),
             GraphError::Token { error, .. } => Some(error),
+            GraphError::ManagedIdentity { code, .. } => code.as_deref(),
             _ => None,
         }
     }
 
     /// A sentence telling the operator what to do, for the log line and the status page.
     pub fn hint(&self) -> &'static str {
+        if let GraphError::ManagedIdentity { reason, .. } = self {
+            return managed_identity_hint(*reason);
+        }
         match (self.reason(), self.graph_code()) {
             (_, Some("Authentication_RequestFromNonPremiumTenantOrB2CTenant")) => {
                 "the tenant needs a Microsoft Entra ID P1 or P2 licence for the authentication-methods reports (B2C tenants are not supported)"
@@ -181,6 +191,21 @@ impl GraphError {
     }
 }
 
+fn managed_identity_hint(reason: FailureReason) -> &'static str {
+    match reason {
+        FailureReason::Network | FailureReason::Timeout => {
+            "managed identity endpoint unreachable: enable a managed identity on this VM, scale set, App Service or node, and make sure 169.254.169.254 (IMDS) or IDENTITY_ENDPOINT is reachable without a proxy"
+        }
+        FailureReason::Throttled | FailureReason::ServerError => {
+            "the managed identity endpoint is starting, updating or throttling; it is retried with backoff"
+        }
+        FailureReason::Decode => "the managed identity endpoint's answer could not be read; report it if it persists",
+        _ => {
+            "the managed identity was refused: check that it is enabled on this resource, that client_id names a user-assigned identity attached to it, and (App Service) the identity header"
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +232,30 @@ mod tests {
         let token = GraphError::Token { status: Some(401), error: "invalid_client".into(), description: None };
         assert_eq!(token.reason(), FailureReason::Unauthorized);
         assert!(token.hint().contains("client secret"));
+    }
+
+    #[test]
+    fn managed_identity_errors_keep_their_reason_and_get_their_own_hint() {
+        let down = GraphError::ManagedIdentity {
+            endpoint: "http://169.254.169.254/metadata/identity/oauth2/token".into(),
+            reason: FailureReason::Network,
+            code: None,
+            message: "unreachable: connection refused".into(),
+        };
+        assert_eq!(down.reason(), FailureReason::Network);
+        assert!(down.hint().contains("managed identity endpoint unreachable"));
+        assert_eq!(
+            down.to_string(),
+            "managed identity endpoint http://169.254.169.254/metadata/identity/oauth2/token: unreachable: connection refused"
+        );
+        let refused = GraphError::ManagedIdentity {
+            endpoint: "e".into(),
+            reason: FailureReason::Unauthorized,
+            code: Some("invalid_request".into()),
+            message: "HTTP 400 invalid_request: Identity not found".into(),
+        };
+        assert_eq!(refused.graph_code(), Some("invalid_request"));
+        assert!(refused.hint().contains("user-assigned"), "not the Entra tenant hint");
     }
 
     #[test]

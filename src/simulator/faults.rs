@@ -39,6 +39,10 @@ pub enum Fault {
     TokenFailure { count: u32, error: TokenError },
     /// The next report request gets no HTTP answer: the connection is reset (RST).
     ResetConnection,
+    /// The next `count` managed-identity token requests (IMDS or App Service) answer `status`
+    /// with a plain-text body, as IMDS does while it starts (410, 5xx), updates (404) or throttles
+    /// (429). A status that is not a valid HTTP status becomes 503.
+    ManagedIdentityUnavailable { count: u32, status: u16 },
 }
 
 /// Entra token-endpoint failures that `Fault::TokenFailure` can produce; each maps to the exact
@@ -69,12 +73,15 @@ pub(crate) enum Stage {
     Request,
     /// A successful report answer about to be sent; `list_page` for userRegistrationDetails pages.
     Answer { list_page: bool },
+    /// A managed-identity token request (IMDS or App Service), before validation.
+    ManagedIdentity,
 }
 
 impl Fault {
     fn applies(&self, stage: Stage) -> bool {
         match (self, stage) {
             (Fault::TokenFailure { .. }, Stage::Token) => true,
+            (Fault::ManagedIdentityUnavailable { .. }, Stage::ManagedIdentity) => true,
             (
                 Fault::Throttle { .. } | Fault::Status { .. } | Fault::Slow(_) | Fault::ResetConnection,
                 Stage::Request,
@@ -89,7 +96,10 @@ impl Fault {
     fn is_spent(&self) -> bool {
         matches!(
             self,
-            Fault::Throttle { count: 0, .. } | Fault::Status { count: 0, .. } | Fault::TokenFailure { count: 0, .. }
+            Fault::Throttle { count: 0, .. }
+                | Fault::Status { count: 0, .. }
+                | Fault::TokenFailure { count: 0, .. }
+                | Fault::ManagedIdentityUnavailable { count: 0, .. }
         )
     }
 }
@@ -111,7 +121,10 @@ impl FaultQueue {
         let mut q = lock(&self.0);
         let pos = q.iter().position(|f| f.applies(stage))?;
         let remaining = match &mut q[pos] {
-            Fault::Throttle { count, .. } | Fault::Status { count, .. } | Fault::TokenFailure { count, .. } => {
+            Fault::Throttle { count, .. }
+            | Fault::Status { count, .. }
+            | Fault::TokenFailure { count, .. }
+            | Fault::ManagedIdentityUnavailable { count, .. } => {
                 *count -= 1;
                 *count
             }

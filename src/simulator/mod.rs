@@ -21,7 +21,10 @@
 //!   must find privileged admins themselves;
 //! * `POST /{v}/$batch` (JSON batching, up to 20 requests, each through the same handlers);
 //! * `POST /{tenant}/oauth2/v2.0/devicecode`, the start of the device-code flow that gives
-//!   delegated (signed-in user) tokens; [`RunningSimulator::approve_device_code`] plays the user.
+//!   delegated (signed-in user) tokens; [`RunningSimulator::approve_device_code`] plays the user;
+//! * `GET /metadata/identity/oauth2/token` (Azure IMDS, header `Metadata: true`) and
+//!   `GET /msi/token` (App Service, header `X-IDENTITY-HEADER`): managed-identity tokens for the
+//!   [`SimManagedIdentity`]s configured, with the string-typed fields of the real endpoints.
 //!
 //! Every answer is computed from a deterministic synthetic [`Population`], so tests can compute
 //! the expected numbers independently. Throttling, licences, permissions and token expiry behave
@@ -51,6 +54,7 @@ mod events;
 mod faults;
 mod filter;
 mod legacy_reports;
+mod managed_identity;
 mod odata_filter;
 mod population;
 mod query;
@@ -73,6 +77,8 @@ mod tests_beta;
 mod tests_delegated;
 #[cfg(test)]
 mod tests_directory;
+#[cfg(test)]
+mod tests_managed_identity;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -102,6 +108,9 @@ pub use events::{
     SimEvent,
 };
 pub use faults::{Fault, TokenError};
+pub use managed_identity::{
+    APP_SERVICE_TOKEN_PATH, IMDS_TOKEN_PATH, ManagedIdentityProtocol, ManagedIdentityRequestSeen, SimManagedIdentity,
+};
 pub use population::{Population, SimUser};
 
 use conn::{ConnTap, SimListener};
@@ -114,6 +123,14 @@ pub const DEMO_TENANT_ID: &str = "3f1c6a2e-9b1d-4c5e-8a7f-0d2b4e6c8a10";
 pub const DEMO_CLIENT_ID: &str = "7a4d2c1b-5e3f-4a6b-9c8d-1e2f3a4b5c6d";
 /// Client secret of [`SimulatorConfig::single`]. Public on purpose: it only opens the simulator.
 pub const DEMO_CLIENT_SECRET: &str = "sim8Q~demo-secret-for-the-local-simulator-only";
+
+/// Client id of the system-assigned managed identity of [`SimulatorConfig::single`].
+pub const DEMO_MANAGED_IDENTITY_CLIENT_ID: &str = "5b0e8d3c-2a71-4f96-b8e4-6c1d9a2f7e30";
+/// Client id of the user-assigned managed identity of [`SimulatorConfig::single`].
+pub const DEMO_USER_ASSIGNED_CLIENT_ID: &str = "c9f2a6d4-8e13-4b57-a0c8-3d5e7f9b1a24";
+/// Default App Service `X-IDENTITY-HEADER` secret ([`SimulatorConfig::identity_header`]).
+/// Public on purpose: it only opens the simulator.
+pub const DEMO_IDENTITY_HEADER: &str = "sim-identity-header-for-the-local-simulator-only";
 
 /// Graph's documented identity-reports quota: 5 requests …
 pub const DEFAULT_QUOTA_REQUESTS: u32 = 5;
@@ -185,7 +202,7 @@ impl RetirableReport {
 
 /// What to simulate. Build it with [`SimulatorConfig::single`] or a struct literal
 /// (`..Default::default()` fills the quota and token lifetime with Graph's values).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SimulatorConfig {
     pub tenants: Vec<SimTenantConfig>,
     /// Reports quota per (client id, tenant): requests allowed per window. Default 5 per 10 s
@@ -206,6 +223,12 @@ pub struct SimulatorConfig {
     /// Reports answering as removed APIs at start; change at run time with
     /// [`RunningSimulator::set_retired`]. Default [`RetirableReport::RETIRED_BY_DEFAULT`].
     pub retired_reports: Vec<RetirableReport>,
+    /// Managed identities attached to the simulated host, served by the IMDS and App Service
+    /// endpoints. Default: none ([`SimulatorConfig::single`] adds two).
+    pub managed_identities: Vec<SimManagedIdentity>,
+    /// The `X-IDENTITY-HEADER` value the App Service endpoint requires (App Service's
+    /// `IDENTITY_HEADER`); empty disables that endpoint. Default [`DEMO_IDENTITY_HEADER`].
+    pub identity_header: String,
 }
 
 impl Default for SimulatorConfig {
@@ -219,7 +242,27 @@ impl Default for SimulatorConfig {
             device_code_lifetime: DEFAULT_DEVICE_CODE_LIFETIME,
             device_code_interval: DEFAULT_DEVICE_CODE_INTERVAL,
             retired_reports: RetirableReport::RETIRED_BY_DEFAULT.to_vec(),
+            managed_identities: Vec::new(),
+            identity_header: DEMO_IDENTITY_HEADER.to_owned(),
         }
+    }
+}
+
+impl fmt::Debug for SimulatorConfig {
+    /// The identity header is redacted, like the tenants' client secrets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimulatorConfig")
+            .field("tenants", &self.tenants)
+            .field("quota_requests", &self.quota_requests)
+            .field("quota_window", &self.quota_window)
+            .field("token_lifetime", &self.token_lifetime)
+            .field("refresh_token_lifetime", &self.refresh_token_lifetime)
+            .field("device_code_lifetime", &self.device_code_lifetime)
+            .field("device_code_interval", &self.device_code_interval)
+            .field("retired_reports", &self.retired_reports)
+            .field("managed_identities", &self.managed_identities)
+            .field("identity_header", &"<redacted>")
+            .finish()
     }
 }
 
@@ -228,9 +271,22 @@ impl SimulatorConfig {
     /// app holds [`DEMO_APP_ROLES`] (AuditLog.Read.All, Reports.Read.All,
     /// RoleManagement.Read.Directory), with Graph's default quota and token lifetime: the setup
     /// most tests and the demo start from. Tests remove permissions with
-    /// [`RunningSimulator::set_app_roles`].
+    /// [`RunningSimulator::set_app_roles`]. The host also has a system-assigned managed identity
+    /// ([`DEMO_MANAGED_IDENTITY_CLIENT_ID`]) and a user-assigned one ([`DEMO_USER_ASSIGNED_CLIENT_ID`])
+    /// in that tenant, both granted [`DEMO_APP_ROLES`].
     pub fn single(users: usize, seed: u64) -> Self {
+        let roles: Vec<String> = DEMO_APP_ROLES.iter().map(|r| (*r).to_owned()).collect();
+        let identity = |client_id: &str, system_assigned: bool| SimManagedIdentity {
+            tenant_id: DEMO_TENANT_ID.to_owned(),
+            client_id: client_id.to_owned(),
+            system_assigned,
+            app_roles: roles.clone(),
+        };
         SimulatorConfig {
+            managed_identities: vec![
+                identity(DEMO_MANAGED_IDENTITY_CLIENT_ID, true),
+                identity(DEMO_USER_ASSIGNED_CLIENT_ID, false),
+            ],
             tenants: vec![SimTenantConfig {
                 tenant_id: DEMO_TENANT_ID.to_owned(),
                 client_id: DEMO_CLIENT_ID.to_owned(),
@@ -360,6 +416,11 @@ pub async fn start(config: SimulatorConfig, addr: SocketAddr) -> io::Result<Runn
         }
     }
 
+    managed_identity::validate(&config.managed_identities, |id| {
+        config.tenants.iter().any(|t| t.tenant_id.eq_ignore_ascii_case(id))
+    })
+    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local_addr = listener.local_addr()?;
 
@@ -404,6 +465,9 @@ pub async fn start(config: SimulatorConfig, addr: SocketAddr) -> io::Result<Runn
         device_code_interval: config.device_code_interval,
         refresh_token_lifetime: config.refresh_token_lifetime,
         retired: AtomicU32::new(retired),
+        managed_identities: config.managed_identities,
+        identity_header: config.identity_header,
+        last_managed_identity: Default::default(),
     });
 
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -472,6 +536,11 @@ impl RunningSimulator {
     /// The last client assertion (certificate or federated) the token endpoint accepted for `tenant_id`.
     pub fn last_client_assertion(&self, tenant_id: &str) -> Option<ClientAssertionSeen> {
         faults::lock(&self.tenant(tenant_id).app_credentials).last()
+    }
+
+    /// The last managed-identity token request that got a token (IMDS or App Service).
+    pub fn last_managed_identity_request(&self) -> Option<ManagedIdentityRequestSeen> {
+        faults::lock(&self.shared.last_managed_identity).clone()
     }
 
     /// The population currently served for `tenant_id`.

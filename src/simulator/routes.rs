@@ -22,7 +22,8 @@ use super::rows::ApiVersion;
 use super::state::Shared;
 use super::throttle::format_retry_after;
 use super::{
-    access, activity, batch, daily, device_code, directory_roles, enums, event_list, legacy_reports, summary, tokens,
+    access, activity, batch, daily, device_code, directory_roles, enums, event_list, legacy_reports, managed_identity,
+    summary, tokens,
 };
 
 /// Token request bodies larger than this are not read (a token form is tiny).
@@ -55,6 +56,17 @@ pub(crate) fn segments(path: &str) -> Vec<String> {
 
 async fn dispatch(State(shared): State<Arc<Shared>>, ConnectInfo(tap): ConnectInfo<ConnTap>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    let path = parts.uri.path().trim_end_matches('/');
+    let mi = if path.eq_ignore_ascii_case(managed_identity::IMDS_TOKEN_PATH) {
+        Some(managed_identity::ManagedIdentityProtocol::Imds)
+    } else if path.eq_ignore_ascii_case(managed_identity::APP_SERVICE_TOKEN_PATH) {
+        Some(managed_identity::ManagedIdentityProtocol::AppService)
+    } else {
+        None
+    };
+    if let Some(protocol) = mi {
+        return managed_identity::token(&shared, protocol, &parts.method, &parts.headers, parts.uri.query());
+    }
     let segs = segments(parts.uri.path());
     let identity = segs.len() == 4 && segs[1].eq_ignore_ascii_case("oauth2") && segs[2].eq_ignore_ascii_case("v2.0");
     let is = |name: &str| identity && segs[3].eq_ignore_ascii_case(name);
@@ -100,7 +112,7 @@ async fn dispatch(State(shared): State<Arc<Shared>>, ConnectInfo(tap): ConnectIn
         &meta,
         StatusCode::NOT_FOUND,
         "NotFound",
-        "This Microsoft Graph simulator serves /v1.0/..., /beta/..., POST /{tenant}/oauth2/v2.0/token and /devicecode.",
+        "This Microsoft Graph simulator serves /v1.0/..., /beta/..., POST /{tenant}/oauth2/v2.0/token and /devicecode, GET /metadata/identity/oauth2/token and /msi/token.",
     )
 }
 

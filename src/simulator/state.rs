@@ -133,6 +133,11 @@ pub(crate) struct Shared {
     pub(crate) refresh_token_lifetime: Duration,
     /// Bit set of retired reports (bit = `RetirableReport as u32`).
     pub(crate) retired: AtomicU32,
+    /// Identities the IMDS and App Service endpoints hand out tokens for.
+    pub(crate) managed_identities: Vec<super::SimManagedIdentity>,
+    /// The App Service `X-IDENTITY-HEADER` secret; empty disables that endpoint.
+    pub(crate) identity_header: String,
+    pub(crate) last_managed_identity: Mutex<Option<super::ManagedIdentityRequestSeen>>,
 }
 
 impl Shared {

@@ -84,6 +84,23 @@ pub async fn run_binary(toml: &str, args: &[&str]) -> std::process::Output {
         .expect("the exporter binary runs")
 }
 
+/// Like [`run_binary`], with the Azure identity variables of this process removed and `env` set:
+/// the child's environment is its own, so tests running in parallel do not see each other's.
+pub async fn run_binary_env(toml: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, toml).unwrap();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-authmethods-exporter"));
+    for var in ["AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_AUTHORITY_HOST"] {
+        cmd.env_remove(var);
+    }
+    for var in ["IDENTITY_ENDPOINT", "IDENTITY_HEADER"] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied()).args(args).arg("--config").arg(&path);
+    cmd.output().await.expect("the exporter binary runs")
+}
+
 pub fn settings(toml: &str) -> Settings {
     config::from_toml_str(toml).expect("test config is valid")
 }
