@@ -238,13 +238,25 @@ async fn sighup_reloads_the_daemon() {
         .spawn()
         .unwrap();
     let mut log = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    // Follows the log up to the line containing `needle`. The timeout only turns a hang into a failure
+    // that shows the log; nothing waits on it.
     let mut wait_for = async |needle: &str| -> String {
-        while let Some(line) = log.next_line().await.unwrap() {
-            if line.contains(needle) {
-                return line;
+        let found = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+            while let Some(line) = log.next_line().await.unwrap() {
+                seen.push(line.clone());
+                if line.contains(needle) {
+                    return Some(line);
+                }
             }
+            None
+        })
+        .await;
+        match found {
+            Ok(Some(line)) => line,
+            Ok(None) => panic!("the exporter exited before logging {needle:?}:\n{}", seen.join("\n")),
+            Err(_) => panic!("no {needle:?} in the exporter's log after 120 s:\n{}", seen.join("\n")),
         }
-        panic!("the exporter exited before logging {needle:?}");
     };
     let listening = wait_for("exporter listening").await;
     let address = listening.split_whitespace().find_map(|kv| kv.strip_prefix("address=")).expect("address logged");

@@ -85,8 +85,9 @@ pub(super) fn spawn_listener(
     mut shutdown: watch::Receiver<bool>,
 ) -> mpsc::Sender<ReloadReply> {
     let (tx, mut rx) = mpsc::channel::<ReloadReply>(4);
+    // Installed before the exporter says it is listening: until then SIGHUP would end the process.
+    let mut hup = if options.sighup { hangup_signal() } else { None };
     tasks.spawn(async move {
-        let mut hup = if options.sighup { hangup_signal() } else { None };
         let stop = async move {
             let _ = shutdown.wait_for(|&s| s).await;
         };
