@@ -2,6 +2,7 @@
 //! validated once, and handed downstream as immutable typed settings.
 
 mod cloud;
+mod credential;
 mod raw;
 mod secret;
 
@@ -12,7 +13,12 @@ use std::time::Duration;
 use reqwest::Url;
 
 pub use cloud::{Cloud, IMDS_ADDRESS, parse_endpoint, parse_managed_identity_endpoint};
+pub use credential::{
+    CertificateSettings, DelegatedSettings, IMDS_TOKEN_ENDPOINT, ManagedIdentitySettings, WorkloadIdentitySettings,
+};
 pub use secret::{Secret, SecretSource};
+
+use credential::{AzureEnv, managed_identity_settings, validate_credential_kind};
 
 use crate::reports::{CredentialKind, REPORTS, ReportKind};
 use raw::{RawConfig, RawGraph, RawTenant};
@@ -86,82 +92,6 @@ pub struct TenantSettings {
     pub registration_source: RegistrationSource,
     /// Enabled reports and their settings.
     pub reports: BTreeMap<ReportKind, ReportSettings>,
-}
-
-/// A certificate credential: PEM files re-read at every token request, so rotation needs no restart.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CertificateSettings {
-    pub certificate_file: PathBuf,
-    /// The private key, when it is not in `certificate_file`.
-    pub key_file: Option<PathBuf>,
-}
-
-/// Workload identity federation: a projected Kubernetes service-account token, re-read at every
-/// token request (kubelet rotates it), exchanged for a Graph token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkloadIdentitySettings {
-    /// `AZURE_FEDERATED_TOKEN_FILE`.
-    pub token_file: PathBuf,
-}
-
-/// The IMDS token endpoint of Azure VMs and scale sets (graph-api.md 11.5).
-pub const IMDS_TOKEN_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
-
-/// An Azure managed identity (graph-api.md 11.5): tokens from the host's identity endpoint, no secret
-/// of ours involved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManagedIdentitySettings {
-    /// IMDS, App Service's `IDENTITY_ENDPOINT`, or `managed_identity_endpoint`.
-    pub endpoint: Url,
-    /// App Service's `IDENTITY_HEADER`: present means the App Service protocol
-    /// (`X-IDENTITY-HEADER`, api-version 2019-08-01), absent means IMDS (`Metadata: true`).
-    pub app_service_header: Option<Secret>,
-    /// The user-assigned identity's client ID; `None` for the system-assigned identity.
-    pub client_id: Option<String>,
-    /// The token's resource: the cloud's Graph host with a trailing slash.
-    pub resource: String,
-}
-
-impl ManagedIdentitySettings {
-    /// `"IMDS"` or `"App Service"`, for logs.
-    pub fn protocol(&self) -> &'static str {
-        if self.app_service_header.is_some() { "App Service" } else { "IMDS" }
-    }
-}
-
-/// The variables the Azure Workload Identity webhook injects (graph-api.md 11.4), and the ones App
-/// Service and Functions set for managed identity (11.5).
-#[derive(Debug, Clone, Default)]
-struct AzureEnv {
-    federated_token_file: Option<String>,
-    client_id: Option<String>,
-    tenant_id: Option<String>,
-    authority_host: Option<String>,
-    identity_endpoint: Option<String>,
-    identity_header: Option<Secret>,
-}
-
-impl AzureEnv {
-    fn from_map(env: &std::collections::HashMap<String, String>) -> Self {
-        let get = |k: &str| env.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        AzureEnv {
-            federated_token_file: get("AZURE_FEDERATED_TOKEN_FILE"),
-            client_id: get("AZURE_CLIENT_ID"),
-            tenant_id: get("AZURE_TENANT_ID"),
-            authority_host: get("AZURE_AUTHORITY_HOST"),
-            identity_endpoint: get("IDENTITY_ENDPOINT"),
-            identity_header: get("IDENTITY_HEADER").map(Secret::new),
-        }
-    }
-}
-
-/// A delegated (signed-in user) credential: a refresh token kept in a file by `login` and rotated
-/// by the daemon at every use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DelegatedSettings {
-    /// The public client used for the device-code flow; the app registration's client_id unless set.
-    pub client_id: String,
-    pub refresh_token_file: PathBuf,
 }
 
 /// Which report feeds `entra_authmethods_users`, `…_registered_by_feature` and `…_registered_by_method`.
@@ -633,132 +563,6 @@ fn validate_tenant(index: usize, mut t: RawTenant, azure: &AzureEnv) -> Result<T
         breakdowns,
         registration_source,
         reports,
-    })
-}
-
-/// The application credential `credential` and the keys present select.
-struct CredentialChoice {
-    workload: Option<WorkloadIdentitySettings>,
-    managed: bool,
-    /// Why `credential = "auto"` chose what it chose, for the startup log; `None` when not auto.
-    auto_reason: Option<&'static str>,
-}
-
-/// Checks `credential` against the credential keys present (exactly one application credential),
-/// resolves `auto` (configured secret or certificate, then workload identity, then managed
-/// identity), and for workload identity fills tenant_id, client_id and login_endpoint from the
-/// webhook's variables when the tenant does not set them. Explicit kinds never fall back.
-fn validate_credential_kind(t: &mut RawTenant, azure: &AzureEnv) -> Result<CredentialChoice, String> {
-    let secret = t.client_secret.is_some() || t.client_secret_file.is_some();
-    let certificate = t.client_certificate_file.is_some();
-    if secret && certificate {
-        return Err("set only one of client_secret, client_secret_file and client_certificate_file".into());
-    }
-    let managed_keys = [
-        ("managed_identity_endpoint", &t.managed_identity_endpoint),
-        ("managed_identity_header", &t.managed_identity_header),
-    ];
-    if let Some((key, _)) = managed_keys.iter().find(|(_, v)| v.is_some())
-        && !matches!(t.credential.as_deref(), Some("managed_identity" | "auto"))
-    {
-        return Err(format!("{key} needs credential = \"managed_identity\" or \"auto\""));
-    }
-    let keys = CredentialChoice { workload: None, managed: false, auto_reason: None };
-    let (workload, auto_reason) = match t.credential.as_deref() {
-        None => {
-            (!secret && !certificate && t.refresh_token_file.is_none() && azure.federated_token_file.is_some(), None)
-        }
-        Some("secret") if !secret => {
-            return Err("credential = \"secret\" needs client_secret_file or client_secret".into());
-        }
-        Some("certificate") if !certificate => {
-            return Err("credential = \"certificate\" needs client_certificate_file".into());
-        }
-        Some("secret") | Some("certificate") => return Ok(keys),
-        Some(kind @ ("workload_identity" | "managed_identity")) if secret || certificate => {
-            return Err(format!(
-                "credential = {kind:?} cannot be combined with client_secret, client_secret_file or client_certificate_file"
-            ));
-        }
-        Some("workload_identity") => (true, None),
-        Some("managed_identity") => return Ok(CredentialChoice { managed: true, ..keys }),
-        Some("auto") if secret => {
-            return Ok(CredentialChoice { auto_reason: Some("a client secret is configured"), ..keys });
-        }
-        Some("auto") if certificate => {
-            return Ok(CredentialChoice { auto_reason: Some("client_certificate_file is configured"), ..keys });
-        }
-        Some("auto") if azure.federated_token_file.is_some() => {
-            (true, Some("no secret or certificate is configured and AZURE_FEDERATED_TOKEN_FILE is set"))
-        }
-        Some("auto") => {
-            let reason = "no secret or certificate is configured and AZURE_FEDERATED_TOKEN_FILE is not set";
-            return Ok(CredentialChoice { managed: true, auto_reason: Some(reason), ..keys });
-        }
-        Some(other) => {
-            return Err(format!(
-                "credential = {other:?} is not one of \"secret\", \"certificate\", \"workload_identity\", \"managed_identity\", \"auto\""
-            ));
-        }
-    };
-    if !workload {
-        return Ok(keys);
-    }
-    let Some(token_file) = &azure.federated_token_file else {
-        return Err("credential = \"workload_identity\" needs the environment variable AZURE_FEDERATED_TOKEN_FILE (set by the Azure Workload Identity webhook)".into());
-    };
-    if t.tenant_id.is_none() {
-        t.tenant_id.clone_from(&azure.tenant_id);
-    }
-    if t.client_id.is_none() {
-        t.client_id.clone_from(&azure.client_id);
-    }
-    if t.login_endpoint.is_none() {
-        t.login_endpoint.clone_from(&azure.authority_host);
-    }
-    Ok(CredentialChoice {
-        workload: Some(WorkloadIdentitySettings { token_file: PathBuf::from(token_file) }),
-        managed: false,
-        auto_reason,
-    })
-}
-
-/// Where a managed identity gets tokens: the configured endpoint (App Service protocol when
-/// `managed_identity_header` is set), else App Service's `IDENTITY_ENDPOINT` + `IDENTITY_HEADER`
-/// when both are in the environment, else IMDS.
-fn managed_identity_settings(
-    endpoint: Option<String>,
-    header: Option<String>,
-    client_id: Option<String>,
-    cloud: Cloud,
-    azure: &AzureEnv,
-) -> Result<ManagedIdentitySettings, String> {
-    if header.as_deref().is_some_and(|h| h.trim().is_empty()) {
-        return Err("managed_identity_header is empty".into());
-    }
-    let header = header.map(Secret::new);
-    let (endpoint, app_service_header) = match (endpoint, header) {
-        (Some(url), header) => (parse_managed_identity_endpoint("managed_identity_endpoint", &url)?, header),
-        (None, Some(header)) => match &azure.identity_endpoint {
-            Some(url) => (parse_managed_identity_endpoint("IDENTITY_ENDPOINT (environment)", url)?, Some(header)),
-            None => {
-                return Err(
-                    "managed_identity_header needs managed_identity_endpoint or the environment variable IDENTITY_ENDPOINT".into(),
-                );
-            }
-        },
-        (None, None) => match (&azure.identity_endpoint, &azure.identity_header) {
-            (Some(url), Some(header)) => {
-                (parse_managed_identity_endpoint("IDENTITY_ENDPOINT (environment)", url)?, Some(header.clone()))
-            }
-            _ => (parse_managed_identity_endpoint("managed identity endpoint", IMDS_TOKEN_ENDPOINT)?, None),
-        },
-    };
-    Ok(ManagedIdentitySettings {
-        endpoint,
-        app_service_header,
-        client_id,
-        resource: format!("{}/", cloud.graph_endpoint()),
     })
 }
 
