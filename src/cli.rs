@@ -31,6 +31,9 @@ pub struct Cli {
     /// and security headers; see README "Securing the endpoints".
     #[arg(long = "web.config.file", value_name = "FILE")]
     pub web_config_file: Option<PathBuf>,
+    /// Maximum number of open HTTP connections; further clients wait until one closes.
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
     /// Serve POST /-/reload, which re-reads the configuration like SIGHUP does.
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
@@ -168,8 +171,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     let (file, index, count) = (cli.config.clone(), cli.shard_index, cli.shard_count);
     let source = app::ConfigSource::new(move || load_settings(file.as_deref()).and_then(|s| shard(s, index, count)));
     let reload = app::ReloadOptions { source, http_endpoint: cli.enable_lifecycle, sighup: true };
-    let exporter =
-        app::start_with(&settings, listen, &cli.telemetry_path, web, Some(reload)).await.map_err(|e| e.to_string())?;
+    let limits =
+        crate::http::web::ConnectionLimits { max_connections: cli.max_connections as usize, ..Default::default() };
+    let exporter = app::start_with(&settings, listen, &cli.telemetry_path, web, Some(reload), limits)
+        .await
+        .map_err(|e| e.to_string())?;
     app::shutdown_signal().await;
     tracing::info!("shutting down");
     exporter.shutdown().await;

@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use entra_authmethods_exporter::app;
+use entra_authmethods_exporter::http::web::ConnectionLimits;
 use entra_authmethods_exporter::simulator::{DEMO_TENANT_ID, Fault};
 
 #[tokio::test]
@@ -137,4 +138,54 @@ async fn the_demo_serves_metrics_on_the_printed_address() {
     assert!(users.unwrap() > 2500.0);
     promtool_check_metrics(&exp.text);
     child.kill().await.unwrap();
+}
+
+/// One connection slot: a client that trickles half a request line holds it until the header read
+/// timeout disconnects it, and only then is the next client served.
+#[tokio::test]
+async fn a_stalled_client_is_disconnected_and_the_connection_limit_holds_the_others_back() {
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sim = start_simulator(10, 45).await;
+    let s = settings(&config_toml(&sim, "", ""));
+    let limits = ConnectionLimits { max_connections: 1, header_read_timeout: std::time::Duration::from_secs(1) };
+    let exporter = app::start_with(&s, loopback(), "/metrics", None, None, limits).await.unwrap();
+    let addr = exporter.addr;
+    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stalled.write_all(b"GET /metr").await.unwrap();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let stalled_closed = async {
+        let mut rest = Vec::new();
+        let _ = stalled.read_to_end(&mut rest).await;
+        order.lock().unwrap().push("stalled client disconnected");
+    };
+    let served = async {
+        let answer = get(addr, "/healthz").await;
+        order.lock().unwrap().push("next client served");
+        answer
+    };
+    let (_, (status, _, body)) = tokio::join!(stalled_closed, served);
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    assert_eq!(*order.lock().unwrap(), ["stalled client disconnected", "next client served"]);
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_oversized_request_head_is_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sim = start_simulator(10, 46).await;
+    let exporter = start_exporter(&settings(&config_toml(&sim, "", ""))).await;
+    let mut tcp = tokio::net::TcpStream::connect(exporter.addr).await.unwrap();
+    let head = format!("GET /metrics HTTP/1.1\r\nhost: x\r\nx-padding: {}\r\n\r\n", "x".repeat(32 * 1024));
+    // The server may close before reading everything; what it answered is what matters.
+    let _ = tcp.write_all(head.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    // The server is unharmed.
+    assert_eq!(get(exporter.addr, "/healthz").await.0, 200);
+    exporter.shutdown().await;
+    sim.shutdown().await;
 }

@@ -178,7 +178,7 @@ async fn a_rejected_reload_keeps_the_running_configuration_and_says_why() {
     });
     let options = app::ReloadOptions { source, http_endpoint: true, sighup: false };
     let s = settings(&many(&sim, &["first"], ""));
-    let exporter = app::start_with(&s, loopback(), "/metrics", None, Some(options)).await.unwrap();
+    let exporter = app::start_with(&s, loopback(), "/metrics", None, Some(options), Default::default()).await.unwrap();
     exporter.wait_for_first_round().await;
     let first = entry_of(&exporter, "first");
     let url = format!("http://{}/-/reload", exporter.addr);

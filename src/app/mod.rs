@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 
 use crate::config::Settings;
 use crate::graph::GraphError;
+use crate::http::web::ConnectionLimits;
 use crate::snapshot::{BuildInfo, Store};
 
 use fleet::Fleet;
@@ -62,17 +63,18 @@ pub async fn start(
     telemetry_path: &str,
     web: Option<crate::http::web::WebConfig>,
 ) -> Result<RunningExporter, StartError> {
-    start_with(settings, listen, telemetry_path, web, None).await
+    start_with(settings, listen, telemetry_path, web, None, ConnectionLimits::default()).await
 }
 
 /// Starts the pollers and the HTTP server; with `reload`, the configuration can be reloaded from
-/// its source on SIGHUP and (if enabled) `POST /-/reload`.
+/// its source on SIGHUP and (if enabled) `POST /-/reload`. `limits` bound what clients can hold.
 pub async fn start_with(
     settings: &Settings,
     listen: SocketAddr,
     telemetry_path: &str,
     web: Option<crate::http::web::WebConfig>,
     reload: Option<ReloadOptions>,
+    limits: ConnectionLimits,
 ) -> Result<RunningExporter, StartError> {
     let store = Store::with_tenants(Vec::new(), BuildInfo::current());
     let listener =
@@ -115,7 +117,7 @@ pub async fn start_with(
         let stop = async move {
             let _ = stop.wait_for(|&s| s).await;
         };
-        if let Err(e) = crate::http::web::serve(listener, router, web, stop).await {
+        if let Err(e) = crate::http::web::serve(listener, router, web, limits, stop).await {
             tracing::error!(error = %e, "HTTP server failed");
         }
     });

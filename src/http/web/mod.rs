@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 pub use auth::{OPEN_PATHS, REALM};
 pub use config::{ClientAuth, TlsSettings, TlsVersion};
-pub use serve::serve;
+pub use serve::{ConnectionLimits, serve};
 
 /// A loaded and validated web configuration. Cloning is cheap.
 #[derive(Clone)]
