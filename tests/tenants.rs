@@ -194,6 +194,8 @@ async fn a_rejected_reload_keeps_the_running_configuration_and_says_why() {
     assert_eq!(exp.get("entra_authmethods_config_last_reload_successful", &[]), Some(0.0));
     assert_eq!(tenants_in(&exp), BTreeSet::from(["first".to_string()]));
     assert!(Arc::ptr_eq(&first, &entry_of(&exporter, "first")));
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(page.contains("the last reload was rejected"), "{page}");
 
     std::fs::write(&path, many(&sim, &["first", "second"], "")).unwrap();
     let answer = client().put(&url).send().await.unwrap();

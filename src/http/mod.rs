@@ -87,7 +87,7 @@ pub fn not_ready(store: &Store) -> Vec<String> {
 }
 
 async fn status(State(state): State<AppState>) -> Html<String> {
-    Html(status_page::render(&state.store.status(), &state.telemetry_path))
+    Html(status_page::render(&state.store.status(), &state.store.reload_status(), &state.telemetry_path))
 }
 
 async fn not_found() -> (StatusCode, &'static str) {

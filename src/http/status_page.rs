@@ -6,12 +6,12 @@ use std::time::SystemTime;
 
 use crate::aggregation::registration::FEATURES;
 use crate::config::{UserRole, UserType};
-use crate::snapshot::{ReportData, TenantStatus};
+use crate::snapshot::{ReloadStatus, ReportData, TenantStatus};
 
 const HEADLINES: [&str; 5] =
     ["mfaCapable", "ssprCapable", "passwordlessCapable", "phishingResistantCapable", "mfaRegistered"];
 
-pub fn render(tenants: &[TenantStatus], telemetry_path: &str) -> String {
+pub fn render(tenants: &[TenantStatus], reload: &ReloadStatus, telemetry_path: &str) -> String {
     let mut html = String::with_capacity(4096);
     html.push_str(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Entra authentication-methods exporter</title>\
@@ -23,6 +23,16 @@ pub fn render(tenants: &[TenantStatus], telemetry_path: &str) -> String {
         "<p>Version {} · <a href=\"{}\">Metrics</a> · <a href=\"/healthz\">Health</a> · <a href=\"/readyz\">Readiness</a></p>",
         escape(crate::VERSION),
         escape(telemetry_path)
+    );
+    let _ = writeln!(
+        html,
+        "<p>Configuration loaded at {}{}</p>",
+        format_time(reload.last_success),
+        if reload.successful {
+            ""
+        } else {
+            " · <span class=\"fail\">the last reload was rejected; this configuration is still running (see the log)</span>"
+        }
     );
     for t in tenants {
         let _ = writeln!(
