@@ -78,6 +78,8 @@ mod tests_delegated;
 #[cfg(test)]
 mod tests_directory;
 #[cfg(test)]
+mod tests_filter_msgs;
+#[cfg(test)]
 mod tests_managed_identity;
 
 use std::collections::BTreeMap;
