@@ -52,12 +52,12 @@ mod event_gen;
 mod event_list;
 mod events;
 mod faults;
-mod filter;
 mod legacy_reports;
 mod managed_identity;
 mod odata_filter;
 mod population;
 mod query;
+mod registration_filter;
 mod reports;
 mod resolve;
 mod rng;
@@ -77,6 +77,8 @@ mod tests_beta;
 mod tests_delegated;
 #[cfg(test)]
 mod tests_directory;
+#[cfg(test)]
+mod tests_filter_msgs;
 #[cfg(test)]
 mod tests_managed_identity;
 

@@ -1,17 +1,18 @@
-//! `$filter` for the report collections of graph-api.md sections 6 and 7 and for `directoryRoles`:
-//! one small OData parser driven by a per-entity [`Schema`] that says which properties exist, their
-//! types and which operators the documentation allows on each. Anything else is refused with the
-//! 400 a client would get, so tests notice clients that build filters Graph would reject.
+//! `$filter` for every simulated collection: the report collections of graph-api.md sections 6 and
+//! 7, `directoryRoles` and (in [`Dialect::Registration`], see `registration_filter`)
+//! userRegistrationDetails. One small OData parser (in `parse`) driven by a per-entity [`Schema`]
+//! that says which properties exist, their types and which operators the documentation allows on
+//! each. Anything else is refused with the 400 a client would get, so tests notice clients that
+//! build filters Graph would reject.
 //!
 //! Supported: `eq`/`ne` (strings case-insensitively, like Graph's report filters), `gt`/`ge`/`lt`/
 //! `le` on numbers and date-times, `startswith(prop,'x')`, `collection/any(x: x eq 'v')`, `and`,
 //! `or`, `not`, parentheses, `null`, and typed enum literals such as
 //! `microsoft.graph.usageAuthMethod'email'` (the form graph-api.md 6.4 documents). Date-times are
 //! unquoted OData literals (`eventDateTime ge 2026-11-20T00:00:00Z`); a quoted one is a string and is
-//! refused as an incompatible type, as OData does.
+//! refused as an incompatible type, as OData does. This module holds the types and the evaluation.
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// Longer filters are refused.
 const MAX_LEN: usize = 4096;
@@ -26,6 +27,34 @@ pub(crate) const ORD: u8 = 4;
 pub(crate) const STARTS: u8 = 8;
 /// `any(...)` over a string collection.
 pub(crate) const ANY: u8 = 16;
+/// `prop in ('a', 'b')` ([`Dialect::Registration`] only).
+pub(crate) const IN: u8 = 32;
+/// `all(...)` over a string collection, next to [`ANY`] ([`Dialect::Registration`] only).
+pub(crate) const ALL: u8 = 64;
+/// A collection whose `any`/`all` lambdas fail with Graph's UnknownError "Unable to find nonEntity
+/// type name" ([`FilterError::NonEntityType`]; [`Dialect::Registration`] only).
+pub(crate) const NON_ENTITY: u8 = 128;
+
+/// How a collection words and orders its answers. Both dialects share the grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// The report collections of graph-api.md sections 6 and 7 and `directoryRoles`.
+    Reports,
+    /// userRegistrationDetails (graph-api.md 5.3, 14.4): no number, date-time or typed literals
+    /// (identifiers may contain `-` and `.`), `eq`/`ne` on every operand, `in`, `all()` and
+    /// `any()` without a body, collections and operator-less properties (`ops == 0`) refused as
+    /// soon as they are named, and its own refusal texts.
+    Registration,
+}
+
+/// Why a filter was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FilterError {
+    /// 400 `BadRequest` with this message.
+    Invalid(String),
+    /// A lambda over a [`NON_ENTITY`] collection.
+    NonEntityType,
+}
 
 /// Property types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,12 +165,33 @@ pub(crate) enum Expr {
     Or(Box<Expr>, Box<Expr>),
     And(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
-    Cmp { field: usize, op: Op, lit: Lit },
-    StartsWith { field: usize, prefix: String },
-    Any { field: usize, body: Box<Expr> },
+    Cmp {
+        field: usize,
+        op: Op,
+        lit: Lit,
+    },
+    StartsWith {
+        field: usize,
+        prefix: String,
+    },
+    /// `field in (values)`: equal to one of them.
+    In {
+        field: usize,
+        values: Vec<Lit>,
+    },
+    /// `collection/any(x: body)`; without a body, "the collection is not empty".
+    Any {
+        field: usize,
+        body: Option<Box<Expr>>,
+    },
+    All {
+        field: usize,
+        body: Box<Expr>,
+    },
 }
 
-fn lower_eq(a: &str, b: &str) -> bool {
+/// Case-insensitive equality, allocation-free for ASCII.
+pub(crate) fn eq_ci(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() { a.eq_ignore_ascii_case(b) } else { a.to_lowercase() == b.to_lowercase() }
 }
 
@@ -161,8 +211,17 @@ impl Expr {
                 Val::Str(Some(s)) => s.to_lowercase().starts_with(&prefix.to_lowercase()),
                 _ => false,
             },
-            Expr::Any { field, body } => match value(*field) {
-                Val::List(items) => items.iter().any(|i| body.eval(rec, Some(i))),
+            Expr::In { field, values } => {
+                let v = value(*field);
+                values.iter().any(|lit| compare(&v, Op::Eq, lit))
+            }
+            Expr::Any { field, body } => match (value(*field), body) {
+                (Val::List(items), None) => !items.is_empty(),
+                (Val::List(items), Some(body)) => items.iter().any(|i| body.eval(rec, Some(i))),
+                _ => false,
+            },
+            Expr::All { field, body } => match value(*field) {
+                Val::List(items) => items.iter().all(|i| body.eval(rec, Some(i))),
                 _ => false,
             },
         }
@@ -191,7 +250,7 @@ fn compare(v: &Val<'_>, op: Op, lit: &Lit) -> bool {
         }
         (_, Lit::Null) => None,
         (Val::Str(Some(s)), Lit::Str(w)) => {
-            if lower_eq(s, w) {
+            if eq_ci(s, w) {
                 Some(Ordering::Equal)
             } else {
                 Some(s.to_lowercase().cmp(&w.to_lowercase()))
@@ -209,401 +268,23 @@ fn compare(v: &Val<'_>, op: Op, lit: &Lit) -> bool {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Ident(String),
-    /// A number or date-time literal.
-    Atom(String),
-    Str(String),
-    /// `type'value'`.
-    Typed(String, String),
-    LParen,
-    RParen,
-    Comma,
-    Slash,
-    Colon,
-}
+mod parse;
 
-fn syntax(pos: usize, input: &str) -> String {
-    format!("Syntax error at position {pos} in '{input}'.")
-}
+pub(crate) use parse::parse_in;
 
-fn quoted(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) -> Option<String> {
-    let mut s = String::new();
-    while let Some((_, ch)) = chars.next() {
-        if ch == '\'' {
-            if matches!(chars.peek(), Some((_, '\''))) {
-                chars.next();
-                s.push('\'');
-            } else {
-                return Some(s);
-            }
-        } else {
-            s.push(ch);
-        }
-    }
-    None
-}
-
-fn tokenize(input: &str) -> Result<Vec<(usize, Tok)>, String> {
-    let mut out = Vec::new();
-    let mut chars = input.char_indices().peekable();
-    while let Some(&(pos, c)) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-            continue;
-        }
-        let single = match c {
-            '(' => Some(Tok::LParen),
-            ')' => Some(Tok::RParen),
-            ',' => Some(Tok::Comma),
-            '/' => Some(Tok::Slash),
-            ':' => Some(Tok::Colon),
-            _ => None,
-        };
-        if let Some(t) = single {
-            chars.next();
-            out.push((pos, t));
-        } else if c == '\'' {
-            chars.next();
-            let s = quoted(&mut chars).ok_or_else(|| syntax(pos, input))?;
-            out.push((pos, Tok::Str(s)));
-        } else if c.is_ascii_digit() || c == '-' {
-            let mut s = String::new();
-            while let Some(&(_, ch)) = chars.peek() {
-                if ch.is_ascii_alphanumeric() || matches!(ch, ':' | '.' | '+' | '-') {
-                    s.push(ch);
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            out.push((pos, Tok::Atom(s)));
-        } else if c.is_alphanumeric() || c == '_' || c == '$' {
-            let mut s = String::new();
-            while let Some(&(_, ch)) = chars.peek() {
-                if ch.is_alphanumeric() || matches!(ch, '_' | '.' | '$') {
-                    s.push(ch);
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            if matches!(chars.peek(), Some((_, '\''))) {
-                chars.next();
-                let v = quoted(&mut chars).ok_or_else(|| syntax(pos, input))?;
-                out.push((pos, Tok::Typed(s, v)));
-            } else {
-                out.push((pos, Tok::Ident(s)));
-            }
-        } else {
-            return Err(syntax(pos, input));
-        }
-    }
-    Ok(out)
-}
-
-struct Parser<'a> {
-    input: &'a str,
-    schema: &'a Schema,
-    toks: Vec<(usize, Tok)>,
-    pos: usize,
-    depth: usize,
-    /// The lambda variable and the element type of its collection.
-    var: Option<(String, Ty)>,
-}
-
-/// Parse and validate `input` against `schema`; the error is the 400 message.
+/// Parse and validate `input` against `schema` ([`Dialect::Reports`]); the error is the 400 message.
 pub(crate) fn parse(input: &str, schema: &Schema) -> Result<Expr, String> {
-    if input.len() > MAX_LEN {
-        return Err(format!("The $filter expression is longer than {MAX_LEN} characters."));
-    }
-    let toks = tokenize(input)?;
-    if toks.is_empty() {
-        return Err("The $filter expression must not be empty.".into());
-    }
-    let mut p = Parser { input, schema, toks, pos: 0, depth: 0, var: None };
-    let e = p.or()?;
-    if p.pos < p.toks.len() {
-        return Err(p.err_here());
-    }
-    Ok(e)
-}
-
-impl Parser<'_> {
-    fn peek(&self) -> Option<&Tok> {
-        self.toks.get(self.pos).map(|(_, t)| t)
-    }
-
-    fn peek_kw(&self, kw: &str) -> bool {
-        matches!(self.peek(), Some(Tok::Ident(s)) if s.eq_ignore_ascii_case(kw))
-    }
-
-    fn next(&mut self) -> Option<Tok> {
-        let t = self.toks.get(self.pos).map(|(_, t)| t.clone());
-        self.pos += 1;
-        t
-    }
-
-    fn back(&mut self) {
-        self.pos = self.pos.saturating_sub(1);
-    }
-
-    fn err_here(&self) -> String {
-        let at = self.toks.get(self.pos).map(|(p, _)| *p).unwrap_or(self.input.len());
-        syntax(at, self.input)
-    }
-
-    fn expect(&mut self, t: Tok) -> Result<(), String> {
-        if self.peek() == Some(&t) {
-            self.pos += 1;
-            Ok(())
-        } else {
-            Err(self.err_here())
-        }
-    }
-
-    fn enter(&mut self) -> Result<(), String> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH { Err("The $filter expression is nested too deeply.".into()) } else { Ok(()) }
-    }
-
-    fn or(&mut self) -> Result<Expr, String> {
-        let mut left = self.and()?;
-        while self.peek_kw("or") {
-            self.pos += 1;
-            let right = self.and()?;
-            left = Expr::Or(Box::new(left), Box::new(right));
-        }
-        Ok(left)
-    }
-
-    fn and(&mut self) -> Result<Expr, String> {
-        let mut left = self.unary()?;
-        while self.peek_kw("and") {
-            self.pos += 1;
-            let right = self.unary()?;
-            left = Expr::And(Box::new(left), Box::new(right));
-        }
-        Ok(left)
-    }
-
-    fn unary(&mut self) -> Result<Expr, String> {
-        if self.peek_kw("not") {
-            self.pos += 1;
-            self.enter()?;
-            let e = self.unary()?;
-            self.depth -= 1;
-            return Ok(Expr::Not(Box::new(e)));
-        }
-        self.primary()
-    }
-
-    fn primary(&mut self) -> Result<Expr, String> {
-        match self.next() {
-            Some(Tok::LParen) => {
-                self.enter()?;
-                let e = self.or()?;
-                self.expect(Tok::RParen)?;
-                self.depth -= 1;
-                Ok(e)
-            }
-            Some(Tok::Ident(name)) => match self.peek() {
-                Some(Tok::LParen) => self.function(&name),
-                Some(Tok::Slash) => self.lambda(&name),
-                _ => {
-                    let (field, ty, ops) = self.field(&name)?;
-                    self.comparison(&name, field, ty, ops)
-                }
-            },
-            _ => {
-                self.back();
-                Err(self.err_here())
-            }
-        }
-    }
-
-    /// Resolve a property (or the lambda variable): index, type, allowed operators.
-    fn field(&self, name: &str) -> Result<(usize, Ty, u8), String> {
-        if let Some((var, ty)) = &self.var
-            && var == name
-        {
-            return Ok((VAR, *ty, EQ | NE | STARTS));
-        }
-        self.schema
-            .fields
-            .iter()
-            .enumerate()
-            .find(|(_, f)| f.name.eq_ignore_ascii_case(name))
-            .map(|(i, f)| (i, f.ty, f.ops))
-            .ok_or_else(|| format!("Could not find a property named '{name}' on type '{}'.", self.schema.type_name))
-    }
-
-    fn unsupported(name: &str, what: &str) -> String {
-        format!("Invalid filter clause: {what} is not supported on property '{name}'.")
-    }
-
-    /// A literal for a property of type `ty` (type-checked; enum literals must be members).
-    fn literal(&mut self, ty: Ty, op: Op) -> Result<Lit, String> {
-        let incompatible = |found: &str| {
-            format!(
-                "A binary operator with incompatible types was detected. Found operand types '{}' and '{found}' for operator kind '{}'.",
-                ty.edm(),
-                op.kind()
-            )
-        };
-        let tok = self.next();
-        let lit = match (&tok, ty) {
-            (Some(Tok::Ident(s)), _) if s.eq_ignore_ascii_case("null") => Lit::Null,
-            (Some(Tok::Ident(s)), Ty::Bool) if s.eq_ignore_ascii_case("true") => Lit::Bool(true),
-            (Some(Tok::Ident(s)), Ty::Bool) if s.eq_ignore_ascii_case("false") => Lit::Bool(false),
-            (Some(Tok::Ident(s)), _) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") => {
-                return Err(incompatible("Edm.Boolean"));
-            }
-            (Some(Tok::Str(s)), Ty::Str | Ty::List) => Lit::Str(s.clone()),
-            (Some(Tok::Str(s)) | Some(Tok::Typed(_, s)), Ty::Enum(name, members)) => {
-                let Some(m) = members.iter().find(|m| m.eq_ignore_ascii_case(s)) else {
-                    return Err(format!("The string '{s}' is not a valid enumeration type constant of '{name}'."));
-                };
-                Lit::Str((*m).to_owned())
-            }
-            (Some(Tok::Str(_)), _) => return Err(incompatible("Edm.String")),
-            (Some(Tok::Atom(a)), Ty::Int) => {
-                Lit::Int(a.parse().map_err(|_| format!("'{a}' is not a valid Edm.Int64 literal."))?)
-            }
-            (Some(Tok::Atom(a)), Ty::Time) => Lit::Time(
-                OffsetDateTime::parse(a, &Rfc3339)
-                    .map_err(|_| format!("'{a}' is not a valid Edm.DateTimeOffset literal."))?,
-            ),
-            (Some(Tok::Atom(a)), _) => {
-                let found = if a.contains('T') { "Edm.DateTimeOffset" } else { "Edm.Int64" };
-                return Err(incompatible(found));
-            }
-            _ => {
-                self.back();
-                return Err(self.err_here());
-            }
-        };
-        Ok(lit)
-    }
-
-    fn comparison(&mut self, name: &str, field: usize, ty: Ty, ops: u8) -> Result<Expr, String> {
-        let word = match self.peek() {
-            Some(Tok::Ident(s)) => s.to_ascii_lowercase(),
-            _ => String::new(),
-        };
-        let op = match word.as_str() {
-            "eq" => Op::Eq,
-            "ne" => Op::Ne,
-            "gt" => Op::Gt,
-            "ge" => Op::Ge,
-            "lt" => Op::Lt,
-            "le" => Op::Le,
-            // A bare boolean property means `eq true`.
-            "and" | "or" | "" if ty == Ty::Bool && ops & EQ != 0 && self.peek() != Some(&Tok::Comma) => {
-                return Ok(Expr::Cmp { field, op: Op::Eq, lit: Lit::Bool(true) });
-            }
-            "" => return Err(self.err_here()),
-            other => return Err(Self::unsupported(name, &format!("the '{other}' operator"))),
-        };
-        let allowed = match op {
-            Op::Eq => ops & EQ != 0,
-            Op::Ne => ops & NE != 0,
-            _ => ops & ORD != 0,
-        };
-        if ty == Ty::List {
-            return Err(format!("The collection property '{name}' can only be filtered with any()."));
-        }
-        if !allowed {
-            return Err(Self::unsupported(name, &format!("the '{word}' operator")));
-        }
-        self.pos += 1;
-        let lit = self.literal(ty, op)?;
-        Ok(Expr::Cmp { field, op, lit })
-    }
-
-    fn function(&mut self, name: &str) -> Result<Expr, String> {
-        if !name.eq_ignore_ascii_case("startswith") {
-            return Err(format!("Invalid filter clause: the function '{name}' is not supported."));
-        }
-        self.expect(Tok::LParen)?;
-        let prop = match self.next() {
-            Some(Tok::Ident(p)) => p,
-            _ => {
-                self.back();
-                return Err(self.err_here());
-            }
-        };
-        let (field, ty, ops) = self.field(&prop)?;
-        if ops & STARTS == 0 || !matches!(ty, Ty::Str) {
-            return Err(Self::unsupported(&prop, "startswith"));
-        }
-        self.expect(Tok::Comma)?;
-        let prefix = match self.next() {
-            Some(Tok::Str(s)) => s,
-            _ => {
-                self.back();
-                return Err(self.err_here());
-            }
-        };
-        self.expect(Tok::RParen)?;
-        let e = Expr::StartsWith { field, prefix };
-        // `startswith(a,'b') eq true|false` is valid OData too.
-        if self.peek_kw("eq") || self.peek_kw("ne") {
-            let eq = self.peek_kw("eq");
-            self.pos += 1;
-            let want = match self.next() {
-                Some(Tok::Ident(s)) if s.eq_ignore_ascii_case("true") => true,
-                Some(Tok::Ident(s)) if s.eq_ignore_ascii_case("false") => false,
-                _ => {
-                    self.back();
-                    return Err(self.err_here());
-                }
-            };
-            return Ok(if want == eq { e } else { Expr::Not(Box::new(e)) });
-        }
-        Ok(e)
-    }
-
-    fn lambda(&mut self, collection: &str) -> Result<Expr, String> {
-        let (field, ty, ops) = self.field(collection)?;
-        self.expect(Tok::Slash)?;
-        let op = match self.next() {
-            Some(Tok::Ident(s)) => s.to_ascii_lowercase(),
-            _ => {
-                self.back();
-                return Err(self.err_here());
-            }
-        };
-        if op != "any" || ty != Ty::List || ops & ANY == 0 || field == VAR {
-            return Err(Self::unsupported(collection, &format!("'{op}'")));
-        }
-        if self.var.is_some() {
-            return Err("Invalid filter clause: a lambda inside a lambda is not supported.".into());
-        }
-        self.expect(Tok::LParen)?;
-        let var = match self.next() {
-            Some(Tok::Ident(v)) => v,
-            _ => {
-                self.back();
-                return Err(self.err_here());
-            }
-        };
-        self.expect(Tok::Colon)?;
-        self.enter()?;
-        self.var = Some((var, Ty::Str));
-        let body = self.or();
-        self.var = None;
-        let body = body?;
-        self.expect(Tok::RParen)?;
-        self.depth -= 1;
-        Ok(Expr::Any { field, body: Box::new(body) })
-    }
+    parse_in(input, schema, Dialect::Reports).map_err(|e| match e {
+        FilterError::Invalid(m) => m,
+        // Only Registration schemas mark NON_ENTITY collections.
+        FilterError::NonEntityType => "Unable to find nonEntity type name".to_owned(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::format_description::well_known::Rfc3339;
 
     const METHODS: &[&str] = &["email", "mobileSMS", "unknownFutureValue", "microsoftAuthenticatorPush"];
     const SCHEMA: Schema = Schema {

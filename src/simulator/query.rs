@@ -7,7 +7,8 @@
 //! `$select` may change between pages. The offset is a position in the table, not a row count,
 //! so each page resumes in O(page) without rescanning.
 
-use super::filter::{self, Expr, FilterError};
+use super::odata_filter::{Expr, FilterError};
+use super::registration_filter;
 use super::rng::hash_str;
 use super::rows::{ApiVersion, Prop};
 
@@ -105,7 +106,7 @@ pub(crate) struct ListQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum QueryError {
     Bad(String),
-    /// The `systemPreferredAuthenticationMethods/any(...)` bug (see `filter`).
+    /// The `systemPreferredAuthenticationMethods/any(...)` bug (see `registration_filter`).
     NonEntityType,
 }
 
@@ -164,7 +165,7 @@ pub(crate) fn parse_list_query(
         }
     }
     let filter = match filter_raw.as_deref() {
-        Some(f) => Some(filter::parse(f, version)?),
+        Some(f) => Some(registration_filter::parse(f, version)?),
         None => None,
     };
     let order = match order_raw.as_deref() {

@@ -5,7 +5,7 @@
 //! Graph serves them to delegated callers only; app-only tokens are refused before this runs.
 
 use super::catalog::KNOWN_METHODS;
-use super::filter::eq_ci;
+use super::odata_filter::eq_ci;
 use super::population::{Population, SimUser};
 use super::rows::{ApiVersion, json_str};
 
