@@ -83,6 +83,12 @@ pub enum Command {
         /// Seed of the synthetic population.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Report requests allowed per --quota-window per app and tenant (Graph's own is 5).
+        #[arg(long, value_name = "N", default_value_t = crate::demo::DEMO_QUOTA)]
+        quota_requests: u32,
+        /// The quota's sliding window, e.g. "10s" (Graph's); "0s" turns throttling off.
+        #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+        quota_window: std::time::Duration,
     },
     /// Exit 0 if the exporter on this host answers 200 on /healthz (for container health checks).
     Healthcheck {
@@ -114,8 +120,9 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     validate_telemetry_path(&cli.telemetry_path)?;
-    if let Some(Command::Simulate { listen, users, seed }) = cli.command {
-        return crate::demo::simulate(listen, users, seed).await.map(|_| ExitCode::SUCCESS);
+    if let Some(Command::Simulate { listen, users, seed, quota_requests, quota_window }) = cli.command {
+        let quota = crate::demo::Quota { requests: quota_requests, window: quota_window };
+        return crate::demo::simulate(listen, users, seed, quota).await.map(|_| ExitCode::SUCCESS);
     }
     if let Some(Command::Login { tenant }) = &cli.command {
         let settings = load_settings(cli.config.as_deref())?;

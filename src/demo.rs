@@ -14,7 +14,7 @@ const DEMO_SEED: u64 = 20261127;
 /// The simulated population changes this often, and the demo polls at the same pace (the minimum).
 const DRIFT_EVERY: Duration = Duration::from_secs(60);
 /// Requests per 10 seconds the demo's simulator allows and the demo's exporter paces itself to.
-const DEMO_QUOTA: u32 = 50;
+pub const DEMO_QUOTA: u32 = 50;
 
 /// The configuration the demo runs with, as an operator would write it: the app credential, plus
 /// a signed-in user's refresh token when `refresh_token_file` is given, and every report on.
@@ -110,17 +110,29 @@ pub async fn run(listen: SocketAddr, telemetry_path: &str) -> Result<(), String>
     Ok(())
 }
 
-/// `simulate`: the simulator alone, for trying the exporter with a hand-written config.
-pub async fn simulate(listen: SocketAddr, users: usize, seed: u64) -> Result<(), String> {
+/// The simulator's reports quota for `simulate`.
+#[derive(Debug, Clone, Copy)]
+pub struct Quota {
+    pub requests: u32,
+    /// `Duration::ZERO` turns throttling off.
+    pub window: Duration,
+}
+
+/// `simulate`: the simulator alone, for trying the exporter with a hand-written config. At Ctrl-C
+/// or SIGTERM it prints what it served, so a benchmark can count requests and 429s on Graph's side.
+pub async fn simulate(listen: SocketAddr, users: usize, seed: u64, quota: Quota) -> Result<(), String> {
     let mut sim_config = SimulatorConfig::single(users, seed);
-    sim_config.quota_requests = DEMO_QUOTA;
+    sim_config.quota_requests = quota.requests;
+    sim_config.quota_window = quota.window;
     let sim = simulator::start(sim_config, listen)
         .await
         .map_err(|e| format!("cannot start the Graph simulator on {listen}: {e}"))?;
-    println!(
-        "Graph simulator listening on {} with {users} users (seed {seed}), quota {DEMO_QUOTA} requests per 10 s",
-        sim.base_url()
-    );
+    let quota_text = if quota.window.is_zero() {
+        "no quota".to_string()
+    } else {
+        format!("quota {} requests per {}", quota.requests, humantime::format_duration(quota.window))
+    };
+    println!("Graph simulator listening on {} with {users} users (seed {seed}), {quota_text}", sim.base_url());
     println!("Use this tenant in a config:\n\n{}", demo_config(&sim.base_url(), None));
     let base = sim.base_url();
     println!(
@@ -130,7 +142,18 @@ pub async fn simulate(listen: SocketAddr, users: usize, seed: u64) -> Result<(),
         simulator::APP_SERVICE_TOKEN_PATH,
         simulator::DEMO_IDENTITY_HEADER,
     );
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
     app::shutdown_signal().await;
+    let stats = sim.stats();
+    println!(
+        "simulator stats: graph_requests={} throttled={} pages_served={} rows_served={} token_requests_ok={}",
+        stats.graph_requests_total(),
+        stats.throttled,
+        stats.pages_served,
+        stats.rows_served,
+        stats.token_requests_ok
+    );
     sim.shutdown().await;
     Ok(())
 }

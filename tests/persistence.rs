@@ -60,13 +60,13 @@ fn unreachable(toml: &str, sim: &RunningSimulator) -> String {
         .replace("[graph]\n", "[graph]\nmax_attempts = 1\n")
 }
 
-/// Polls once against the simulator with a state file and returns the file and the last scrape.
+/// Polls once against the simulator with a state file and returns the file and the exposition. It
+/// polls each report exactly once, as `--once` does, so no later retry can change the file after the
+/// exposition was taken.
 async fn first_run(sim: &RunningSimulator, dir: &Path) -> (PathBuf, Exposition) {
     let path = dir.join("state.json");
-    let exporter = start_exporter(&settings(&with_state_file(&all_app_reports(sim), &path))).await;
-    exporter.flush_state().await;
-    let exp = scrape(exporter.addr).await;
-    exporter.shutdown().await;
+    let (text, _) = app::run_once(&settings(&with_state_file(&all_app_reports(sim), &path))).await.unwrap();
+    let exp = Exposition::parse(std::str::from_utf8(&text).unwrap());
     assert!(users_all(&exp).is_some_and(|n| n > 0.0), "the first run has data");
     (path, exp)
 }

@@ -1,7 +1,7 @@
 //! userRegistrationDetails → users, features, methods, default methods and method-count buckets,
 //! for every configured user_type × user_role breakdown.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -74,13 +74,32 @@ pub const UNSET_DEFAULT: &str = "unset";
 /// `methods` label values of the method-count distribution.
 pub const METHOD_COUNT_BUCKETS: [&str; 5] = ["0", "1", "2", "3", "4+"];
 
+/// Per-breakdown counters. Methods are counted by their index in the aggregator's name tables, so a
+/// row costs a few additions per breakdown, not a string hash per breakdown and method.
 #[derive(Debug, Default)]
 struct Counts {
     users: u64,
     features: [u64; FEATURES.len()],
-    methods: HashMap<String, u64>,
-    default_methods: HashMap<String, u64>,
+    methods: Vec<u64>,
+    default_methods: Vec<u64>,
     method_counts: [u64; METHOD_COUNT_BUCKETS.len()],
+}
+
+/// Method names seen so far, each with a small index. A tenant has a few dozen at most, so a linear
+/// scan (mostly decided by the length) costs less than hashing the name.
+#[derive(Debug, Default)]
+struct Names {
+    names: Vec<String>,
+}
+
+impl Names {
+    fn id(&mut self, name: &str) -> usize {
+        if let Some(i) = self.names.iter().position(|n| n.len() == name.len() && n == name) {
+            return i;
+        }
+        self.names.push(name.to_string());
+        self.names.len() - 1
+    }
 }
 
 /// Streams rows in, one page at a time.
@@ -91,6 +110,10 @@ pub struct RegistrationAggregator {
     /// in which case privilegedAdmin breakdowns are left out rather than reported as zero.
     privileged: Option<HashSet<String>>,
     counts: Vec<Counts>,
+    methods: Names,
+    default_methods: Names,
+    /// The current row's distinct method indices; kept to reuse its allocation.
+    row_methods: Vec<usize>,
     newest_refresh: Option<OffsetDateTime>,
     rows: u64,
     unparsable_timestamps: u64,
@@ -134,22 +157,25 @@ impl RegistrationAggregator {
             counts: breakdowns.iter().map(|_| Counts::default()).collect(),
             breakdowns,
             privileged,
+            methods: Names::default(),
+            default_methods: Names::default(),
+            row_methods: Vec::new(),
             newest_refresh: None,
             rows: 0,
             unparsable_timestamps: 0,
         }
     }
 
-    pub fn add_page(&mut self, rows: &[UserRegistrationDetails]) {
+    pub fn add_page(&mut self, rows: &[UserRegistrationDetails<'_>]) {
         for row in rows {
             self.add(row);
         }
     }
 
-    pub fn add(&mut self, row: &UserRegistrationDetails) {
+    pub fn add(&mut self, row: &UserRegistrationDetails<'_>) {
         self.rows += 1;
         if let Some(ts) = row.last_updated_date_time.as_deref() {
-            match OffsetDateTime::parse(ts, &Rfc3339) {
+            match parse_utc_timestamp(ts).map(Ok).unwrap_or_else(|| OffsetDateTime::parse(ts, &Rfc3339)) {
                 Ok(t) => {
                     if self.newest_refresh.is_none_or(|n| t > n) {
                         self.newest_refresh = Some(t);
@@ -159,8 +185,17 @@ impl RegistrationAggregator {
             }
         }
 
-        let distinct = distinct_methods(&row.methods_registered);
-        let phishing_resistant = distinct.iter().any(|m| PHISHING_RESISTANT_METHODS.contains(m));
+        // A user is counted once per method even if Graph repeats a method in the list.
+        let mut distinct = std::mem::take(&mut self.row_methods);
+        distinct.clear();
+        let mut phishing_resistant = false;
+        for m in row.methods_registered.iter().map(|m| &**m).filter(|m| !m.is_empty()) {
+            let id = self.methods.id(m);
+            if !distinct.contains(&id) {
+                distinct.push(id);
+                phishing_resistant |= PHISHING_RESISTANT_METHODS.contains(&m);
+            }
+        }
         let feature_flags = [
             row.is_mfa_capable,
             row.is_mfa_registered,
@@ -175,27 +210,30 @@ impl RegistrationAggregator {
             None | Some("") => UNSET_DEFAULT,
             Some(m) => m,
         };
+        let default_id = self.default_methods.id(default_method);
         let bucket = distinct.len().min(METHOD_COUNT_BUCKETS.len() - 1);
         let is_admin = row.is_admin == Some(true);
         let is_privileged = match (&self.privileged, row.id.as_deref()) {
             (Some(set), Some(id)) => set.contains(id),
             _ => false,
         };
+        let user_type = row.user_type.as_deref();
 
         for (breakdown, counts) in self.breakdowns.iter().zip(self.counts.iter_mut()) {
-            if !matches(*breakdown, row.user_type.as_deref(), is_admin, is_privileged) {
+            if !matches(*breakdown, user_type, is_admin, is_privileged) {
                 continue;
             }
             counts.users += 1;
             for (total, flag) in counts.features.iter_mut().zip(feature_flags) {
                 *total += u64::from(flag);
             }
-            for method in &distinct {
-                increment(&mut counts.methods, method);
+            for &id in &distinct {
+                increment(&mut counts.methods, id);
             }
-            increment(&mut counts.default_methods, default_method);
+            increment(&mut counts.default_methods, default_id);
             counts.method_counts[bucket] += 1;
         }
+        self.row_methods = distinct;
     }
 
     pub fn finish(self) -> RegistrationSummary {
@@ -207,8 +245,8 @@ impl RegistrationAggregator {
                 breakdown,
                 users: c.users,
                 features: c.features,
-                methods: with_known(c.methods, KNOWN_METHODS),
-                default_methods: with_known(c.default_methods, KNOWN_DEFAULT_METHODS),
+                methods: with_known(&self.methods, &c.methods, KNOWN_METHODS),
+                default_methods: with_known(&self.default_methods, &c.default_methods, KNOWN_DEFAULT_METHODS),
                 method_counts: c.method_counts,
             })
             .collect();
@@ -238,28 +276,51 @@ fn matches(b: Breakdown, user_type: Option<&str>, is_admin: bool, is_privileged:
     type_ok && role_ok
 }
 
-/// A user is counted once per method even if Graph repeats a method in the list.
-fn distinct_methods(methods: &[String]) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::with_capacity(methods.len());
-    for m in methods {
-        if !m.is_empty() && !out.contains(&m.as_str()) {
-            out.push(m);
-        }
+/// The form Graph writes (`2023-03-13T19:15:41.6195833Z`: UTC, 0 to 9 fraction digits), parsed
+/// without the general RFC 3339 parser, which costs more than the rest of a row's aggregation. Anything
+/// else (offsets, out-of-range fields, leap seconds) returns `None` and goes to the general parser.
+fn parse_utc_timestamp(s: &str) -> Option<OffsetDateTime> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
     }
-    out
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |n, &d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let rest = &b[19..];
+    let nanos = match rest {
+        [b'Z'] => 0,
+        [b'.', digits @ .., b'Z'] if (1..=9).contains(&digits.len()) => {
+            let n = num(20..20 + digits.len())?;
+            n * 10u32.pow(9 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
+    let time = time::Time::from_hms_nano(
+        u8::try_from(hour).ok()?,
+        u8::try_from(minute).ok()?,
+        u8::try_from(second).ok()?,
+        nanos,
+    )
+    .ok()?;
+    Some(date.with_time(time).assume_utc())
 }
 
-fn increment(map: &mut HashMap<String, u64>, key: &str) {
-    match map.get_mut(key) {
-        Some(v) => *v += 1,
-        None => {
-            map.insert(key.to_string(), 1);
-        }
+fn increment(counts: &mut Vec<u64>, id: usize) {
+    if id >= counts.len() {
+        counts.resize(id + 1, 0);
     }
+    counts[id] += 1;
 }
 
-fn with_known(map: HashMap<String, u64>, known: &[&str]) -> BTreeMap<String, u64> {
-    let mut out: BTreeMap<String, u64> = map.into_iter().collect();
+/// The methods this breakdown counted (as the Graph spelled them), plus the known ones as zero.
+fn with_known(names: &Names, counts: &[u64], known: &[&str]) -> BTreeMap<String, u64> {
+    let mut out: BTreeMap<String, u64> =
+        counts.iter().enumerate().filter(|(_, n)| **n > 0).map(|(i, n)| (names.names[i].clone(), *n)).collect();
     for k in known {
         out.entry((*k).to_string()).or_insert(0);
     }

@@ -28,6 +28,13 @@ pub struct GraphClient {
     pub(crate) observer: Arc<dyn RequestObserver>,
 }
 
+/// What [`GraphClient::for_each_page_body`]'s decoder found in one page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRead {
+    pub rows: usize,
+    pub next_link: Option<String>,
+}
+
 /// What a complete paged read took.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PagingStats {
@@ -90,7 +97,30 @@ impl GraphClient {
     ) -> Result<PagingStats, GraphError>
     where
         T: DeserializeOwned,
-        F: FnMut(Vec<T>),
+        F: FnMut(Vec<T>) + Send,
+    {
+        self.for_each_page_body(endpoint, kind, first, |body| {
+            let page: Page<T> = serde_json::from_slice(body)?;
+            let rows = page.value.len();
+            on_page(page.value);
+            Ok(PageRead { rows, next_link: page.next_link })
+        })
+        .await
+    }
+
+    /// Like [`for_each_page`](Self::for_each_page), but `decode` gets each page's raw body, so it can
+    /// decode rows that borrow from it (no copy of each string) and aggregate them in place. A body
+    /// `decode` rejects is fetched again like any unreadable page, so `decode` must not keep any
+    /// effect of a page it fails on (decode the whole page first, then count it).
+    pub async fn for_each_page_body<F>(
+        &self,
+        endpoint: &str,
+        kind: CredentialKind,
+        first: Url,
+        mut decode: F,
+    ) -> Result<PagingStats, GraphError>
+    where
+        F: FnMut(&[u8]) -> Result<PageRead, serde_json::Error> + Send,
     {
         let mut seen = HashSet::new();
         seen.insert(hash_url(first.as_str()));
@@ -100,9 +130,9 @@ impl GraphClient {
             if stats.pages >= self.settings.max_pages {
                 return Err(paging(endpoint, format!("more than {} pages (graph.max_pages)", self.settings.max_pages)));
             }
-            let page: Page<T> = self.get_json(endpoint, kind, &url).await?;
+            let page = self.request(endpoint, kind, &url, None, &mut decode).await?;
             stats.pages += 1;
-            stats.rows += page.value.len() as u64;
+            stats.rows += page.rows as u64;
             if let Some(link) = page.next_link {
                 let next_url =
                     Url::parse(&link).map_err(|e| paging(endpoint, format!("nextLink is not a URL: {e}")))?;
@@ -117,7 +147,6 @@ impl GraphClient {
                 }
                 next = Some(next_url);
             }
-            on_page(page.value);
         }
         Ok(stats)
     }
@@ -143,6 +172,17 @@ impl GraphClient {
         url: &Url,
         post_body: Option<&bytes::Bytes>,
     ) -> Result<T, GraphError> {
+        self.request(endpoint, kind, url, post_body, &mut |body| serde_json::from_slice(body)).await
+    }
+
+    async fn request<R>(
+        &self,
+        endpoint: &str,
+        kind: CredentialKind,
+        url: &Url,
+        post_body: Option<&bytes::Bytes>,
+        decode: &mut (dyn FnMut(&[u8]) -> Result<R, serde_json::Error> + Send),
+    ) -> Result<R, GraphError> {
         let tokens = self.tokens(kind).ok_or_else(|| {
             GraphError::Config(format!("{endpoint}: no {} credential configured for this tenant", kind.as_str()))
         })?;
@@ -150,7 +190,7 @@ impl GraphClient {
         let mut renewed_token = false;
         loop {
             attempt += 1;
-            let (error, retry_after) = match self.try_once(endpoint, tokens, url, post_body).await {
+            let (error, retry_after) = match self.try_once(endpoint, tokens, url, post_body, &mut *decode).await {
                 Ok(value) => return Ok(value),
                 Err(Failure::Unauthorized(e)) if !renewed_token => {
                     tracing::debug!(endpoint, error = %e, "token rejected; renewing it and retrying once");
@@ -177,13 +217,14 @@ impl GraphClient {
         }
     }
 
-    async fn try_once<T: DeserializeOwned>(
+    async fn try_once<R>(
         &self,
         endpoint: &str,
         tokens: &TokenCache,
         url: &Url,
         post_body: Option<&bytes::Bytes>,
-    ) -> Result<T, Failure> {
+        decode: &mut (dyn FnMut(&[u8]) -> Result<R, serde_json::Error> + Send),
+    ) -> Result<R, Failure> {
         // Fetch the token before waiting for the pacer, so that a token request does not eat into the
         // pacing window, and check it again after the wait, which may have outlasted its freshness.
         self.token(tokens).await?;
@@ -232,7 +273,7 @@ impl GraphClient {
             Err(e) => return Err(Failure::Retryable(transport_error(endpoint, e), None)),
         };
         if status.is_success() {
-            return serde_json::from_slice(&body).map_err(|e| {
+            return decode(&body).map_err(|e| {
                 Failure::Retryable(
                     GraphError::Decode {
                         endpoint: endpoint.to_string(),

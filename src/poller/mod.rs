@@ -5,7 +5,7 @@
 mod activity;
 mod legacy;
 mod plan;
-mod registration;
+pub mod registration;
 mod summary;
 
 use std::collections::{BTreeMap, HashSet};

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use super::TenantPoller;
 use crate::aggregation::{RegistrationAggregator, RegistrationSummary};
 use crate::config::UserRole;
-use crate::graph::{FailureReason, GraphError};
+use crate::graph::{FailureReason, GraphError, PageRead};
 use crate::reports::directory::{DirectoryObject, DirectoryRole, PRIVILEGED_ROLE_TEMPLATES, ROLES_PATH, members_path};
 use crate::reports::registration_details::{PATH, SELECT, UserRegistrationDetails};
 use crate::reports::{CredentialKind, Page, ReportKind};
@@ -21,9 +21,14 @@ pub async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Result<Regis
     let top = p.graph.page_size.to_string();
     let url = p.client.url("v1.0", PATH, &[("$top", &top), ("$select", SELECT)]);
     let mut aggregator = RegistrationAggregator::with_privileged(&p.settings.breakdowns, privileged);
+    // Rows borrow their strings from the page body, and the page is counted only once it decoded whole.
     let stats = p
         .client
-        .for_each_page::<UserRegistrationDetails, _>(endpoint, credential, url, |rows| aggregator.add_page(&rows))
+        .for_each_page_body(endpoint, credential, url, |body| {
+            let page = decode_page(body)?;
+            aggregator.add_page(&page.value);
+            Ok(PageRead { rows: page.value.len(), next_link: page.next_link })
+        })
         .await?;
     let summary = aggregator.finish();
     if summary.unparsable_timestamps > 0 {
@@ -35,6 +40,14 @@ pub async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Result<Regis
     }
     tracing::debug!(tenant = p.settings.name.as_str(), pages = stats.pages, rows = stats.rows, "sweep complete");
     Ok(summary)
+}
+
+/// One userRegistrationDetails page, its strings borrowed from `body`. The body is checked as UTF-8
+/// once, in bulk, rather than string by string as `serde_json::from_slice` does: that check was a
+/// fifth of the decoding time of a page.
+pub fn decode_page(body: &[u8]) -> Result<Page<UserRegistrationDetails<'_>>, serde_json::Error> {
+    let text = std::str::from_utf8(body).map_err(<serde_json::Error as serde::de::Error>::custom)?;
+    serde_json::from_str(text)
 }
 
 /// Object ids of the users holding any of the nine privileged roles. `None` (with one warning) when

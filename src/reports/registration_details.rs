@@ -2,6 +2,8 @@
 //! decoded; names and UPNs are skipped, and the object id is only compared with the privileged-role
 //! members, so per-user data never outlives the page being read.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Deserializer};
 
 /// Path of the report below the version segment.
@@ -12,15 +14,18 @@ pub const SELECT: &str = "id,userType,isAdmin,isMfaCapable,isMfaRegistered,isPas
 isSsprEnabled,isSsprRegistered,isSystemPreferredAuthenticationMethodEnabled,methodsRegistered,\
 userPreferredMethodForSecondaryAuthentication,lastUpdatedDateTime";
 
+/// One row, decoded in place: the strings borrow from the page body (no allocation per user) unless
+/// they contain JSON escapes. Pages are decoded whole before any row is counted, so a page that fails
+/// to decode and is fetched again is never counted twice.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UserRegistrationDetails {
+pub struct UserRegistrationDetails<'a> {
     /// The user's object id, matched against privileged directory-role members.
-    #[serde(default)]
-    pub id: Option<String>,
+    #[serde(default, borrow)]
+    pub id: Option<Text<'a>>,
     /// `member`, `guest`, `unknownFutureValue`, or null.
-    #[serde(default)]
-    pub user_type: Option<String>,
+    #[serde(default, borrow)]
+    pub user_type: Option<Text<'a>>,
     /// Nullable in the schema; null counts as not an admin.
     #[serde(default)]
     pub is_admin: Option<bool>,
@@ -39,21 +44,78 @@ pub struct UserRegistrationDetails {
     #[serde(default, deserialize_with = "null_as_false")]
     pub is_system_preferred_authentication_method_enabled: bool,
     /// Free strings (no enum in the schema); new methods appear without notice.
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub methods_registered: Vec<String>,
+    #[serde(default, borrow, deserialize_with = "null_as_empty")]
+    pub methods_registered: Vec<Text<'a>>,
     /// `push`, `oath`, … or the empty string seen in Microsoft's own examples, or null.
-    #[serde(default)]
-    pub user_preferred_method_for_secondary_authentication: Option<String>,
-    #[serde(default)]
-    pub last_updated_date_time: Option<String>,
+    #[serde(default, borrow)]
+    pub user_preferred_method_for_secondary_authentication: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    pub last_updated_date_time: Option<Text<'a>>,
+}
+
+/// A JSON string borrowed from the page body, or owned when it had escapes (or was built in code).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'a> From<&'a str> for Text<'a> {
+    fn from(s: &'a str) -> Self {
+        Text(Cow::Borrowed(s))
+    }
+}
+
+impl From<String> for Text<'_> {
+    fn from(s: String) -> Self {
+        Text(Cow::Owned(s))
+    }
+}
+
+impl PartialEq<str> for Text<'_> {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Text<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
 }
 
 fn null_as_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
 }
 
-fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
+fn null_as_empty<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Vec<Text<'a>>, D::Error> {
+    Ok(Option::<Vec<Text<'a>>>::deserialize(d)?.unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -91,7 +153,16 @@ mod tests {
         assert!(allan.methods_registered.is_empty());
         assert!(!allan.is_system_preferred_authentication_method_enabled);
         assert_eq!(allan.user_preferred_method_for_secondary_authentication.as_deref(), Some(""));
+        assert!(matches!(alex.id.as_ref().map(|t| &t.0), Some(Cow::Borrowed(_))), "strings borrow from the page");
         assert!(page.next_link.is_none());
+    }
+
+    #[test]
+    fn escaped_strings_decode_owned() {
+        let page: Page<UserRegistrationDetails> =
+            serde_json::from_str(r#"{"value":[{"methodsRegistered":["a\u0062c"],"userType":"guest"}]}"#).unwrap();
+        assert_eq!(page.value[0].methods_registered, ["abc"]);
+        assert_eq!(page.value[0].user_type.as_deref(), Some("guest"));
     }
 
     #[test]

@@ -1,19 +1,19 @@
 use super::*;
 
-fn row(
-    user_type: &str,
+fn row<'a>(
+    user_type: &'a str,
     admin: Option<bool>,
-    methods: &[&str],
+    methods: &[&'a str],
     mfa: bool,
-    default: Option<&str>,
-) -> UserRegistrationDetails {
+    default: Option<&'a str>,
+) -> UserRegistrationDetails<'a> {
     UserRegistrationDetails {
-        user_type: Some(user_type.to_string()),
+        user_type: Some(user_type.into()),
         is_admin: admin,
         is_mfa_capable: mfa,
         is_mfa_registered: mfa,
-        methods_registered: methods.iter().map(|s| s.to_string()).collect(),
-        user_preferred_method_for_secondary_authentication: default.map(str::to_string),
+        methods_registered: methods.iter().map(|s| (*s).into()).collect(),
+        user_preferred_method_for_secondary_authentication: default.map(Into::into),
         last_updated_date_time: Some("2023-03-13T19:15:41.6195833Z".into()),
         ..Default::default()
     }
@@ -77,4 +77,28 @@ fn an_empty_tenant_has_zero_users_and_all_known_series() {
     assert_eq!(all.users, 0);
     assert_eq!(all.methods.len(), KNOWN_METHODS.len());
     assert_eq!(all.default_methods.len(), KNOWN_DEFAULT_METHODS.len());
+}
+
+#[test]
+fn graph_timestamps_parse_like_the_rfc3339_parser() {
+    for ts in [
+        "2023-03-13T19:15:41.6195833Z",
+        "2023-03-13T19:15:41Z",
+        "2024-02-29T00:00:00.1Z",
+        "1999-12-31T23:59:59.999999999Z",
+    ] {
+        assert_eq!(parse_utc_timestamp(ts), Some(OffsetDateTime::parse(ts, &Rfc3339).unwrap()), "{ts}");
+    }
+    // Left to the general parser: offsets, leap seconds, impossible dates, other shapes.
+    for ts in [
+        "2023-03-13T19:15:41+02:00",
+        "2016-12-31T23:59:60Z",
+        "2023-02-29T00:00:00Z",
+        "2023-03-13T19:15:41.Z",
+        "2023-03-13T19:15:41.1234567890Z",
+        "yesterday",
+        "2023-03-13 19:15:41Z",
+    ] {
+        assert_eq!(parse_utc_timestamp(ts), None, "{ts}");
+    }
 }
