@@ -2,6 +2,7 @@
 //! exposition rendered from them.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -148,6 +149,11 @@ pub struct Store {
     exposition: ArcSwap<Bytes>,
     /// Serialises renders so that the last writer's state is the one that ends up cached.
     render_lock: Mutex<()>,
+    /// State changes so far, and how many of them the cached exposition shows: when many polls end
+    /// at once (a thousand tenants), one render covers all the changes made before it read the
+    /// state, instead of one full render per poll.
+    changes: AtomicU64,
+    rendered: AtomicU64,
     /// Number of polls completed so far (success or failure); lets `--once` and tests wait for polls
     /// without sleeping.
     polls_completed: watch::Sender<u64>,
@@ -187,6 +193,8 @@ impl Store {
             build,
             exposition: ArcSwap::from_pointee(Bytes::new()),
             render_lock: Mutex::new(()),
+            changes: AtomicU64::new(0),
+            rendered: AtomicU64::new(0),
             polls_completed: watch::channel(0).0,
             data_version: watch::channel(0).0,
         });
@@ -287,7 +295,8 @@ impl Store {
             let mut reports = self.tenants[tenant].reports.lock().unwrap_or_else(|p| p.into_inner());
             f(reports.entry(report).or_default());
         }
-        self.rerender();
+        let change = self.changes.fetch_add(1, Ordering::SeqCst) + 1;
+        self.render_since(change);
         self.polls_completed.send_modify(|n| *n += 1);
     }
 
@@ -314,7 +323,22 @@ impl Store {
     /// Re-renders the exposition from the current state and swaps it in.
     pub fn rerender(&self) {
         let _guard = self.render_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.render_locked();
+    }
+
+    /// Renders unless a render that started after change number `change` already did.
+    fn render_since(&self, change: u64) {
+        let _guard = self.render_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if self.rendered.load(Ordering::SeqCst) < change {
+            self.render_locked();
+        }
+    }
+
+    fn render_locked(&self) {
+        // Read before the state: every change counted up to here is in the state read below.
+        let covers = self.changes.load(Ordering::SeqCst);
         let text = render(&self.build, &self.status());
         self.exposition.store(Arc::new(Bytes::from(text)));
+        self.rendered.store(covers, Ordering::SeqCst);
     }
 }
