@@ -22,7 +22,9 @@ use entra_authmethods_exporter::http::router;
 use entra_authmethods_exporter::poller::registration::decode_page;
 use entra_authmethods_exporter::reports::registration_details::{PATH, SELECT};
 use entra_authmethods_exporter::reports::{Page, ReportKind};
-use entra_authmethods_exporter::simulator::{self, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SimulatorConfig};
+use entra_authmethods_exporter::simulator::{
+    self, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SimulatorConfig,
+};
 use entra_authmethods_exporter::snapshot::{BuildInfo, ReportData, Store, TenantInfo};
 
 /// Users in the simulated tenant the pages come from: ten full pages of 1000 rows.
