@@ -93,7 +93,7 @@ def http_get(port, path, timeout=30):
         conn.close()
 
 
-def wait_http(port, path="/healthz", timeout=600):
+def wait_http(port, path="/healthz", timeout=60):
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -357,6 +357,10 @@ def nginx_start(tmp, body):
     os.makedirs(www, exist_ok=True)
     with open(os.path.join(www, "metrics"), "wb") as f:
         f.write(body)
+    # nginx's workers drop root for an unprivileged user: let them read the file.
+    os.chmod(tmp, 0o755)
+    os.chmod(www, 0o755)
+    os.chmod(os.path.join(www, "metrics"), 0o644)
     port = free_port()
     conf = os.path.join(tmp, "nginx.conf")
     with open(conf, "w") as f:
@@ -411,8 +415,11 @@ def bench_scrape(tmp, users, duration, rounds):
     sim.stop()  # nothing polls again within the interval; the exposition stays the same bytes
     _, body = http_get(exp.port, "/metrics")
     nginx, nginx_port = nginx_start(tmp, body)
-    _, nginx_body = http_get(nginx_port, "/metrics")
-    assert nginx_body == body, "nginx must serve the very same bytes"
+    status, nginx_body = http_get(nginx_port, "/metrics")
+    if nginx_body != body:
+        nginx.kill()
+        exp.stop()
+        raise RuntimeError(f"nginx must serve the very same bytes (HTTP {status}, see {tmp}/nginx-error.log)")
     log(f"scrape: {len(body)} bytes of exposition")
     for c in [1, 16, 256]:
         best = {"exporter": (0, 0, 0), "nginx": (0, 0, 0)}
