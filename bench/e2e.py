@@ -13,7 +13,8 @@ Every figure is a ratio or a resource bound measured in one run on one machine (
   startup   process start to first /metrics with a state file, and without it to the first
             complete poll of a 10k-user tenant
 
-Only 127.0.0.1 is used. Needs wrk and nginx (Debian: apt-get install wrk nginx-light) for `scrape`.
+Only 127.0.0.1 is used. Needs wrk and nginx for `scrape` and GNU time for `sweep` and `paced`
+(Debian: apt-get install wrk nginx-light time).
 Results are printed as a Markdown table and written as JSON (--json).
 """
 
