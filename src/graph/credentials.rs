@@ -143,14 +143,7 @@ impl Credential {
                     }
                 }
                 let assertion = cert.assertion(token_url.as_str(), client_id, now).map_err(GraphError::Config)?;
-                let form = [
-                    ("client_id", client_id.as_str()),
-                    ("scope", scope.as_str()),
-                    ("client_assertion_type", JWT_BEARER),
-                    ("client_assertion", assertion.expose()),
-                    ("grant_type", "client_credentials"),
-                ];
-                post_form(http, token_url, &form).await
+                assertion_grant(http, token_url, client_id, scope, &assertion).await
             }
             Credential::WorkloadIdentity { token_url, client_id, token_file, scope } => {
                 let text = std::fs::read_to_string(token_file).map_err(|e| {
@@ -166,14 +159,7 @@ impl Credential {
                         token_file.display()
                     )));
                 }
-                let form = [
-                    ("client_id", client_id.as_str()),
-                    ("scope", scope.as_str()),
-                    ("client_assertion_type", JWT_BEARER),
-                    ("client_assertion", assertion.expose()),
-                    ("grant_type", "client_credentials"),
-                ];
-                post_form(http, token_url, &form).await
+                assertion_grant(http, token_url, client_id, scope, &assertion).await
             }
             Credential::ClientSecret { token_url, client_id, secret, scope } => {
                 let secret = secret.read().map_err(GraphError::Config)?;
@@ -212,6 +198,24 @@ impl Credential {
 /// (`offline_access`).
 pub fn delegated_scope(t: &TenantSettings) -> String {
     format!("{}/.default offline_access", t.cloud.graph_endpoint())
+}
+
+/// The client-credentials grant with a signed client assertion (certificate or federated token).
+async fn assertion_grant(
+    http: &reqwest::Client,
+    token_url: &Url,
+    client_id: &str,
+    scope: &str,
+    assertion: &Secret,
+) -> Result<IssuedToken, GraphError> {
+    let form = [
+        ("client_id", client_id),
+        ("scope", scope),
+        ("client_assertion_type", JWT_BEARER),
+        ("client_assertion", assertion.expose()),
+        ("grant_type", "client_credentials"),
+    ];
+    post_form(http, token_url, &form).await
 }
 
 /// POSTs a form to the token endpoint and reads the answer.

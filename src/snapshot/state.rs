@@ -257,7 +257,7 @@ impl Store {
             polls_completed: watch::channel(0).0,
             data_version: watch::channel(0).0,
         });
-        store.invalidate();
+        // `dirty` starts true: the first read renders.
         store
     }
 
@@ -284,10 +284,6 @@ impl Store {
 
     pub fn reload_status(&self) -> ReloadStatus {
         *self.reload.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub fn tenant_count(&self) -> usize {
-        self.tenants().len()
     }
 
     /// The exposition, rendered only if the state changed since the last call; cloning `Bytes` is a
