@@ -375,6 +375,21 @@ mod tests {
     }
 
     #[test]
+    fn fractional_timestamps_come_back_exactly() {
+        // Each of these came back one unit in the last place off with serde_json's default parser.
+        for t in [1764266948.5583227, 1764266965.9413161] {
+            let data = ReportData::Registration(crate::aggregation::registration::RegistrationSummary {
+                breakdowns: Vec::new(),
+                refresh_timestamp: Some(t),
+                rows: 0,
+                unparsable_timestamps: 0,
+            });
+            let back: ReportData = serde_json::from_slice(&serde_json::to_vec(&data).unwrap()).unwrap();
+            assert_eq!(back, data, "{t}");
+        }
+    }
+
+    #[test]
     fn a_sweep_longer_than_the_interval_is_reported_right_after_a_restart() {
         let a = store();
         let rows = vec![ActivityRow { period: "d1", feature: "f".into(), method: "m".into(), success: 1, failure: 0 }];
