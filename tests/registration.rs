@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use common::truth::{self, Truth};
 use common::*;
 use entra_authmethods_exporter::simulator::{DEMO_TENANT_ID, Population};
@@ -290,5 +292,56 @@ async fn documented_and_captured_rows_are_counted_exactly() {
         Some(1_784_291_617.922_334)
     );
     exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// Counts nothing: the pipelining test below watches the simulator's own counters.
+struct Unobserved;
+
+impl entra_authmethods_exporter::graph::RequestObserver for Unobserved {
+    fn graph_request(&self, _endpoint: &str, _code: &str) {}
+    fn token_request(&self, _success: bool) {}
+}
+
+/// The sweep is pipelined: while a page is decoded, the next one has already been asked for, and no
+/// request is wasted. The decoder of each page waits (up to 30 s, then gives up, failing the test)
+/// for Graph to see the next page's request, which can only happen if the client sent it before
+/// the decode of the current page finished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_page_is_requested_while_the_current_one_is_decoded() {
+    use entra_authmethods_exporter::graph::{GraphClient, PageRead, http_client};
+    use entra_authmethods_exporter::poller::registration::decode_page;
+    use entra_authmethods_exporter::reports::CredentialKind;
+    use entra_authmethods_exporter::reports::registration_details::{PATH, SELECT};
+    use std::time::{Duration, Instant};
+
+    let sim = start_simulator(3000, 81).await;
+    let settings = settings(&config_toml(&sim, "", ""));
+    let graph = &settings.graph;
+    let client =
+        GraphClient::new(http_client(graph).unwrap(), &settings.tenants[0], graph, Arc::new(Unobserved)).unwrap();
+    let url = client.url("v1.0", PATH, &[("$top", "1000"), ("$select", SELECT)]);
+    let requests = || sim.stats().requests_to("userRegistrationDetails");
+    let mut seen_while_decoding = Vec::new();
+    let stats = client
+        .for_each_page_body("userRegistrationDetails", CredentialKind::App, url, |body| {
+            let page = decode_page(body)?;
+            let this_page = seen_while_decoding.len() as u64 + 1;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while page.next_link.is_some() && requests() <= this_page && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            seen_while_decoding.push(requests());
+            Ok(PageRead { rows: page.value.len(), next_link: page.next_link })
+        })
+        .await
+        .unwrap();
+    let rows = sim.population(DEMO_TENANT_ID).listed_count() as u64;
+    let pages = rows.div_ceil(1000);
+    assert!(pages >= 3, "a few pages: {rows} rows");
+    assert_eq!((u64::from(stats.pages), stats.rows), (pages, rows));
+    let want: Vec<u64> = (2..=pages).chain([pages]).collect();
+    assert_eq!(seen_while_decoding, want, "Graph's request count while each page was decoded");
+    assert_eq!(requests(), pages, "one request per page, none wasted");
     sim.shutdown().await;
 }

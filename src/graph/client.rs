@@ -1,7 +1,5 @@
 //! The only code that speaks HTTP to Graph: pacing, tokens, retries, paging and error envelopes.
 
-use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -15,31 +13,20 @@ use super::pacing::Pacer;
 use super::retry::{backoff, parse_retry_after};
 use crate::config::{GraphSettings, TenantSettings};
 use crate::reports::CredentialKind;
-use crate::reports::{ErrorEnvelope, Page};
+use crate::reports::ErrorEnvelope;
 
 /// A Graph client for one tenant (one app registration in one tenant, the unit of Graph's quota).
+/// Clones share the tokens and the pacer, so a clone can fetch the next page in its own task while
+/// the current one is decoded.
+#[derive(Clone)]
 pub struct GraphClient {
     pub(crate) http: reqwest::Client,
     pub(crate) graph_base: Url,
-    app: Option<TokenCache>,
-    delegated: Option<TokenCache>,
-    pub(crate) pacer: Pacer,
+    app: Option<Arc<TokenCache>>,
+    delegated: Option<Arc<TokenCache>>,
+    pub(crate) pacer: Arc<Pacer>,
     pub(crate) settings: GraphSettings,
     pub(crate) observer: Arc<dyn RequestObserver>,
-}
-
-/// What [`GraphClient::for_each_page_body`]'s decoder found in one page.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PageRead {
-    pub rows: usize,
-    pub next_link: Option<String>,
-}
-
-/// What a complete paged read took.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PagingStats {
-    pub pages: u32,
-    pub rows: u64,
 }
 
 impl GraphClient {
@@ -52,9 +39,9 @@ impl GraphClient {
         Ok(GraphClient {
             http,
             graph_base: tenant.graph_endpoint.clone(),
-            app: Credential::app(tenant, settings)?.map(TokenCache::new),
-            delegated: Credential::delegated(tenant)?.map(TokenCache::new),
-            pacer: Pacer::new(settings.rate_limit_requests, settings.rate_limit_period),
+            app: Credential::app(tenant, settings)?.map(|c| Arc::new(TokenCache::new(c))),
+            delegated: Credential::delegated(tenant)?.map(|c| Arc::new(TokenCache::new(c))),
+            pacer: Arc::new(Pacer::new(settings.rate_limit_requests, settings.rate_limit_period)),
             settings: settings.clone(),
             observer,
         })
@@ -67,8 +54,8 @@ impl GraphClient {
 
     fn tokens(&self, kind: CredentialKind) -> Option<&TokenCache> {
         match kind {
-            CredentialKind::App => self.app.as_ref(),
-            CredentialKind::Delegated => self.delegated.as_ref(),
+            CredentialKind::App => self.app.as_deref(),
+            CredentialKind::Delegated => self.delegated.as_deref(),
         }
     }
 
@@ -83,72 +70,6 @@ impl GraphClient {
             url.set_query(Some(&q.join("&")));
         }
         url
-    }
-
-    /// Reads every page of a collection, handing each page to `on_page` before fetching the next, so
-    /// only one page is in memory at a time. `@odata.nextLink` is followed verbatim; a link seen twice,
-    /// a link to another host, or more than `max_pages` pages stop the read with an error.
-    pub async fn for_each_page<T, F>(
-        &self,
-        endpoint: &str,
-        kind: CredentialKind,
-        first: Url,
-        mut on_page: F,
-    ) -> Result<PagingStats, GraphError>
-    where
-        T: DeserializeOwned,
-        F: FnMut(Vec<T>) + Send,
-    {
-        self.for_each_page_body(endpoint, kind, first, |body| {
-            let page: Page<T> = serde_json::from_slice(body)?;
-            let rows = page.value.len();
-            on_page(page.value);
-            Ok(PageRead { rows, next_link: page.next_link })
-        })
-        .await
-    }
-
-    /// Like [`for_each_page`](Self::for_each_page), but `decode` gets each page's raw body, so it can
-    /// decode rows that borrow from it (no copy of each string) and aggregate them in place. A body
-    /// `decode` rejects is fetched again like any unreadable page, so `decode` must not keep any
-    /// effect of a page it fails on (decode the whole page first, then count it).
-    pub async fn for_each_page_body<F>(
-        &self,
-        endpoint: &str,
-        kind: CredentialKind,
-        first: Url,
-        mut decode: F,
-    ) -> Result<PagingStats, GraphError>
-    where
-        F: FnMut(&[u8]) -> Result<PageRead, serde_json::Error> + Send,
-    {
-        let mut seen = HashSet::new();
-        seen.insert(hash_url(first.as_str()));
-        let mut stats = PagingStats::default();
-        let mut next = Some(first);
-        while let Some(url) = next.take() {
-            if stats.pages >= self.settings.max_pages {
-                return Err(paging(endpoint, format!("more than {} pages (graph.max_pages)", self.settings.max_pages)));
-            }
-            let page = self.request(endpoint, kind, &url, None, &mut decode).await?;
-            stats.pages += 1;
-            stats.rows += page.rows as u64;
-            if let Some(link) = page.next_link {
-                let next_url =
-                    Url::parse(&link).map_err(|e| paging(endpoint, format!("nextLink is not a URL: {e}")))?;
-                if next_url.origin() != self.graph_base.origin() {
-                    return Err(paging(
-                        endpoint,
-                        format!("nextLink leaves the Graph endpoint: {}", next_url.origin().ascii_serialization()),
-                    ));
-                }
-                if !seen.insert(hash_url(&link)) {
-                    return Err(paging(endpoint, format!("nextLink repeated after {} pages", stats.pages)));
-                }
-                next = Some(next_url);
-            }
-        }
-        Ok(stats)
     }
 
     /// GETs a JSON document with retries: 429, 5xx, timeouts, broken connections and unreadable
@@ -172,7 +93,12 @@ impl GraphClient {
         url: &Url,
         post_body: Option<&bytes::Bytes>,
     ) -> Result<T, GraphError> {
-        self.request(endpoint, kind, url, post_body, &mut |body| serde_json::from_slice(body)).await
+        self.request(endpoint, kind, url, post_body, &mut |page| serde_json::from_slice(&page.body)).await
+    }
+
+    /// One successful answer's body, undecoded, with GETs' retries.
+    pub(crate) async fn fetch(&self, endpoint: &str, kind: CredentialKind, url: &Url) -> Result<Fetched, GraphError> {
+        self.request(endpoint, kind, url, None, &mut |page| Ok(page.clone())).await
     }
 
     async fn request<R>(
@@ -181,7 +107,7 @@ impl GraphClient {
         kind: CredentialKind,
         url: &Url,
         post_body: Option<&bytes::Bytes>,
-        decode: &mut (dyn FnMut(&[u8]) -> Result<R, serde_json::Error> + Send),
+        decode: &mut (dyn FnMut(&Fetched) -> Result<R, serde_json::Error> + Send),
     ) -> Result<R, GraphError> {
         let tokens = self.tokens(kind).ok_or_else(|| {
             GraphError::Config(format!("{endpoint}: no {} credential configured for this tenant", kind.as_str()))
@@ -223,7 +149,7 @@ impl GraphClient {
         tokens: &TokenCache,
         url: &Url,
         post_body: Option<&bytes::Bytes>,
-        decode: &mut (dyn FnMut(&[u8]) -> Result<R, serde_json::Error> + Send),
+        decode: &mut (dyn FnMut(&Fetched) -> Result<R, serde_json::Error> + Send),
     ) -> Result<R, Failure> {
         // Fetch the token before waiting for the pacer, so that a token request does not eat into the
         // pacing window, and check it again after the wait, which may have outlasted its freshness.
@@ -273,15 +199,8 @@ impl GraphClient {
             Err(e) => return Err(Failure::Retryable(transport_error(endpoint, e), None)),
         };
         if status.is_success() {
-            return decode(&body).map_err(|e| {
-                Failure::Retryable(
-                    GraphError::Decode {
-                        endpoint: endpoint.to_string(),
-                        message: format!("{e} (request-id {})", request_id.as_deref().unwrap_or("none")),
-                    },
-                    None,
-                )
-            });
+            let fetched = Fetched { body, request_id };
+            return decode(&fetched).map_err(|e| Failure::Retryable(fetched.decode_error(endpoint, &e), None));
         }
         let envelope = serde_json::from_slice::<ErrorEnvelope>(&body).ok();
         let (code, message, inner_request_id) = match envelope {
@@ -315,6 +234,22 @@ impl GraphClient {
     }
 }
 
+/// A successful answer's body and Graph's `request-id` for it (quoted in errors about the body).
+#[derive(Debug, Clone)]
+pub(crate) struct Fetched {
+    pub body: bytes::Bytes,
+    pub request_id: Option<String>,
+}
+
+impl Fetched {
+    pub fn decode_error(&self, endpoint: &str, e: &serde_json::Error) -> GraphError {
+        GraphError::Decode {
+            endpoint: endpoint.to_string(),
+            message: format!("{e} (request-id {})", self.request_id.as_deref().unwrap_or("none")),
+        }
+    }
+}
+
 enum Failure {
     Retryable(GraphError, Option<Duration>),
     Unauthorized(GraphError),
@@ -323,16 +258,6 @@ enum Failure {
 
 fn header(response: &reqwest::Response, name: &str) -> Option<String> {
     response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
-}
-
-fn paging(endpoint: &str, message: String) -> GraphError {
-    GraphError::Paging { endpoint: endpoint.to_string(), message }
-}
-
-fn hash_url(url: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    url.hash(&mut h);
-    h.finish()
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -10,15 +10,17 @@ mod error;
 mod managed_identity;
 mod observer;
 mod pacing;
+mod paging;
 mod retry;
 pub mod token_file;
 
 pub use assertion::{ClientCertificate, now_unix};
 pub use batch::{BatchGet, MAX_BATCH};
-pub use client::{GraphClient, PageRead, PagingStats, http_client};
+pub use client::{GraphClient, http_client};
 pub use credentials::{Credential, IssuedToken, TokenCache, delegated_scope, post_form, token_url};
 pub use error::{FailureReason, GraphError};
 pub use managed_identity::{ManagedIdentity, parse_token as parse_managed_identity_token};
 pub use observer::RequestObserver;
 pub use pacing::Pacer;
+pub use paging::{PageRead, PagingStats};
 pub use retry::{backoff, parse_retry_after};
