@@ -93,12 +93,22 @@ impl GraphClient {
         url: &Url,
         post_body: Option<&bytes::Bytes>,
     ) -> Result<T, GraphError> {
-        self.request(endpoint, kind, url, post_body, &mut |page| serde_json::from_slice(&page.body)).await
+        self.request(endpoint, kind, url, post_body, Vec::new(), &mut |page| {
+            serde_json::from_slice(&page.body).map_err(|e| page.decode_error(endpoint, &e))
+        })
+        .await
     }
 
-    /// One successful answer's body, undecoded, with GETs' retries.
-    pub(crate) async fn fetch(&self, endpoint: &str, kind: CredentialKind, url: &Url) -> Result<Fetched, GraphError> {
-        self.request(endpoint, kind, url, None, &mut |page| Ok(page.clone())).await
+    /// One successful answer's body, undecoded, with GETs' retries, read into `buffer` (whose
+    /// capacity is reused, so a sweep allocates its page buffers once rather than per page).
+    pub(crate) async fn fetch(
+        &self,
+        endpoint: &str,
+        kind: CredentialKind,
+        url: &Url,
+        buffer: Vec<u8>,
+    ) -> Result<Fetched, GraphError> {
+        self.request(endpoint, kind, url, None, buffer, &mut Ok).await
     }
 
     async fn request<R>(
@@ -107,7 +117,8 @@ impl GraphClient {
         kind: CredentialKind,
         url: &Url,
         post_body: Option<&bytes::Bytes>,
-        decode: &mut (dyn FnMut(&Fetched) -> Result<R, serde_json::Error> + Send),
+        mut buffer: Vec<u8>,
+        decode: &mut (dyn FnMut(Fetched) -> Result<R, GraphError> + Send),
     ) -> Result<R, GraphError> {
         let tokens = self.tokens(kind).ok_or_else(|| {
             GraphError::Config(format!("{endpoint}: no {} credential configured for this tenant", kind.as_str()))
@@ -116,18 +127,19 @@ impl GraphClient {
         let mut renewed_token = false;
         loop {
             attempt += 1;
-            let (error, retry_after) = match self.try_once(endpoint, tokens, url, post_body, &mut *decode).await {
-                Ok(value) => return Ok(value),
-                Err(Failure::Unauthorized(e)) if !renewed_token => {
-                    tracing::debug!(endpoint, error = %e, "token rejected; renewing it and retrying once");
-                    renewed_token = true;
-                    tokens.invalidate().await;
-                    attempt -= 1;
-                    continue;
-                }
-                Err(Failure::Retryable(e, retry_after)) => (e, retry_after),
-                Err(Failure::Unauthorized(e) | Failure::Final(e)) => return Err(e),
-            };
+            let (error, retry_after) =
+                match self.try_once(endpoint, tokens, url, post_body, &mut buffer, &mut *decode).await {
+                    Ok(value) => return Ok(value),
+                    Err(Failure::Unauthorized(e)) if !renewed_token => {
+                        tracing::debug!(endpoint, error = %e, "token rejected; renewing it and retrying once");
+                        renewed_token = true;
+                        tokens.invalidate().await;
+                        attempt -= 1;
+                        continue;
+                    }
+                    Err(Failure::Retryable(e, retry_after)) => (e, retry_after),
+                    Err(Failure::Unauthorized(e) | Failure::Final(e)) => return Err(e),
+                };
             if attempt >= self.settings.max_attempts {
                 return Err(error);
             }
@@ -149,7 +161,8 @@ impl GraphClient {
         tokens: &TokenCache,
         url: &Url,
         post_body: Option<&bytes::Bytes>,
-        decode: &mut (dyn FnMut(&Fetched) -> Result<R, serde_json::Error> + Send),
+        buffer: &mut Vec<u8>,
+        decode: &mut (dyn FnMut(Fetched) -> Result<R, GraphError> + Send),
     ) -> Result<R, Failure> {
         // Fetch the token before waiting for the pacer, so that a token request does not eat into the
         // pacing window, and check it again after the wait, which may have outlasted its freshness.
@@ -194,15 +207,15 @@ impl GraphClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        let body = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => return Err(Failure::Retryable(transport_error(endpoint, e), None)),
-        };
-        if status.is_success() {
-            let fetched = Fetched { body, request_id };
-            return decode(&fetched).map_err(|e| Failure::Retryable(fetched.decode_error(endpoint, &e), None));
+        if let Err(e) = read_body(response, buffer).await {
+            return Err(Failure::Retryable(transport_error(endpoint, e), None));
         }
-        let envelope = serde_json::from_slice::<ErrorEnvelope>(&body).ok();
+        if status.is_success() {
+            let fetched = Fetched { body: std::mem::take(buffer), request_id };
+            return decode(fetched).map_err(|e| Failure::Retryable(e, None));
+        }
+        let body = &buffer[..];
+        let envelope = serde_json::from_slice::<ErrorEnvelope>(body).ok();
         let (code, message, inner_request_id) = match envelope {
             Some(env) => (env.error.code, env.error.message, env.error.inner_error.and_then(|i| i.request_id)),
             None => (None, None, None),
@@ -234,10 +247,26 @@ impl GraphClient {
     }
 }
 
+/// Most of a body preallocated on the strength of its Content-Length (a bad header must not make the
+/// exporter allocate gigabytes up front; a body that is really bigger still grows as it arrives).
+const PREALLOCATE_AT_MOST: u64 = 16 << 20;
+
+/// Reads the whole body into `buffer`, replacing what it held.
+async fn read_body(mut response: reqwest::Response, buffer: &mut Vec<u8>) -> Result<(), reqwest::Error> {
+    buffer.clear();
+    if let Some(length) = response.content_length() {
+        buffer.reserve(length.min(PREALLOCATE_AT_MOST) as usize);
+    }
+    while let Some(chunk) = response.chunk().await? {
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok(())
+}
+
 /// A successful answer's body and Graph's `request-id` for it (quoted in errors about the body).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Fetched {
-    pub body: bytes::Bytes,
+    pub body: Vec<u8>,
     pub request_id: Option<String>,
 }
 

@@ -76,6 +76,9 @@ impl GraphClient {
         seen.insert(hash_url(first.as_str()));
         let mut stats = PagingStats::default();
         let mut prefetch: Option<Prefetch> = None;
+        // Two page buffers take turns (one being decoded, one receiving the next page); they are
+        // freed when the read ends.
+        let mut spare = Vec::new();
         let mut next = Some(first);
         while let Some(url) = next.take() {
             if stats.pages >= self.settings.max_pages {
@@ -84,15 +87,16 @@ impl GraphClient {
             let fetched = match prefetch.take() {
                 Some(p) if p.url == url => p.join(endpoint).await?,
                 // Dropping a prefetch of another URL cancels it.
-                _ => self.fetch(endpoint, kind, &url).await?,
+                _ => self.fetch(endpoint, kind, &url, std::mem::take(&mut spare)).await?,
             };
             if stats.pages + 1 < self.settings.max_pages
                 && let Some(link) = scan_next_link(&fetched.body)
                 && let Ok(next_url) = self.next_url(endpoint, &link, &seen, stats.pages + 1)
             {
-                prefetch = Some(Prefetch::start(self, endpoint, kind, next_url));
+                prefetch = Some(Prefetch::start(self, endpoint, kind, next_url, std::mem::take(&mut spare)));
             }
-            let page = self.decode_page(endpoint, kind, &url, fetched, &mut decode).await?;
+            let (page, buffer) = self.decode_page(endpoint, kind, &url, fetched, &mut decode).await?;
+            spare = buffer;
             stats.pages += 1;
             stats.rows += page.rows as u64;
             if let Some(link) = page.next_link {
@@ -103,7 +107,8 @@ impl GraphClient {
         Ok(stats)
     }
 
-    /// Decodes a page, fetching it again while its body cannot be decoded (up to `max_attempts`).
+    /// Decodes a page, fetching it again while its body cannot be decoded (up to `max_attempts`);
+    /// gives back the page's buffer for reuse.
     async fn decode_page<F>(
         &self,
         endpoint: &str,
@@ -111,14 +116,14 @@ impl GraphClient {
         url: &Url,
         mut fetched: Fetched,
         decode: &mut F,
-    ) -> Result<PageRead, GraphError>
+    ) -> Result<(PageRead, Vec<u8>), GraphError>
     where
         F: FnMut(&[u8]) -> Result<PageRead, serde_json::Error> + Send,
     {
         let mut attempt = 1;
         loop {
             let error = match decode_off_the_runtime(|| decode(&fetched.body)) {
-                Ok(page) => return Ok(page),
+                Ok(page) => return Ok((page, fetched.body)),
                 Err(e) => fetched.decode_error(endpoint, &e),
             };
             if attempt >= self.settings.max_attempts {
@@ -128,7 +133,7 @@ impl GraphClient {
             tracing::debug!(endpoint, attempt, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
             tokio::time::sleep(delay).await;
             attempt += 1;
-            fetched = self.fetch(endpoint, kind, url).await?;
+            fetched = self.fetch(endpoint, kind, url, fetched.body).await?;
         }
     }
 
@@ -167,10 +172,10 @@ struct Prefetch {
 }
 
 impl Prefetch {
-    fn start(client: &GraphClient, endpoint: &str, kind: CredentialKind, url: Url) -> Prefetch {
+    fn start(client: &GraphClient, endpoint: &str, kind: CredentialKind, url: Url, buffer: Vec<u8>) -> Prefetch {
         let (client, endpoint, target) = (client.clone(), endpoint.to_string(), url.clone());
         let task = tokio::spawn(
-            async move { client.fetch(&endpoint, kind, &target).await }.instrument(tracing::Span::current()),
+            async move { client.fetch(&endpoint, kind, &target, buffer).await }.instrument(tracing::Span::current()),
         );
         Prefetch { url, task }
     }
