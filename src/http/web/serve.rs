@@ -95,6 +95,11 @@ async fn accept_loop(
                 }
             },
         };
+        // A response is written in one go; Nagle's algorithm would only hold back its last segment
+        // until the client acknowledges the previous ones.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
+        }
         let service = TowerToHyperService::new(router.clone());
         let watcher = graceful.watcher();
         let tls = tls.clone();
