@@ -9,7 +9,8 @@ Every figure is a ratio or a resource bound measured in one run on one machine (
             merely download the same pages, peak RSS, CPU seconds, Graph requests
   paced     the same sweeps with the quota on, time-scaled: wall time beside the quota floor
             (pages x 2 s / scale), 429 answers
-  tenants   1, 100 and 1000 tenants: idle RSS, RSS while polling, exposition size, scrape time
+  tenants   1, 100 and 1000 tenants, scraped as Prometheus does (gzip, every second): idle RSS, peak
+            RSS, exposition size plain and gzip, scrape time of each, first round
   startup   process start to first /metrics with a state file, and without it to the first
             complete poll of a 10k-user tenant
 
@@ -19,6 +20,7 @@ Results are printed as a Markdown table and written as JSON (--json).
 """
 
 import argparse
+import gzip
 import http.client
 import json
 import os
@@ -29,6 +31,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -84,14 +87,20 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def http_get(port, path, timeout=30):
+def http_get(port, path, timeout=30, headers=None, with_headers=False):
+    """(status, body) of a GET, and the response headers with `with_headers`. http.client sends
+    `Accept-Encoding: identity` unless `headers` names one, and never decodes the body."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=headers or {})
         r = conn.getresponse()
-        return r.status, r.read()
+        body = r.read()
+        return (r.status, body, r.headers) if with_headers else (r.status, body)
     finally:
         conn.close()
+
+
+PROMETHEUS_ACCEPT = {"Accept-Encoding": "gzip"}
 
 
 def wait_http(port, path="/healthz", timeout=60):
@@ -301,29 +310,77 @@ def polls_done(n):
     return lambda text: metric(text, "entra_authmethods_polls_total", report="registration_details") >= n
 
 
+class PrometheusLike(threading.Thread):
+    """Scrapes /metrics every `interval` seconds with `Accept-Encoding: gzip`, as Prometheus does,
+    until stopped: each scrape after a change renders and compresses the exposition once."""
+
+    def __init__(self, port, interval=1.0):
+        super().__init__(daemon=True)
+        self.port, self.interval, self.stopped, self.scrapes = port, interval, threading.Event(), 0
+
+    def run(self):
+        while not self.stopped.wait(self.interval):
+            try:
+                http_get(self.port, "/metrics", timeout=60, headers=PROMETHEUS_ACCEPT)
+                self.scrapes += 1
+            except OSError:
+                pass
+
+    def stop(self):
+        self.stopped.set()
+        self.join(timeout=120)
+
+
+def median_ms(times):
+    times = sorted(times)
+    return round(times[len(times) // 2] * 1000, 2)
+
+
 def bench_tenants(tmp, counts, users):
     sim = Simulator(users, quota_window="0s")
     for n in counts:
         log(f"tenants: {n} tenants of {users} users")
         config = write(tmp, "tenants.toml", exporter_config(sim.base, tenants=n, graph="max_concurrent_polls = 16"))
         exp = Exporter(config)
-        first_round = exp.wait_for(polls_done(n), every=0.05)
-        polling_peak = proc_status(exp.proc.pid, "VmHWM")
+        wait_http(exp.port)
+        # The end of the round is read from /readyz (every report of every tenant polled once), which
+        # renders nothing; the exposition is rendered only by the scraper, at Prometheus' pace.
+        prometheus = PrometheusLike(exp.port)
+        prometheus.start()
+        deadline = time.time() + 900
+        while http_get(exp.port, "/readyz")[0] != 200:
+            if time.time() > deadline:
+                raise RuntimeError("the first round never ended")
+            time.sleep(0.05)
+        first_round = time.perf_counter() - exp.started
+        prometheus.stop()
+        # One more scrape renders the state after the round: the peak includes it.
+        _, gz, headers = http_get(exp.port, "/metrics", headers=PROMETHEUS_ACCEPT, with_headers=True)
+        assert headers.get("Content-Encoding") == "gzip", headers
+        text = gzip.decompress(gz)
+        assert metric(text.decode(), "entra_authmethods_polls_total", report="registration_details") >= n
+        peak = proc_status(exp.proc.pid, "VmHWM")
         time.sleep(2)
         idle = proc_status(exp.proc.pid, "VmRSS")
-        times = []
-        size = 0
+        gzip_times, plain_times = [], []
+        for _ in range(20):
+            t = time.perf_counter()
+            _, body = http_get(exp.port, "/metrics", headers=PROMETHEUS_ACCEPT)
+            gzip_times.append(time.perf_counter() - t)
+            assert body == gz, "a scrape without a change serves the cached bytes"
         for _ in range(20):
             t = time.perf_counter()
             _, body = http_get(exp.port, "/metrics")
-            times.append(time.perf_counter() - t)
-            size = len(body)
-        times.sort()
+            plain_times.append(time.perf_counter() - t)
+            assert body == text, "the plain text is the gzip copy's, byte for byte"
+        idle_after_plain = proc_status(exp.proc.pid, "VmRSS")
         cpu = cpu_seconds(exp.proc.pid)
         exp.stop()
-        row = {"tenants": n, "idle_rss_mib": round(idle, 1), "polling_peak_rss_mib": round(polling_peak, 1),
-               "exposition_bytes": size, "scrape_ms_median": round(times[len(times) // 2] * 1000, 2),
-               "first_round_s": round(first_round, 2), "cpu_s": round(cpu, 2), "load": loadavg()}
+        row = {"tenants": n, "idle_rss_mib": round(idle, 1), "peak_rss_mib": round(peak, 1),
+               "idle_rss_after_plain_mib": round(idle_after_plain, 1), "plain_bytes": len(text),
+               "gzip_bytes": len(gz), "gzip_scrape_ms_median": median_ms(gzip_times),
+               "plain_scrape_ms_median": median_ms(plain_times), "first_round_s": round(first_round, 2),
+               "scrapes_during_round": prometheus.scrapes, "cpu_s": round(cpu, 2), "load": loadavg()}
         log(f"  {row}")
         RESULTS["tenants"].append(row)
     sim.stop()
@@ -464,11 +521,13 @@ def table():
                 f"{r['load']} |" for r in RESULTS["paced"]]
         out.append("")
     if RESULTS["tenants"]:
-        out += ["| tenants | idle RSS MiB | peak RSS while polling MiB | exposition bytes | scrape ms | first round s "
-                "| load |", "| ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
-        out += [f"| {r['tenants']} | {r['idle_rss_mib']:.1f} | {r['polling_peak_rss_mib']:.1f} | "
-                f"{r['exposition_bytes']} | {r['scrape_ms_median']:.2f} | {r['first_round_s']:.2f} | {r['load']} |"
-                for r in RESULTS["tenants"]]
+        out += ["| tenants | idle RSS MiB | peak RSS MiB | idle RSS after plain scrapes MiB | plain bytes | gzip bytes "
+                "| gzip scrape ms | plain scrape ms | first round s | load |",
+                "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+        out += [f"| {r['tenants']} | {r['idle_rss_mib']:.1f} | {r['peak_rss_mib']:.1f} | "
+                f"{r['idle_rss_after_plain_mib']:.1f} | {r['plain_bytes']:,} | {r['gzip_bytes']:,} | "
+                f"{r['gzip_scrape_ms_median']:.2f} | {r['plain_scrape_ms_median']:.2f} | {r['first_round_s']:.2f} | "
+                f"{r['load']} |" for r in RESULTS["tenants"]]
         out.append("")
     if RESULTS["startup"]:
         s = RESULTS["startup"]

@@ -1,6 +1,7 @@
-//! Micro-benchmarks of the three costs that grow with a tenant or with Prometheus: decoding and
+//! Micro-benchmarks of the costs that grow with a tenant or with Prometheus: decoding and
 //! aggregating userRegistrationDetails pages (users/s per core), rendering the store into the
-//! exposition, and serving one scrape from the cached exposition.
+//! exposition and compressing it (and the gzip levels to choose from), and serving one scrape from the
+//! cached exposition, plain and gzip.
 //!
 //! The pages are real simulator answers (fetched once over loopback at setup, with the exporter's
 //! `$select`), so the decoder sees the same bytes as in production tests. Run with
@@ -184,6 +185,9 @@ fn benches(c: &mut Criterion) {
     if wanted("render") {
         render(c, &pages);
     }
+    if wanted("gzip") {
+        gzip(c, &pages);
+    }
     if wanted("scrape") {
         scrape(c, &rt, &pages);
     }
@@ -210,12 +214,45 @@ fn render(c: &mut Criterion, pages: &[Bytes]) {
         group.throughput(Throughput::Bytes(store.exposition().len() as u64));
         group.bench_function(format!("{tenants}_tenants"), |b| {
             b.iter(|| {
-                // A change marks the exposition out of date; the next read renders it.
+                // A change marks the exposition out of date; the next read renders and compresses it.
+                // (Not `exposition()`: above KEEP_PLAIN_UP_TO that would also decompress it.)
                 store.invalidate();
-                black_box(store.exposition())
+                black_box(store.cached_exposition())
             })
         });
     }
+    group.finish();
+}
+
+/// The compression levels on the 100-tenant exposition (the store uses the fast one), and the
+/// decompression a plain-text scrape of an exposition above `KEEP_PLAIN_UP_TO` pays.
+fn gzip(c: &mut Criterion, pages: &[Bytes]) {
+    use std::io::{Read, Write};
+
+    use flate2::Compression;
+    use flate2::read::GzDecoder;
+    use flate2::write::GzEncoder;
+
+    let text = store_with(100, pages).exposition();
+    let compress = |level| {
+        let mut encoder = GzEncoder::new(Vec::with_capacity(text.len() / 8), level);
+        encoder.write_all(&text).expect("in memory");
+        encoder.finish().expect("in memory")
+    };
+    let mut group = c.benchmark_group("gzip");
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    for (name, level) in [("fast", Compression::fast()), ("default", Compression::default())] {
+        eprintln!("gzip/{name}: {} bytes to {}", text.len(), compress(level).len());
+        group.bench_function(format!("{name}_100_tenants"), |b| b.iter(|| black_box(compress(level))));
+    }
+    let gzip = compress(Compression::fast());
+    group.bench_function("inflate_100_tenants", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(text.len());
+            GzDecoder::new(&gzip[..]).read_to_end(&mut out).expect("valid gzip");
+            black_box(out)
+        })
+    });
     group.finish();
 }
 
@@ -223,20 +260,26 @@ fn scrape(c: &mut Criterion, rt: &tokio::runtime::Runtime, pages: &[Bytes]) {
     let mut group = c.benchmark_group("scrape");
     let store = store_with(1, pages);
     let app = router(store.clone(), "/metrics");
+    // Bytes of exposition served, whichever encoding carries them.
     group.throughput(Throughput::Bytes(store.exposition().len() as u64));
     // The axum router in-process: routing, the cached Bytes and the response headers, no socket.
-    group.bench_function("cached_exposition", |b| {
-        b.to_async(rt).iter_batched(
-            || app.clone(),
-            |mut app| async move {
-                let request = axum::http::Request::get("/metrics").body(axum::body::Body::empty()).expect("request");
-                let response = app.call(request).await.expect("infallible");
-                let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
-                black_box(body.len())
-            },
-            BatchSize::SmallInput,
-        )
-    });
+    for (name, accept) in [("cached_exposition", "identity"), ("cached_exposition_gzip", "gzip")] {
+        group.bench_function(name, |b| {
+            b.to_async(rt).iter_batched(
+                || app.clone(),
+                |mut app| async move {
+                    let request = axum::http::Request::get("/metrics")
+                        .header("accept-encoding", accept)
+                        .body(axum::body::Body::empty())
+                        .expect("request");
+                    let response = app.call(request).await.expect("infallible");
+                    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+                    black_box(body.len())
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
     group.finish();
 }
 

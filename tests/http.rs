@@ -32,6 +32,88 @@ async fn health_readiness_and_status_page_after_a_good_poll() {
     sim.shutdown().await;
 }
 
+/// A scrape of /metrics with these Accept-Encoding headers: (Content-Encoding, Vary, Content-Length,
+/// body as sent).
+async fn scrape_encoded(
+    addr: std::net::SocketAddr,
+    accept: &[&str],
+) -> (Option<String>, String, Option<usize>, Vec<u8>) {
+    let mut request = client().get(format!("http://{addr}/metrics"));
+    for value in accept {
+        request = request.header("accept-encoding", *value);
+    }
+    // reqwest is built without its gzip feature: it neither asks for gzip nor decodes it.
+    let resp = request.send().await.expect("HTTP request");
+    assert_eq!(resp.status().as_u16(), 200);
+    let header = |name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(header("content-type").as_deref(), Some("text/plain; version=0.0.4; charset=utf-8"));
+    let (encoding, vary) = (header("content-encoding"), header("vary").expect("Vary on every answer"));
+    let length = header("content-length").map(|v| v.parse().unwrap());
+    (encoding, vary, length, resp.bytes().await.expect("body").to_vec())
+}
+
+fn gunzip(body: &[u8]) -> Vec<u8> {
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body), &mut text).expect("valid gzip");
+    text
+}
+
+#[tokio::test]
+async fn metrics_are_gzipped_only_for_clients_that_accept_it() {
+    let sim = start_simulator(120, 44).await;
+    let exporter = start_exporter(&settings(&config_toml(&sim, "", ""))).await;
+    let plain = exporter.store.exposition();
+    assert!(plain.len() > 10_000);
+    let gzip = exporter.store.cached_exposition().gzip();
+    for accept in [&[][..], &["identity"], &["gzip;q=0"], &["*, gzip;q=0"], &["br", "deflate"]] {
+        let (encoding, vary, length, body) = scrape_encoded(exporter.addr, accept).await;
+        assert_eq!(encoding, None, "{accept:?}");
+        assert_eq!(vary, "accept-encoding");
+        assert_eq!((length, &body[..]), (Some(plain.len()), &plain[..]), "{accept:?}");
+    }
+    for accept in [&["gzip"][..], &["deflate, gzip;q=0.5"], &["*"], &["identity", "GZIP"]] {
+        let (encoding, vary, length, body) = scrape_encoded(exporter.addr, accept).await;
+        assert_eq!(encoding.as_deref(), Some("gzip"), "{accept:?}");
+        assert_eq!(vary, "accept-encoding");
+        // The cached bytes, which decompress to exactly the plain exposition.
+        assert_eq!((length, &body[..]), (Some(gzip.len()), &gzip[..]), "{accept:?}");
+        assert_eq!(gunzip(&body), plain);
+    }
+    assert!(gzip.len() * 5 < plain.len(), "{} of {} bytes", gzip.len(), plain.len());
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// Above `KEEP_PLAIN_UP_TO` (hundreds of tenants) only the gzip copy is kept and a plain-text scrape
+/// decompresses it while sending; lowered here so that one tenant takes that path.
+#[tokio::test]
+async fn a_big_exposition_is_served_as_the_same_text_from_its_gzip_copy() {
+    let sim = start_simulator(120, 45).await;
+    // Every report: an exposition of more than one decompressed chunk (64 KiB).
+    let exporter = start_exporter(&settings(&config_toml_with_reports(&sim, "", "", ""))).await;
+    let (_, _, _, kept) = scrape_encoded(exporter.addr, &[]).await;
+    assert!(exporter.store.cached_exposition().plain_cached().is_some());
+    exporter.store.set_keep_plain_up_to(0);
+    assert_eq!(exporter.store.cached_exposition().plain_cached(), None);
+    assert_eq!(exporter.store.exposition(), kept, "nothing polled in between: the same text");
+    assert!(kept.len() > 64 * 1024, "{} bytes", kept.len());
+    let (encoding, vary, length, body) = scrape_encoded(exporter.addr, &[]).await;
+    assert_eq!((encoding, vary.as_str()), (None, "accept-encoding"));
+    assert_eq!(length, Some(kept.len()), "Content-Length of the decompressed text");
+    assert_eq!(body, kept);
+    let (encoding, _, _, body) = scrape_encoded(exporter.addr, &["gzip"]).await;
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    assert_eq!(gunzip(&body), kept);
+    // The tests' scraper (plain text) reads the same numbers on this path.
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.text.as_bytes(), &kept[..]);
+    assert!(
+        exp.get("entra_authmethods_users", &[("tenant", TENANT), ("user_type", "all"), ("user_role", "all")]).is_some()
+    );
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn not_ready_until_every_tenant_succeeded_and_the_reason_is_given() {
     let sim = start_simulator(20, 42).await;

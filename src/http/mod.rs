@@ -1,14 +1,16 @@
 //! The HTTP surface: the cached exposition, liveness, readiness, a status page and the reload
 //! endpoint. No handler calls Graph or aggregates anything.
 
+mod inflate;
 mod status_page;
 pub mod web;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::sync::{mpsc, oneshot};
@@ -37,9 +39,57 @@ pub fn router(store: Arc<Store>, telemetry_path: &str) -> Router {
         .with_state(state)
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.store.exposition();
-    ([(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))], body).into_response()
+/// The cached exposition, gzip-compressed when the client accepts it (Prometheus does), as
+/// client_golang's handler answers. `Vary` is sent either way, so that a cache between the two keeps
+/// the encodings apart.
+async fn metrics(State(state): State<AppState>, request: HeaderMap) -> Response {
+    let exposition = state.store.cached_exposition();
+    let gzip = accepts_gzip(&request);
+    let body = if gzip {
+        Body::from(exposition.gzip())
+    } else {
+        match exposition.plain_cached() {
+            Some(plain) => Body::from(plain),
+            None => Body::new(inflate::Inflate::new(exposition.gzip(), exposition.plain_len())),
+        }
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    response
+}
+
+/// Whether the request's Accept-Encoding (RFC 9110 §12.5.3; any number of headers, each a list)
+/// admits gzip: `gzip` (or its alias `x-gzip`) with a weight above 0, or else `*` with a weight above
+/// 0. An explicit `gzip;q=0` refuses it whatever `*` says; no header means no content coding.
+fn accepts_gzip(request: &HeaderMap) -> bool {
+    let mut gzip = None;
+    let mut any = None;
+    let codings = request.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok());
+    for coding in codings.flat_map(|v| v.split(',')) {
+        let mut parts = coding.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let mut weight = Some(1.0);
+        for param in parts {
+            if let Some((key, value)) = param.split_once('=')
+                && key.trim().eq_ignore_ascii_case("q")
+            {
+                weight = value.trim().parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q));
+            }
+        }
+        // An unparsable weight makes the element invalid: it is ignored rather than guessed at.
+        let Some(weight) = weight else { continue };
+        if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+            gzip = Some(weight);
+        } else if name == "*" {
+            any = Some(weight);
+        }
+    }
+    gzip.or(any).is_some_and(|q| q > 0.0)
 }
 
 /// Alive as long as the process serves HTTP; deliberately independent of Graph, so an outage
@@ -117,5 +167,62 @@ async fn reload_config(State(reload): State<Option<mpsc::Sender<ReloadReply>>>) 
         )
             .into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderMap;
+    use axum::http::header::ACCEPT_ENCODING;
+
+    use super::accepts_gzip;
+
+    fn accepts(values: &[&str]) -> bool {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(ACCEPT_ENCODING, v.parse().unwrap());
+        }
+        accepts_gzip(&headers)
+    }
+
+    #[test]
+    fn gzip_is_accepted_when_listed_with_a_positive_weight() {
+        for yes in [
+            "gzip", // what Prometheus sends
+            "GZip",
+            "deflate, gzip;q=1.0, *;q=0.5",
+            "br;q=1, gzip;q=0.001",
+            "gzip ; q=0.5",
+            "gzip;Q=1",
+            "x-gzip",
+            "identity, *",
+            "*;q=0.1",
+        ] {
+            assert!(accepts(&[yes]), "{yes}");
+        }
+        // Several headers make one list.
+        assert!(accepts(&["deflate", "gzip"]));
+        assert!(accepts(&["identity", "br, gzip;q=0.8"]));
+    }
+
+    #[test]
+    fn gzip_is_refused_when_absent_or_weighted_zero() {
+        assert!(!accepts(&[]), "no header: no content coding");
+        for no in [
+            "",
+            "identity",
+            "deflate, br",
+            "gzip;q=0",
+            "gzip;q=0.000",
+            "gzip;q=0, *",
+            "*;q=0",
+            "*, gzip;q=0",
+            "gzipx",
+            "gzip;q=2",
+            "gzip;q=abc",
+        ] {
+            assert!(!accepts(&[no]), "{no}");
+        }
+        assert!(!accepts(&["*", "gzip;q=0"]), "a refusal in a second header counts");
     }
 }

@@ -1,12 +1,14 @@
 //! The exporter's state as immutable values: per tenant × report the last good data and the health of
-//! the polls that produced it. Pollers write here; the first scrape after a change renders the
-//! exposition once, and every other scrape only copies the cached bytes.
+//! the polls that produced it. Pollers write here; the first scrape after a change renders and
+//! compresses the exposition once, and every other scrape only copies the cached bytes.
 
+mod exposition;
 mod families;
 mod render;
 mod state;
 mod telemetry;
 
+pub use exposition::{Exposition, KEEP_PLAIN_UP_TO};
 pub use families::{FAMILIES, Family};
 pub use render::{CONTENT_TYPE, render};
 pub use state::{

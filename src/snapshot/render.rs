@@ -19,6 +19,13 @@ use crate::graph::FailureReason;
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 pub fn render(build: &BuildInfo, reload: &ReloadStatus, tenants: &[TenantStatus]) -> Vec<u8> {
+    render_families(build, reload, tenants).encode()
+}
+
+/// The exposition's samples grouped by family, not yet joined: the caller either joins them
+/// ([`Families::encode`]) or streams them into a compressor ([`Families::write_to`]) without holding a
+/// second, joined copy of the text.
+pub(super) fn render_families(build: &BuildInfo, reload: &ReloadStatus, tenants: &[TenantStatus]) -> Families {
     let now = SystemTime::now();
     let mut r = Families::new();
     r.set(BUILD_INFO, &[build.version, build.revision], 1.0);
@@ -69,7 +76,7 @@ pub fn render(build: &BuildInfo, reload: &ReloadStatus, tenants: &[TenantStatus]
             r.data(tenant, t.info.summary_source, &snapshot.data);
         }
     }
-    r.encode()
+    r
 }
 
 /// Label values escape backslash, double quote and newline (text format 0.0.4).
@@ -82,6 +89,11 @@ fn escape_label_value(buf: &mut Vec<u8>, value: &str) {
             _ => buf.push(b),
         }
     }
+}
+
+/// HELP text escapes backslash and newline (text format 0.0.4).
+fn escape_help(help: &str) -> std::borrow::Cow<'_, str> {
+    if help.contains(['\\', '\n']) { help.replace('\\', "\\\\").replace('\n', "\\n").into() } else { help.into() }
 }
 
 /// Go's spelling of the special values; Rust's shortest round-trip form otherwise (never an exponent).
@@ -103,7 +115,7 @@ fn unix_seconds(t: SystemTime) -> f64 {
 /// text format: the `prometheus` crate's registry this replaced built a metric object, label maps and
 /// sorted label pairs per series, which made a render of 100 tenants take a third of a second and a
 /// thousand tenants' a few seconds, once per poll.
-struct Families {
+pub(super) struct Families {
     samples: Vec<Vec<u8>>,
     /// Hashes of the label values written so far, per family: a series is written once, the first
     /// time, so that malformed Graph data with a repeated key cannot produce a duplicate sample that
@@ -187,24 +199,47 @@ impl Families {
         Some(buf)
     }
 
-    fn encode(&self) -> Vec<u8> {
-        let size: usize = self.samples.iter().map(Vec::len).sum();
-        let mut out = Vec::with_capacity(size + 200 * FAMILIES.len());
+    /// The length of the exposition [`Families::encode`] would return, counted by writing it to a
+    /// sink, so that the count cannot drift from the format.
+    pub(super) fn len(&self) -> usize {
+        struct Count(usize);
+        impl Write for Count {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 += buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut count = Count(0);
+        self.write_to(&mut count).expect("counting cannot fail");
+        count.0
+    }
+
+    pub(super) fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len());
+        self.write_to(&mut out).expect("writing to a Vec cannot fail");
+        out
+    }
+
+    /// Writes the exposition, family by family, sorted by name.
+    pub(super) fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
         for &i in &layout().by_name {
             if self.samples[i].is_empty() {
                 continue;
             }
             let f = &FAMILIES[i];
-            out.extend_from_slice(b"# HELP ");
-            out.extend_from_slice(f.name.as_bytes());
-            out.push(b' ');
-            out.extend_from_slice(f.help.replace('\\', "\\\\").replace('\n', "\\n").as_bytes());
-            out.extend_from_slice(b"\n# TYPE ");
-            out.extend_from_slice(f.name.as_bytes());
-            out.extend_from_slice(if f.counter { b" counter\n" } else { b" gauge\n" });
-            out.extend_from_slice(&self.samples[i]);
+            out.write_all(b"# HELP ")?;
+            out.write_all(f.name.as_bytes())?;
+            out.write_all(b" ")?;
+            out.write_all(escape_help(f.help).as_bytes())?;
+            out.write_all(b"\n# TYPE ")?;
+            out.write_all(f.name.as_bytes())?;
+            out.write_all(if f.counter { b" counter\n" } else { b" gauge\n" })?;
+            out.write_all(&self.samples[i])?;
         }
-        out
+        Ok(())
     }
 
     fn data(&mut self, tenant: &str, summary_source: bool, data: &ReportData) {
@@ -311,7 +346,7 @@ impl Families {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeMap;
     use std::sync::Arc;
     use std::time::Duration;
@@ -322,7 +357,7 @@ mod tests {
     use crate::reports::ReportKind;
     use crate::snapshot::{PollHealth, ReportSnapshot, ReportState, TenantInfo};
 
-    fn tenant_with(methods: BTreeMap<String, u64>) -> TenantStatus {
+    pub(in crate::snapshot) fn tenant_with(methods: BTreeMap<String, u64>) -> TenantStatus {
         let summary = RegistrationSummary {
             breakdowns: vec![BreakdownSummary {
                 breakdown: Breakdown { user_type: UserType::All, user_role: UserRole::All },
@@ -365,7 +400,7 @@ mod tests {
         }
     }
 
-    fn loaded() -> ReloadStatus {
+    pub(in crate::snapshot) fn loaded() -> ReloadStatus {
         ReloadStatus { successful: true, last_success: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000) }
     }
 

@@ -3,7 +3,7 @@
 //! shared with its pollers, which write into it.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -12,7 +12,8 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 use super::BuildInfo;
-use super::render::render;
+use super::exposition::{Exposition, KEEP_PLAIN_UP_TO};
+use super::render::render_families;
 use super::telemetry::TenantTelemetry;
 use crate::aggregation::RegistrationSummary;
 use crate::aggregation::activity::{ActivityRow, DailyCounts, NativeBreakdown, SignInRow};
@@ -223,7 +224,9 @@ pub struct Store {
     tenants: RwLock<Arc<[TenantHandle]>>,
     build: BuildInfo,
     reload: Mutex<ReloadStatus>,
-    exposition: ArcSwap<Bytes>,
+    exposition: ArcSwap<Exposition>,
+    /// [`KEEP_PLAIN_UP_TO`]; lower in tests, to take the big exposition's path with a small one.
+    keep_plain_up_to: AtomicUsize,
     /// The state changed since `exposition` was rendered.
     dirty: AtomicBool,
     /// When the next report's data passes its max_staleness, as of the last render.
@@ -250,7 +253,8 @@ impl Store {
             tenants: RwLock::new(tenants.into()),
             build,
             reload: Mutex::new(ReloadStatus { successful: true, last_success: SystemTime::now() }),
-            exposition: ArcSwap::from_pointee(Bytes::new()),
+            exposition: ArcSwap::from_pointee(Exposition::empty()),
+            keep_plain_up_to: AtomicUsize::new(KEEP_PLAIN_UP_TO),
             dirty: AtomicBool::new(true),
             next_stale_at: Mutex::new(None),
             render_lock: Mutex::new(()),
@@ -286,11 +290,24 @@ impl Store {
         *self.reload.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The exposition, rendered only if the state changed since the last call; cloning `Bytes` is a
-    /// reference-count increment.
-    pub fn exposition(&self) -> Bytes {
+    /// The exposition, rendered (and compressed) only if the state changed since the last call.
+    /// Scrapes copy its `Bytes`, a reference-count increment.
+    pub fn cached_exposition(&self) -> Arc<Exposition> {
         self.render_if_dirty();
-        self.exposition.load().as_ref().clone()
+        self.exposition.load_full()
+    }
+
+    /// Keeps the plain text next to the gzip copy only up to this size from the next render on, in
+    /// place of [`KEEP_PLAIN_UP_TO`]: lets tests and benchmarks take the path of an exposition of
+    /// hundreds of tenants with a small one.
+    pub fn set_keep_plain_up_to(&self, bytes: usize) {
+        self.keep_plain_up_to.store(bytes, Ordering::Relaxed);
+        self.invalidate();
+    }
+
+    /// The plain text of the exposition, decompressed if only the gzip copy is kept.
+    pub fn exposition(&self) -> Bytes {
+        self.cached_exposition().plain()
     }
 
     pub fn subscribe_polls(&self) -> watch::Receiver<u64> {
@@ -423,7 +440,8 @@ impl Store {
             })
             .min();
         *self.next_stale_at.lock().unwrap_or_else(|p| p.into_inner()) = next_stale;
-        let text = render(&self.build, &self.reload_status(), &status);
-        self.exposition.store(Arc::new(Bytes::from(text)));
+        let families = render_families(&self.build, &self.reload_status(), &status);
+        drop(status);
+        self.exposition.store(Arc::new(Exposition::new(families, self.keep_plain_up_to.load(Ordering::Relaxed))));
     }
 }
