@@ -233,6 +233,9 @@ pub struct Store {
     next_stale_at: Mutex<Option<SystemTime>>,
     /// Serialises renders so that the last writer's state is the one that ends up cached.
     render_lock: Mutex<()>,
+    /// Set while a render runs, so a scrape arriving after the render cleared `dirty` waits for it
+    /// instead of serving the exposition from before the change.
+    rendering: AtomicBool,
     /// Number of polls completed so far (success or failure); lets `--once` and tests wait for polls
     /// without sleeping.
     polls_completed: watch::Sender<u64>,
@@ -258,6 +261,7 @@ impl Store {
             dirty: AtomicBool::new(true),
             next_stale_at: Mutex::new(None),
             render_lock: Mutex::new(()),
+            rendering: AtomicBool::new(false),
             polls_completed: watch::channel(0).0,
             data_version: watch::channel(0).0,
         });
@@ -420,13 +424,17 @@ impl Store {
     }
 
     fn render_if_dirty(&self) {
-        if !self.dirty.load(Ordering::Acquire) {
+        // `rendering` is set before `dirty` is cleared and reset after the new exposition is stored,
+        // so whoever sees `dirty` cleared also sees a render in progress, or its result.
+        if !self.dirty.load(Ordering::Acquire) && !self.rendering.load(Ordering::Acquire) {
             return;
         }
         // A concurrent scrape waits here for the render in progress rather than serve older bytes.
         let _guard = self.render_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.rendering.store(true, Ordering::Release);
         // Cleared before the state is read: a change recorded during the render marks it again.
         if !self.dirty.swap(false, Ordering::AcqRel) {
+            self.rendering.store(false, Ordering::Release);
             return;
         }
         let status = self.status();
@@ -443,5 +451,6 @@ impl Store {
         let families = render_families(&self.build, &self.reload_status(), &status);
         drop(status);
         self.exposition.store(Arc::new(Exposition::new(families, self.keep_plain_up_to.load(Ordering::Relaxed))));
+        self.rendering.store(false, Ordering::Release);
     }
 }
