@@ -111,6 +111,9 @@ pub struct RegistrationAggregator {
     privileged: Option<HashSet<String>>,
     counts: Vec<Counts>,
     methods: Names,
+    /// Parallel to `methods`: whether the method is in [`PHISHING_RESISTANT_METHODS`], looked up
+    /// once per name rather than once per row.
+    phishing_resistant: Vec<bool>,
     default_methods: Names,
     /// The current row's distinct method indices; kept to reuse its allocation.
     row_methods: Vec<usize>,
@@ -158,6 +161,7 @@ impl RegistrationAggregator {
             breakdowns,
             privileged,
             methods: Names::default(),
+            phishing_resistant: Vec::new(),
             default_methods: Names::default(),
             row_methods: Vec::new(),
             newest_refresh: None,
@@ -191,9 +195,12 @@ impl RegistrationAggregator {
         let mut phishing_resistant = false;
         for m in row.methods_registered.iter().map(|m| &**m).filter(|m| !m.is_empty()) {
             let id = self.methods.id(m);
+            if id == self.phishing_resistant.len() {
+                self.phishing_resistant.push(PHISHING_RESISTANT_METHODS.contains(&m));
+            }
             if !distinct.contains(&id) {
                 distinct.push(id);
-                phishing_resistant |= PHISHING_RESISTANT_METHODS.contains(&m);
+                phishing_resistant |= self.phishing_resistant[id];
             }
         }
         let feature_flags = [
