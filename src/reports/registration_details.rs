@@ -114,9 +114,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
-/// One page of rows, its strings borrowed from `text`: read by [`scan`] when the page has the shape
-/// Graph sends (about half of serde_json's instructions per row), otherwise by serde_json, whose error
-/// message then says what is wrong with the page. Both read every page they accept the same way.
+/// One page of rows, its strings borrowed from `text`: read by `scan::decode` when the page has the
+/// shape Graph sends (about half of serde_json's instructions per row), otherwise by serde_json, whose
+/// error message then says what is wrong with the page. Both read every page they accept the same way.
 pub fn read_page(text: &str) -> Result<Page<UserRegistrationDetails<'_>>, serde_json::Error> {
     match scan::decode(text) {
         Some(page) => Ok(page),
