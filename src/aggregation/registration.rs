@@ -111,6 +111,9 @@ pub struct RegistrationAggregator {
     privileged: Option<HashSet<String>>,
     counts: Vec<Counts>,
     methods: Names,
+    /// Parallel to `methods`: whether the method is in [`PHISHING_RESISTANT_METHODS`], looked up
+    /// once per name rather than once per row.
+    phishing_resistant: Vec<bool>,
     default_methods: Names,
     /// The current row's distinct method indices; kept to reuse its allocation.
     row_methods: Vec<usize>,
@@ -158,6 +161,7 @@ impl RegistrationAggregator {
             breakdowns,
             privileged,
             methods: Names::default(),
+            phishing_resistant: Vec::new(),
             default_methods: Names::default(),
             row_methods: Vec::new(),
             newest_refresh: None,
@@ -191,9 +195,16 @@ impl RegistrationAggregator {
         let mut phishing_resistant = false;
         for m in row.methods_registered.iter().map(|m| &**m).filter(|m| !m.is_empty()) {
             let id = self.methods.id(m);
+            if id == self.phishing_resistant.len() {
+                // A new name: room for it in every breakdown, so that counting is a plain addition.
+                self.phishing_resistant.push(PHISHING_RESISTANT_METHODS.contains(&m));
+                for counts in &mut self.counts {
+                    counts.methods.resize(id + 1, 0);
+                }
+            }
             if !distinct.contains(&id) {
                 distinct.push(id);
-                phishing_resistant |= PHISHING_RESISTANT_METHODS.contains(&m);
+                phishing_resistant |= self.phishing_resistant[id];
             }
         }
         let feature_flags = [
@@ -211,13 +222,22 @@ impl RegistrationAggregator {
             Some(m) => m,
         };
         let default_id = self.default_methods.id(default_method);
+        if self.counts.first().is_some_and(|c| c.default_methods.len() <= default_id) {
+            for counts in &mut self.counts {
+                counts.default_methods.resize(default_id + 1, 0);
+            }
+        }
         let bucket = distinct.len().min(METHOD_COUNT_BUCKETS.len() - 1);
         let is_admin = row.is_admin == Some(true);
         let is_privileged = match (&self.privileged, row.id.as_deref()) {
             (Some(set), Some(id)) => set.contains(id),
             _ => false,
         };
-        let user_type = row.user_type.as_deref();
+        let user_type = match row.user_type.as_deref() {
+            Some("member") => Some(UserType::Member),
+            Some("guest") => Some(UserType::Guest),
+            _ => None,
+        };
 
         for (breakdown, counts) in self.breakdowns.iter().zip(self.counts.iter_mut()) {
             if !matches(*breakdown, user_type, is_admin, is_privileged) {
@@ -228,9 +248,9 @@ impl RegistrationAggregator {
                 *total += u64::from(flag);
             }
             for &id in &distinct {
-                increment(&mut counts.methods, id);
+                counts.methods[id] += 1;
             }
-            increment(&mut counts.default_methods, default_id);
+            counts.default_methods[default_id] += 1;
             counts.method_counts[bucket] += 1;
         }
         self.row_methods = distinct;
@@ -261,12 +281,9 @@ impl RegistrationAggregator {
     }
 }
 
-fn matches(b: Breakdown, user_type: Option<&str>, is_admin: bool, is_privileged: bool) -> bool {
-    let type_ok = match b.user_type {
-        UserType::All => true,
-        UserType::Member => user_type == Some("member"),
-        UserType::Guest => user_type == Some("guest"),
-    };
+/// `user_type` is the row's `member` or `guest` (anything else: `None`), compared once per row.
+fn matches(b: Breakdown, user_type: Option<UserType>, is_admin: bool, is_privileged: bool) -> bool {
+    let type_ok = b.user_type == UserType::All || Some(b.user_type) == user_type;
     let role_ok = match b.user_role {
         UserRole::All => true,
         UserRole::Admin => is_admin,
@@ -308,13 +325,6 @@ fn parse_utc_timestamp(s: &str) -> Option<OffsetDateTime> {
     )
     .ok()?;
     Some(date.with_time(time).assume_utc())
-}
-
-fn increment(counts: &mut Vec<u64>, id: usize) {
-    if id >= counts.len() {
-        counts.resize(id + 1, 0);
-    }
-    counts[id] += 1;
 }
 
 /// The methods this breakdown counted (as the Graph spelled them), plus the known ones as zero.

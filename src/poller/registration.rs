@@ -8,7 +8,7 @@ use crate::aggregation::{RegistrationAggregator, RegistrationSummary};
 use crate::config::UserRole;
 use crate::graph::{FailureReason, GraphError, PageRead};
 use crate::reports::directory::{DirectoryObject, DirectoryRole, PRIVILEGED_ROLE_TEMPLATES, ROLES_PATH, members_path};
-use crate::reports::registration_details::{PATH, SELECT, UserRegistrationDetails};
+use crate::reports::registration_details::{self, PATH, SELECT, UserRegistrationDetails};
 use crate::reports::{CredentialKind, Page, ReportKind};
 
 pub async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Result<RegistrationSummary, GraphError> {
@@ -47,7 +47,7 @@ pub async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Result<Regis
 /// fifth of the decoding time of a page.
 pub fn decode_page(body: &[u8]) -> Result<Page<UserRegistrationDetails<'_>>, serde_json::Error> {
     let text = std::str::from_utf8(body).map_err(<serde_json::Error as serde::de::Error>::custom)?;
-    serde_json::from_str(text)
+    registration_details::read_page(text)
 }
 
 /// Object ids of the users holding any of the nine privileged roles. `None` (with one warning) when
