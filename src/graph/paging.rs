@@ -94,6 +94,9 @@ impl GraphClient {
                 && let Ok(next_url) = self.next_url(endpoint, &link, &seen, stats.pages + 1)
             {
                 prefetch = Some(Prefetch::start(self, endpoint, kind, next_url, std::mem::take(&mut spare)));
+                // Let the prefetch send its request before the decode holds this worker: a task
+                // spawned here waits in this worker's own queue, which no other worker takes from.
+                tokio::task::yield_now().await;
             }
             let (page, buffer) = self.decode_page(endpoint, kind, &url, fetched, &mut decode).await?;
             spare = buffer;
@@ -122,7 +125,7 @@ impl GraphClient {
     {
         let mut attempt = 1;
         loop {
-            let error = match decode_off_the_runtime(|| decode(&fetched.body)) {
+            let error = match decode(&fetched.body) {
                 Ok(page) => return Ok((page, fetched.body)),
                 Err(e) => fetched.decode_error(endpoint, &e),
             };
@@ -151,17 +154,6 @@ impl GraphClient {
             return Err(paging(endpoint, format!("nextLink repeated after {pages} pages")));
         }
         Ok(url)
-    }
-}
-
-/// Runs a page's decode, which takes a millisecond or more of CPU. On the multi-threaded runtime
-/// this worker's queued tasks (the prefetch just spawned among them) are handed to another thread
-/// meanwhile, or the prefetch would wait in this worker's queue until the decode is over; the
-/// current-thread runtime (tests, `--once` in a test) runs it in place.
-fn decode_off_the_runtime<R>(decode: impl FnOnce() -> R) -> R {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(decode),
-        _ => decode(),
     }
 }
 
