@@ -240,10 +240,14 @@ async fn sighup_reloads_the_daemon() {
         .spawn()
         .unwrap();
     let mut log = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    // Follows the log up to the line containing `needle`. The timeout only turns a hang into a failure
-    // that shows the log; nothing waits on it.
+    let mut seen: Vec<String> = Vec::new();
+    // Follows the log up to the line containing `needle`, which may already have been read: the first
+    // poll can finish before the exporter logs that it listens. The timeout only turns a hang into a
+    // failure that shows the log; nothing waits on it.
     let mut wait_for = async |needle: &str| -> String {
+        if let Some(line) = seen.iter().find(|line| line.contains(needle)) {
+            return line.clone();
+        }
         let found = tokio::time::timeout(std::time::Duration::from_secs(120), async {
             while let Some(line) = log.next_line().await.unwrap() {
                 seen.push(line.clone());
