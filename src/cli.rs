@@ -138,8 +138,14 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         let url = url.unwrap_or_else(|| crate::healthcheck::url_for(listen, tls));
         return Ok(crate::healthcheck::run(&url).await);
     }
+    let limits =
+        crate::http::web::ConnectionLimits { max_connections: cli.max_connections as usize, ..Default::default() };
     if cli.demo {
-        return crate::demo::run(listen, &cli.telemetry_path).await.map(|_| ExitCode::SUCCESS);
+        let web = cli.web_config_file.as_deref().map(crate::http::web::WebConfig::load).transpose()?;
+        if let Some(w) = &web {
+            tracing::info!(summary = %w.summary(), "web config loaded");
+        }
+        return crate::demo::run(listen, &cli.telemetry_path, web, limits).await.map(|_| ExitCode::SUCCESS);
     }
     let settings = load_settings(cli.config.as_deref()).and_then(|s| shard(s, cli.shard_index, cli.shard_count));
     let web = cli.web_config_file.as_deref().map(crate::http::web::WebConfig::load).transpose();
@@ -178,8 +184,6 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     let (file, index, count) = (cli.config.clone(), cli.shard_index, cli.shard_count);
     let source = app::ConfigSource::new(move || load_settings(file.as_deref()).and_then(|s| shard(s, index, count)));
     let reload = app::ReloadOptions { source, http_endpoint: cli.enable_lifecycle, sighup: true };
-    let limits =
-        crate::http::web::ConnectionLimits { max_connections: cli.max_connections as usize, ..Default::default() };
     let exporter = app::start_with(&settings, listen, &cli.telemetry_path, web, Some(reload), limits)
         .await
         .map_err(|e| e.to_string())?;

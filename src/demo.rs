@@ -56,7 +56,14 @@ user_roles = ["all", "admin", "user", "privilegedAdmin"]
     toml
 }
 
-pub async fn run(listen: SocketAddr, telemetry_path: &str) -> Result<(), String> {
+/// `--demo`: the simulator and an exporter polling it. The web config and connection limit given on
+/// the command line apply as they would to the daemon, so TLS and basic auth can be tried here too.
+pub async fn run(
+    listen: SocketAddr,
+    telemetry_path: &str,
+    web: Option<crate::http::web::WebConfig>,
+    limits: crate::http::web::ConnectionLimits,
+) -> Result<(), String> {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut sim_config = SimulatorConfig::single(DEMO_USERS, DEMO_SEED);
     sim_config.quota_requests = DEMO_QUOTA;
@@ -77,11 +84,13 @@ pub async fn run(listen: SocketAddr, telemetry_path: &str) -> Result<(), String>
     crate::graph::token_file::write(&token_file, &crate::config::Secret::new(sim.issue_refresh_token(DEMO_TENANT_ID)))?;
     let settings =
         config::from_toml_str(&demo_config(&sim.base_url(), Some(&token_file))).map_err(|e| e.to_string())?;
-    let exporter = app::start(&settings, listen, telemetry_path, None).await.map_err(|e| e.to_string())?;
+    let scheme = if web.as_ref().is_some_and(|w| w.tls().is_some()) { "https" } else { "http" };
+    let exporter =
+        app::start_with(&settings, listen, telemetry_path, web, None, limits).await.map_err(|e| e.to_string())?;
     let shown = display_address(exporter.addr);
     println!("Demo running: a simulated tenant of {DEMO_USERS} users at {}", sim.base_url());
-    println!("  metrics:      http://{shown}{telemetry_path}");
-    println!("  status page:  http://{shown}/");
+    println!("  metrics:      {scheme}://{shown}{telemetry_path}");
+    println!("  status page:  {scheme}://{shown}/");
     println!("Press Ctrl-C to stop.");
     exporter.wait_for_first_round().await;
     let waiting = crate::http::not_ready(&exporter.store);

@@ -258,6 +258,38 @@ async fn basic_auth_and_security_headers() {
     exporter.shutdown().await;
 }
 
+/// `--demo` applies `--web.config.file` like the daemon does: basic auth guards the demo's metrics.
+#[tokio::test]
+async fn the_demo_applies_the_web_config() {
+    use tokio::io::AsyncBufReadExt;
+    let hash = bcrypt::hash("demo password", 4).unwrap();
+    let setup = Setup::new(&format!("basic_auth_users:\n  prometheus: {hash}\n"));
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-authmethods-exporter"))
+        .args(["--demo", "--web.listen-address", "127.0.0.1:0", "--web.config.file"])
+        .arg(setup.path("web.yml"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    // The metrics URL is printed once the listener is bound.
+    let mut url = None;
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if let Some(u) = line.trim().strip_prefix("metrics:") {
+            url = Some(u.trim().to_string());
+            break;
+        }
+    }
+    let url = url.expect("the demo prints the metrics URL");
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let client = common::client();
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
+    let ok = client.get(&url).basic_auth("prometheus", Some("demo password")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    child.kill().await.unwrap();
+}
+
 #[test]
 fn every_malformed_fixture_is_rejected_naming_its_key() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/web");
