@@ -68,6 +68,64 @@ async fn every_tenant_is_polled_under_a_concurrency_limit_of_one() {
     sim.shutdown().await;
 }
 
+/// A tenant whose login endpoint accepts connections and never answers polls one report at a time,
+/// so it holds one of the two slots and every other tenant is polled with the other, while its own
+/// polls still hang (their request timeout is far away).
+#[tokio::test]
+async fn a_hanging_tenant_holds_one_slot_and_never_delays_the_others() {
+    let sim = start_simulator(150, 79).await;
+    let hang = tokio::net::TcpListener::bind(loopback()).await.unwrap();
+    let hang_url = format!("http://{}", hang.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut sockets = Vec::new();
+        while let Ok((socket, _)) = hang.accept().await {
+            sockets.push(socket);
+        }
+    });
+    let others = many(&sim, &NAMES, "max_concurrent_polls = 2\nrequest_timeout = \"10m\"");
+    let (graph_table, other_tenants) = others.split_once("\n[[tenant]]").unwrap();
+    // First in the file, so its polls start first; with every report Graph offers with the app's
+    // credential it has more polls than there are slots.
+    let toml = format!(
+        "{graph_table}\n[[tenant]]\nname = \"hung\"\ntenant_id = \"{DEMO_TENANT_ID}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\nclient_secret = \"{DEMO_CLIENT_SECRET}\"\ngraph_endpoint = \"{}\"\nlogin_endpoint = \"{hang_url}\"\n\n[[tenant]]{other_tenants}",
+        sim.base_url()
+    );
+    let exporter = app::start(&settings(&toml), loopback(), "/metrics", None).await.unwrap();
+    let hung_reports = entry_of(&exporter, "hung").status().reports.len();
+    assert!(hung_reports > 2, "the hung tenant must have more reports than there are slots");
+
+    let mut polls = exporter.store.subscribe_polls();
+    let all_polled = async {
+        loop {
+            let done = NAMES.iter().all(|name| {
+                entry_of(&exporter, name).status().reports.values().all(|r| r.health.last_attempt_ok == Some(true))
+            });
+            if done {
+                return;
+            }
+            polls.changed().await.unwrap();
+        }
+    };
+    // Without the one-slot-per-tenant rule the hung tenant's polls take both slots for 10 minutes.
+    // The timeout only turns that into a failure with a message; nothing waits on it.
+    if tokio::time::timeout(std::time::Duration::from_secs(120), all_polled).await.is_err() {
+        panic!("the other tenants were not polled while one tenant hung");
+    }
+    let hung = entry_of(&exporter, "hung").status();
+    assert!(
+        hung.reports.values().all(|r| r.health.polls_total == 0),
+        "the hung tenant's polls are still waiting for its login endpoint"
+    );
+    let exp = scrape(exporter.addr).await;
+    let listed = sim.population(DEMO_TENANT_ID).users.iter().filter(|u| u.enabled).count() as f64;
+    for name in NAMES {
+        assert_eq!(users_of(&exp, name), Some(listed), "{name}");
+    }
+    exporter.shutdown().await;
+    held.abort();
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn shards_partition_the_tenants() {
     let sim = start_simulator(20, 72).await;
@@ -281,11 +339,12 @@ async fn sighup_reloads_the_daemon() {
 }
 
 /// 200 tenants, each its own directory of 2,000 users behind Graph's real quota (5 requests per 10 s
-/// per app and tenant), in one exporter with the default limits. One tenant's app has lost its
+/// per app and tenant), in one exporter. One tenant's app has lost its
 /// permissions: its polls fail while every other tenant is polled, exact, and never throttled.
 #[tokio::test]
 async fn two_hundred_tenants_within_their_quotas_and_one_broken_tenant_harms_no_other() {
     const TENANTS: usize = 200;
+    const PAGE: usize = 250;
     let template = SimulatorConfig::single(2_000, 0).tenants.remove(0);
     let ids: Vec<String> = (0..TENANTS).map(|i| format!("{i:08x}-5eed-4c0d-8a7f-{i:012x}")).collect();
     let config = SimulatorConfig {
@@ -300,7 +359,9 @@ async fn two_hundred_tenants_within_their_quotas_and_one_broken_tenant_harms_no_
     let broken = &ids[57];
     sim.set_app_roles(broken, Vec::new());
 
-    let mut toml = String::new();
+    // 250 rows a page: 8 pages a tenant, more than its quota allows in one window, so every tenant's
+    // pacing is at work. All tenants at once, as an MSP sizes max_concurrent_polls for its fleet.
+    let mut toml = format!("[graph]\npage_size = {PAGE}\nmax_concurrent_polls = {TENANTS}\n");
     for (i, id) in ids.iter().enumerate() {
         toml.push_str(&format!(
             "[[tenant]]\nname = \"t{i:03}\"\ntenant_id = \"{id}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\nclient_secret = \"{DEMO_CLIENT_SECRET}\"\ngraph_endpoint = \"{base}\"\nlogin_endpoint = \"{base}\"\n",
@@ -327,8 +388,14 @@ async fn two_hundred_tenants_within_their_quotas_and_one_broken_tenant_harms_no_
     let stats = sim.stats();
     assert_eq!(stats.throttled, 0, "no tenant went over its quota");
     assert!(exp.family("entra_authmethods_graph_requests_total").keys().all(|l| l["code"] != "429"));
-    // Exactly the pages each tenant has (2 of at most 1,000 rows) and not one request more.
-    assert_eq!(stats.requests_to("userRegistrationDetails"), 2 * (TENANTS as u64 - 1) + 1);
+    // Exactly the pages each tenant has and not one request more; the refused tenant asked once.
+    let pages: usize = ids
+        .iter()
+        .filter(|id| *id != broken)
+        .map(|id| sim.population(id).users.iter().filter(|u| u.enabled).count().div_ceil(PAGE))
+        .sum();
+    assert!(pages > 5 * (TENANTS - 1), "each tenant needs more requests than one quota window allows");
+    assert_eq!(stats.requests_to("userRegistrationDetails"), pages as u64 + 1);
     exporter.shutdown().await;
     sim.shutdown().await;
 }

@@ -297,13 +297,16 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// The shared HTTP client: rustls with the ring provider, no redirects (a redirect would carry the
-/// bearer token somewhere unplanned), and the configured connect timeout.
+/// bearer token somewhere unplanned), and the configured connect and request timeouts. The request
+/// timeout is also the client's default, so that token requests, which set none of their own, cannot
+/// hang a poll until its deadline.
 pub fn http_client(settings: &GraphSettings) -> Result<reqwest::Client, GraphError> {
     // Installing twice is harmless; the first provider wins.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .user_agent(concat!("entra-authmethods-exporter/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(settings.connect_timeout)
+        .timeout(settings.request_timeout)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| GraphError::Config(format!("cannot build the HTTP client: {e}")))

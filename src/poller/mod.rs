@@ -42,6 +42,10 @@ pub struct TenantPoller {
     warned: Mutex<HashSet<String>>,
     /// Shared by every poller: bounds the polls running at once (`graph.max_concurrent_polls`).
     limiter: Arc<tokio::sync::Semaphore>,
+    /// Taken before a slot of `limiter`: a tenant polls one report at a time, so a tenant that hangs
+    /// or fails slowly holds at most one slot and cannot starve the others. Its reports share one
+    /// quota (per app and tenant) anyway, so running them in parallel would not make them faster.
+    turn: tokio::sync::Mutex<()>,
 }
 
 impl TenantPoller {
@@ -68,6 +72,7 @@ impl TenantPoller {
             running,
             warned: Mutex::new(HashSet::new()),
             limiter,
+            turn: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -96,6 +101,7 @@ impl TenantPoller {
         let _running = lock.lock().await;
         // Waiting for a slot is not part of the poll: the deadline and the duration start after it.
         // Each tenant keeps its own pacer, so a slow or failing tenant only holds its own slots.
+        let _turn = self.turn.lock().await;
         let _slot = self.limiter.acquire().await.ok();
         let started = Instant::now();
         let deadline = self.graph.poll_timeout;
