@@ -345,3 +345,96 @@ async fn the_next_page_is_requested_while_the_current_one_is_decoded() {
     assert_eq!(requests(), pages, "one request per page, none wasted");
     sim.shutdown().await;
 }
+
+/// A reverse proxy under `/graph` in front of the simulator that writes Graph's own host into the
+/// nextLinks, as Graph does behind a real proxy; `inject` may add a nextLink to the directoryRoles
+/// answer. Returns its base URL and a count of the requests it forwarded.
+async fn graph_proxy(
+    sim: &entra_authmethods_exporter::simulator::RunningSimulator,
+    inject_roles_link: Option<String>,
+) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::extract::{Request, State};
+    use axum::response::IntoResponse;
+    let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = sim.base_url();
+    let forwarded = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let state = (upstream, inject_roles_link, forwarded.clone(), client());
+    let app = axum::Router::new().fallback(
+        async |State((upstream, inject, forwarded, http)): State<(
+            String,
+            Option<String>,
+            Arc<std::sync::atomic::AtomicUsize>,
+            reqwest::Client,
+        )>,
+               request: Request| {
+            forwarded.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let path_and_query = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let Some(rest) = path_and_query.strip_prefix("/graph") else {
+                return (axum::http::StatusCode::NOT_FOUND, "not under /graph").into_response();
+            };
+            let mut upstream_request = http.get(format!("{upstream}{rest}"));
+            if let Some(auth) = request.headers().get("authorization") {
+                upstream_request = upstream_request.header("authorization", auth.to_str().unwrap());
+            }
+            let answer = upstream_request.send().await.unwrap();
+            let status = answer.status().as_u16();
+            let mut body = answer.text().await.unwrap().replace(&upstream, "https://graph.microsoft.com");
+            if let Some(link) = inject.filter(|_| rest == "/v1.0/directoryRoles") {
+                body = body.replacen("\"value\":", &format!("\"@odata.nextLink\":\"{link}\",\"value\":"), 1);
+            }
+            (axum::http::StatusCode::from_u16(status).unwrap(), [("content-type", "application/json")], body)
+                .into_response()
+        },
+    );
+    tokio::spawn(async move { axum::serve(listener, app.with_state(state)).await.unwrap() });
+    (format!("{base}/graph"), forwarded)
+}
+
+/// Behind a `graph_endpoint` proxy, Graph's nextLinks name Graph's own host: they are followed
+/// through the proxy (keeping its path prefix), never to Graph directly.
+#[tokio::test]
+async fn next_links_to_the_clouds_graph_are_followed_through_a_graph_endpoint_proxy() {
+    let sim = start_simulator(230, 81).await;
+    let (proxy, forwarded) = graph_proxy(&sim, None).await;
+    let toml = config_toml(&sim, "page_size = 50", "").replacen(
+        &format!("graph_endpoint = \"{}\"", sim.base_url()),
+        &format!("graph_endpoint = \"{proxy}\""),
+        1,
+    );
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    let population = sim.population(DEMO_TENANT_ID);
+    assert_matches_truth(&exp, &truth::compute(TENANT, &population));
+    let pages = population.users.iter().filter(|u| u.enabled).count().div_ceil(50);
+    assert!(pages > 1);
+    assert_eq!(forwarded.load(std::sync::atomic::Ordering::SeqCst), pages, "every page went through the proxy");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// A nextLink in the directory roles' answer that leaves the Graph endpoint is refused like any other:
+/// the bearer token is never sent there.
+#[tokio::test]
+async fn a_directory_roles_next_link_to_another_host_is_not_followed() {
+    let sim = start_simulator(40, 82).await;
+    let thief = tokio::net::TcpListener::bind(loopback()).await.unwrap();
+    let thief_url = format!("http://{}/v1.0/directoryRoles?$skiptoken=steal", thief.local_addr().unwrap());
+    let (proxy, _) = graph_proxy(&sim, Some(thief_url)).await;
+    let toml = config_toml(&sim, "", "user_roles = [\"all\", \"admin\", \"user\", \"privilegedAdmin\"]").replacen(
+        &format!("graph_endpoint = \"{}\"", sim.base_url()),
+        &format!("graph_endpoint = \"{proxy}\""),
+        1,
+    );
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    let labels = [("tenant", TENANT), ("report", "registration_details")];
+    assert_eq!(exp.get("entra_authmethods_poll_success", &labels), Some(0.0));
+    let page = get(exporter.addr, "/").await.2;
+    assert!(page.contains("nextLink leaves the Graph endpoint"), "{page}");
+    // Nothing connected to the other host: a connection would be waiting to be accepted.
+    let accepted = tokio::time::timeout(std::time::Duration::ZERO, thief.accept()).await;
+    assert!(accepted.is_err(), "the exporter connected to the nextLink's host");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}

@@ -22,6 +22,9 @@ use crate::reports::ErrorEnvelope;
 pub struct GraphClient {
     pub(crate) http: reqwest::Client,
     pub(crate) graph_base: Url,
+    /// The cloud's own Graph origin. With a `graph_endpoint` override (a proxy), Graph's nextLinks
+    /// still point here and are moved onto `graph_base`, so the token only ever goes there.
+    pub(crate) cloud_graph: Url,
     app: Option<Arc<TokenCache>>,
     delegated: Option<Arc<TokenCache>>,
     pub(crate) pacer: Arc<Pacer>,
@@ -39,6 +42,8 @@ impl GraphClient {
         Ok(GraphClient {
             http,
             graph_base: tenant.graph_endpoint.clone(),
+            cloud_graph: Url::parse(tenant.cloud.graph_endpoint())
+                .map_err(|e| GraphError::Config(format!("the cloud's Graph endpoint is not a URL: {e}")))?,
             app: Credential::app(tenant, settings)?.map(|c| Arc::new(TokenCache::new(c))),
             delegated: Credential::delegated(tenant)?.map(|c| Arc::new(TokenCache::new(c))),
             pacer: Arc::new(Pacer::new(settings.rate_limit_requests, settings.rate_limit_period)),

@@ -72,6 +72,12 @@ impl GraphClient {
     where
         F: FnMut(&[u8]) -> Result<PageRead, serde_json::Error> + Send,
     {
+        if first.origin() != self.graph_base.origin() {
+            return Err(paging(
+                endpoint,
+                format!("{} is not on the Graph endpoint", first.origin().ascii_serialization()),
+            ));
+        }
         let mut seen = HashSet::new();
         seen.insert(hash_url(first.as_str()));
         let mut stats = PagingStats::default();
@@ -103,8 +109,9 @@ impl GraphClient {
             stats.pages += 1;
             stats.rows += page.rows as u64;
             if let Some(link) = page.next_link {
-                next = Some(self.next_url(endpoint, &link, &seen, stats.pages)?);
-                seen.insert(hash_url(&link));
+                let url = self.next_url(endpoint, &link, &seen, stats.pages)?;
+                seen.insert(hash_url(url.as_str()));
+                next = Some(url);
             }
         }
         Ok(stats)
@@ -143,17 +150,36 @@ impl GraphClient {
     /// The URL a nextLink points to, if it may be followed: a URL, on the Graph endpoint, not seen
     /// before in this read.
     fn next_url(&self, endpoint: &str, link: &str, seen: &HashSet<u64>, pages: u32) -> Result<Url, GraphError> {
-        let url = Url::parse(link).map_err(|e| paging(endpoint, format!("nextLink is not a URL: {e}")))?;
-        if url.origin() != self.graph_base.origin() {
-            return Err(paging(
-                endpoint,
-                format!("nextLink leaves the Graph endpoint: {}", url.origin().ascii_serialization()),
-            ));
-        }
-        if seen.contains(&hash_url(link)) {
+        let url = self.link_url(endpoint, link)?;
+        if seen.contains(&hash_url(url.as_str())) {
             return Err(paging(endpoint, format!("nextLink repeated after {pages} pages")));
         }
         Ok(url)
+    }
+
+    /// Where a nextLink may be followed: on the Graph endpoint, never anywhere else, since the request
+    /// carries the bearer token. Behind a `graph_endpoint` override (a proxy), Graph still writes its
+    /// links for its own host; those are moved onto the endpoint, keeping its path prefix.
+    pub(crate) fn link_url(&self, endpoint: &str, link: &str) -> Result<Url, GraphError> {
+        let url = Url::parse(link).map_err(|e| paging(endpoint, format!("nextLink is not a URL: {e}")))?;
+        if url.origin() == self.graph_base.origin() {
+            return Ok(url);
+        }
+        if url.origin() != self.cloud_graph.origin() {
+            return Err(paging(
+                endpoint,
+                format!(
+                    "nextLink leaves the Graph endpoint: {} is neither {} nor the cloud's Graph",
+                    url.origin().ascii_serialization(),
+                    self.graph_base.origin().ascii_serialization()
+                ),
+            ));
+        }
+        let mut moved = self.graph_base.clone();
+        let prefix = moved.path().trim_end_matches('/').to_string();
+        moved.set_path(&format!("{prefix}{}", url.path()));
+        moved.set_query(url.query());
+        Ok(moved)
     }
 }
 

@@ -75,8 +75,8 @@ async fn privileged_members(
     // directoryRoles lists only activated roles and is never long, but follow paging anyway.
     let mut all_roles = roles.value;
     if let Some(next) = roles.next_link {
-        let next = reqwest::Url::parse(&next)
-            .map_err(|e| GraphError::Paging { endpoint: endpoint.into(), message: e.to_string() })?;
+        // The same rule as every other nextLink: the bearer token never leaves the Graph endpoint.
+        let next = p.client.link_url(endpoint, &next)?;
         p.client.for_each_page::<DirectoryRole, _>(endpoint, credential, next, |r| all_roles.extend(r)).await?;
     }
     let mut members = HashSet::new();
