@@ -672,7 +672,8 @@ health = dashboard(
              " A failed poll keeps the previous data; see the failures by reason below.",
              [target(f"entra_authmethods_poll_success{{{T}}}", "{{tenant}} {{report}}")], "none",
              steps(("red", None), ("green", 1)), w=5, mappings=POLL_STATE, color_mode="background"),
-        stat("Blocked by licence or permission", "1 while Graph refuses a report with forbidden or unauthorized"
+        stat("Blocked by licence or permission", "1 while the latest poll of a report failed because Graph"
+             " refused it with forbidden or unauthorized"
              " (recording rule tenant_report:entra_authmethods_poll_blocked:bool, also behind"
              " EntraAuthMethodsTenantBlocked): a missing licence, consent or credential. Fix it in Entra;"
              " no retry helps.",
