@@ -680,7 +680,9 @@ health = dashboard(
              [target(f"tenant_report:entra_authmethods_poll_blocked:bool{{{T}}}", "{{tenant}} {{report}}")], "none",
              COUNT_ZERO_GOOD, w=5, mappings=BLOCKED_STATE, color_mode="background"),
         stat("Data age in poll intervals", "Age of the newest successful poll divided by the poll interval: 1"
-             " is normal, 2 means a poll was missed, above 3 raises EntraAuthMethodsDataStale.",
+             " is normal, 2 means a poll was missed, above 3 raises EntraAuthMethodsDataStale. Reports that"
+             " are retired or not offered in the tenant's cloud (Report availability: Unavailable) are left"
+             " out: the exporter checks them only once a day.",
              [target(f"tenant_report:entra_authmethods_data_age:poll_intervals{{{T}}}", "{{tenant}} {{report}}")],
              "none", AGE_INTERVALS, w=5, decimals=1),
         stat("Report availability", "Whether Microsoft still serves each report (entra_authmethods_report_available):"
@@ -697,7 +699,8 @@ health = dashboard(
               ["Time", "__name__", "job", "instance", "Value"], w=24, h=5),
         row("Freshness"),
         timeseries("Data age", "Time since the last successful poll per tenant and report. It grows by the poll"
-                   " interval between polls and falls back at each success.",
+                   " interval between polls and falls back at each success. Unavailable (retired) reports are"
+                   " left out.",
                    [target(f"tenant_report:entra_authmethods_data_age:seconds{{{T}}}", "{{tenant}} {{report}}")],
                    "s", w=8),
         stat("Client certificate expires", "When the client certificate of tenants using the certificate"
