@@ -690,13 +690,15 @@ health = dashboard(
              " raise no stale alerts.",
              [target(f"entra_authmethods_report_available{{{T}}}", "{{tenant}} {{report}}")], "none",
              steps(("orange", None), ("green", 1)), w=5, mappings=AVAILABLE_STATE),
-        table("Newest poll error", "The newest failed poll per tenant and report"
-              " (entra_authmethods_last_error_info): its failure reason and Microsoft Graph's error code. The"
-              " exporter's status page (/) and log line add the message and a hint; the README's"
-              " troubleshooting table maps each code to a fix. Empty while no poll has failed since the"
-              " exporter started.",
-              [target(f"entra_authmethods_last_error_info{{{T}}}", instant=True, fmt="table")], "none",
-              ["Time", "__name__", "job", "instance", "Value"], w=24, h=5),
+        table("Newest poll error", "The error of each tenant and report whose latest poll failed"
+              " (entra_authmethods_poll_success 0): its failure reason and Microsoft Graph's error code"
+              " (recording rule tenant_report:entra_authmethods_last_error_info:failing). Errors already"
+              " fixed by a later successful poll are not listed, although entra_authmethods_last_error_info"
+              " keeps them. The exporter's status page (/) and log line add the message and a hint; the"
+              " README's troubleshooting table maps each code to a fix. Empty while every report's latest"
+              " poll succeeded.",
+              [target(f"tenant_report:entra_authmethods_last_error_info:failing{{{T}}}", instant=True, fmt="table")],
+              "none", ["Time", "__name__", "job", "instance", "Value"], w=24, h=5),
         row("Freshness"),
         timeseries("Data age", "Time since the last successful poll per tenant and report. It grows by the poll"
                    " interval between polls and falls back at each success. Unavailable (retired) reports are"
