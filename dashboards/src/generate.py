@@ -607,7 +607,8 @@ activity = dashboard(
                          "{{tenant}} {{feature}}: {{reason}}", instant=True)],
                  "short", w=8, h=10),
         timeseries("Event failure ratios over time", "Failed / all registration and reset events within the"
-                   " lookback window, over time." + APP_OR_DELEGATED,
+                   " lookback window, over time. EntraAuthMethodsUserEventFailureRatioHigh fires when a ratio"
+                   " is above 25 % and twice its 7-day average, with at least 20 events." + APP_OR_DELEGATED,
                    [target(f"tenant:entra_authmethods_user_events:failure_ratio{{{T}}}", "{{tenant}} {{feature}}")],
                    "percentunit", FAILURE_RATIO, w=24, decimals=1, minimum=0, maximum=1, threshold_lines=True),
         row("Legacy credential usage (getCredentialUsageSummary)"),
