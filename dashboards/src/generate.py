@@ -343,6 +343,10 @@ def by_breakdown(feature):
 
 SCOPE = (" Users in scope are the enabled users listed by userRegistrationDetails, for the user type and role"
          " chosen above.")
+# Microsoft's usersRegisteredByFeature has five features; phishingResistantCapable, mfaRegistered and
+# systemPreferredMethodEnabled exist only with the details source (the default).
+SUMMARY_NO_PHISHING = (" Empty for tenants with registration_source = \"summary\": Microsoft's feature summary"
+                       " has no phishing-resistant feature (the Methods dashboard still shows the methods).")
 
 adoption = dashboard(
     "entra-authmethods-adoption",
@@ -365,7 +369,7 @@ adoption = dashboard(
              [target(share("passwordlessCapable"), "{{tenant}}")], "percentunit", SHARE_ADOPTION, decimals=1),
         stat("Phishing-resistant-capable", "Share of users in scope with a phishing-resistant method registered:"
              " FIDO2 security key, passkey, Windows Hello for Business, macOS platform credential or certificate."
-             " Orange below 25 %, green from 50 %." + SCOPE,
+             " Orange below 25 %, green from 50 %." + SCOPE + SUMMARY_NO_PHISHING,
              [target(share("phishingResistantCapable"), "{{tenant}}")], "percentunit", SHARE_ADOPTION, decimals=1),
         stat("Admins without MFA", "Administrators (user_role admin: isAdmin in Graph; privilegedAdmin: members of"
              " the privileged directory roles, where exported) who are not MFA-capable, all user types. Any value"
@@ -377,7 +381,9 @@ adoption = dashboard(
         timeseries("Feature shares", "Share of users in scope per feature over time (mfaCapable, mfaRegistered,"
                    " ssprRegistered, ssprEnabled, ssprCapable, passwordlessCapable, phishingResistantCapable,"
                    " systemPreferredMethodEnabled). Steps appear when the exporter polls (every 30 minutes by"
-                   " default) and Microsoft refreshes the report (every few hours)." + SCOPE,
+                   " default) and Microsoft refreshes the report (every few hours). With registration_source ="
+                   " \"summary\" only Microsoft's five features are shown (no phishingResistantCapable,"
+                   " mfaRegistered or systemPreferredMethodEnabled)." + SCOPE,
                    [target(f"tenant:entra_authmethods_users_registered_by_feature:ratio{{{T}, {B}}}",
                            "{{tenant}} {{feature}}")],
                    "percentunit", BLUE, decimals=1, minimum=0, maximum=1),
@@ -413,7 +419,8 @@ adoption = dashboard(
                  [target(by_breakdown("passwordlessCapable"), "{{tenant}} {{user_type}}/{{user_role}}", instant=True)],
                  "percentunit", SHARE_ADOPTION, w=6, decimals=1, maximum=1),
         bargauge("Phishing-resistant by user type and role", "phishingResistantCapable share for every"
-                 " configured user type and role. Missing bars mean that breakdown has no users.",
+                 " configured user type and role. Missing bars mean that breakdown has no users."
+                 + SUMMARY_NO_PHISHING,
                  [target(by_breakdown("phishingResistantCapable"), "{{tenant}} {{user_type}}/{{user_role}}",
                          instant=True)],
                  "percentunit", SHARE_ADOPTION, w=6, decimals=1, maximum=1),
