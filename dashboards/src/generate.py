@@ -343,6 +343,10 @@ def by_breakdown(feature):
 
 SCOPE = (" Users in scope are the enabled users listed by userRegistrationDetails, for the user type and role"
          " chosen above.")
+# Microsoft's usersRegisteredByFeature has five features; phishingResistantCapable, mfaRegistered and
+# systemPreferredMethodEnabled exist only with the details source (the default).
+SUMMARY_NO_PHISHING = (" Empty for tenants with registration_source = \"summary\": Microsoft's feature summary"
+                       " has no phishing-resistant feature (the Methods dashboard still shows the methods).")
 
 adoption = dashboard(
     "entra-authmethods-adoption",
@@ -365,7 +369,7 @@ adoption = dashboard(
              [target(share("passwordlessCapable"), "{{tenant}}")], "percentunit", SHARE_ADOPTION, decimals=1),
         stat("Phishing-resistant-capable", "Share of users in scope with a phishing-resistant method registered:"
              " FIDO2 security key, passkey, Windows Hello for Business, macOS platform credential or certificate."
-             " Orange below 25 %, green from 50 %." + SCOPE,
+             " Orange below 25 %, green from 50 %." + SCOPE + SUMMARY_NO_PHISHING,
              [target(share("phishingResistantCapable"), "{{tenant}}")], "percentunit", SHARE_ADOPTION, decimals=1),
         stat("Admins without MFA", "Administrators (user_role admin: isAdmin in Graph; privilegedAdmin: members of"
              " the privileged directory roles, where exported) who are not MFA-capable, all user types. Any value"
@@ -377,7 +381,9 @@ adoption = dashboard(
         timeseries("Feature shares", "Share of users in scope per feature over time (mfaCapable, mfaRegistered,"
                    " ssprRegistered, ssprEnabled, ssprCapable, passwordlessCapable, phishingResistantCapable,"
                    " systemPreferredMethodEnabled). Steps appear when the exporter polls (every 30 minutes by"
-                   " default) and Microsoft refreshes the report (every few hours)." + SCOPE,
+                   " default) and Microsoft refreshes the report (every few hours). With registration_source ="
+                   " \"summary\" only Microsoft's five features are shown (no phishingResistantCapable,"
+                   " mfaRegistered or systemPreferredMethodEnabled)." + SCOPE,
                    [target(f"tenant:entra_authmethods_users_registered_by_feature:ratio{{{T}, {B}}}",
                            "{{tenant}} {{feature}}")],
                    "percentunit", BLUE, decimals=1, minimum=0, maximum=1),
@@ -413,7 +419,8 @@ adoption = dashboard(
                  [target(by_breakdown("passwordlessCapable"), "{{tenant}} {{user_type}}/{{user_role}}", instant=True)],
                  "percentunit", SHARE_ADOPTION, w=6, decimals=1, maximum=1),
         bargauge("Phishing-resistant by user type and role", "phishingResistantCapable share for every"
-                 " configured user type and role. Missing bars mean that breakdown has no users.",
+                 " configured user type and role. Missing bars mean that breakdown has no users."
+                 + SUMMARY_NO_PHISHING,
                  [target(by_breakdown("phishingResistantCapable"), "{{tenant}} {{user_type}}/{{user_role}}",
                          instant=True)],
                  "percentunit", SHARE_ADOPTION, w=6, decimals=1, maximum=1),
@@ -607,7 +614,8 @@ activity = dashboard(
                          "{{tenant}} {{feature}}: {{reason}}", instant=True)],
                  "short", w=8, h=10),
         timeseries("Event failure ratios over time", "Failed / all registration and reset events within the"
-                   " lookback window, over time." + APP_OR_DELEGATED,
+                   " lookback window, over time. EntraAuthMethodsUserEventFailureRatioHigh fires when a ratio"
+                   " is above 25 % and twice its 7-day average, with at least 20 events." + APP_OR_DELEGATED,
                    [target(f"tenant:entra_authmethods_user_events:failure_ratio{{{T}}}", "{{tenant}} {{feature}}")],
                    "percentunit", FAILURE_RATIO, w=24, decimals=1, minimum=0, maximum=1, threshold_lines=True),
         row("Legacy credential usage (getCredentialUsageSummary)"),
@@ -672,14 +680,17 @@ health = dashboard(
              " A failed poll keeps the previous data; see the failures by reason below.",
              [target(f"entra_authmethods_poll_success{{{T}}}", "{{tenant}} {{report}}")], "none",
              steps(("red", None), ("green", 1)), w=5, mappings=POLL_STATE, color_mode="background"),
-        stat("Blocked by licence or permission", "1 while Graph refuses a report with forbidden or unauthorized"
+        stat("Blocked by licence or permission", "1 while the latest poll of a report failed because Graph"
+             " refused it with forbidden or unauthorized"
              " (recording rule tenant_report:entra_authmethods_poll_blocked:bool, also behind"
              " EntraAuthMethodsTenantBlocked): a missing licence, consent or credential. Fix it in Entra;"
              " no retry helps.",
              [target(f"tenant_report:entra_authmethods_poll_blocked:bool{{{T}}}", "{{tenant}} {{report}}")], "none",
              COUNT_ZERO_GOOD, w=5, mappings=BLOCKED_STATE, color_mode="background"),
         stat("Data age in poll intervals", "Age of the newest successful poll divided by the poll interval: 1"
-             " is normal, 2 means a poll was missed, above 3 raises EntraAuthMethodsDataStale.",
+             " is normal, 2 means a poll was missed, above 3 raises EntraAuthMethodsDataStale. Reports that"
+             " are retired or not offered in the tenant's cloud (Report availability: Unavailable) are left"
+             " out: the exporter checks them only once a day.",
              [target(f"tenant_report:entra_authmethods_data_age:poll_intervals{{{T}}}", "{{tenant}} {{report}}")],
              "none", AGE_INTERVALS, w=5, decimals=1),
         stat("Report availability", "Whether Microsoft still serves each report (entra_authmethods_report_available):"
@@ -687,16 +698,19 @@ health = dashboard(
              " raise no stale alerts.",
              [target(f"entra_authmethods_report_available{{{T}}}", "{{tenant}} {{report}}")], "none",
              steps(("orange", None), ("green", 1)), w=5, mappings=AVAILABLE_STATE),
-        table("Newest poll error", "The newest failed poll per tenant and report"
-              " (entra_authmethods_last_error_info): its failure reason and Microsoft Graph's error code. The"
-              " exporter's status page (/) and log line add the message and a hint; the README's"
-              " troubleshooting table maps each code to a fix. Empty while no poll has failed since the"
-              " exporter started.",
-              [target(f"entra_authmethods_last_error_info{{{T}}}", instant=True, fmt="table")], "none",
-              ["Time", "__name__", "job", "instance", "Value"], w=24, h=5),
+        table("Newest poll error", "The error of each tenant and report whose latest poll failed"
+              " (entra_authmethods_poll_success 0): its failure reason and Microsoft Graph's error code"
+              " (recording rule tenant_report:entra_authmethods_last_error_info:failing). Errors already"
+              " fixed by a later successful poll are not listed, although entra_authmethods_last_error_info"
+              " keeps them. The exporter's status page (/) and log line add the message and a hint; the"
+              " README's troubleshooting table maps each code to a fix. Empty while every report's latest"
+              " poll succeeded.",
+              [target(f"tenant_report:entra_authmethods_last_error_info:failing{{{T}}}", instant=True, fmt="table")],
+              "none", ["Time", "__name__", "job", "instance", "Value"], w=24, h=5),
         row("Freshness"),
         timeseries("Data age", "Time since the last successful poll per tenant and report. It grows by the poll"
-                   " interval between polls and falls back at each success.",
+                   " interval between polls and falls back at each success. Unavailable (retired) reports are"
+                   " left out.",
                    [target(f"tenant_report:entra_authmethods_data_age:seconds{{{T}}}", "{{tenant}} {{report}}")],
                    "s", w=8),
         stat("Client certificate expires", "When the client certificate of tenants using the certificate"
