@@ -384,3 +384,31 @@ async fn the_status_page_says_which_reports_are_unavailable() {
     exporter.shutdown().await;
     sim.shutdown().await;
 }
+
+/// Without the optional Reports.Read.All the legacy reports are unavailable, not failing: the poll
+/// succeeds, the exporter is ready, and the status page names the permission.
+#[tokio::test]
+async fn without_the_optional_reports_permission_the_legacy_reports_are_unavailable_not_failing() {
+    let sim = start_simulator(40, 69).await;
+    sim.set_app_roles(DEMO_TENANT_ID, vec!["AuditLog.Read.All".into()]);
+    let exporter = start_exporter(&settings(&config_toml_with_reports(&sim, "", "", ""))).await;
+    let exp = scrape(exporter.addr).await;
+    for report in [
+        "credential_user_registration_count",
+        "credential_usage_summary",
+        "credential_user_registration_details",
+        "user_credential_usage_details",
+    ] {
+        assert_eq!(available(&exp, report), Some(0.0), "{report}");
+        let labels = [("tenant", TENANT), ("report", report)];
+        assert_eq!(exp.get("entra_authmethods_poll_success", &labels), Some(1.0), "{report}");
+    }
+    assert_eq!(available(&exp, "registration_details"), Some(1.0));
+    let (status, _, body) = get(exporter.addr, "/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    let (_, _, page) = get(exporter.addr, "/").await;
+    let row = page.lines().find(|l| l.contains("<td>credential_user_registration_count</td>")).expect("row");
+    assert!(row.contains("lacks the optional permission Reports.Read.All"), "{row}");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}

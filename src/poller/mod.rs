@@ -127,7 +127,7 @@ impl TenantPoller {
                 if let ReportData::Unavailable(why) = &data {
                     self.warn_once(
                         &format!("unavailable:{name}"),
-                        &format!("report {name} is unavailable ({why}); it is checked again once a day"),
+                        &format!("report {name} is unavailable ({why}); it is checked again later"),
                     );
                 }
                 tracing::info!(tenant, report = name, result = %data.describe(), duration_ms = elapsed.as_millis() as u64, "poll succeeded");
@@ -174,7 +174,11 @@ impl TenantPoller {
                 other => return other,
             }
         }
-        Err(last.unwrap_or_else(|| GraphError::Config("no credential for this report".into())))
+        let error = last.unwrap_or_else(|| GraphError::Config("no credential for this report".into()));
+        if let Some(why) = optional_permission_missing(report.kind, &error) {
+            return Ok(ReportData::Unavailable(why));
+        }
+        Err(error)
     }
 
     async fn fetch(&self, report: &PlannedReport, credential: CredentialKind) -> Result<ReportData, GraphError> {
@@ -213,9 +217,13 @@ impl TenantPoller {
                 outcome = self.poll(&report) => outcome,
                 _ = shutdown.wait_for(|&stop| stop) => return,
             };
-            let unavailable = self.store.is_unavailable(&self.entry, report.kind);
+            let unavailable = self.store.unavailable_reason(&self.entry, report.kind);
             let next = match outcome {
-                _ if unavailable => UNAVAILABLE_RECHECK,
+                // A permission can be granted any time: look again at the usual interval.
+                _ if unavailable.as_deref().is_some_and(|why| why.contains(OPTIONAL_PERMISSION)) => {
+                    report.settings.interval
+                }
+                _ if unavailable.is_some() => UNAVAILABLE_RECHECK,
                 None => {
                     failures = 0;
                     report.settings.interval
@@ -244,6 +252,32 @@ fn is_gone(e: &GraphError) -> bool {
         _ => false,
     }
 }
+
+/// The legacy credential reports need `Reports.Read.All`, which the setup lists as optional: without
+/// it they are exported as unavailable (with one warning naming the permission) rather than failing
+/// every poll, which would keep the exporter unready and the tenant alerting for a choice the
+/// operator made. The licence error is a 403 too, but never hidden.
+fn optional_permission_missing(kind: ReportKind, e: &GraphError) -> Option<String> {
+    let permission = kind.spec().permission;
+    if permission != OPTIONAL_PERMISSION || e.reason() != FailureReason::Forbidden {
+        return None;
+    }
+    let code = e.graph_code()?;
+    PERMISSION_MISSING_CODES.contains(&code).then(|| {
+        format!("the application lacks the optional permission {permission} (Graph: {code}); grant it with admin consent to poll this report, or disable the report")
+    })
+}
+
+/// The application permission of the legacy credential reports, the only optional one a whole
+/// report depends on.
+const OPTIONAL_PERMISSION: &str = "Reports.Read.All";
+
+/// Graph's codes for a caller lacking a permission (graph-api.md 9.3).
+const PERMISSION_MISSING_CODES: [&str; 3] = [
+    "Authentication_MSGraphPermissionMissing",
+    "Authentication_ApplicationHasNoReadAuditLogDataAccess",
+    "Authorization_RequestDenied",
+];
 
 fn gone_reason(e: &GraphError) -> String {
     match e {

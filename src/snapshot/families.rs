@@ -112,7 +112,7 @@ pub const FAMILIES: &[Family] = &[
     ),
     gauge(
         REPORT_AVAILABLE,
-        "1 if Graph serves the report for this tenant, 0 if it is retired or not offered in this cloud.",
+        "1 if Graph serves the report for this tenant, 0 if it is retired, not offered in this cloud or needs an optional permission the app lacks.",
         TR,
     ),
     gauge(

@@ -396,10 +396,14 @@ impl Store {
         self.polls_completed.send_modify(|n| *n += 1);
     }
 
-    /// Whether the report's latest data says Graph does not offer it.
-    pub fn is_unavailable(&self, tenant: &TenantEntry, report: ReportKind) -> bool {
+    /// Why the report is unavailable, if its latest data says it is (retired, not offered in this
+    /// cloud, an optional permission missing).
+    pub fn unavailable_reason(&self, tenant: &TenantEntry, report: ReportKind) -> Option<String> {
         let reports = tenant.reports.lock().unwrap_or_else(|p| p.into_inner());
-        reports.get(&report).and_then(|r| r.data.as_ref()).is_some_and(|d| matches!(d.data, ReportData::Unavailable(_)))
+        match &reports.get(&report)?.data.as_ref()?.data {
+            ReportData::Unavailable(why) => Some(why.clone()),
+            _ => None,
+        }
     }
 
     /// A consistent copy of every tenant's state.
