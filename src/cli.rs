@@ -147,28 +147,11 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         return crate::demo::run(listen, &cli.telemetry_path, web, limits).await.map(|_| ExitCode::SUCCESS);
     }
-    let settings = load_settings(cli.config.as_deref()).and_then(|s| shard(s, cli.shard_index, cli.shard_count));
-    let web = cli.web_config_file.as_deref().map(crate::http::web::WebConfig::load).transpose();
     if cli.check_config {
-        let mut code = ExitCode::SUCCESS;
-        match settings {
-            Ok(s) => println!("configuration is valid: {} tenant(s)", s.tenants.len()),
-            Err(e) => {
-                eprintln!("{e}");
-                code = ExitCode::FAILURE;
-            }
-        }
-        match web {
-            Ok(Some(w)) => println!("{}", w.summary()),
-            Ok(None) => {}
-            Err(e) => {
-                eprintln!("{e}");
-                code = ExitCode::FAILURE;
-            }
-        }
-        return Ok(code);
+        return Ok(check_config(&cli));
     }
-    let settings = settings?;
+    let settings = load_settings(cli.config.as_deref()).and_then(|s| shard(s, cli.shard_index, cli.shard_count))?;
+    let web = cli.web_config_file.as_deref().map(crate::http::web::WebConfig::load).transpose();
     if cli.once {
         let (exposition, all_ok) = app::run_once(&settings).await.map_err(|e| e.to_string())?;
         use std::io::Write;
@@ -191,6 +174,35 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     tracing::info!("shutting down");
     exporter.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--check-config`: validates the configuration and the web config, prints the warnings (stderr)
+/// and, only when everything is valid, the summary (stdout); otherwise every error (stderr) and 1.
+fn check_config(cli: &Cli) -> ExitCode {
+    let settings = config::load(Sources { file: cli.config.as_deref(), env: None })
+        .map_err(|e| e.to_string())
+        .and_then(|s| shard(s, cli.shard_index, cli.shard_count));
+    let web = cli.web_config_file.as_deref().map(crate::http::web::WebConfig::load).transpose();
+    if let Ok(s) = &settings {
+        for w in &s.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    match (settings, web) {
+        (Ok(s), Ok(web)) => {
+            println!("configuration is valid: {} tenant(s)", s.tenants.len());
+            if let Some(w) = web {
+                println!("{}", w.summary());
+            }
+            ExitCode::SUCCESS
+        }
+        (settings, web) => {
+            for e in [settings.err(), web.err()].into_iter().flatten() {
+                eprintln!("{e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Keeps only the tenants this replica owns when sharding is configured.
@@ -239,8 +251,11 @@ async fn run_login(settings: &Settings, name: &str) -> Result<ExitCode, String> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// Loads the configuration for the daemon, `--once`, `login` and reloads, logging its warnings.
 fn load_settings(file: Option<&std::path::Path>) -> Result<Settings, String> {
-    config::load(Sources { file, env: None }).map_err(|e| e.to_string())
+    let settings = config::load(Sources { file, env: None }).map_err(|e| e.to_string())?;
+    settings.log_warnings();
+    Ok(settings)
 }
 
 fn validate_telemetry_path(path: &str) -> Result<(), String> {

@@ -97,11 +97,19 @@ pub(super) struct CredentialChoice {
 /// resolves `auto` (configured secret or certificate, then workload identity, then managed
 /// identity), and for workload identity fills tenant_id, client_id and login_endpoint from the
 /// webhook's variables when the tenant does not set them. Explicit kinds never fall back.
-pub(super) fn validate_credential_kind(t: &mut RawTenant, azure: &AzureEnv) -> Result<CredentialChoice, String> {
+/// An error names the keys it is about (for naming their source) and says what is wrong.
+pub(super) fn validate_credential_kind(
+    t: &mut RawTenant,
+    azure: &AzureEnv,
+) -> Result<CredentialChoice, (Vec<&'static str>, String)> {
+    const KEYS: [&str; 3] = ["client_secret", "client_secret_file", "client_certificate_file"];
     let secret = t.client_secret.is_some() || t.client_secret_file.is_some();
     let certificate = t.client_certificate_file.is_some();
     if secret && certificate {
-        return Err("set only one of client_secret, client_secret_file and client_certificate_file".into());
+        return Err((
+            KEYS.to_vec(),
+            "set only one of client_secret, client_secret_file and client_certificate_file".into(),
+        ));
     }
     let managed_keys = [
         ("managed_identity_endpoint", &t.managed_identity_endpoint),
@@ -110,7 +118,7 @@ pub(super) fn validate_credential_kind(t: &mut RawTenant, azure: &AzureEnv) -> R
     if let Some((key, _)) = managed_keys.iter().find(|(_, v)| v.is_some())
         && !matches!(t.credential.as_deref(), Some("managed_identity" | "auto"))
     {
-        return Err(format!("{key} needs credential = \"managed_identity\" or \"auto\""));
+        return Err((vec![key, "credential"], format!("{key} needs credential = \"managed_identity\" or \"auto\"")));
     }
     let keys = CredentialChoice { workload: None, managed: false, auto_reason: None };
     let (workload, auto_reason) = match t.credential.as_deref() {
@@ -118,15 +126,21 @@ pub(super) fn validate_credential_kind(t: &mut RawTenant, azure: &AzureEnv) -> R
             (!secret && !certificate && t.refresh_token_file.is_none() && azure.federated_token_file.is_some(), None)
         }
         Some("secret") if !secret => {
-            return Err("credential = \"secret\" needs client_secret_file or client_secret".into());
+            return Err((
+                vec!["credential"],
+                "credential = \"secret\" needs client_secret_file or client_secret".into(),
+            ));
         }
         Some("certificate") if !certificate => {
-            return Err("credential = \"certificate\" needs client_certificate_file".into());
+            return Err((vec!["credential"], "credential = \"certificate\" needs client_certificate_file".into()));
         }
         Some("secret") | Some("certificate") => return Ok(keys),
         Some(kind @ ("workload_identity" | "managed_identity")) if secret || certificate => {
-            return Err(format!(
-                "credential = {kind:?} cannot be combined with client_secret, client_secret_file or client_certificate_file"
+            return Err((
+                [&["credential"][..], &KEYS].concat(),
+                format!(
+                    "credential = {kind:?} cannot be combined with client_secret, client_secret_file or client_certificate_file"
+                ),
             ));
         }
         Some("workload_identity") => (true, None),
@@ -145,8 +159,11 @@ pub(super) fn validate_credential_kind(t: &mut RawTenant, azure: &AzureEnv) -> R
             return Ok(CredentialChoice { managed: true, auto_reason: Some(reason), ..keys });
         }
         Some(other) => {
-            return Err(format!(
-                "credential = {other:?} is not one of \"secret\", \"certificate\", \"workload_identity\", \"managed_identity\", \"auto\""
+            return Err((
+                vec!["credential"],
+                format!(
+                    "credential = {other:?} is not one of \"secret\", \"certificate\", \"workload_identity\", \"managed_identity\", \"auto\""
+                ),
             ));
         }
     };
@@ -154,7 +171,10 @@ pub(super) fn validate_credential_kind(t: &mut RawTenant, azure: &AzureEnv) -> R
         return Ok(keys);
     }
     let Some(token_file) = &azure.federated_token_file else {
-        return Err("credential = \"workload_identity\" needs the environment variable AZURE_FEDERATED_TOKEN_FILE (set by the Azure Workload Identity webhook)".into());
+        return Err((
+            vec!["credential"],
+            "credential = \"workload_identity\" needs the environment variable AZURE_FEDERATED_TOKEN_FILE (set by the Azure Workload Identity webhook)".into(),
+        ));
     };
     if t.tenant_id.is_none() {
         t.tenant_id.clone_from(&azure.tenant_id);

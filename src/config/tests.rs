@@ -195,3 +195,80 @@ fn managed_identity_keys_are_validated() {
         .to_string();
     assert!(err.contains("IDENTITY_ENDPOINT (environment)"), "{err}");
 }
+
+/// The field names serde lists when `toml` has an unknown key, i.e. those of the struct holding it.
+fn serde_fields(toml: &str) -> Vec<String> {
+    let err = config::Config::builder()
+        .add_source(config::File::from_str(toml, config::FileFormat::Toml))
+        .build()
+        .and_then(|c| c.try_deserialize::<RawConfig>())
+        .unwrap_err()
+        .to_string();
+    // "expected one of `a`, `b`, `c`", or "expected `a` or `b`".
+    let list = err.split_once(", expected ").unwrap_or_else(|| panic!("{err}")).1;
+    let list = list.split(" for key").next().unwrap();
+    list.split('`').skip(1).step_by(2).map(str::to_string).collect()
+}
+
+#[test]
+fn the_schema_and_the_raw_structs_have_the_same_keys() {
+    use schema::{GRAPH, Kind, REPORT, SHARDING, TENANT, TOP_LEVEL, TOP_LEVEL_NAMES};
+    let keys = |table: &[(&str, Kind)]| table.iter().map(|(k, _)| k.to_string()).collect::<Vec<_>>();
+    assert_eq!(serde_fields("bogus_key = 1"), TOP_LEVEL_NAMES);
+    assert_eq!(serde_fields("[graph]\nbogus_key = 1"), keys(GRAPH));
+    assert_eq!(serde_fields("[sharding]\nbogus_key = 1"), keys(SHARDING));
+    assert_eq!(serde_fields("[[tenant]]\nbogus_key = 1"), [keys(TENANT), vec!["reports".into()]].concat());
+    assert_eq!(serde_fields("[[tenant]]\n[tenant.reports.user_events_summary]\nbogus_key = 1"), keys(REPORT));
+    assert_eq!(keys(TOP_LEVEL), ["state_file"]);
+
+    // Every key takes a value of the kind the schema says.
+    let sample = |kind: Kind| match kind {
+        Kind::Duration => "\"5m\"",
+        Kind::Number => "3",
+        Kind::Bool => "true",
+        Kind::Text | Kind::Secret => "\"x\"",
+        Kind::List => "[\"all\"]",
+    };
+    let lines =
+        |table: &[(&str, Kind)]| table.iter().map(|(k, kind)| format!("{k} = {}\n", sample(*kind))).collect::<String>();
+    let toml = format!(
+        "{}[graph]\n{}[sharding]\n{}[[tenant]]\n{}[tenant.reports.user_events_summary]\n{}",
+        lines(TOP_LEVEL),
+        lines(GRAPH),
+        lines(SHARDING),
+        lines(TENANT),
+        lines(REPORT)
+    );
+    let cfg =
+        config::Config::builder().add_source(config::File::from_str(&toml, config::FileFormat::Toml)).build().unwrap();
+    use config::Source;
+    schema::check_file(&cfg.collect().unwrap()).unwrap();
+    cfg.try_deserialize::<RawConfig>().unwrap_or_else(|e| panic!("{e}\n{toml}"));
+}
+
+#[test]
+fn environment_variables_are_merged_with_their_kinds() {
+    let toml = minimal().replace("client_secret = \"s3cret\"\n", "");
+    let s = load_str(
+        &toml,
+        &[
+            ("ENTRA_AUTHMETHODS__TENANT__0__CLIENT_SECRET", "from-env"),
+            ("ENTRA_AUTHMETHODS__TENANT__0__USER_TYPES", "all,guest"),
+            ("ENTRA_AUTHMETHODS__TENANT__0__REPORTS__CREDENTIAL_USAGE_SUMMARY__ENABLED", "FALSE"),
+            ("ENTRA_AUTHMETHODS__TENANT__0__REPORTS__USER_EVENTS_SUMMARY__MAX_FAILURE_REASONS", "20"),
+            ("ENTRA_AUTHMETHODS__SHARDING__COUNT", "2"),
+            // Not ours: a single underscore after the prefix.
+            ("ENTRA_AUTHMETHODS_REVISION", "abc"),
+        ],
+    )
+    .unwrap();
+    let t = &s.tenants[0];
+    assert_eq!(t.breakdowns.len(), 6);
+    assert!(!t.reports.contains_key(&ReportKind::CredentialUsageSummary));
+    assert_eq!(t.reports[&ReportKind::UserEventsSummary].max_failure_reasons, 20);
+    assert_eq!(s.sharding_count, Some(2));
+    let err = load_str(&toml, &[("ENTRA_AUTHMETHODS__TENANT__0__REPORTS__USER_EVENTS_SUMMARY__ENABLED", "yes please")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("reports.user_events_summary.enabled = \"yes please\" is not true or false"), "{err}");
+}
