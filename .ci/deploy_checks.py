@@ -377,6 +377,8 @@ def cmd_configs(args):
             # The secret files live on the target machine; point them at a stand-in.
             text = re.sub(r'(?m)^(client_secret_file\s*=\s*)".*"', lambda m: f'{m.group(1)}"{secret}"',
                           path.read_text(encoding="utf-8"))
+            # So does the state file's directory (a volume of the pod).
+            text = re.sub(r'(?m)^(state_file\s*=\s*)".*"', lambda m: f'{m.group(1)}"{tmp}/state.json"', text)
             probe = pathlib.Path(tmp, path.name)
             probe.write_text(text)
             env = dict(os.environ)

@@ -16,6 +16,18 @@ use crate::aggregation::legacy::STATUSES;
 use crate::aggregation::registration::{FEATURES, METHOD_COUNT_BUCKETS};
 use crate::graph::FailureReason;
 
+/// The `graph_code` label: Graph's and Entra's codes are short identifiers (`Authentication_…`,
+/// `invalid_client`); anything else, which only a misbehaving endpoint sends, becomes `other`, so a
+/// remote answer can neither put arbitrary text (an echoed header, say) into a label nor grow its
+/// cardinality.
+fn label_code(code: Option<&str>) -> &str {
+    match code {
+        None | Some("") => "none",
+        Some(c) if c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') => c,
+        Some(_) => "other",
+    }
+}
+
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 pub fn render(build: &BuildInfo, reload: &ReloadStatus, tenants: &[TenantStatus]) -> Vec<u8> {
@@ -63,7 +75,7 @@ pub(super) fn render_families(build: &BuildInfo, reload: &ReloadStatus, tenants:
                 r.set(LAST_SUCCESS, &labels, unix_seconds(ts));
             }
             if let Some(e) = &h.last_error {
-                let code = e.graph_code.as_deref().filter(|c| !c.is_empty()).unwrap_or("none");
+                let code = label_code(e.graph_code.as_deref());
                 r.set(LAST_ERROR_INFO, &[tenant, kind.as_str(), e.reason.as_str(), code], 1.0);
             }
             let Some(snapshot) = &state.data else { continue };
@@ -347,6 +359,21 @@ impl Families {
 
 #[cfg(test)]
 pub(super) mod tests {
+    #[test]
+    fn error_codes_become_labels_only_when_they_look_like_codes() {
+        use super::label_code;
+        assert_eq!(label_code(None), "none");
+        assert_eq!(label_code(Some("")), "none");
+        assert_eq!(
+            label_code(Some("Authentication_MSGraphPermissionMissing")),
+            "Authentication_MSGraphPermissionMissing"
+        );
+        assert_eq!(label_code(Some("invalid_client")), "invalid_client");
+        assert_eq!(label_code(Some("EchoBearer eyJ0eXAi")), "other");
+        assert_eq!(label_code(Some(&"A".repeat(65))), "other");
+        assert_eq!(label_code(Some("a\"}\n")), "other");
+    }
+
     use std::collections::BTreeMap;
     use std::sync::Arc;
     use std::time::Duration;
