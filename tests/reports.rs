@@ -114,6 +114,53 @@ async fn a_china_tenant_is_polled_with_the_china_graph_scope() {
         .await;
 }
 
+/// A usgov tenant configured without `cloud` (so for the global cloud), then as usgov-dod: no token,
+/// the Entra error on the status page with a hint naming the cloud setting, counted as unauthorized,
+/// and Graph never asked.
+#[tokio::test]
+async fn a_tenant_configured_for_the_wrong_cloud_fails_with_entras_error_and_a_cloud_hint() {
+    let sim = simulator_in(SimCloud::Usgov, 50, 55).await;
+    let cases = [
+        (
+            "",
+            "invalid_request: AADSTS90038: Tenant &#39;3f1c6a2e-9b1d-4c5e-8a7f-0d2b4e6c8a10&#39; request is being redirected to the National Cloud &#39;microsoftonline.us&#39;.",
+            "the tenant belongs to another national cloud",
+        ),
+        (
+            "cloud = \"usgov-dod\"",
+            "invalid_scope: AADSTS70011: The provided value for the input parameter &#39;scope&#39; isn&#39;t valid. The scope https://dod-graph.microsoft.us/.default isn&#39;t valid.",
+            "the token scope is not this tenant&#39;s Microsoft Graph",
+        ),
+    ];
+    for (tenant_extra, error, hint) in cases {
+        let failed_before = sim.stats().token_requests_failed;
+        let exporter = start_exporter(&settings(&config_toml(&sim, "", tenant_extra))).await;
+        let exp = scrape(exporter.addr).await;
+        let details = [("tenant", TENANT), ("report", "registration_details")];
+        assert_eq!(exp.get("entra_authmethods_poll_success", &details), Some(0.0), "{tenant_extra}");
+        let reasons = exp.family("entra_authmethods_poll_failures_total");
+        for (labels, n) in &reasons {
+            let want = if labels["reason"] == "unauthorized" { 1.0 } else { 0.0 };
+            assert_eq!(*n, want, "{tenant_extra}: {labels:?}");
+        }
+        assert!(!reasons.is_empty());
+        assert_eq!(
+            exp.get("entra_authmethods_token_requests_total", &[("tenant", TENANT), ("outcome", "success")]),
+            Some(0.0)
+        );
+        assert!(sim.stats().token_requests_failed > failed_before, "{tenant_extra}: the simulator refused");
+        let (_, _, page) = get(exporter.addr, "/").await;
+        let row = page.lines().find(|l| l.contains("<td>registration_details</td>")).expect("row");
+        assert!(row.contains(&format!("token request: HTTP 400 {error}")), "{tenant_extra}: {row}");
+        assert!(row.contains(hint), "{tenant_extra}: {row}");
+        exporter.shutdown().await;
+    }
+    let stats = sim.stats();
+    assert_eq!(stats.graph_requests_total(), 0, "no Graph request without a token");
+    assert!(stats.token_scopes.is_empty(), "no token was issued: {:?}", stats.token_scopes);
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn delegated_only_reports_are_skipped_once_without_a_signed_in_user() {
     let sim = start_simulator(30, 52).await;
