@@ -18,36 +18,146 @@ fn requests_to(exp: &Exposition, endpoint: &str) -> f64 {
         .sum()
 }
 
-#[tokio::test]
-async fn a_national_cloud_lists_the_legacy_reports_as_unavailable_without_asking_graph() {
-    let sim = start_simulator(50, 51).await;
-    let toml = config_toml_with_reports(&sim, "", "cloud = \"usgov\"", "");
+/// A simulator whose one tenant ([`DEMO_TENANT_ID`]) lives in `cloud`.
+async fn simulator_in(cloud: SimCloud, users: usize, seed: u64) -> RunningSimulator {
+    let mut cfg = SimulatorConfig::single(users, seed);
+    cfg.quota_requests = 10_000;
+    cfg.tenants[0].cloud = cloud;
+    entra_authmethods_exporter::simulator::start(cfg, loopback()).await.unwrap()
+}
+
+/// A tenant of a national cloud, configured with `cloud = "{name}"` and both endpoints on the
+/// simulator: tokens are requested for that cloud's Graph, the registration numbers are exact, and
+/// the legacy reports are listed as unavailable without asking Graph.
+async fn a_national_cloud_tenant_is_polled(cloud: SimCloud, name: &str, scope: &str, seed: u64) {
+    let sim = simulator_in(cloud, 700, seed).await;
+    let toml = config_toml_with_reports(&sim, "page_size = 250", &format!("cloud = \"{name}\""), "");
     let exporter = start_exporter(&settings(&toml)).await;
     let exp = scrape(exporter.addr).await;
+
+    assert_eq!(sim.stats().token_scopes, [(scope.to_owned(), 1)].into(), "one token, for {name}'s Graph");
+    assert_eq!(
+        exp.get("entra_authmethods_token_requests_total", &[("tenant", TENANT), ("outcome", "failure")]),
+        Some(0.0)
+    );
+
+    let details = [("tenant", TENANT), ("report", "registration_details")];
+    assert_eq!(exp.get("entra_authmethods_poll_success", &details), Some(1.0));
+    let truth = common::truth::compute(TENANT, &sim.population(DEMO_TENANT_ID));
+    assert!(truth.listed_users > 600);
+    for (family, want) in [
+        ("entra_authmethods_users", &truth.users),
+        ("entra_authmethods_users_registered_by_feature", &truth.by_feature),
+        ("entra_authmethods_users_registered_by_method", &truth.by_method),
+        ("entra_authmethods_users_by_default_method", &truth.by_default_method),
+        ("entra_authmethods_users_by_methods_registered", &truth.by_method_count),
+    ] {
+        let got = exp.family(family);
+        for (labels, value) in want {
+            assert_eq!(got.get(labels), Some(value), "{name}: {family}{labels:?}");
+        }
+        for (labels, value) in &got {
+            assert!(want.contains_key(labels) || *value == 0.0, "{name}: {family}{labels:?} = {value}");
+        }
+    }
+    // Every report that was polled succeeded (the legacy ones were not polled at all).
+    for (labels, polls) in exp.family("entra_authmethods_polls_total") {
+        let report = &labels["report"];
+        let ok = exp.get("entra_authmethods_poll_success", &[("tenant", TENANT), ("report", report)]);
+        assert!(polls == 0.0 || ok == Some(1.0), "{name}: {report} polled {polls} times, success {ok:?}");
+    }
+
     for report in [
         "credential_user_registration_count",
         "credential_usage_summary",
         "credential_user_registration_details",
         "user_credential_usage_details",
     ] {
-        assert_eq!(available(&exp, report), Some(0.0), "{report}");
+        assert_eq!(available(&exp, report), Some(0.0), "{name}: {report}");
         assert_eq!(exp.get("entra_authmethods_polls_total", &[("tenant", TENANT), ("report", report)]), Some(0.0));
     }
     for endpoint in
         ["getCredentialUserRegistrationCount", "getCredentialUsageSummary", "credentialUserRegistrationDetails"]
     {
-        assert_eq!(requests_to(&exp, endpoint), 0.0, "{endpoint} was not requested");
+        assert_eq!(requests_to(&exp, endpoint), 0.0, "{name}: {endpoint} was not requested");
+    }
+    let stats = sim.stats();
+    for route in
+        ["getCredentialUserRegistrationCount", "credentialUserRegistrationDetails", "userCredentialUsageDetails"]
+    {
+        assert_eq!(stats.requests_to(route), 0, "{name}: the simulator saw no {route}");
     }
     assert_eq!(
-        exp.get(
-            "entra_authmethods_tenant_info",
-            &[("tenant", TENANT), ("tenant_id", DEMO_TENANT_ID), ("cloud", "usgov")]
-        ),
+        exp.get("entra_authmethods_tenant_info", &[("tenant", TENANT), ("tenant_id", DEMO_TENANT_ID), ("cloud", name)]),
         Some(1.0)
     );
     let (status, _, body) = get(exporter.addr, "/readyz").await;
     assert_eq!(status, 200, "unavailable reports do not block readiness: {body}");
     exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_national_cloud_lists_the_legacy_reports_as_unavailable_without_asking_graph() {
+    a_national_cloud_tenant_is_polled(SimCloud::Usgov, "usgov", "https://graph.microsoft.us/.default", 51).await;
+}
+
+#[tokio::test]
+async fn a_usgov_dod_tenant_is_polled_with_the_dod_graph_scope() {
+    a_national_cloud_tenant_is_polled(SimCloud::UsgovDod, "usgov-dod", "https://dod-graph.microsoft.us/.default", 53)
+        .await;
+}
+
+#[tokio::test]
+async fn a_china_tenant_is_polled_with_the_china_graph_scope() {
+    a_national_cloud_tenant_is_polled(SimCloud::China, "china", "https://microsoftgraph.chinacloudapi.cn/.default", 54)
+        .await;
+}
+
+/// A usgov tenant configured without `cloud` (so for the global cloud), then as usgov-dod: no token,
+/// the Entra error on the status page with a hint naming the cloud setting, counted as unauthorized,
+/// and Graph never asked.
+#[tokio::test]
+async fn a_tenant_configured_for_the_wrong_cloud_fails_with_entras_error_and_a_cloud_hint() {
+    let sim = simulator_in(SimCloud::Usgov, 50, 55).await;
+    let cases = [
+        (
+            "",
+            "invalid_request: AADSTS90038: Tenant &#39;3f1c6a2e-9b1d-4c5e-8a7f-0d2b4e6c8a10&#39; request is being redirected to the National Cloud &#39;microsoftonline.us&#39;.",
+            "the tenant belongs to another national cloud",
+        ),
+        (
+            "cloud = \"usgov-dod\"",
+            "invalid_scope: AADSTS70011: The provided value for the input parameter &#39;scope&#39; isn&#39;t valid. The scope https://dod-graph.microsoft.us/.default isn&#39;t valid.",
+            "the token scope is not this tenant&#39;s Microsoft Graph",
+        ),
+    ];
+    for (tenant_extra, error, hint) in cases {
+        let failed_before = sim.stats().token_requests_failed;
+        let exporter = start_exporter(&settings(&config_toml(&sim, "", tenant_extra))).await;
+        let exp = scrape(exporter.addr).await;
+        let details = [("tenant", TENANT), ("report", "registration_details")];
+        assert_eq!(exp.get("entra_authmethods_poll_success", &details), Some(0.0), "{tenant_extra}");
+        let reasons = exp.family("entra_authmethods_poll_failures_total");
+        for (labels, n) in &reasons {
+            let want = if labels["reason"] == "unauthorized" { 1.0 } else { 0.0 };
+            assert_eq!(*n, want, "{tenant_extra}: {labels:?}");
+        }
+        assert!(!reasons.is_empty());
+        assert_eq!(
+            exp.get("entra_authmethods_token_requests_total", &[("tenant", TENANT), ("outcome", "success")]),
+            Some(0.0)
+        );
+        assert!(sim.stats().token_requests_failed > failed_before, "{tenant_extra}: the simulator refused");
+        let (_, _, page) = get(exporter.addr, "/").await;
+        let row = page.lines().find(|l| l.contains("<td>registration_details</td>")).expect("row");
+        assert!(row.contains(&format!("token request: HTTP 400 {error}")), "{tenant_extra}: {row}");
+        assert!(row.contains(hint), "{tenant_extra}: {row}");
+        exporter.shutdown().await;
+    }
+    let stats = sim.stats();
+    assert_eq!(stats.graph_requests_total(), 0, "no Graph request without a token");
+    assert!(stats.token_scopes.is_empty(), "no token was issued: {:?}", stats.token_scopes);
     sim.shutdown().await;
 }
 
@@ -80,7 +190,7 @@ async fn delegated_only_reports_are_skipped_once_without_a_signed_in_user() {
 use common::activity_truth;
 use entra_authmethods_exporter::config::Secret;
 use entra_authmethods_exporter::graph::token_file;
-use entra_authmethods_exporter::simulator::{RetirableReport, RunningSimulator, SimulatorConfig};
+use entra_authmethods_exporter::simulator::{RetirableReport, RunningSimulator, SimCloud, SimulatorConfig};
 
 /// A simulator serving every report (retired ones switched back on) and a config for a tenant with
 /// both credentials, every report enabled and the privilegedAdmin breakdown.

@@ -146,6 +146,52 @@ mod tests {
         assert!(parse_managed_identity_endpoint(key, "not a url").is_err());
     }
 
+    /// graph-api.md section 12 and README's "National clouds" table, host for host: the Graph host, the
+    /// login host (authority) and the `.default` scope each tenant's tokens are requested for.
+    #[test]
+    fn each_cloud_has_the_documented_graph_host_login_host_and_scope() {
+        let table = [
+            (
+                "global",
+                "https://graph.microsoft.com",
+                "https://login.microsoftonline.com",
+                "https://graph.microsoft.com/.default",
+            ),
+            (
+                "usgov",
+                "https://graph.microsoft.us",
+                "https://login.microsoftonline.us",
+                "https://graph.microsoft.us/.default",
+            ),
+            (
+                "usgov-dod",
+                "https://dod-graph.microsoft.us",
+                "https://login.microsoftonline.us",
+                "https://dod-graph.microsoft.us/.default",
+            ),
+            (
+                "china",
+                "https://microsoftgraph.chinacloudapi.cn",
+                "https://login.partner.microsoftonline.cn",
+                "https://microsoftgraph.chinacloudapi.cn/.default",
+            ),
+        ];
+        assert_eq!(table.len(), Cloud::ALL.len(), "one row per cloud");
+        for (name, graph, login, scope) in table {
+            let cloud = Cloud::parse(name).unwrap();
+            assert_eq!((cloud.graph_endpoint(), cloud.login_endpoint()), (graph, login), "{name}");
+            // The scope the exporter actually requests, from a parsed configuration.
+            let toml = format!(
+                "[[tenant]]\nname = \"t\"\ntenant_id = \"t.example\"\nclient_id = \"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"\nclient_secret = \"s\"\ncloud = \"{name}\"\n"
+            );
+            let settings = crate::config::from_toml_str(&toml).unwrap();
+            let tenant = &settings.tenants[0];
+            assert_eq!(tenant.cloud, cloud);
+            assert_eq!(tenant.scope(), scope, "{name}");
+            assert_eq!(crate::graph::delegated_scope(tenant), format!("{scope} offline_access"), "{name}");
+        }
+    }
+
     #[test]
     fn every_cloud_has_https_hosts() {
         for c in Cloud::ALL {

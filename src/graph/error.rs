@@ -146,6 +146,9 @@ impl GraphError {
         if let GraphError::ManagedIdentity { reason, .. } = self {
             return managed_identity_hint(*reason);
         }
+        if let Some(hint) = wrong_cloud_hint(self) {
+            return hint;
+        }
         match (self.reason(), self.graph_code()) {
             (_, Some("Authentication_RequestFromNonPremiumTenantOrB2CTenant")) => {
                 "the tenant needs a Microsoft Entra ID P1 or P2 licence for the authentication-methods reports (B2C tenants are not supported)"
@@ -189,6 +192,22 @@ impl GraphError {
             (FailureReason::Config, _) => "fix the configuration",
         }
     }
+}
+
+/// The token endpoint's answers to a tenant configured with the wrong `cloud` (graph-api.md 11.6,
+/// 12): AADSTS90038 (`invalid_request`, the tenant lives behind another login host; the message
+/// names that cloud) and AADSTS70011 `invalid_scope` (the scope is not the tenant's Graph, as with
+/// usgov and usgov-dod, which share a login host).
+fn wrong_cloud_hint(e: &GraphError) -> Option<&'static str> {
+    let GraphError::Token { error, description, .. } = e else { return None };
+    if description.as_deref().is_some_and(|d| d.starts_with("AADSTS90038")) {
+        return Some(
+            "the tenant belongs to another national cloud, named in the message: set cloud to it (\"usgov\" or \"usgov-dod\" for microsoftonline.us, \"china\" for the 21Vianet cloud, \"global\" for MicrosoftOnline.COM)",
+        );
+    }
+    (error == "invalid_scope").then_some(
+        "the token scope is not this tenant's Microsoft Graph: check that cloud is the tenant's (usgov and usgov-dod have different Graph hosts)",
+    )
 }
 
 fn managed_identity_hint(reason: FailureReason) -> &'static str {
@@ -256,6 +275,24 @@ mod tests {
         };
         assert_eq!(refused.graph_code(), Some("invalid_request"));
         assert!(refused.hint().contains("user-assigned"), "not the Entra tenant hint");
+    }
+
+    #[test]
+    fn a_wrong_cloud_is_named_in_the_hint() {
+        let redirected = GraphError::Token {
+            status: Some(400),
+            error: "invalid_request".into(),
+            description: Some(
+                "AADSTS90038: Tenant 'contoso.us' request is being redirected to the National Cloud 'microsoftonline.us'."
+                    .into(),
+            ),
+        };
+        assert_eq!(redirected.reason(), FailureReason::Unauthorized);
+        assert!(redirected.hint().contains("another national cloud") && redirected.hint().contains("usgov-dod"));
+        let scope = GraphError::Token { status: Some(400), error: "invalid_scope".into(), description: None };
+        assert!(scope.hint().contains("cloud"), "{}", scope.hint());
+        let other = GraphError::Token { status: Some(400), error: "invalid_request".into(), description: None };
+        assert!(!other.hint().contains("national cloud"), "only AADSTS90038 gets the national-cloud hint");
     }
 
     #[test]

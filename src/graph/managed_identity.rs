@@ -78,25 +78,7 @@ impl ManagedIdentity {
         if status.is_success() {
             return parse_token(&body, now_unix).map_err(|message| self.error(FailureReason::Decode, None, message));
         }
-        let (code, description) = error_body(&body);
-        let reason = match status.as_u16() {
-            429 => FailureReason::Throttled,
-            // IMDS answers 404 while it updates, 410 while it starts and 5xx when it is unwell
-            // (graph-api.md 11.5): transient, retried with backoff.
-            404 | 410 | 500..=599 => FailureReason::ServerError,
-            // 400 "Identity not found", invalid_resource, 401 wrong identity header: only a
-            // configuration change fixes these.
-            _ => FailureReason::Unauthorized,
-        };
-        let mut message = format!("HTTP {}", status.as_u16());
-        if let Some(c) = &code {
-            message.push(' ');
-            message.push_str(c);
-        }
-        if let Some(d) = description {
-            message.push_str(": ");
-            message.push_str(&d);
-        }
+        let (reason, code, message) = refusal(status.as_u16(), &body);
         Err(self.error(reason, code, message))
     }
 
@@ -195,6 +177,37 @@ fn shown(v: &serde_json::Value) -> String {
     }
 }
 
+/// Reason, code and message of an error answer.
+fn refusal(status: u16, body: &[u8]) -> (FailureReason, Option<String>, String) {
+    let (code, description) = error_body(body);
+    let reason = match status {
+        429 => FailureReason::Throttled,
+        // IMDS answers 404 while it updates, 410 while it starts and 5xx when it is unwell
+        // (graph-api.md 11.5): transient, retried with backoff.
+        404 | 410 | 500..=599 => FailureReason::ServerError,
+        // 400 "Identity not found", invalid_resource, bad_request_102, 401 wrong identity header:
+        // only a configuration change fixes these.
+        _ => FailureReason::Unauthorized,
+    };
+    let mut message = format!("HTTP {status}");
+    if let Some(c) = &code {
+        message.push(' ');
+        message.push_str(c);
+    }
+    if let Some(d) = description {
+        message.push_str(": ");
+        message.push_str(&d);
+    }
+    if code.as_deref() == Some("bad_request_102") {
+        // IMDS did not see `Metadata: true`, which every request carries: something in between
+        // dropped it, or the endpoint is not IMDS.
+        message.push_str(
+            " (the exporter sends `Metadata: true`; a proxy or relay in between dropped it, or managed_identity_endpoint is not IMDS)",
+        );
+    }
+    (reason, code, message)
+}
+
 /// `(error, description)` of an error answer: IMDS sends `{"error", "error_description"}`, App
 /// Service `{"statusCode", "message"}`, and a starting IMDS may send no JSON at all.
 fn error_body(body: &[u8]) -> (Option<String>, Option<String>) {
@@ -276,6 +289,32 @@ mod tests {
         let app = br#"{"statusCode":400,"message":"Unable to load the proper Managed Identity.\r\nmore","correlationId":"x"}"#;
         assert_eq!(error_body(app), (None, Some("Unable to load the proper Managed Identity.".into())));
         assert_eq!(error_body(b"upstream unavailable"), (None, None));
+    }
+
+    #[test]
+    fn refusals_keep_the_code_and_the_first_line() {
+        // graph-api.md 11.5: IMDS without the metadata header.
+        let (reason, code, message) = refusal(
+            400,
+            br#"{"error":"bad_request_102","error_description":"Required metadata header not specified"}"#,
+        );
+        assert_eq!((reason, code.as_deref()), (FailureReason::Unauthorized, Some("bad_request_102")));
+        assert!(
+            message.starts_with(
+                "HTTP 400 bad_request_102: Required metadata header not specified (the exporter sends `Metadata: true`;"
+            ),
+            "{message}"
+        );
+        // invalid_resource in Entra's full shape: the trace lines stay out of the message.
+        let body = br#"{"error":"invalid_resource","error_description":"AADSTS50001: The application named https://graph.microsoft.us/ was not found in the tenant named t.\r\nTrace ID: x\r\nCorrelation ID: y\r\nTimestamp: 2024-01-01 00:00:00Z","error_codes":[50001],"timestamp":"2024-01-01 00:00:00Z","trace_id":"x","correlation_id":"y","error_uri":"https://login.microsoftonline.com/error?code=50001"}"#;
+        let (reason, code, message) = refusal(400, body);
+        assert_eq!((reason, code.as_deref()), (FailureReason::Unauthorized, Some("invalid_resource")));
+        assert_eq!(
+            message,
+            "HTTP 400 invalid_resource: AADSTS50001: The application named https://graph.microsoft.us/ was not found in the tenant named t."
+        );
+        assert_eq!(refusal(410, b"starting").0, FailureReason::ServerError);
+        assert_eq!(refusal(429, b"").2, "HTTP 429");
     }
 
     #[test]

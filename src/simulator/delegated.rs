@@ -20,6 +20,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use time::OffsetDateTime;
 
+use super::SimCloud;
+use super::cloud;
 use super::entra::{EntraError, correlation_id, entra_response};
 use super::faults::lock;
 use super::rows::json_str;
@@ -48,8 +50,12 @@ pub(crate) struct ScopeRequest {
 
 /// Parse `scope`: `https://graph.microsoft.com/AuditLog.Read.All`, bare `AuditLog.Read.All` (Graph is
 /// the default resource), `https://graph.microsoft.com/.default` (the consented set), plus
-/// `offline_access` and the OIDC scopes. `Err` carries the scope text for AADSTS70011.
-pub(crate) fn parse_scope(scope: &str) -> Result<ScopeRequest, String> {
+/// `offline_access` and the OIDC scopes. A named resource must be the Graph of the tenant's `cloud`
+/// (AADSTS90038 for another cloud's Graph, see [`cloud::check_scope`]); anything malformed is
+/// AADSTS70011.
+pub(crate) fn parse_scope(scope: &str, cloud: SimCloud, tenant_segment: &str) -> Result<ScopeRequest, EntraError> {
+    let shown: String = scope.chars().take(200).collect();
+    let invalid = || EntraError::invalid_scope(&shown);
     let mut req = ScopeRequest { graph: Vec::new(), offline: false, oidc: Vec::new() };
     let add = |p: &str, graph: &mut Vec<String>| {
         if !graph.iter().any(|g| g.eq_ignore_ascii_case(p)) {
@@ -67,15 +73,18 @@ pub(crate) fn parse_scope(scope: &str) -> Result<ScopeRequest, String> {
             }
             _ => {
                 let perm = match s.rsplit_once('/') {
-                    Some((resource, perm)) if !resource.is_empty() => perm,
-                    Some(_) => return Err(scope.to_owned()),
+                    Some((resource, perm)) if !resource.is_empty() => {
+                        cloud::check_scope(cloud, resource, tenant_segment, &shown)?;
+                        perm
+                    }
+                    Some(_) => return Err(invalid()),
                     None => s,
                 };
                 let valid = !perm.is_empty()
                     && perm.len() <= 100
                     && perm.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_".contains(&b));
                 if !valid {
-                    return Err(scope.to_owned());
+                    return Err(invalid());
                 }
                 if perm == ".default" {
                     for c in CONSENTED_SCOPES {
@@ -262,8 +271,7 @@ pub(crate) fn redeem_refresh_token(
     let (scopes, oidc) = match form.get("scope") {
         None => (rec.scopes.clone(), Vec::new()),
         Some(s) => {
-            let req =
-                parse_scope(&s).map_err(|s| EntraError::invalid_scope(&s.chars().take(200).collect::<String>()))?;
+            let req = parse_scope(&s, tenant.cloud, tenant_segment)?;
             let explicit = !s.to_ascii_lowercase().contains("/.default");
             (if explicit { req.graph } else { rec.scopes.clone() }, req.oidc)
         }
@@ -277,19 +285,37 @@ pub(crate) fn redeem_refresh_token(
 mod tests {
     use super::*;
 
+    fn parse(scope: &str) -> Result<ScopeRequest, EntraError> {
+        parse_scope(scope, SimCloud::Global, "contoso.com")
+    }
+
     #[test]
     fn scopes() {
-        let r = parse_scope("https://graph.microsoft.com/AuditLog.Read.All offline_access openid").unwrap();
+        let r = parse("https://graph.microsoft.com/AuditLog.Read.All offline_access openid").unwrap();
         assert_eq!(r.graph, ["AuditLog.Read.All"]);
         assert!(r.offline);
         assert_eq!(r.oidc, ["openid"]);
-        let r = parse_scope("https://graph.microsoft.com/.default Reports.Read.All").unwrap();
+        let r = parse("https://graph.microsoft.com/.default Reports.Read.All").unwrap();
         assert_eq!(r.graph, CONSENTED_SCOPES.map(String::from).to_vec());
         assert!(!r.offline);
-        assert_eq!(parse_scope("openid profile").unwrap().graph, ["User.Read"]);
-        assert!(parse_scope("/x").is_err());
-        assert!(parse_scope("https://graph.microsoft.com/").is_err());
-        assert!(parse_scope("bad%scope").is_err());
+        assert_eq!(parse("openid profile").unwrap().graph, ["User.Read"]);
+        for bad in ["/x", "https://graph.microsoft.com/", "bad%scope", "https://vault.azure.net/.default"] {
+            assert_eq!(parse(bad).unwrap_err().code, 70011, "{bad}");
+        }
+    }
+
+    #[test]
+    fn scopes_name_the_graph_of_the_tenants_cloud() {
+        let us = "https://graph.microsoft.us/.default offline_access";
+        let e = parse(us).unwrap_err();
+        assert_eq!((e.error, e.code), ("invalid_request", 90038));
+        assert_eq!(
+            e.text,
+            "Tenant 'contoso.com' request is being redirected to the National Cloud 'MicrosoftOnline.COM'."
+        );
+        assert!(parse_scope(us, SimCloud::Usgov, "contoso.us").unwrap().offline);
+        let e = parse_scope(us, SimCloud::UsgovDod, "contoso.us").unwrap_err();
+        assert_eq!(e.code, 70011, "L4's Graph behind the same login host is merely the wrong scope");
     }
 
     #[test]

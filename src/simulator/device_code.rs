@@ -133,8 +133,7 @@ fn start(shared: &Shared, tenant_segment: &str, headers: &HeaderMap, body: &[u8]
         return Err(EntraError::unknown_client(&form.client_for_errors(), tenant_segment));
     }
     let scope_text = form.get("scope").ok_or_else(|| EntraError::missing("scope"))?;
-    let scope =
-        parse_scope(&scope_text).map_err(|s| EntraError::invalid_scope(&s.chars().take(200).collect::<String>()))?;
+    let scope = parse_scope(&scope_text, tenant.cloud, tenant_segment)?;
 
     let device_code = format!(
         "DAQABIQEAAAD{}{}{}",

@@ -13,6 +13,7 @@ use super::rows::json_str;
 use super::timefmt::entra_timestamp;
 
 /// An Entra error: HTTP status, `error`, AADSTS number and description text.
+#[derive(Debug)]
 pub(crate) struct EntraError {
     pub(crate) status: StatusCode,
     pub(crate) error: &'static str,
@@ -52,6 +53,19 @@ impl EntraError {
             format!(
                 "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
             ),
+        )
+    }
+
+    /// AADSTS90038: the tenant lives in another national cloud than the one asked (graph-api.md
+    /// 11.6 and 12). Entra's `error` is `invalid_request` and the text names the tenant as sent and
+    /// the tenant's cloud instance, as in real answers ("Tenant 'contoso.com' request is being
+    /// redirected to the National Cloud 'microsoftonline.us'.").
+    pub(crate) fn national_cloud_redirect(tenant: &str, home: super::SimCloud) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            90038,
+            format!("Tenant '{tenant}' request is being redirected to the National Cloud '{}'.", home.instance()),
         )
     }
 

@@ -13,6 +13,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 
+use super::cloud::check_resource;
+use super::entra::{EntraError, correlation_id};
 use super::faults::{Fault, Stage, lock};
 use super::query::split_query;
 use super::rows::json_str;
@@ -29,14 +31,6 @@ const IMDS_MIN_API_VERSION: &str = "2018-02-01";
 /// The App Service protocol this simulator speaks; the legacy `2017-09-01` one (header `secret`) is
 /// not simulated.
 const APP_SERVICE_API_VERSION: &str = "2019-08-01";
-
-/// Graph resource identifiers of the four clouds, accepted with or without the trailing slash.
-const GRAPH_RESOURCES: [&str; 4] = [
-    "https://graph.microsoft.com",
-    "https://graph.microsoft.us",
-    "https://dod-graph.microsoft.us",
-    "https://microsoftgraph.chinacloudapi.cn",
-];
 
 /// A managed identity attached to the simulated host (VM, App Service, pod).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +123,7 @@ fn issue(
             // The SSRF guard: a request relayed by some other server will not carry this header.
             let ok = headers.get("metadata").and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() == "true");
             if !ok {
-                return err(StatusCode::BAD_REQUEST, "invalid_request", "Required metadata header not specified");
+                return err(StatusCode::BAD_REQUEST, "bad_request_102", "Required metadata header not specified");
             }
         }
         ManagedIdentityProtocol::AppService => {
@@ -172,16 +166,12 @@ fn issue(
         Ok(identity) => identity,
         Err(m) => return err(StatusCode::BAD_REQUEST, "invalid_request", m),
     };
-    if !GRAPH_RESOURCES.contains(&resource.trim_end_matches('/')) {
+    // The identity's service principal lives in one tenant, hence one cloud: only that cloud's
+    // Graph is a resource it can get tokens for (another cloud's Graph is unknown there too).
+    let cloud = shared.tenant(&identity.tenant_id).map(|t| t.cloud).unwrap_or_default();
+    if check_resource(cloud, &resource).is_err() {
         let shown: String = resource.chars().take(200).collect();
-        return err(
-            StatusCode::BAD_REQUEST,
-            "invalid_resource",
-            &format!(
-                "AADSTS500011: The resource principal named {shown} was not found in the tenant named {}.",
-                identity.tenant_id
-            ),
-        );
+        return invalid_resource(protocol, &shown, &identity.tenant_id, headers);
     }
     let lifetime = shared.token_lifetime;
     let token = shared.tokens.issue(TokenRecord {
@@ -243,6 +233,22 @@ fn is_date(s: &str) -> bool {
         && b[4] == b'-'
         && b[7] == b'-'
         && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+/// 400 `invalid_resource` AADSTS50001 (graph-api.md 11.5; the text is that of the IMDS docs' error
+/// table). IMDS relays Entra's refusal, so its body is Entra's full error shape (11.6); App Service
+/// wraps the text in its own shape.
+fn invalid_resource(protocol: ManagedIdentityProtocol, resource: &str, tenant: &str, headers: &HeaderMap) -> Response {
+    let text = format!(
+        "The application named {resource} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."
+    );
+    match protocol {
+        ManagedIdentityProtocol::Imds => EntraError::new(StatusCode::BAD_REQUEST, "invalid_resource", 50001, text)
+            .into_response(&correlation_id(headers)),
+        ManagedIdentityProtocol::AppService => {
+            error(protocol, StatusCode::BAD_REQUEST, "invalid_resource", &format!("AADSTS50001: {text}"))
+        }
+    }
 }
 
 /// IMDS answers errors as `{"error", "error_description"}`; App Service as

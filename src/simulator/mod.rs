@@ -5,7 +5,7 @@
 //!
 //! * `POST /{tenant}/oauth2/v2.0/token`: Entra's client-credentials flow (secret in the form or
 //!   HTTP Basic), the device-code grant and the refresh-token grant (with rotation), with Entra's
-//!   exact error bodies;
+//!   exact error bodies; tokens only for the Graph of the tenant's national cloud ([`SimCloud`]);
 //! * `GET /{v1.0|beta}/reports/authenticationMethods/userRegistrationDetails[/{id}]` with
 //!   `$top`, `$select`, `$filter`, `$orderby` and `$skiptoken` paging;
 //! * `GET /{v1.0|beta}/reports/authenticationMethods/usersRegisteredByFeature(…)` and
@@ -38,6 +38,7 @@ mod activity;
 mod assertions;
 mod batch;
 mod catalog;
+mod cloud;
 mod collection;
 mod conn;
 mod daily;
@@ -98,6 +99,7 @@ pub use assertions::{AssertionKind, ClientAssertionSeen, FEDERATED_AUDIENCE};
 pub use catalog::{
     FUTURE_METHODS, KNOWN_METHODS, PRIVILEGED_ROLES, is_passwordless_method, is_sspr_method, is_strong_mfa_method,
 };
+pub use cloud::SimCloud;
 pub use daily::DAILY_ROWS;
 pub use delegated::DEFAULT_USER_ROLES;
 pub use directory_roles::{DIRECTORY_ROLES, directory_roles_of};
@@ -297,6 +299,7 @@ impl SimulatorConfig {
                 seed,
                 licensed: true,
                 app_roles: DEMO_APP_ROLES.iter().map(|r| (*r).to_owned()).collect(),
+                cloud: SimCloud::Global,
             }],
             ..Default::default()
         }
@@ -324,6 +327,12 @@ pub struct SimTenantConfig {
     /// legacy ones), without `RoleManagement.Read.Directory` (or `Directory.Read.All`) the directory
     /// roles answer 403 `Authorization_RequestDenied`.
     pub app_roles: Vec<String>,
+    /// The national cloud the tenant lives in ([`SimCloud::Global`] in [`SimulatorConfig::single`]):
+    /// the token endpoints issue tokens for that cloud's Graph only (scope `{graph}/.default`,
+    /// managed-identity `resource` `{graph}/`). Another cloud's Graph behind another login host is
+    /// refused with AADSTS90038, anything else with AADSTS70011 `invalid_scope` (managed identity:
+    /// `invalid_resource` AADSTS50001).
+    pub cloud: SimCloud,
 }
 
 impl fmt::Debug for SimTenantConfig {
@@ -337,6 +346,7 @@ impl fmt::Debug for SimTenantConfig {
             .field("seed", &self.seed)
             .field("licensed", &self.licensed)
             .field("app_roles", &self.app_roles)
+            .field("cloud", &self.cloud)
             .finish()
     }
 }
@@ -374,6 +384,9 @@ pub struct SimStats {
     pub device_code_grants: u64,
     /// Tokens issued by the refresh-token grant.
     pub refresh_token_grants: u64,
+    /// Tokens issued by the client-credentials grant, per `scope` as the client sent it
+    /// (`https://dod-graph.microsoft.us/.default`, …), so tests can see which cloud was asked.
+    pub token_scopes: BTreeMap<String, u64>,
 }
 
 impl SimStats {
@@ -447,6 +460,7 @@ pub async fn start(config: SimulatorConfig, addr: SocketAddr) -> io::Result<Runn
             app_credentials: Default::default(),
             app_roles: RwLock::new(t.app_roles),
             seed: t.seed,
+            cloud: t.cloud,
             licensed: AtomicBool::new(t.licensed),
             population: RwLock::new(Arc::new(p)),
             drift_steps: AtomicU64::new(0),

@@ -24,6 +24,8 @@ pub(crate) struct TenantState {
     /// Application permissions granted now; tokens carry the set current when they were issued.
     pub(crate) app_roles: RwLock<Vec<String>>,
     pub(crate) seed: u64,
+    /// The national cloud: whose Graph its tokens are for.
+    pub(crate) cloud: super::SimCloud,
     pub(crate) licensed: AtomicBool,
     pub(crate) population: RwLock<Arc<Population>>,
     /// Number of drift steps applied so far.
@@ -67,6 +69,7 @@ pub(crate) struct Counters {
     device_code_grants: AtomicU64,
     refresh_grants: AtomicU64,
     routes: Mutex<BTreeMap<String, u64>>,
+    token_scopes: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Counters {
@@ -95,6 +98,10 @@ impl Counters {
     pub(crate) fn refresh_grant(&self) {
         self.refresh_grants.fetch_add(1, Ordering::Relaxed);
     }
+    /// A client-credentials token was issued for `scope` (as requested).
+    pub(crate) fn token_scope(&self, scope: &str) {
+        *lock(&self.token_scopes).entry(scope.to_owned()).or_default() += 1;
+    }
     pub(crate) fn route(&self, key: &str) {
         *lock(&self.routes).entry(key.to_owned()).or_default() += 1;
     }
@@ -111,6 +118,7 @@ impl Counters {
             device_code_polls: self.device_code_polls.load(Ordering::Relaxed),
             device_code_grants: self.device_code_grants.load(Ordering::Relaxed),
             refresh_token_grants: self.refresh_grants.load(Ordering::Relaxed),
+            token_scopes: lock(&self.token_scopes).clone(),
         }
     }
 }

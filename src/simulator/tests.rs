@@ -1,6 +1,6 @@
 //! End-to-end tests: start the simulator and talk to it over real HTTP with a plain client.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -207,6 +207,105 @@ async fn token_endpoint_success_and_entra_errors() {
     sim.shutdown().await;
 }
 
+/// Entra's error body, exactly (graph-api.md 11.6): the seven keys, the description's AADSTS prefix
+/// and trace lines agreeing with the fields. Returns the description's first line.
+pub(super) fn assert_entra_error(a: &Answer, status: u16, error: &str, code: u64) -> String {
+    assert_eq!(a.status, status, "{}", a.text);
+    let j = a.json();
+    let keys: HashSet<&str> = j.as_object().unwrap().keys().map(String::as_str).collect();
+    let want: HashSet<&str> =
+        ["error", "error_description", "error_codes", "timestamp", "trace_id", "correlation_id", "error_uri"].into();
+    assert_eq!(keys, want, "{}", a.text);
+    assert_eq!(j["error"], error, "{}", a.text);
+    assert_eq!(j["error_codes"], serde_json::json!([code]));
+    assert_eq!(j["error_uri"], format!("https://login.microsoftonline.com/error?code={code}"));
+    let d = j["error_description"].as_str().unwrap();
+    let lines: Vec<&str> = d.split("\r\n").collect();
+    assert_eq!(lines.len(), 4, "{d}");
+    assert!(lines[0].starts_with(&format!("AADSTS{code}: ")), "{d}");
+    assert_eq!(lines[1], format!("Trace ID: {}", j["trace_id"].as_str().unwrap()));
+    assert_eq!(lines[2], format!("Correlation ID: {}", j["correlation_id"].as_str().unwrap()));
+    assert_eq!(lines[3], format!("Timestamp: {}", j["timestamp"].as_str().unwrap()));
+    lines[0].to_owned()
+}
+
+#[tokio::test]
+async fn tokens_are_issued_for_the_graph_of_the_tenants_cloud_only() {
+    let mut cfg = relaxed(10);
+    let template = cfg.tenants[0].clone();
+    let ids = ["c1000000-0000-4000-8000-000000000001", "c1000000-0000-4000-8000-000000000002"];
+    let ids = [DEMO_TENANT_ID, ids[0], ids[1], "contoso.partner.onmschina.cn"];
+    cfg.tenants = SimCloud::ALL
+        .into_iter()
+        .zip(ids)
+        .map(|(cloud, id)| SimTenantConfig { tenant_id: id.into(), cloud, ..template.clone() })
+        .collect();
+    let sim = start(cfg, loopback()).await.unwrap();
+    let c = client();
+    let request = |tenant: &'static str, scope: &str| {
+        let body = form(&[
+            ("client_id", DEMO_CLIENT_ID),
+            ("scope", scope),
+            ("client_secret", DEMO_CLIENT_SECRET),
+            ("grant_type", "client_credentials"),
+        ]);
+        token_request(&c, &sim, tenant, body)
+    };
+    for (cloud, tenant) in SimCloud::ALL.into_iter().zip(ids) {
+        let a = request(tenant, &cloud.default_scope()).await;
+        assert_eq!(a.status, 200, "{cloud:?}: {}", a.text);
+        // A token of any cloud opens the simulator's (single) Graph for its tenant.
+        let r = get(&c, &format!("{}{V1}", sim.base_url()), a.json()["access_token"].as_str().unwrap()).await;
+        assert_eq!(r.status, 200, "{cloud:?}: {}", r.text);
+    }
+    let scopes = sim.stats().token_scopes;
+    let want: BTreeMap<String, u64> = SimCloud::ALL.iter().map(|c| (c.default_scope(), 1)).collect();
+    assert_eq!(scopes, want);
+
+    // The usual mistake: a national-cloud tenant with the global defaults, or the reverse. The login
+    // host of the scope's cloud does not know the tenant and redirects to the tenant's cloud.
+    let cases = [
+        (ids[1], "https://graph.microsoft.com/.default", "microsoftonline.us"),
+        (ids[3], "https://graph.microsoft.com/.default", "partner.microsoftonline.cn"),
+        (DEMO_TENANT_ID, "https://graph.microsoft.us/.default", "MicrosoftOnline.COM"),
+        (ids[2], "https://microsoftgraph.chinacloudapi.cn/.default", "microsoftonline.us"),
+    ];
+    for (tenant, scope, home) in cases {
+        let line = assert_entra_error(&request(tenant, scope).await, 400, "invalid_request", 90038);
+        assert_eq!(
+            line,
+            format!("AADSTS90038: Tenant '{tenant}' request is being redirected to the National Cloud '{home}'.")
+        );
+    }
+    // Refused before the credentials are looked at, as the tenant is unknown to that login host.
+    let body = form(&[
+        ("client_id", DEMO_CLIENT_ID),
+        ("scope", "https://graph.microsoft.com/.default"),
+        ("client_secret", "wrong"),
+        ("grant_type", "client_credentials"),
+    ]);
+    assert_entra_error(&token_request(&c, &sim, ids[1], body).await, 400, "invalid_request", 90038);
+    // L4 and L5 share a login host: the other Graph is merely an invalid scope, as is any non-Graph resource.
+    for (tenant, scope) in [
+        (ids[1], "https://dod-graph.microsoft.us/.default"),
+        (ids[2], "https://graph.microsoft.us/.default"),
+        (DEMO_TENANT_ID, "https://vault.azure.net/.default"),
+        (DEMO_TENANT_ID, "https://graph.microsoft.com.evil.example/.default"),
+        (DEMO_TENANT_ID, "https://graph.microsoft.com/.default https://graph.microsoft.us/.default"),
+    ] {
+        let line = assert_entra_error(&request(tenant, scope).await, 400, "invalid_scope", 70011);
+        assert_eq!(
+            line,
+            format!(
+                "AADSTS70011: The provided value for the input parameter 'scope' isn't valid. The scope {scope} isn't valid."
+            )
+        );
+    }
+    assert_eq!(sim.stats().token_scopes, want, "refusals are not counted");
+    assert_eq!(sim.stats().token_requests_failed, 10);
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn paging_walks_every_listed_row_once() {
     let sim = start(relaxed(2_500), loopback()).await.unwrap();
@@ -337,6 +436,7 @@ async fn graph_errors() {
         seed: 2,
         licensed: true,
         app_roles: vec!["Directory.Read.All".into()],
+        cloud: SimCloud::Global,
     });
     let sim = start(cfg, loopback()).await.unwrap();
     let c = client();

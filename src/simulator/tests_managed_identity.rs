@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::tests::{Answer, V1, client, error_code, get, loopback, relaxed, send};
+use super::tests::{Answer, V1, assert_entra_error, client, error_code, get, loopback, relaxed, send};
 use super::*;
 
 const GRAPH: &str = "https://graph.microsoft.com/";
@@ -28,7 +28,7 @@ async fn imds_requires_the_metadata_header_and_answers_strings() {
         assert_eq!(a.status, 400);
         assert_eq!(
             a.json(),
-            serde_json::json!({"error": "invalid_request", "error_description": "Required metadata header not specified"})
+            serde_json::json!({"error": "bad_request_102", "error_description": "Required metadata header not specified"})
         );
     }
     let a = imds(&c, &sim, &graph_query(""), Some("true")).await;
@@ -86,11 +86,23 @@ async fn imds_checks_api_version_and_resource() {
         ("resource=https%3A%2F%2Fgraph.microsoft.com%2F", "invalid_request"),
         ("api-version=2017-01-01&resource=https%3A%2F%2Fgraph.microsoft.com%2F", "invalid_request"),
         ("api-version=2018-02-01", "invalid_request"),
-        ("api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net", "invalid_resource"),
     ];
     for (query, code) in cases {
         let a = imds(&c, &sim, query, Some("true")).await;
         assert_eq!((a.status, a.json()["error"].as_str()), (400, Some(code)), "{query}: {}", a.text);
+    }
+    // A resource that is not the tenant's Graph: Entra's AADSTS50001, relayed in Entra's shape. The
+    // global tenant's identity cannot get tokens for another cloud's Graph either.
+    for resource in ["https://vault.azure.net", "https://graph.microsoft.us/"] {
+        let query = format!("api-version=2018-02-01&resource={}", resource.replace(':', "%3A").replace('/', "%2F"));
+        let a = imds(&c, &sim, &query, Some("true")).await;
+        let line = assert_entra_error(&a, 400, "invalid_resource", 50001);
+        assert_eq!(
+            line,
+            format!(
+                "AADSTS50001: The application named {resource} was not found in the tenant named {DEMO_TENANT_ID}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."
+            )
+        );
     }
     // Without the trailing slash and on a later api-version, Graph is still Graph.
     let a = imds(&c, &sim, "api-version=2019-08-01&resource=https%3A%2F%2Fgraph.microsoft.com", Some("true")).await;
@@ -127,6 +139,37 @@ async fn app_service_endpoint_requires_its_identity_header() {
     // The legacy protocol is not simulated.
     let legacy = url.replace("2019-08-01", "2017-09-01");
     assert_eq!(send(c.get(&legacy).header("X-IDENTITY-HEADER", DEMO_IDENTITY_HEADER)).await.status, 400);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_national_cloud_identity_gets_tokens_for_its_clouds_graph_only() {
+    let mut cfg = relaxed(10);
+    cfg.tenants[0].cloud = SimCloud::China;
+    let sim = start(cfg, loopback()).await.unwrap();
+    let c = client();
+    let china = "https%3A%2F%2Fmicrosoftgraph.chinacloudapi.cn%2F";
+    let a = imds(&c, &sim, &format!("api-version=2018-02-01&resource={china}"), Some("true")).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json()["resource"], "https://microsoftgraph.chinacloudapi.cn/");
+    assert_eq!(sim.last_managed_identity_request().unwrap().resource, "https://microsoftgraph.chinacloudapi.cn/");
+    let a = imds(&c, &sim, &graph_query(""), Some("true")).await;
+    assert_entra_error(&a, 400, "invalid_resource", 50001);
+    // App Service wraps the same refusal in its own shape.
+    let url = format!(
+        "{}{APP_SERVICE_TOKEN_PATH}?api-version=2019-08-01&resource={}",
+        sim.base_url(),
+        "https%3A%2F%2Fgraph.microsoft.com"
+    );
+    let a = send(c.get(&url).header("X-IDENTITY-HEADER", DEMO_IDENTITY_HEADER)).await;
+    assert_eq!((a.status, a.json()["statusCode"].as_u64()), (400, Some(400)), "{}", a.text);
+    assert!(
+        a.json()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS50001: The application named https://graph.microsoft.com was not found")
+    );
+    assert_eq!(sim.stats().token_requests_failed, 2);
     sim.shutdown().await;
 }
 

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
+use super::cloud;
 use super::entra::{EntraError, correlation_id, entra_response};
 use super::faults::{Stage, lock};
 use super::query::{percent_decode, split_query};
@@ -238,6 +239,15 @@ fn client_credentials(
 ) -> Result<Response, EntraError> {
     let (client_id, secret) = form.client()?;
     let scope = form.get("scope").ok_or_else(|| EntraError::missing("scope"))?;
+    let shown: String = scope.chars().take(200).collect();
+    let resource = default_scope_resource(&scope);
+    // Another cloud's Graph means the client went to another cloud's login host, which does not
+    // know the tenant: refused before the app is looked at.
+    if let Some(r) = resource
+        && let Err(Some(home)) = cloud::check_resource(tenant.cloud, r)
+    {
+        return Err(EntraError::national_cloud_redirect(tenant_segment, home));
+    }
     if !client_id.eq_ignore_ascii_case(&tenant.client_id) {
         return Err(EntraError::unknown_client(&form.client_for_errors(), tenant_segment));
     }
@@ -264,11 +274,10 @@ fn client_credentials(
             return Err(EntraError::invalid_secret(&tenant.client_id));
         }
     }
-    let scopes: Vec<&str> = scope.split_whitespace().collect();
-    if scopes.len() != 1 || !scopes[0].ends_with("/.default") || scopes[0].len() <= "/.default".len() {
-        let s: String = scope.chars().take(200).collect();
-        return Err(EntraError::invalid_scope(&s));
-    }
+    // One resource's `.default`, and that resource the tenant's Graph (graph-api.md 11.1).
+    let Some(resource) = resource else { return Err(EntraError::invalid_scope(&shown)) };
+    cloud::check_scope(tenant.cloud, resource, tenant_segment, &shown)?;
+    shared.stats.token_scope(&scope);
 
     let lifetime = shared.token_lifetime;
     let token = shared.tokens.issue(TokenRecord {
@@ -287,6 +296,15 @@ fn client_credentials(
     );
     tracing::debug!(tenant = %tenant.tenant_id, "simulator: token issued");
     Ok(entra_response(StatusCode::OK, body, &uuid::Uuid::new_v4().to_string(), &correlation_id(headers)))
+}
+
+/// The resource of a client-credentials scope, which must be exactly one `{resource}/.default`.
+fn default_scope_resource(scope: &str) -> Option<&str> {
+    let mut scopes = scope.split_whitespace();
+    match (scopes.next(), scopes.next()) {
+        (Some(one), None) => one.strip_suffix("/.default").filter(|r| !r.is_empty()),
+        _ => None,
+    }
 }
 
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
