@@ -21,8 +21,14 @@ use rcgen::{CertificateParams, KeyPair};
 
 const REPORT: [(&str, &str); 2] = [("tenant", TENANT), ("report", "registration_details")];
 const EXPIRY: &str = "entra_authmethods_client_certificate_expiry_timestamp_seconds";
+const NOT_BEFORE: &str = "entra_authmethods_client_certificate_not_before_timestamp_seconds";
 /// Short token lifetime so the next poll after a short sleep requests a new token.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(2);
+/// The end of the message for a certificate or key that is not RSA.
+const RSA_ONLY: &str =
+    "Entra ID accepts only RSA certificates for client assertions; create an RSA key of at least 2048 bits";
+/// The hint for AADSTS700027 (the certificate was refused).
+const CERTIFICATE_HINT: &str = "Entra refused the certificate: upload this certificate (the public part) under the app registration's Certificates & secrets";
 
 async fn sim() -> RunningSimulator {
     let mut cfg = SimulatorConfig::single(40, 7);
@@ -31,16 +37,42 @@ async fn sim() -> RunningSimulator {
     simulator::start(cfg, loopback()).await.expect("simulator starts")
 }
 
-/// A self-signed ECDSA P-256 certificate and its PKCS#8 key (PEM), valid between the two years.
-fn ec_cert(from_year: i32, to_year: i32) -> (String, String, i64) {
+fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/web").join(name)
+}
+
+/// A self-signed RSA certificate (PEM) valid between the two years, for the test-only RSA key
+/// tests/testdata/credentials/rsa-pkcs8.key (PKCS#8; rcgen with ring cannot generate RSA keys), that
+/// key's PEM, and the certificate's notBefore and notAfter.
+fn rsa_cert(from_year: i32, to_year: i32, common_name: &str) -> (String, String, i64, i64) {
+    let key_pem =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/credentials/rsa-pkcs8.key"))
+            .unwrap();
+    let key = KeyPair::from_pem(&key_pem).unwrap();
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(rcgen::DnType::CommonName, "entra-authmethods-exporter");
+    params.distinguished_name.push(rcgen::DnType::CommonName, common_name);
     params.not_before = rcgen::date_time_ymd(from_year, 1, 1);
     params.not_after = rcgen::date_time_ymd(to_year, 1, 1);
-    let not_after = params.not_after.unix_timestamp();
+    let (not_before, not_after) = (params.not_before.unix_timestamp(), params.not_after.unix_timestamp());
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key_pem, not_before, not_after)
+}
+
+/// A self-signed ECDSA P-256 certificate and its PKCS#8 key (PEM): what Entra does not accept.
+fn ec_cert() -> (String, String) {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "entra-authmethods-exporter");
     let key = KeyPair::generate().unwrap();
     let cert = params.self_signed(&key).unwrap();
-    (cert.pem(), key.serialize_pem(), not_after)
+    (cert.pem(), key.serialize_pem())
+}
+
+/// notBefore and notAfter of the first certificate in a PEM file.
+fn pem_dates(path: &Path) -> (i64, i64) {
+    let pem = std::fs::read(path).unwrap();
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+    let cert = pem.parse_x509().unwrap();
+    (cert.validity().not_before.timestamp(), cert.validity().not_after.timestamp())
 }
 
 /// Writes `text` to `path` atomically, as a Kubernetes secret or cert-manager update does.
@@ -66,14 +98,28 @@ fn cert_lines(cert: &Path, key: Option<&Path>) -> String {
     s
 }
 
-fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/web").join(name)
+/// The status page as text: its HTML escapes undone, so messages and hints compare as written.
+async fn status_page(addr: std::net::SocketAddr) -> String {
+    let (_, _, page) = get(addr, "/").await;
+    page.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+}
+
+/// The failed-poll series of the registration report: poll_success, the failure counter of
+/// `reason`, and last_error_info with `reason` and `graph_code`.
+fn assert_failed_poll(exp: &Exposition, reason: &str, graph_code: &str, failures: f64) {
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(0.0), "{}", exp.text);
+    let labels = [("tenant", TENANT), ("report", "registration_details"), ("reason", reason)];
+    assert_eq!(exp.get("entra_authmethods_poll_failures_total", &labels), Some(failures), "{}", exp.text);
+    let info = [("tenant", TENANT), ("report", "registration_details"), ("reason", reason), ("graph_code", graph_code)];
+    assert_eq!(exp.get("entra_authmethods_last_error_info", &info), Some(1.0), "{}", exp.text);
 }
 
 #[tokio::test]
-async fn ecdsa_certificate_in_one_pem_file_end_to_end() {
+async fn rsa_certificate_and_key_in_one_pem_file_end_to_end() {
     let sim = sim().await;
-    let (cert, key, not_after) = ec_cert(2020, 2100);
+    let cert = std::fs::read_to_string(testdata("rsa.crt")).unwrap();
+    let key = std::fs::read_to_string(testdata("rsa.key")).unwrap();
+    let (not_before, not_after) = pem_dates(&testdata("rsa.crt"));
     let thumbprint = sim.register_certificate(DEMO_TENANT_ID, &cert);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("client.pem");
@@ -83,9 +129,10 @@ async fn ecdsa_certificate_in_one_pem_file_end_to_end() {
     let exp = scrape(exporter.addr).await;
     assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0), "{}", exp.text);
     assert_eq!(exp.get(EXPIRY, &[("tenant", TENANT)]), Some(not_after as f64));
+    assert_eq!(exp.get(NOT_BEFORE, &[("tenant", TENANT)]), Some(not_before as f64));
     let seen = sim.last_client_assertion(DEMO_TENANT_ID).expect("an assertion was accepted");
     assert_eq!(seen.kind, AssertionKind::Certificate);
-    assert_eq!(seen.algorithm, "ES256");
+    assert_eq!(seen.algorithm, "PS256");
     assert_eq!(seen.certificate_thumbprint.as_deref(), Some(thumbprint.as_str()));
     assert_eq!(seen.issuer, DEMO_CLIENT_ID);
     assert_eq!(seen.subject, DEMO_CLIENT_ID);
@@ -110,10 +157,33 @@ async fn rsa_certificate_with_a_separate_key_file_signs_ps256() {
 }
 
 #[tokio::test]
+async fn an_ec_certificate_is_a_configuration_error_naming_the_file() {
+    let sim = sim().await;
+    let (cert, key) = ec_cert();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ec.pem");
+    std::fs::write(&file, format!("{cert}{key}")).unwrap();
+    let toml = toml_with(&sim, &cert_lines(&file, None));
+
+    let err = config::from_toml_str(&toml).unwrap_err().to_string();
+    assert!(err.contains(&format!("client_certificate_file {}", file.display())), "{err}");
+    assert!(err.contains("EC (ECDSA) key") && err.contains(RSA_ONLY), "{err}");
+    assert!(!err.contains("PRIVATE KEY") && !err.contains('\n'), "{err}");
+
+    // The daemon refuses to start on it, with the same line (here from --check-config).
+    let out = run_binary(&toml, &["--check-config"]).await;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains(&file.display().to_string()) && text.contains(RSA_ONLY), "{text}");
+}
+
+#[tokio::test]
 async fn a_rotated_certificate_is_used_without_a_restart() {
     let sim = sim().await;
-    let (cert_a, key_a, _) = ec_cert(2020, 2100);
-    let (cert_b, key_b, not_after_b) = ec_cert(2021, 2101);
+    // Before: the test certificate with its PKCS#1 key. After: another key, PKCS#8, and new dates.
+    let (cert_a, key_a) =
+        (std::fs::read_to_string(testdata("rsa.crt")).unwrap(), std::fs::read_to_string(testdata("rsa.key")).unwrap());
+    let (cert_b, key_b, not_before_b, not_after_b) = rsa_cert(2021, 2101, "rotated");
     let thumb_a = sim.register_certificate(DEMO_TENANT_ID, &cert_a);
     let thumb_b = sim.register_certificate(DEMO_TENANT_ID, &cert_b);
     let dir = tempfile::tempdir().unwrap();
@@ -132,13 +202,14 @@ async fn a_rotated_certificate_is_used_without_a_restart() {
     assert_eq!(sim.last_client_assertion(DEMO_TENANT_ID).unwrap().certificate_thumbprint, Some(thumb_b));
     let exp = scrape(exporter.addr).await;
     assert_eq!(exp.get(EXPIRY, &[("tenant", TENANT)]), Some(not_after_b as f64));
+    assert_eq!(exp.get(NOT_BEFORE, &[("tenant", TENANT)]), Some(not_before_b as f64));
     exporter.shutdown().await;
 }
 
 #[tokio::test]
 async fn an_expired_certificate_is_reported_at_startup_and_in_the_metric() {
     let sim = sim().await;
-    let (cert, key, not_after) = ec_cert(2019, 2021);
+    let (cert, key, _, not_after) = rsa_cert(2019, 2021, "expired");
     sim.register_certificate(DEMO_TENANT_ID, &cert);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("expired.pem");
@@ -162,32 +233,114 @@ async fn an_expired_certificate_is_reported_at_startup_and_in_the_metric() {
     let exporter = start_exporter(&settings(&toml)).await;
     let exp = scrape(exporter.addr).await;
     assert_eq!(exp.get(EXPIRY, &[("tenant", TENANT)]), Some(not_after as f64));
-    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(0.0));
-    let (_, _, page) = get(exporter.addr, "/").await;
+    assert_failed_poll(&exp, "unauthorized", "invalid_client", 1.0);
+    let page = status_page(exporter.addr).await;
     assert!(page.contains("AADSTS700027"), "{page}");
-    assert!(page.contains("expired"), "{page}");
+    assert!(page.contains(&format!("client certificate {} has expired", file.display())), "{page}");
+    assert!(page.contains(CERTIFICATE_HINT), "{page}");
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_certificate_valid_from_next_year_is_reported_and_its_not_before_exported() {
+    let sim = sim().await;
+    let next_year = time::OffsetDateTime::now_utc().year() + 1;
+    let (cert, key, not_before, not_after) = rsa_cert(next_year, next_year + 5, "not yet valid");
+    sim.register_certificate(DEMO_TENANT_ID, &cert);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("future.pem");
+    std::fs::write(&file, format!("{cert}{key}")).unwrap();
+    let toml = toml_with(&sim, &cert_lines(&file, None));
+    let from = format!("{next_year}-01-01T00:00:00Z");
+
+    // At startup: a warning naming the file and the dates; the configuration is still accepted.
+    let out = run_binary(&toml, &["--check-config"]).await;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("is not valid yet"))
+        .unwrap_or_else(|| panic!("no not-yet-valid warning:\n{text}"));
+    assert!(line.contains(&file.display().to_string()) && line.contains(&from), "{line}");
+
+    // The metric carries notBefore; Entra refuses the certificate, and the message says why.
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get(NOT_BEFORE, &[("tenant", TENANT)]), Some(not_before as f64));
+    assert_eq!(exp.get(EXPIRY, &[("tenant", TENANT)]), Some(not_after as f64));
+    assert_failed_poll(&exp, "unauthorized", "invalid_client", 1.0);
+    assert!(sim.last_client_assertion(DEMO_TENANT_ID).is_none());
+    let page = status_page(exporter.addr).await;
+    assert!(page.contains("AADSTS700027"), "{page}");
+    let problem = format!("client certificate {} is not valid yet (valid from {from} to ", file.display());
+    assert!(page.contains(&problem), "{page}");
+    assert!(page.contains(CERTIFICATE_HINT), "{page}");
+    promtool_check_metrics(&exp.text);
     exporter.shutdown().await;
 }
 
 #[tokio::test]
 async fn an_unregistered_certificate_fails_as_unauthorized_with_aadsts700027() {
     let sim = sim().await;
-    let (registered, _, _) = ec_cert(2020, 2100);
+    // The same key in another certificate: another thumbprint, which the app does not know.
+    let (registered, _, _, _) = rsa_cert(2020, 2100, "registered");
     sim.register_certificate(DEMO_TENANT_ID, &registered);
-    let (cert, key, _) = ec_cert(2020, 2100);
+    let (cert, key, _, _) = rsa_cert(2020, 2100, "not registered");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("other.pem");
     std::fs::write(&file, format!("{cert}{key}")).unwrap();
 
     let exporter = start_exporter(&settings(&toml_with(&sim, &cert_lines(&file, None)))).await;
     let exp = scrape(exporter.addr).await;
-    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(0.0));
-    let failures = [("tenant", TENANT), ("report", "registration_details"), ("reason", "unauthorized")];
-    assert_eq!(exp.get("entra_authmethods_poll_failures_total", &failures), Some(1.0), "{}", exp.text);
-    let (_, _, page) = get(exporter.addr, "/").await;
-    assert!(page.contains("AADSTS700027"), "{page}");
+    assert_failed_poll(&exp, "unauthorized", "invalid_client", 1.0);
+    let page = status_page(exporter.addr).await;
+    assert!(page.contains("AADSTS700027") && page.contains("The key was not found"), "{page}");
+    assert!(page.contains(CERTIFICATE_HINT), "{page}");
+    assert!(!page.contains("client secret"), "not the secret's hint: {page}");
     assert!(!page.contains("BEGIN"), "no key material on the status page");
     assert!(sim.last_client_assertion(DEMO_TENANT_ID).is_none());
+    exporter.shutdown().await;
+}
+
+/// The common test config with `key = "value"` of the tenant table replaced.
+fn toml_replacing(sim: &RunningSimulator, key: &str, value: &str) -> String {
+    let toml = config_toml(sim, "", "");
+    let line = toml.lines().find(|l| l.starts_with(&format!("{key} = "))).unwrap().to_string();
+    toml.replace(&line, &format!("{key} = \"{value}\""))
+}
+
+#[tokio::test]
+async fn an_unknown_tenant_id_fails_with_aadsts90002() {
+    let sim = sim().await;
+    // A well-formed tenant ID the simulator (like Entra) has never heard of.
+    let unknown = "0f0e0d0c-0b0a-4999-8888-777766665555";
+    let exporter = start_exporter(&settings(&toml_replacing(&sim, "tenant_id", unknown))).await;
+    let exp = scrape(exporter.addr).await;
+    assert_failed_poll(&exp, "unauthorized", "invalid_tenant", 1.0);
+    assert_eq!(
+        exp.get("entra_authmethods_token_requests_total", &[("tenant", TENANT), ("outcome", "success")]),
+        Some(0.0)
+    );
+    let page = status_page(exporter.addr).await;
+    assert!(page.contains(&format!("HTTP 400 invalid_tenant: AADSTS90002: Tenant '{unknown}' not found")), "{page}");
+    assert!(page.contains("the tenant was not found: check tenant_id and cloud"), "{page}");
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_client_id_fails_with_aadsts700016() {
+    let sim = sim().await;
+    let unknown = "0a0b0c0d-1e1f-4aaa-8bbb-cccc0000dddd";
+    let exporter = start_exporter(&settings(&toml_replacing(&sim, "client_id", unknown))).await;
+    let exp = scrape(exporter.addr).await;
+    assert_failed_poll(&exp, "unauthorized", "unauthorized_client", 1.0);
+    let page = status_page(exporter.addr).await;
+    let message = format!(
+        "HTTP 400 unauthorized_client: AADSTS700016: Application with identifier '{unknown}' was not found in the directory '{DEMO_TENANT_ID}'"
+    );
+    assert!(page.contains(&message), "{page}");
+    assert!(page.contains("the application was not found in this tenant: check client_id"), "{page}");
+    assert!(!page.contains(DEMO_CLIENT_SECRET), "the secret is never shown");
     exporter.shutdown().await;
 }
 
@@ -264,25 +417,52 @@ async fn workload_identity_rereads_the_projected_token_at_every_token_request() 
     replace_file(&token_file, &federated_token(ISSUER, "system:serviceaccount:default:other", FEDERATED_AUDIENCE, "x"));
     tokio::time::sleep(TOKEN_LIFETIME + Duration::from_millis(200)).await;
     assert!(!exporter.poll_now().await);
-    let (_, _, page) = get(exporter.addr, "/").await;
-    assert!(page.contains("AADSTS70021"), "{page}");
+    let page = status_page(exporter.addr).await;
+    assert!(page.contains("HTTP 400 invalid_request: AADSTS70021: No matching federated identity record"), "{page}");
+    assert!(
+        page.contains("no federated credential of the app registration matches the token: add one with the cluster's OIDC issuer URL"),
+        "{page}"
+    );
+    assert!(!page.contains("tenant was not found"), "not the tenant's hint: {page}");
+    assert_failed_poll(&scrape(exporter.addr).await, "unauthorized", "invalid_request", 1.0);
+    exporter.shutdown().await;
+}
 
-    // An unreadable token file is a clear failure naming the file, not a crash.
+#[tokio::test]
+async fn an_unreadable_federated_token_file_fails_the_poll_as_config() {
+    let sim = sim().await;
+    sim.register_federated_credential(DEMO_TENANT_ID, ISSUER, SUBJECT);
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("azure-identity-token");
+    std::fs::write(&token_file, federated_token(ISSUER, SUBJECT, FEDERATED_AUDIENCE, "first")).unwrap();
+    let exporter = start_exporter(&load_workload_identity(&sim, dir.path(), &token_file)).await;
+    assert_eq!(scrape(exporter.addr).await.get("entra_authmethods_poll_success", &REPORT), Some(1.0));
+
+    // The projected volume is gone: a clear failure naming the file, not a crash, and the poll's
+    // metrics say config (no token request was sent). Revoking the tokens makes Graph refuse the
+    // cached one, so the poll needs a new token at once.
     std::fs::remove_file(&token_file).unwrap();
-    tokio::time::sleep(TOKEN_LIFETIME + Duration::from_millis(200)).await;
+    sim.revoke_tokens();
+    let before = sim.stats().token_requests_failed;
     assert!(!exporter.poll_now().await);
-    let (_, _, page) = get(exporter.addr, "/").await;
-    assert!(page.contains("AZURE_FEDERATED_TOKEN_FILE"), "{page}");
+    assert_eq!(sim.stats().token_requests_failed, before, "nothing sent to Entra");
+    let exp = scrape(exporter.addr).await;
+    assert_failed_poll(&exp, "config", "none", 1.0);
+    let failure = [("tenant", TENANT), ("outcome", "failure")];
+    assert_eq!(exp.get("entra_authmethods_token_requests_total", &failure), Some(1.0), "{}", exp.text);
+    let page = status_page(exporter.addr).await;
+    let message =
+        format!("cannot read the federated token file {} (AZURE_FEDERATED_TOKEN_FILE): ", token_file.display());
+    assert!(page.contains(&message), "{page}");
     exporter.shutdown().await;
 }
 
 #[test]
 fn a_key_that_does_not_belong_to_the_certificate_is_a_config_error() {
-    let (cert, _, _) = ec_cert(2020, 2100);
-    let (_, other_key, _) = ec_cert(2020, 2100);
+    // The test certificate (rsa.crt, whose key is rsa.key) with the other test key.
+    let (_, other_key, _, _) = rsa_cert(2020, 2100, "other");
     let dir = tempfile::tempdir().unwrap();
-    let (cert_file, key_file) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
-    std::fs::write(&cert_file, cert).unwrap();
+    let (cert_file, key_file) = (testdata("rsa.crt"), dir.path().join("k.pem"));
     std::fs::write(&key_file, other_key).unwrap();
     let toml = format!(
         "[[tenant]]\nname = \"c\"\ntenant_id = \"{DEMO_TENANT_ID}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\n{}",

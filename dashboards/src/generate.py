@@ -713,6 +713,14 @@ health = dashboard(
                    " left out.",
                    [target(f"tenant_report:entra_authmethods_data_age:seconds{{{T}}}", "{{tenant}} {{report}}")],
                    "s", w=8),
+        stat("Client certificate valid from", "When the client certificate of tenants using the certificate"
+             " credential became or becomes valid (entra_authmethods_client_certificate_not_before_timestamp_seconds,"
+             " read at each token request). A date in the future means Entra refuses the certificate until"
+             " then (AADSTS700027) and the polls fail: use a certificate that is valid now. Empty for tenants"
+             " using a client secret or workload identity.",
+             [target(f"entra_authmethods_client_certificate_not_before_timestamp_seconds{{{T}}} * 1000",
+                     "{{tenant}}")],
+             "dateTimeFromNow", BLUE, w=4, h=8),
         stat("Client certificate expires", "When the client certificate of tenants using the certificate"
              " credential expires (entra_authmethods_client_certificate_expiry_timestamp_seconds, read at each"
              " token request). Empty for tenants using a client secret or workload identity. Upload a new"

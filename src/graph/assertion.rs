@@ -1,7 +1,10 @@
 //! Client assertions (graph-api.md 11.3): a certificate and its private key, read from PEM files,
-//! sign a short-lived JWT that replaces the client secret. Signing uses ring (already rustls'
-//! provider): RSA keys sign PS256 (the current Entra documentation), ECDSA P-256 keys ES256.
-//! The header carries `x5t#S256`, the base64url SHA-256 thumbprint of the DER certificate.
+//! sign a short-lived JWT that replaces the client secret. `jsonwebtoken` (on ring, rustls' provider)
+//! signs it PS256, the algorithm of the current Entra documentation; the header carries `x5t#S256`,
+//! the base64url SHA-256 thumbprint of the DER certificate.
+//!
+//! Entra ID accepts only RSA certificates for client assertions (RS256 or PS256), so a certificate
+//! or key of any other type (EC, Ed25519) is refused when the files are loaded, with the fix.
 //!
 //! Neither the key nor an assertion ever reaches a log line or an error message.
 
@@ -9,8 +12,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use ring::rand::SystemRandom;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ring::{digest, signature};
+use x509_parser::der_parser::{self, ber::BerObjectContent};
+use x509_parser::oid_registry::{self, Oid};
 
 use crate::config::Secret;
 
@@ -20,14 +25,17 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 /// Lifetime of an assertion: Entra recommends 5 to 10 minutes; it is used once, at once.
 pub const ASSERTION_LIFETIME_SECS: i64 = 300;
 
-enum SigningKey {
-    Rsa(signature::RsaKeyPair),
-    Ecdsa(signature::EcdsaKeyPair),
-}
+/// The smallest RSA key Entra and ring accept.
+const MIN_RSA_BITS: usize = 2048;
+
+/// What to do about a certificate or key that is not RSA: the end of every such message.
+const RSA_ONLY: &str =
+    "Entra ID accepts only RSA certificates for client assertions; create an RSA key of at least 2048 bits";
 
 /// A certificate with its private key, ready to sign assertions.
 pub struct ClientCertificate {
-    key: SigningKey,
+    /// The RSA private key (PKCS#1 DER inside), for `jsonwebtoken`.
+    key: EncodingKey,
     /// base64url(SHA-256(DER certificate)): the `x5t#S256` header.
     pub thumbprint_s256: String,
     /// Unix seconds of notBefore and notAfter.
@@ -47,6 +55,18 @@ impl fmt::Debug for ClientCertificate {
             .field("not_after", &self.not_after)
             .finish_non_exhaustive()
     }
+}
+
+/// The claims of a client assertion (graph-api.md 11.3), in the order the documentation lists them.
+#[derive(serde::Serialize)]
+struct AssertionClaims<'a> {
+    aud: &'a str,
+    iss: &'a str,
+    sub: &'a str,
+    jti: String,
+    nbf: i64,
+    iat: i64,
+    exp: i64,
 }
 
 pub fn b64url(bytes: &[u8]) -> String {
@@ -75,9 +95,52 @@ pub fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// A readable name for a public-key algorithm that is not RSA.
+fn key_type_name(oid: &Oid<'_>) -> String {
+    if *oid == oid_registry::OID_KEY_TYPE_EC_PUBLIC_KEY {
+        "an EC (ECDSA)".into()
+    } else if *oid == oid_registry::OID_SIG_ED25519 {
+        "an Ed25519".into()
+    } else if *oid == oid_registry::OID_SIG_ED448 {
+        "an Ed448".into()
+    } else {
+        format!("a non-RSA (algorithm {oid})")
+    }
+}
+
+/// The PKCS#1 RSAPrivateKey inside a PKCS#8 PrivateKeyInfo (RFC 5208:
+/// `SEQUENCE { version, SEQUENCE { algorithm OID, parameters }, OCTET STRING privateKey, … }`),
+/// or, for another algorithm, its name for the message.
+fn pkcs8_rsa_key(der: &[u8]) -> Result<Vec<u8>, Pkcs8Problem> {
+    let (_, info) = der_parser::parse_der(der).map_err(|_| Pkcs8Problem::Malformed)?;
+    let items = info.as_sequence().map_err(|_| Pkcs8Problem::Malformed)?;
+    let (Some(algorithm), Some(private_key)) = (items.get(1), items.get(2)) else {
+        return Err(Pkcs8Problem::Malformed);
+    };
+    let oid = algorithm
+        .as_sequence()
+        .ok()
+        .and_then(|a| a.first())
+        .and_then(|o| o.as_oid().ok())
+        .ok_or(Pkcs8Problem::Malformed)?;
+    if *oid != oid_registry::OID_PKCS1_RSAENCRYPTION {
+        return Err(Pkcs8Problem::NotRsa(key_type_name(oid)));
+    }
+    match &private_key.content {
+        BerObjectContent::OctetString(bytes) => Ok(bytes.to_vec()),
+        _ => Err(Pkcs8Problem::Malformed),
+    }
+}
+
+enum Pkcs8Problem {
+    Malformed,
+    NotRsa(String),
+}
+
 impl ClientCertificate {
     /// Reads `cert_file` (PEM: the certificate first, and its key unless `key_file` is given).
-    /// Errors name the file and the problem, never key material.
+    /// Errors name the file and the problem, never key material. A certificate or key that is not
+    /// RSA is refused: Entra would refuse every assertion it signed.
     pub fn load(cert_file: &Path, key_file: Option<&Path>) -> Result<Self, String> {
         let cert_pem = std::fs::read(cert_file)
             .map_err(|e| format!("cannot read client_certificate_file {}: {e}", cert_file.display()))?;
@@ -91,6 +154,23 @@ impl ClientCertificate {
         let (_, cert) = x509_parser::parse_x509_certificate(&cert_der).map_err(|e| {
             format!("client_certificate_file {}: cannot parse the certificate: {e}", cert_file.display())
         })?;
+        let spki = cert.public_key();
+        if spki.algorithm.algorithm != oid_registry::OID_PKCS1_RSAENCRYPTION {
+            return Err(format!(
+                "client_certificate_file {}: the certificate has {} key; {RSA_ONLY}",
+                cert_file.display(),
+                key_type_name(&spki.algorithm.algorithm)
+            ));
+        }
+        if let Ok(x509_parser::public_key::PublicKey::RSA(rsa)) = spki.parsed()
+            && rsa.key_size() < MIN_RSA_BITS
+        {
+            return Err(format!(
+                "client_certificate_file {}: the certificate's RSA key has {} bits; create an RSA key of at least 2048 bits",
+                cert_file.display(),
+                rsa.key_size()
+            ));
+        }
         let (key_label, key_der, key_name, key_path) = match key_file {
             Some(path) => {
                 let pem = std::fs::read(path)
@@ -113,34 +193,22 @@ impl ClientCertificate {
             }
         };
         let fail = |what: &str| format!("{key_name} {}: {what}", key_path.display());
-        let rng = SystemRandom::new();
-        let key = match key_label.as_str() {
-            "PRIVATE KEY" => match signature::RsaKeyPair::from_pkcs8(&key_der) {
-                Ok(k) => SigningKey::Rsa(k),
-                Err(_) => {
-                    signature::EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &key_der, &rng)
-                        .map(SigningKey::Ecdsa)
-                        .map_err(|_| fail("the PKCS#8 key is neither RSA (2048 bits or more) nor ECDSA P-256"))?
-                }
-            },
-            "RSA PRIVATE KEY" => signature::RsaKeyPair::from_der(&key_der)
-                .map(SigningKey::Rsa)
-                .map_err(|_| fail("cannot use the RSA key (2048 bits or more are needed)"))?,
-            "EC PRIVATE KEY" => {
-                return Err(fail(
-                    "SEC1 EC keys are not supported; convert with `openssl pkcs8 -topk8 -nocrypt -in key.pem -out key.pk8.pem`",
-                ));
-            }
+        // PKCS#1 RSAPrivateKey DER: what ring's RsaKeyPair::from_der and jsonwebtoken take.
+        let pkcs1 = match key_label.as_str() {
+            "PRIVATE KEY" => pkcs8_rsa_key(&key_der).map_err(|p| match p {
+                Pkcs8Problem::Malformed => fail("the PKCS#8 key cannot be parsed"),
+                Pkcs8Problem::NotRsa(kind) => fail(&format!("the private key is {kind} key; {RSA_ONLY}")),
+            })?,
+            "RSA PRIVATE KEY" => key_der,
+            "EC PRIVATE KEY" => return Err(fail(&format!("the private key is an EC (ECDSA) key; {RSA_ONLY}"))),
             "ENCRYPTED PRIVATE KEY" => {
                 return Err(fail("encrypted keys are not supported; store the key unencrypted with mode 0600"));
             }
             other => return Err(fail(&format!("unsupported key type {other:?}"))),
         };
-        let public = match &key {
-            SigningKey::Rsa(k) => signature::KeyPair::public_key(k).as_ref().to_vec(),
-            SigningKey::Ecdsa(k) => signature::KeyPair::public_key(k).as_ref().to_vec(),
-        };
-        if public != cert.public_key().subject_public_key.data.as_ref() {
+        let pair = signature::RsaKeyPair::from_der(&pkcs1)
+            .map_err(|_| fail("cannot use the RSA key (2048 bits or more are needed)"))?;
+        if signature::KeyPair::public_key(&pair).as_ref() != spki.subject_public_key.data.as_ref() {
             return Err(format!(
                 "{key_name} {}: the private key does not belong to the certificate in {}",
                 key_path.display(),
@@ -149,7 +217,7 @@ impl ClientCertificate {
         }
         let validity = cert.validity();
         Ok(ClientCertificate {
-            key,
+            key: EncodingKey::from_rsa_der(&pkcs1),
             thumbprint_s256: thumbprint_s256(&cert_der),
             not_before: validity.not_before.timestamp(),
             not_after: validity.not_after.timestamp(),
@@ -157,11 +225,9 @@ impl ClientCertificate {
         })
     }
 
+    /// The JWT `alg` of the assertions: always PS256 (RSA-PSS with SHA-256).
     pub fn algorithm(&self) -> &'static str {
-        match self.key {
-            SigningKey::Rsa(_) => "PS256",
-            SigningKey::Ecdsa(_) => "ES256",
-        }
+        "PS256"
     }
 
     /// Why the certificate cannot be used at `now`, if it cannot: one line naming the file and dates.
@@ -178,37 +244,21 @@ impl ClientCertificate {
 
     /// A signed client assertion for the token endpoint `audience`.
     pub fn assertion(&self, audience: &str, client_id: &str, now: i64) -> Result<Secret, String> {
-        let header = serde_json::json!({
-            "alg": self.algorithm(),
-            "typ": "JWT",
-            "x5t#S256": self.thumbprint_s256,
-        });
-        let claims = serde_json::json!({
-            "aud": audience,
-            "iss": client_id,
-            "sub": client_id,
-            "jti": uuid::Uuid::new_v4().to_string(),
-            "nbf": now,
-            "iat": now,
-            "exp": now + ASSERTION_LIFETIME_SECS,
-        });
-        let signing_input =
-            format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
-        let rng = SystemRandom::new();
-        let sig = match &self.key {
-            SigningKey::Rsa(k) => {
-                let mut sig = vec![0; k.public().modulus_len()];
-                k.sign(&signature::RSA_PSS_SHA256, &rng, signing_input.as_bytes(), &mut sig)
-                    .map_err(|_| "cannot sign the client assertion".to_string())?;
-                sig
-            }
-            SigningKey::Ecdsa(k) => k
-                .sign(&rng, signing_input.as_bytes())
-                .map_err(|_| "cannot sign the client assertion".to_string())?
-                .as_ref()
-                .to_vec(),
+        let mut header = Header::new(Algorithm::PS256);
+        header.x5t_s256 = Some(self.thumbprint_s256.clone());
+        let claims = AssertionClaims {
+            aud: audience,
+            iss: client_id,
+            sub: client_id,
+            jti: uuid::Uuid::new_v4().to_string(),
+            nbf: now,
+            iat: now,
+            exp: now + ASSERTION_LIFETIME_SECS,
         };
-        Ok(Secret::new(format!("{signing_input}.{}", b64url(&sig))))
+        // jsonwebtoken's errors name the failure kind only (no key material).
+        jsonwebtoken::encode(&header, &claims, &self.key)
+            .map(Secret::new)
+            .map_err(|e| format!("cannot sign the client assertion with {}: {e}", self.file.display()))
     }
 }
 
@@ -242,22 +292,103 @@ mod tests {
         assert_eq!(b64url(&sha1), "hOBcHZi846VCHSJbFAs26Go9VTQ");
     }
 
+    fn decode(part: &str) -> serde_json::Value {
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+    }
+
+    fn testdata(path: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata").join(path)
+    }
+
     #[test]
     fn rsa_certificate_signs_a_ps256_assertion() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/web");
-        let cert = ClientCertificate::load(&dir.join("rsa.crt"), Some(&dir.join("rsa.key"))).unwrap();
+        let (crt, key) = (testdata("web/rsa.crt"), testdata("web/rsa.key"));
+        let cert = ClientCertificate::load(&crt, Some(&key)).unwrap();
         assert_eq!(cert.algorithm(), "PS256");
         assert!(!format!("{cert:?}").contains("PRIVATE"));
-        let jwt = cert.assertion("https://login.example/t/oauth2/v2.0/token", "c", now_unix()).unwrap();
+        let aud = "https://login.example/t/oauth2/v2.0/token";
+        let now = now_unix();
+        let jwt = cert.assertion(aud, "c", now).unwrap();
         let parts: Vec<&str> = jwt.expose().split('.').collect();
         assert_eq!(parts.len(), 3);
-        let header: serde_json::Value =
-            serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[0]).unwrap())
-                .unwrap();
-        assert_eq!(header["alg"], "PS256");
-        assert_eq!(header["x5t#S256"], cert.thumbprint_s256.as_str());
+        let header = decode(parts[0]);
+        assert_eq!(
+            header,
+            serde_json::json!({"alg": "PS256", "typ": "JWT", "x5t#S256": cert.thumbprint_s256.as_str()}),
+            "exactly the documented header"
+        );
+        let claims = decode(parts[1]);
+        assert_eq!(
+            (claims["aud"].as_str(), claims["iss"].as_str(), claims["sub"].as_str()),
+            (Some(aud), Some("c"), Some("c"))
+        );
+        assert_eq!((claims["nbf"].as_i64(), claims["iat"].as_i64()), (Some(now), Some(now)));
+        assert_eq!(claims["exp"].as_i64(), Some(now + ASSERTION_LIFETIME_SECS));
+        assert!(uuid::Uuid::parse_str(claims["jti"].as_str().unwrap()).is_ok());
+        let second = cert.assertion(aud, "c", now).unwrap();
+        assert_ne!(decode(second.expose().split('.').nth(1).unwrap())["jti"], claims["jti"], "a new jti each time");
+
+        // The signature is RSA-PSS SHA-256 by the certificate's key, checked with ring alone.
+        let pem = std::fs::read(&crt).unwrap();
+        let der = pem_blocks(&pem).unwrap().remove(0).1;
+        let (_, x509) = x509_parser::parse_x509_certificate(&der).unwrap();
+        let public = signature::UnparsedPublicKey::new(
+            &signature::RSA_PSS_2048_8192_SHA256,
+            x509.public_key().subject_public_key.data.as_ref(),
+        );
+        let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        public.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig).expect("a valid PS256 signature");
+
         // The key alone is not a certificate file.
-        let err = ClientCertificate::load(&dir.join("rsa.key"), None).unwrap_err();
+        let err = ClientCertificate::load(&key, None).unwrap_err();
         assert!(err.contains("no CERTIFICATE"), "{err}");
+    }
+
+    #[test]
+    fn a_pkcs8_rsa_key_is_unwrapped_and_must_match_the_certificate() {
+        // rsa-pkcs8.key is another key than the certificate's, as "PRIVATE KEY" (PKCS#8).
+        let err = ClientCertificate::load(&testdata("web/rsa.crt"), Some(&testdata("credentials/rsa-pkcs8.key")))
+            .unwrap_err();
+        assert!(err.contains("does not belong to the certificate"), "parsed as an RSA key: {err}");
+        assert!(err.contains("rsa-pkcs8.key") && err.contains("rsa.crt"), "{err}");
+        let params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        let key =
+            rcgen::KeyPair::from_pem(&std::fs::read_to_string(testdata("credentials/rsa-pkcs8.key")).unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("one.pem");
+        std::fs::write(&file, format!("{}{}", params.self_signed(&key).unwrap().pem(), key.serialize_pem())).unwrap();
+        let cert = ClientCertificate::load(&file, None).unwrap();
+        assert!(cert.assertion("https://l/t/oauth2/v2.0/token", "c", now_unix()).is_ok());
+    }
+
+    #[test]
+    fn ec_certificates_and_keys_are_refused_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let ec_key = rcgen::KeyPair::generate().unwrap();
+        let ec_cert = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap().self_signed(&ec_key).unwrap();
+        let file = dir.path().join("ec.pem");
+        std::fs::write(&file, format!("{}{}", ec_cert.pem(), ec_key.serialize_pem())).unwrap();
+        let err = ClientCertificate::load(&file, None).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "client_certificate_file {}: the certificate has an EC (ECDSA) key; Entra ID accepts only RSA certificates for client assertions; create an RSA key of at least 2048 bits",
+                file.display()
+            )
+        );
+        // An RSA certificate with an EC key (PKCS#8, and SEC1 "EC PRIVATE KEY") names the key file.
+        let key_file = dir.path().join("ec.key");
+        std::fs::write(&key_file, ec_key.serialize_pem()).unwrap();
+        let err = ClientCertificate::load(&testdata("web/rsa.crt"), Some(&key_file)).unwrap_err();
+        assert!(
+            err.starts_with(&format!("client_certificate_key_file {}: the private key is an EC", key_file.display())),
+            "{err}"
+        );
+        assert!(err.contains("accepts only RSA certificates"), "{err}");
+        let sec1 = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIA==\n-----END EC PRIVATE KEY-----\n";
+        std::fs::write(&key_file, sec1).unwrap();
+        let err = ClientCertificate::load(&testdata("web/rsa.crt"), Some(&key_file)).unwrap_err();
+        assert!(err.contains("EC (ECDSA) key") && err.contains("at least 2048 bits"), "{err}");
+        assert!(!err.contains("MHcC"), "{err}");
     }
 }

@@ -122,7 +122,7 @@ impl Credential {
             Credential::ClientCertificate { token_url, client_id, files, scope, tenant, last_thumbprint } => {
                 let cert = ClientCertificate::load(&files.certificate_file, files.key_file.as_deref())
                     .map_err(GraphError::Config)?;
-                observer.client_certificate_expiry(cert.not_after);
+                observer.client_certificate_validity(cert.not_before, cert.not_after);
                 let now = now_unix();
                 let changed = {
                     let mut last = last_thumbprint.lock().unwrap_or_else(|p| p.into_inner());
@@ -143,7 +143,20 @@ impl Credential {
                     }
                 }
                 let assertion = cert.assertion(token_url.as_str(), client_id, now).map_err(GraphError::Config)?;
-                assertion_grant(http, token_url, client_id, scope, &assertion).await
+                let result = assertion_grant(http, token_url, client_id, scope, &assertion).await;
+                // When Entra refuses a certificate that is outside its dates, add what the exporter
+                // knows: which file, and whether it expired or is not valid yet.
+                match (result, cert.validity_problem(now)) {
+                    (Err(GraphError::Token { status, error, description }), Some(problem)) => Err(GraphError::Token {
+                        status,
+                        error,
+                        description: Some(match description {
+                            Some(d) => format!("{d} ({problem})"),
+                            None => problem,
+                        }),
+                    }),
+                    (result, _) => result,
+                }
             }
             Credential::WorkloadIdentity { token_url, client_id, token_file, scope } => {
                 let text = std::fs::read_to_string(token_file).map_err(|e| {

@@ -141,12 +141,22 @@ impl GraphError {
         }
     }
 
+    /// The AADSTS number of a token-endpoint error, from its description ("AADSTS700027: …").
+    /// Entra's `error` is coarse (`invalid_client` covers a wrong secret and a refused certificate
+    /// alike); this number says which.
+    pub fn aadsts_code(&self) -> Option<u32> {
+        let GraphError::Token { description: Some(d), .. } = self else { return None };
+        let digits = &d[d.find("AADSTS")? + "AADSTS".len()..];
+        let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+        digits[..end].parse().ok()
+    }
+
     /// A sentence telling the operator what to do, for the log line and the status page.
     pub fn hint(&self) -> &'static str {
         if let GraphError::ManagedIdentity { reason, .. } = self {
             return managed_identity_hint(*reason);
         }
-        if let Some(hint) = wrong_cloud_hint(self) {
+        if let Some(hint) = wrong_cloud_hint(self).or_else(|| self.aadsts_code().and_then(aadsts_hint)) {
             return hint;
         }
         match (self.reason(), self.graph_code()) {
@@ -170,13 +180,17 @@ impl GraphError {
             (_, Some("Authentication_RequestFromUnsupportedUserRole")) => {
                 "the signed-in user needs Reports Reader, Security Reader, Security Administrator or Global Reader"
             }
+            // Token errors without a known AADSTS number (those are handled above).
             (_, Some("invalid_client")) => {
-                "the client secret is wrong or expired: create a new secret and update client_secret_file"
+                "Entra refused the application's credential: check the client secret or certificate in the configuration against the app registration's Certificates & secrets"
             }
             (_, Some("unauthorized_client")) => {
                 "the application is not registered or not consented in this tenant: check client_id and tenant_id"
             }
-            (_, Some("invalid_tenant" | "invalid_request")) => "the tenant was not found: check tenant_id and cloud",
+            (_, Some("invalid_tenant")) => "the tenant was not found: check tenant_id and cloud",
+            (_, Some("invalid_request")) => {
+                "Entra refused the token request: check tenant_id, client_id and the credential settings against the AADSTS message"
+            }
             (FailureReason::Throttled, _) => {
                 "Graph is throttling this app in this tenant; lower the request rate or wait"
             }
@@ -208,6 +222,44 @@ fn wrong_cloud_hint(e: &GraphError) -> Option<&'static str> {
     (error == "invalid_scope").then_some(
         "the token scope is not this tenant's Microsoft Graph: check that cloud is the tenant's (usgov and usgov-dod have different Graph hosts)",
     )
+}
+
+/// What to do about a token-endpoint error, by its AADSTS number (graph-api.md 11.4, 11.6). Entra says
+/// its texts may change; the numbers are stable.
+fn aadsts_hint(code: u32) -> Option<&'static str> {
+    Some(match code {
+        7000215 => {
+            "the client secret is wrong: put the secret's Value (not its Secret ID) from the app registration's Certificates & secrets into client_secret_file"
+        }
+        7000222 => {
+            "the client secret has expired: create a new secret under the app registration's Certificates & secrets and update client_secret_file"
+        }
+        7000218 => {
+            "the token request carried no credential: set client_secret_file, client_certificate_file or workload identity for this tenant"
+        }
+        700027 => {
+            "Entra refused the certificate: upload this certificate (the public part) under the app registration's Certificates & secrets, and check its validity dates and that client_certificate_key_file holds its key"
+        }
+        700024 => {
+            "the client assertion is outside its valid time range: check this host's clock (NTP); with workload identity, check that the projected token file is refreshed"
+        }
+        700021 => "the client assertion was made for another application: check client_id",
+        70021 => {
+            "no federated credential of the app registration matches the token: add one with the cluster's OIDC issuer URL, subject system:serviceaccount:<namespace>:<service account> and audience api://AzureADTokenExchange"
+        }
+        50027 => {
+            "the client assertion is not a valid JWT: check the federated token file (AZURE_FEDERATED_TOKEN_FILE) or the certificate files"
+        }
+        700016 => {
+            "the application was not found in this tenant: check client_id (the app registration's Application (client) ID) and tenant_id, and that the app is registered or consented in this tenant"
+        }
+        90002 => "the tenant was not found: check tenant_id and cloud",
+        90038 => "the tenant belongs to another national cloud: set cloud for this tenant",
+        70011 | 500011 => {
+            "Entra does not know Microsoft Graph by this scope: check cloud and graph_endpoint for this tenant"
+        }
+        _ => return None,
+    })
 }
 
 fn managed_identity_hint(reason: FailureReason) -> &'static str {
@@ -250,7 +302,94 @@ mod tests {
         assert_eq!(http(400, "BadRequest").reason(), FailureReason::Config);
         let token = GraphError::Token { status: Some(401), error: "invalid_client".into(), description: None };
         assert_eq!(token.reason(), FailureReason::Unauthorized);
-        assert!(token.hint().contains("client secret"));
+        assert!(token.hint().contains("client secret or certificate"), "no AADSTS code: either credential");
+    }
+
+    fn token(status: u16, error: &str, description: &str) -> GraphError {
+        GraphError::Token { status: Some(status), error: error.into(), description: Some(description.into()) }
+    }
+
+    #[test]
+    fn token_hints_follow_the_aadsts_code_not_only_the_error() {
+        // (status, error, first line of error_description as Entra sends it, a phrase of the hint)
+        let cases = [
+            (
+                401,
+                "invalid_client",
+                "AADSTS7000215: Invalid client secret provided.",
+                "secret's Value (not its Secret ID)",
+            ),
+            (
+                401,
+                "invalid_client",
+                "AADSTS7000222: The provided client secret keys for app 'x' are expired.",
+                "client secret has expired",
+            ),
+            (
+                401,
+                "invalid_client",
+                "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+                "carried no credential",
+            ),
+            (
+                401,
+                "invalid_client",
+                "AADSTS700027: Client assertion failed signature validation. [Reason - The key was not found.]",
+                "upload this certificate",
+            ),
+            (
+                401,
+                "invalid_client",
+                "AADSTS700024: Client assertion is not within its valid time range.",
+                "clock (NTP)",
+            ),
+            (
+                401,
+                "invalid_client",
+                "AADSTS700021: Client assertion application identifier doesn't match 'client_id' parameter.",
+                "check client_id",
+            ),
+            (
+                400,
+                "invalid_request",
+                "AADSTS70021: No matching federated identity record found for presented assertion.",
+                "api://AzureADTokenExchange",
+            ),
+            (400, "invalid_request", "AADSTS50027: JWT token is invalid or malformed.", "AZURE_FEDERATED_TOKEN_FILE"),
+            (
+                400,
+                "unauthorized_client",
+                "AADSTS700016: Application with identifier 'x' was not found in the directory 'y'.",
+                "Application (client) ID",
+            ),
+            (400, "invalid_tenant", "AADSTS90002: Tenant 'x' not found.", "tenant was not found"),
+            // The older form of 90002 had error invalid_request: the code still says which.
+            (400, "invalid_request", "AADSTS90002: Tenant 'x' not found.", "tenant was not found"),
+            (400, "invalid_request", "AADSTS90038: Tenant 'x' belongs to another cloud.", "another national cloud"),
+            (
+                400,
+                "invalid_scope",
+                "AADSTS70011: The provided value for the input parameter 'scope' isn't valid.",
+                "check cloud and graph_endpoint",
+            ),
+        ];
+        for (status, error, description, phrase) in cases {
+            let e = token(status, error, description);
+            assert_eq!(e.aadsts_code(), description[6..].split(':').next().unwrap().parse().ok(), "{description}");
+            assert!(e.hint().contains(phrase), "{description} → {}", e.hint());
+            assert_eq!(e.reason(), FailureReason::Unauthorized, "{description}");
+        }
+        // The certificate's and the federated credential's failures never blame the secret, and an
+        // unmatched federated credential never blames the tenant.
+        for description in ["AADSTS700027: x", "AADSTS700024: x", "AADSTS70021: x"] {
+            let hint = token(400, "invalid_client", description).hint();
+            assert!(!hint.contains("client_secret_file") && !hint.contains("tenant was not found"), "{hint}");
+        }
+        // An unknown code falls back to the error.
+        assert!(token(400, "invalid_tenant", "AADSTS1: x").hint().contains("tenant was not found"));
+        assert!(token(400, "invalid_request", "AADSTS1: x").hint().contains("Entra refused the token request"));
+        assert_eq!(token(400, "invalid_request", "no number here").aadsts_code(), None);
+        assert_eq!(http(401, "InvalidAuthenticationToken").aadsts_code(), None);
     }
 
     #[test]

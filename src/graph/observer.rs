@@ -6,6 +6,7 @@ pub trait RequestObserver: Send + Sync {
     fn graph_request(&self, endpoint: &str, code: &str);
     /// A token request finished.
     fn token_request(&self, success: bool);
-    /// The client certificate in use expires at this Unix time (read at each token request).
-    fn client_certificate_expiry(&self, _not_after: i64) {}
+    /// The validity of the client certificate in use, notBefore and notAfter as Unix times (read at
+    /// each token request).
+    fn client_certificate_validity(&self, _not_before: i64, _not_after: i64) {}
 }

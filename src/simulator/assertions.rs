@@ -1,7 +1,9 @@
 //! Client assertions at the token endpoint (graph-api.md 11.3, 11.4): certificate assertions are
 //! verified for real against a certificate registered on the tenant's app (signature with the
-//! certificate's public key, `aud`, `iss`/`sub`, `nbf`/`exp`, the certificate's own validity);
-//! federated assertions (workload identity) must match a registered federated identity credential
+//! certificate's public key, `aud`, `iss`/`sub`, `nbf`/`exp`, the certificate's own validity).
+//! As in Entra only RSA keys sign them (RS256 or PS256); ES256 is refused with AADSTS700027. This
+//! check is the exporter's test oracle: it uses ring directly, never the exporter's JWT library.
+//! Federated assertions (workload identity) must match a registered federated identity credential
 //! by issuer and subject, carry the audience `api://AzureADTokenExchange` and not be expired.
 //!
 //! The simulator does NOT verify a federated token's signature: that would need the external
@@ -46,7 +48,7 @@ pub struct ClientAssertionSeen {
 struct RegisteredCertificate {
     s256: String,
     sha1: String,
-    /// subjectPublicKey bits: an RSAPublicKey DER or an uncompressed EC point.
+    /// subjectPublicKey bits: an RSAPublicKey DER (or an EC point, which no assertion can use).
     public_key: Vec<u8>,
     rsa: bool,
     not_before: i64,
@@ -173,16 +175,17 @@ fn check_certificate(
             ),
         ));
     };
+    // Entra verifies client assertions with RSA keys only (RS256, PS256): an ES256 assertion, or
+    // any assertion whose key is not RSA, fails signature validation.
     let algorithm: &dyn signature::VerificationAlgorithm = match (alg, cert.rsa) {
         ("RS256", true) => &signature::RSA_PKCS1_2048_8192_SHA256,
         ("PS256", true) => &signature::RSA_PSS_2048_8192_SHA256,
-        ("ES256", false) => &signature::ECDSA_P256_SHA256_FIXED,
         _ => {
             let a: String = alg.chars().take(20).collect();
             return Err(invalid_client(
                 700027,
                 format!(
-                    "Client assertion failed signature validation. [Reason - The algorithm '{a}' does not match the key type.]"
+                    "Client assertion failed signature validation. [Reason - The algorithm '{a}' is not supported: client assertions must be signed with an RSA key (RS256 or PS256)., Thumbprint of key used by client: '{shown}']"
                 ),
             ));
         }
@@ -354,6 +357,57 @@ mod tests {
         assert_eq!(code(check_(&tampered, CLIENT)), 700027);
         assert_eq!(code(check_("not.a.jwt", CLIENT)), 50027);
         assert_eq!(code(check(&creds, &h, "t", CLIENT, None, good.expose())), 900144);
+    }
+
+    /// An ES256 assertion signed by the key of a registered EC certificate: correctly signed, and
+    /// still refused as Entra does, with its exact error body.
+    #[tokio::test]
+    async fn es256_assertions_are_refused_with_aadsts700027() {
+        let (creds, _, h) = setup();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap().self_signed(&key).unwrap();
+        let thumbprint = creds.lock().unwrap().add_certificate(&cert.pem()).unwrap();
+        let now = crate::graph::now_unix();
+        let b64 = |v: serde_json::Value| crate::graph::assertion::b64url(v.to_string().as_bytes());
+        let input = format!(
+            "{}.{}",
+            b64(serde_json::json!({"alg": "ES256", "typ": "JWT", "x5t#S256": thumbprint})),
+            b64(
+                serde_json::json!({"aud": AUD, "iss": CLIENT, "sub": CLIENT, "jti": "j", "nbf": now, "exp": now + 300})
+            )
+        );
+        let rng = ring::rand::SystemRandom::new();
+        let pair = signature::EcdsaKeyPair::from_pkcs8(
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &key.serialize_der(),
+            &rng,
+        )
+        .unwrap();
+        let sig = pair.sign(&rng, input.as_bytes()).unwrap();
+        let jwt = format!("{input}.{}", crate::graph::assertion::b64url(sig.as_ref()));
+
+        let err = check(&creds, &h, "t", CLIENT, Some(JWT_BEARER), &jwt).unwrap_err();
+        assert_eq!((err.status, err.error, err.code), (StatusCode::UNAUTHORIZED, "invalid_client", 700027));
+        assert!(creds.lock().unwrap().last().is_none(), "nothing accepted");
+        let response = err.into_response("aaaa0000-bb11-2222-33cc-444444dddddd");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let mut keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut want =
+            vec!["error", "error_description", "error_codes", "timestamp", "trace_id", "correlation_id", "error_uri"];
+        want.sort_unstable();
+        assert_eq!(keys, want);
+        assert_eq!(body["error"], "invalid_client");
+        assert_eq!(body["error_codes"], serde_json::json!([700027]));
+        let description = body["error_description"].as_str().unwrap();
+        assert!(
+            description.starts_with("AADSTS700027: Client assertion failed signature validation. [Reason - The algorithm 'ES256' is not supported"),
+            "{description}"
+        );
+        assert!(description.contains(&thumbprint), "{description}");
+        assert!(!description.contains(&jwt), "the assertion is never echoed");
     }
 
     #[test]

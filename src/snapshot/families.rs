@@ -35,6 +35,7 @@ pub const REPORT_AVAILABLE: &str = "entra_authmethods_report_available";
 pub const LAST_ERROR_INFO: &str = "entra_authmethods_last_error_info";
 pub const POLL_OVERRUN: &str = "entra_authmethods_poll_overrun";
 pub const CLIENT_CERTIFICATE_EXPIRY: &str = "entra_authmethods_client_certificate_expiry_timestamp_seconds";
+pub const CLIENT_CERTIFICATE_NOT_BEFORE: &str = "entra_authmethods_client_certificate_not_before_timestamp_seconds";
 pub const USERS: &str = "entra_authmethods_users";
 pub const BY_FEATURE: &str = "entra_authmethods_users_registered_by_feature";
 pub const BY_METHOD: &str = "entra_authmethods_users_registered_by_method";
@@ -103,6 +104,11 @@ pub const FAMILIES: &[Family] = &[
     gauge(
         CLIENT_CERTIFICATE_EXPIRY,
         "Unix time at which the tenant's client certificate (notAfter) expires; read at each token request.",
+        &["tenant"],
+    ),
+    gauge(
+        CLIENT_CERTIFICATE_NOT_BEFORE,
+        "Unix time from which the tenant's client certificate (notBefore) is valid; read at each token request. Entra refuses it before then.",
         &["tenant"],
     ),
     gauge(

@@ -15,7 +15,7 @@ pub use state::{
     LastError, PlannedState, PollHealth, ReloadStatus, ReportData, ReportSnapshot, ReportState, Store, TenantEntry,
     TenantHandle, TenantInfo, TenantStatus,
 };
-pub use telemetry::TenantTelemetry;
+pub use telemetry::{CertificateValidity, TenantTelemetry};
 
 /// Version and revision of this binary, for `entra_authmethods_build_info`.
 #[derive(Debug, Clone)]

@@ -51,8 +51,9 @@ pub(super) fn render_families(build: &BuildInfo, reload: &ReloadStatus, tenants:
         }
         r.add(TOKEN_REQUESTS, &[tenant, "success"], t.tokens.0);
         r.add(TOKEN_REQUESTS, &[tenant, "failure"], t.tokens.1);
-        if let Some(not_after) = t.certificate_expiry {
-            r.set(CLIENT_CERTIFICATE_EXPIRY, &[tenant], not_after as f64);
+        if let Some(validity) = t.certificate_validity {
+            r.set(CLIENT_CERTIFICATE_NOT_BEFORE, &[tenant], validity.not_before as f64);
+            r.set(CLIENT_CERTIFICATE_EXPIRY, &[tenant], validity.not_after as f64);
         }
 
         for (kind, state) in &t.reports {
@@ -423,7 +424,7 @@ pub(super) mod tests {
             reports: BTreeMap::from([(ReportKind::RegistrationDetails, state)]),
             requests: BTreeMap::from([(("userRegistrationDetails".to_string(), "200".to_string()), 4)]),
             tokens: (1, 0),
-            certificate_expiry: None,
+            certificate_validity: None,
         }
     }
 
@@ -459,6 +460,26 @@ pub(super) mod tests {
         }
         assert!(text.contains("# HELP entra_authmethods_users Users in scope"));
         assert!(text.contains("Cached from the last successful background poll"));
+    }
+
+    #[test]
+    fn the_client_certificate_validity_is_rendered_only_when_known() {
+        let mut t = tenant_with(BTreeMap::new());
+        let render_one = |t: &TenantStatus| {
+            String::from_utf8(render(&BuildInfo { version: "v", revision: "r" }, &loaded(), std::slice::from_ref(t)))
+                .unwrap()
+        };
+        assert!(!render_one(&t).contains("\nentra_authmethods_client_certificate_"), "secret credential: no series");
+        t.certificate_validity =
+            Some(crate::snapshot::CertificateValidity { not_before: 1_800_000_000, not_after: 1_900_000_000 });
+        let text = render_one(&t);
+        for line in [
+            "entra_authmethods_client_certificate_not_before_timestamp_seconds{tenant=\"contoso\"} 1800000000",
+            "entra_authmethods_client_certificate_expiry_timestamp_seconds{tenant=\"contoso\"} 1900000000",
+            "# TYPE entra_authmethods_client_certificate_not_before_timestamp_seconds gauge",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing line {line}\n{text}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use super::BuildInfo;
 use super::exposition::{Exposition, KEEP_PLAIN_UP_TO};
 use super::render::render_families;
-use super::telemetry::TenantTelemetry;
+use super::telemetry::{CertificateValidity, TenantTelemetry};
 use crate::aggregation::RegistrationSummary;
 use crate::aggregation::activity::{ActivityRow, DailyCounts, NativeBreakdown, SignInRow};
 use crate::aggregation::events::EventSummary;
@@ -131,8 +131,8 @@ pub struct TenantStatus {
     pub reports: BTreeMap<ReportKind, ReportState>,
     pub requests: BTreeMap<(String, String), u64>,
     pub tokens: (u64, u64),
-    /// Unix time of the client certificate's notAfter, once a token request has read it.
-    pub certificate_expiry: Option<i64>,
+    /// The client certificate's notBefore and notAfter, once a token request has read it.
+    pub certificate_validity: Option<CertificateValidity>,
 }
 
 /// One tenant's reports and counters. Its pollers hold it, so that a reload that leaves a tenant alone
@@ -207,7 +207,7 @@ impl TenantEntry {
             reports: self.reports.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             requests: self.telemetry.requests(),
             tokens: self.telemetry.tokens(),
-            certificate_expiry: self.telemetry.certificate_expiry(),
+            certificate_validity: self.telemetry.certificate_validity(),
         }
     }
 }

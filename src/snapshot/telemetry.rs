@@ -12,8 +12,15 @@ pub struct TenantTelemetry {
     requests: Mutex<BTreeMap<(String, String), u64>>,
     token_success: AtomicU64,
     token_failure: AtomicU64,
-    /// notAfter of the client certificate last used (Unix seconds).
-    certificate_expiry: Mutex<Option<i64>>,
+    /// Validity of the client certificate last used.
+    certificate_validity: Mutex<Option<CertificateValidity>>,
+}
+
+/// notBefore and notAfter of a client certificate, Unix seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CertificateValidity {
+    pub not_before: i64,
+    pub not_after: i64,
 }
 
 impl TenantTelemetry {
@@ -21,8 +28,8 @@ impl TenantTelemetry {
         self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    pub fn certificate_expiry(&self) -> Option<i64> {
-        *self.certificate_expiry.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn certificate_validity(&self) -> Option<CertificateValidity> {
+        *self.certificate_validity.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn tokens(&self) -> (u64, u64) {
@@ -41,7 +48,8 @@ impl RequestObserver for TenantTelemetry {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn client_certificate_expiry(&self, not_after: i64) {
-        *self.certificate_expiry.lock().unwrap_or_else(|p| p.into_inner()) = Some(not_after);
+    fn client_certificate_validity(&self, not_before: i64, not_after: i64) {
+        *self.certificate_validity.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(CertificateValidity { not_before, not_after });
     }
 }
