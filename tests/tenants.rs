@@ -64,6 +64,8 @@ async fn every_tenant_is_polled_under_a_concurrency_limit_of_one() {
             Some(listed)
         );
     }
+    // Seen from Graph's side: six tenants started at once, yet never two requests at a time.
+    assert_eq!(sim.stats().max_in_flight, 1, "one poll at a time, its token request included");
     exporter.shutdown().await;
     sim.shutdown().await;
 }

@@ -156,7 +156,7 @@ impl GraphError {
         if let GraphError::ManagedIdentity { reason, .. } = self {
             return managed_identity_hint(*reason);
         }
-        if let Some(hint) = wrong_cloud_hint(self).or_else(|| self.aadsts_code().and_then(aadsts_hint)) {
+        if let Some(hint) = self.aadsts_code().and_then(aadsts_hint) {
             return hint;
         }
         match (self.reason(), self.graph_code()) {
@@ -188,6 +188,7 @@ impl GraphError {
                 "the application is not registered or not consented in this tenant: check client_id and tenant_id"
             }
             (_, Some("invalid_tenant")) => "the tenant was not found: check tenant_id and cloud",
+            (_, Some("invalid_scope")) => SCOPE_HINT,
             (_, Some("invalid_request")) => {
                 "Entra refused the token request: check tenant_id, client_id and the credential settings against the AADSTS message"
             }
@@ -206,22 +207,6 @@ impl GraphError {
             (FailureReason::Config, _) => "fix the configuration",
         }
     }
-}
-
-/// The token endpoint's answers to a tenant configured with the wrong `cloud` (graph-api.md 11.6,
-/// 12): AADSTS90038 (`invalid_request`, the tenant lives behind another login host; the message
-/// names that cloud) and AADSTS70011 `invalid_scope` (the scope is not the tenant's Graph, as with
-/// usgov and usgov-dod, which share a login host).
-fn wrong_cloud_hint(e: &GraphError) -> Option<&'static str> {
-    let GraphError::Token { error, description, .. } = e else { return None };
-    if description.as_deref().is_some_and(|d| d.starts_with("AADSTS90038")) {
-        return Some(
-            "the tenant belongs to another national cloud, named in the message: set cloud to it (\"usgov\" or \"usgov-dod\" for microsoftonline.us, \"china\" for the 21Vianet cloud, \"global\" for MicrosoftOnline.COM)",
-        );
-    }
-    (error == "invalid_scope").then_some(
-        "the token scope is not this tenant's Microsoft Graph: check that cloud is the tenant's (usgov and usgov-dod have different Graph hosts)",
-    )
 }
 
 /// What to do about a token-endpoint error, by its AADSTS number (graph-api.md 11.4, 11.6). Entra says
@@ -254,13 +239,17 @@ fn aadsts_hint(code: u32) -> Option<&'static str> {
             "the application was not found in this tenant: check client_id (the app registration's Application (client) ID) and tenant_id, and that the app is registered or consented in this tenant"
         }
         90002 => "the tenant was not found: check tenant_id and cloud",
-        90038 => "the tenant belongs to another national cloud: set cloud for this tenant",
-        70011 | 500011 => {
-            "Entra does not know Microsoft Graph by this scope: check cloud and graph_endpoint for this tenant"
+        // The tenant lives behind another login host; the message names that cloud.
+        90038 => {
+            "the tenant belongs to another national cloud, named in the message: set cloud to it (\"usgov\" or \"usgov-dod\" for microsoftonline.us, \"china\" for the 21Vianet cloud, \"global\" for MicrosoftOnline.COM)"
         }
+        // The scope is not the tenant's Graph, as with usgov and usgov-dod, which share a login host.
+        70011 | 500011 => SCOPE_HINT,
         _ => return None,
     })
 }
+
+const SCOPE_HINT: &str = "the token scope is not this tenant's Microsoft Graph: check cloud and graph_endpoint for this tenant (usgov and usgov-dod have different Graph hosts)";
 
 fn managed_identity_hint(reason: FailureReason) -> &'static str {
     match reason {

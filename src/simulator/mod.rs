@@ -387,6 +387,9 @@ pub struct SimStats {
     /// Tokens issued by the client-credentials grant, per `scope` as the client sent it
     /// (`https://dod-graph.microsoft.us/.default`, …), so tests can see which cloud was asked.
     pub token_scopes: BTreeMap<String, u64>,
+    /// The most requests of any kind handled at the same moment, so tests can check a client's
+    /// concurrency limit from the server's side.
+    pub max_in_flight: u64,
 }
 
 impl SimStats {

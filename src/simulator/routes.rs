@@ -55,6 +55,7 @@ pub(crate) fn segments(path: &str) -> Vec<String> {
 }
 
 async fn dispatch(State(shared): State<Arc<Shared>>, ConnectInfo(tap): ConnectInfo<ConnTap>, req: Request) -> Response {
+    let _in_flight = shared.stats.enter();
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().trim_end_matches('/');
     let mi = if path.eq_ignore_ascii_case(managed_identity::IMDS_TOKEN_PATH) {

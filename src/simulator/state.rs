@@ -70,6 +70,17 @@ pub(crate) struct Counters {
     refresh_grants: AtomicU64,
     routes: Mutex<BTreeMap<String, u64>>,
     token_scopes: Mutex<BTreeMap<String, u64>>,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+}
+
+/// Counts a request as being handled until dropped.
+pub(crate) struct InFlight<'a>(&'a AtomicU64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Counters {
@@ -102,6 +113,12 @@ impl Counters {
     pub(crate) fn token_scope(&self, scope: &str) {
         *lock(&self.token_scopes).entry(scope.to_owned()).or_default() += 1;
     }
+    /// A request (Graph, token or managed identity) starts being handled; the guard ends it.
+    pub(crate) fn enter(&self) -> InFlight<'_> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(&self.in_flight)
+    }
     pub(crate) fn route(&self, key: &str) {
         *lock(&self.routes).entry(key.to_owned()).or_default() += 1;
     }
@@ -119,6 +136,7 @@ impl Counters {
             device_code_grants: self.device_code_grants.load(Ordering::Relaxed),
             refresh_token_grants: self.refresh_grants.load(Ordering::Relaxed),
             token_scopes: lock(&self.token_scopes).clone(),
+            max_in_flight: self.max_in_flight.load(Ordering::SeqCst),
         }
     }
 }
