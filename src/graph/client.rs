@@ -172,9 +172,8 @@ impl GraphClient {
         // Fetch the token before waiting for the pacer, so that a token request does not eat into the
         // pacing window, and check it again after the wait, which may have outlasted its freshness.
         self.token(tokens).await?;
-        if post_body.is_none() {
-            self.pacer.acquire().await;
-        }
+        // Held until the answer arrives (report GETs only; a $batch's inner requests are paced one by one).
+        let paced = if post_body.is_none() { Some(self.pacer.acquire().await) } else { None };
         let token = self.token(tokens).await?;
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let request = match post_body {
@@ -193,6 +192,7 @@ impl GraphClient {
             .timeout(self.settings.request_timeout)
             .send()
             .await;
+        drop(paced);
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
