@@ -174,15 +174,7 @@ async fn before_the_first_poll_only_health_series_are_served() {
 
 #[tokio::test]
 async fn the_demo_serves_metrics_on_the_printed_address() {
-    use tokio::io::AsyncBufReadExt;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-authmethods-exporter"))
-        .args(["--demo", "--web.listen-address", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut child, mut lines) = spawn_demo::<&str>([]);
     let mut url = None;
     let mut ready = None;
     while let Some(line) = lines.next_line().await.unwrap() {

@@ -261,18 +261,10 @@ async fn basic_auth_and_security_headers() {
 /// `--demo` applies `--web.config.file` like the daemon does: basic auth guards the demo's metrics.
 #[tokio::test]
 async fn the_demo_applies_the_web_config() {
-    use tokio::io::AsyncBufReadExt;
     let hash = bcrypt::hash("demo password", 4).unwrap();
     let setup = Setup::new(&format!("basic_auth_users:\n  prometheus: {hash}\n"));
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-authmethods-exporter"))
-        .args(["--demo", "--web.listen-address", "127.0.0.1:0", "--web.config.file"])
-        .arg(setup.path("web.yml"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let web = setup.path("web.yml");
+    let (mut child, mut lines) = common::spawn_demo([std::ffi::OsStr::new("--web.config.file"), web.as_os_str()]);
     // The metrics URL is printed once the listener is bound.
     let mut url = None;
     while let Some(line) = lines.next_line().await.unwrap() {

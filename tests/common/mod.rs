@@ -242,3 +242,21 @@ impl Exposition {
         }
     }
 }
+
+/// The real binary in `--demo` mode on an ephemeral loopback port, with `extra` arguments, and its
+/// standard output, where it prints its URLs (once the listener is bound) and when it is ready.
+pub fn spawn_demo<S: AsRef<std::ffi::OsStr>>(
+    extra: impl IntoIterator<Item = S>,
+) -> (tokio::process::Child, tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-authmethods-exporter"))
+        .args(["--demo", "--web.listen-address", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    (child, lines)
+}
