@@ -285,3 +285,21 @@ async fn the_reports_quota_is_respected_so_graph_never_throttles() {
     exporter.shutdown().await;
     sim.shutdown().await;
 }
+
+/// A `Retry-After` beyond what a Duration holds (1e30 seconds) is capped, not a panic that would end
+/// the tenant's poller with no poll ever recorded: the poll waits for the capped delay until its
+/// deadline and fails as a timeout.
+#[tokio::test]
+async fn an_absurd_retry_after_is_capped_and_the_poll_is_recorded() {
+    let sim = start_simulator(10, 35).await;
+    sim.push_fault(Fault::Throttle { count: 1, retry_after: Some("1e30".into()) });
+    let exporter = start_exporter(&settings(&config_toml(&sim, "poll_timeout = \"300ms\"", ""))).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_polls_total", &REPORT), Some(1.0));
+    assert_eq!(requests(&exp, "429"), Some(1.0));
+    assert_eq!(failures(&exp, "timeout"), Some(1.0), "waiting out the capped Retry-After hit the poll deadline");
+    assert_eq!(failures(&exp, "internal"), Some(0.0));
+    assert_eq!(get(exporter.addr, "/healthz").await.0, 200);
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}

@@ -7,6 +7,7 @@ mod legacy;
 mod plan;
 pub mod registration;
 mod summary;
+mod supervise;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -91,12 +92,12 @@ impl TenantPoller {
 
     /// Runs one complete poll of `report` bounded by the poll deadline, records the outcome in the
     /// store and logs one line. Returns whether it succeeded.
-    pub async fn poll_once(&self, report: &PlannedReport) -> bool {
+    pub async fn poll_once(self: &Arc<Self>, report: &PlannedReport) -> bool {
         self.poll(report).await.is_none()
     }
 
     /// One poll; `None` on success, else the failure reason (which decides how soon to retry).
-    async fn poll(&self, report: &PlannedReport) -> Option<FailureReason> {
+    async fn poll(self: &Arc<Self>, report: &PlannedReport) -> Option<FailureReason> {
         let Some(lock) = self.running.get(&report.kind) else { return Some(FailureReason::Config) };
         let _running = lock.lock().await;
         // Waiting for a slot is not part of the poll: the deadline and the duration start after it.
@@ -105,7 +106,7 @@ impl TenantPoller {
         let _slot = self.limiter.acquire().await.ok();
         let started = Instant::now();
         let deadline = self.graph.poll_timeout;
-        let outcome = match tokio::time::timeout(deadline, self.fetch_with_fallback(report)).await {
+        let outcome = match tokio::time::timeout(deadline, self.fetch_supervised(report)).await {
             Ok(result) => result,
             Err(_) => Err(GraphError::PollDeadline(humantime::format_duration(deadline).to_string())),
         };
@@ -149,6 +150,17 @@ impl TenantPoller {
                 Some(error.reason())
             }
         }
+    }
+
+    /// [`fetch_with_fallback`](Self::fetch_with_fallback) in a task of its own: a panic fails this poll
+    /// with reason `internal` (logged as an error) and the poller goes on.
+    async fn fetch_supervised(self: &Arc<Self>, report: &PlannedReport) -> Result<ReportData, GraphError> {
+        let (poller, planned) = (self.clone(), report.clone());
+        let result = supervise::catch_panic(async move { poller.fetch_with_fallback(&planned).await }).await;
+        if let Err(e @ GraphError::Internal(_)) = &result {
+            tracing::error!(tenant = self.settings.name.as_str(), report = report.kind.as_str(), error = %e, "poll panicked: this is a bug in the exporter; the poll counts as failed with reason internal and is retried");
+        }
+        result
     }
 
     /// Tries the report's credential kinds in order: Graph's support for application tokens is
@@ -270,7 +282,8 @@ fn next_after_failure(reason: FailureReason, failures: u32, interval: Duration) 
         | FailureReason::ServerError
         | FailureReason::Timeout
         | FailureReason::Network
-        | FailureReason::Decode => {
+        | FailureReason::Decode
+        | FailureReason::Internal => {
             FAILURE_RETRY_BASE.saturating_mul(1 << failures.saturating_sub(1).min(16)).min(interval)
         }
         FailureReason::Unauthorized | FailureReason::Forbidden | FailureReason::NotFound | FailureReason::Config => {
