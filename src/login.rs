@@ -8,7 +8,7 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use crate::config::{Secret, TenantSettings};
-use crate::graph::{GraphError, delegated_scope, post_form, token_file, token_url};
+use crate::graph::{BodyError, GraphError, delegated_scope, post_form, read_token_body, token_file, token_url};
 
 /// What the person has to do, as the identity platform phrased it.
 #[derive(Debug, Clone, Deserialize)]
@@ -75,10 +75,10 @@ pub async fn login(
         .await
         .map_err(|e| GraphError::Network { endpoint: "devicecode".into(), message: e.to_string() })?;
     let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| GraphError::Network { endpoint: "devicecode".into(), message: e.to_string() })?;
+    let bytes = read_token_body(response).await.map_err(|e| match e {
+        BodyError::Transport(e) => GraphError::Network { endpoint: "devicecode".into(), message: e.to_string() },
+        e @ BodyError::TooLarge(_) => GraphError::Decode { endpoint: "devicecode".into(), message: e.to_string() },
+    })?;
     if !status.is_success() {
         #[derive(Deserialize)]
         struct OAuthError {
