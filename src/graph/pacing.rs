@@ -19,7 +19,7 @@ impl Pacer {
     pub fn new(limit: u32, period: Duration) -> Self {
         // Graph counts requests when they arrive, we when they leave: a 2% margin absorbs the
         // difference in transit times so that our window never looks fuller on Graph's side.
-        let period = period + period / 50;
+        let period = period.saturating_add(period / 50);
         Pacer { limit: limit.max(1) as usize, period, sent: Mutex::new(VecDeque::new()) }
     }
 
@@ -37,7 +37,10 @@ impl Pacer {
                 return;
             }
             let oldest = *sent.front().expect("window is full, so not empty");
-            tokio::time::sleep_until(oldest + self.period).await;
+            // A period too long for an Instant: the window never frees, as if it ended in 100 years.
+            let until =
+                oldest.checked_add(self.period).unwrap_or_else(|| oldest + Duration::from_secs(100 * 365 * 86_400));
+            tokio::time::sleep_until(until).await;
         }
     }
 

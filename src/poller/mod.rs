@@ -296,7 +296,7 @@ fn next_after_failure(reason: FailureReason, failures: u32, interval: Duration) 
 /// hitting Graph in the same second forever.
 fn with_jitter(interval: Duration) -> Duration {
     let extra = rand::rng().random_range(0.0..=0.1);
-    interval + interval.mul_f64(extra)
+    interval.saturating_add(interval.mul_f64(extra))
 }
 
 #[cfg(test)]
