@@ -92,12 +92,12 @@ impl TenantPoller {
 
     /// Runs one complete poll of `report` bounded by the poll deadline, records the outcome in the
     /// store and logs one line. Returns whether it succeeded.
-    pub async fn poll_once(self: &Arc<Self>, report: &PlannedReport) -> bool {
+    pub async fn poll_once(&self, report: &PlannedReport) -> bool {
         self.poll(report).await.is_none()
     }
 
     /// One poll; `None` on success, else the failure reason (which decides how soon to retry).
-    async fn poll(self: &Arc<Self>, report: &PlannedReport) -> Option<FailureReason> {
+    async fn poll(&self, report: &PlannedReport) -> Option<FailureReason> {
         let Some(lock) = self.running.get(&report.kind) else { return Some(FailureReason::Config) };
         let _running = lock.lock().await;
         // Waiting for a slot is not part of the poll: the deadline and the duration start after it.
@@ -152,11 +152,10 @@ impl TenantPoller {
         }
     }
 
-    /// [`fetch_with_fallback`](Self::fetch_with_fallback) in a task of its own: a panic fails this poll
-    /// with reason `internal` (logged as an error) and the poller goes on.
-    async fn fetch_supervised(self: &Arc<Self>, report: &PlannedReport) -> Result<ReportData, GraphError> {
-        let (poller, planned) = (self.clone(), report.clone());
-        let result = supervise::catch_panic(async move { poller.fetch_with_fallback(&planned).await }).await;
+    /// [`fetch_with_fallback`](Self::fetch_with_fallback), where a panic fails this poll with reason
+    /// `internal` (logged as an error) and the poller goes on.
+    async fn fetch_supervised(&self, report: &PlannedReport) -> Result<ReportData, GraphError> {
+        let result = supervise::catch_panic(self.fetch_with_fallback(report)).await;
         if let Err(e @ GraphError::Internal(_)) = &result {
             tracing::error!(tenant = self.settings.name.as_str(), report = report.kind.as_str(), error = %e, "poll panicked: this is a bug in the exporter; the poll counts as failed with reason internal and is retried");
         }

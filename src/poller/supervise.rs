@@ -1,32 +1,46 @@
-//! A poll's sweep runs as a task of its own, so that a panic in it (a bug, or an answer from Graph
-//! that some code did not expect) fails that one poll with reason `internal` instead of silently
-//! ending the report's poller, which would then never poll again while `/healthz` stays green.
+//! A panic in a poll's sweep (a bug, or an answer from Graph that some code did not expect) fails
+//! that one poll with reason `internal` instead of silently ending the report's poller, which would
+//! then never poll again while `/healthz` stays green.
 
 use std::any::Any;
 use std::future::Future;
-
-use tokio::task::JoinSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use crate::graph::GraphError;
 
 /// Longest panic message quoted in the error (and so in logs and on the status page).
 const MAX_MESSAGE: usize = 300;
 
-/// Runs `sweep` in its own task and returns its result, or [`GraphError::Internal`] when it panicked.
-/// Dropping the returned future (the poll deadline, shutdown) aborts the task, as dropping the sweep
-/// itself would.
-pub(crate) async fn catch_panic<T: Send + 'static>(
-    sweep: impl Future<Output = Result<T, GraphError>> + Send + 'static,
-) -> Result<T, GraphError> {
-    // A JoinSet rather than a bare JoinHandle: dropping the set aborts the task.
-    let mut task = JoinSet::new();
-    task.spawn(sweep);
-    match task.join_next().await {
-        Some(Ok(result)) => result,
-        Some(Err(e)) if e.is_panic() => Err(GraphError::Internal(panic_message(e.into_panic()))),
-        // Cancelled: only the runtime shutting down does that, since the set is ours alone.
-        Some(Err(e)) => Err(GraphError::Internal(format!("the poll task ended early: {e}"))),
-        None => Err(GraphError::Internal("the poll task was not started".into())),
+/// Runs `sweep` in place and returns its result, or [`GraphError::Internal`] when polling it
+/// panicked; the sweep is then dropped, as tokio drops a task that panicked. Running it in place
+/// rather than as a task of its own keeps the scheduling of requests exactly as it is without this
+/// guard (which the pacing relies on).
+pub(crate) async fn catch_panic<T>(sweep: impl Future<Output = Result<T, GraphError>>) -> Result<T, GraphError> {
+    match (CatchUnwind { inner: Box::pin(sweep) }).await {
+        Ok(result) => result,
+        Err(payload) => Err(GraphError::Internal(panic_message(payload))),
+    }
+}
+
+/// A future whose panics are caught and returned as the panic's payload.
+struct CatchUnwind<F> {
+    inner: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.inner.as_mut();
+        // Unwind safety: after a panic the sweep is never polled again, only dropped; what it shares
+        // (tokens, pacer, store) is behind locks that unwinding releases, as with a panicking task.
+        match catch_unwind(AssertUnwindSafe(move || inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
     }
 }
 
@@ -60,7 +74,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn results_pass_through_and_dropping_the_poll_aborts_the_sweep() {
+    async fn a_panic_after_an_await_is_caught_too() {
+        let err = catch_panic::<()>(async {
+            tokio::task::yield_now().await;
+            panic!("later");
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.reason(), FailureReason::Internal);
+        assert!(err.to_string().ends_with("later"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn results_pass_through_and_dropping_the_poll_drops_the_sweep() {
         assert_eq!(catch_panic(async { Ok(3) }).await.unwrap(), 3);
         let failed = catch_panic::<()>(async { Err(GraphError::Config("c".into())) }).await.unwrap_err();
         assert_eq!(failed.reason(), FailureReason::Config);
@@ -78,7 +104,7 @@ mod tests {
             _ = started_rx => {}
         }
         drop(poll);
-        // The sender is dropped only when the aborted task is.
+        // The sender is dropped only when the sweep is.
         assert!(rx.recv().await.is_none());
     }
 }
