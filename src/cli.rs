@@ -258,12 +258,62 @@ fn load_settings(file: Option<&std::path::Path>) -> Result<Settings, String> {
     Ok(settings)
 }
 
+/// A literal URL path the router can take: `/` and then segments of letters, digits and
+/// `-._~!$&'()+,;=:@`, none starting with `:` (the router's old capture syntax, which it refuses
+/// with a panic), and not a path the exporter already serves.
 fn validate_telemetry_path(path: &str) -> Result<(), String> {
-    let reserved = ["/", "/healthz", "/readyz", "/-/healthy", "/-/ready"];
-    if !path.starts_with('/') || path.contains(['{', '}', '*', '?', '#', ' ']) || reserved.contains(&path) {
-        return Err(format!(
-            "--web.telemetry-path {path:?} must be an absolute path such as /metrics, without wildcards, and not one of {reserved:?}"
+    const RESERVED: [&str; 5] = ["/", "/healthz", "/readyz", "/-/healthy", "/-/ready"];
+    let fail = |why: String| Err(format!("--web.telemetry-path {path:?}: {why}"));
+    let Some(rest) = path.strip_prefix('/') else {
+        return fail("must be an absolute path such as /metrics".into());
+    };
+    if RESERVED.contains(&path) {
+        return fail(format!("is served by the exporter already (reserved: {})", RESERVED.join(" ")));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()+,;=:@/".contains(c);
+    if let Some(c) = path.chars().find(|&c| !allowed(c)) {
+        return fail(format!(
+            "{c:?} is not allowed; use letters, digits, / and -._~!$&'()+,;=:@ (no wildcards, captures, query or escapes)"
         ));
     }
+    if let Some(segment) = rest.split('/').find(|s| s.starts_with(':')) {
+        return fail(format!("the segment {segment:?} starts with ':', which the router reads as a capture"));
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn telemetry_paths_the_router_cannot_take_are_refused_with_the_reason() {
+        for (path, why) in [
+            ("metrics", "absolute path"),
+            ("/healthz", "reserved"),
+            ("/", "reserved"),
+            ("/:x", "starts with ':'"),
+            ("/a/:b", "starts with ':'"),
+            ("/{x}", "'{' is not allowed"),
+            ("/*x", "'*' is not allowed"),
+            ("/a?b", "'?' is not allowed"),
+            ("/a%20b", "'%' is not allowed"),
+            ("/a b", "' ' is not allowed"),
+            ("/m\u{e9}trics", "'\u{e9}' is not allowed"),
+            ("/a\nb", "'\\n' is not allowed"),
+        ] {
+            let err = validate_telemetry_path(path).unwrap_err();
+            assert!(err.starts_with(&format!("--web.telemetry-path {path:?}: ")) && err.contains(why), "{path}: {err}");
+        }
+    }
+
+    #[test]
+    fn accepted_telemetry_paths_build_a_router() {
+        let store = crate::snapshot::Store::new(Vec::new(), crate::snapshot::BuildInfo { version: "v", revision: "r" });
+        for path in ["/metrics", "/a/b/", "/a:b", "/x@y", "/a;b=c", "/~user/metrics", "/m-1.2_3!$&'()+,", "//metrics"] {
+            validate_telemetry_path(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let built = std::panic::catch_unwind(|| crate::http::router(store.clone(), path));
+            assert!(built.is_ok(), "{path} was accepted but the router panicked on it");
+        }
+    }
 }

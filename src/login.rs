@@ -8,7 +8,7 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use crate::config::{Secret, TenantSettings};
-use crate::graph::{GraphError, delegated_scope, post_form, token_file, token_url};
+use crate::graph::{BodyError, GraphError, delegated_scope, post_form, read_token_body, token_file, token_url};
 
 /// What the person has to do, as the identity platform phrased it.
 #[derive(Debug, Clone, Deserialize)]
@@ -26,6 +26,29 @@ pub struct DeviceCode {
 
 fn default_interval() -> u64 {
     5
+}
+
+/// Longest a device code is waited for, whatever the platform claims (Entra's live 15 minutes): a
+/// claimed lifetime beyond what an Instant can hold must not panic.
+const MAX_CODE_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// Longest wait between two token requests, whatever the platform asks (RFC 8628 defaults to 5 s).
+const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
+/// RFC 8628 3.5: after `slow_down` the interval grows by 5 seconds.
+const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+
+/// How long to wait for the sign-in, from the answer's `expires_in`.
+fn code_lifetime(expires_in: u64) -> Duration {
+    Duration::from_secs(expires_in.max(1)).min(MAX_CODE_LIFETIME)
+}
+
+/// The first wait between token requests, from the answer's `interval`.
+fn poll_interval(interval: u64) -> Duration {
+    Duration::from_secs(interval.max(1)).min(MAX_POLL_INTERVAL)
+}
+
+/// The wait after a `slow_down` answer.
+fn slowed_down(interval: Duration) -> Duration {
+    interval.saturating_add(SLOW_DOWN_STEP).min(MAX_POLL_INTERVAL)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,10 +98,10 @@ pub async fn login(
         .await
         .map_err(|e| GraphError::Network { endpoint: "devicecode".into(), message: e.to_string() })?;
     let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| GraphError::Network { endpoint: "devicecode".into(), message: e.to_string() })?;
+    let bytes = read_token_body(response).await.map_err(|e| match e {
+        BodyError::Transport(e) => GraphError::Network { endpoint: "devicecode".into(), message: e.to_string() },
+        e @ BodyError::TooLarge(_) => GraphError::Decode { endpoint: "devicecode".into(), message: e.to_string() },
+    })?;
     if !status.is_success() {
         #[derive(Deserialize)]
         struct OAuthError {
@@ -99,8 +122,8 @@ pub async fn login(
     show(&code);
 
     let token_url = token_url(&tenant.login_endpoint, &tenant.tenant_id)?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(code.expires_in.max(1));
-    let mut interval = Duration::from_secs(code.interval.max(1));
+    let deadline = tokio::time::Instant::now() + code_lifetime(code.expires_in);
+    let mut interval = poll_interval(code.interval);
     loop {
         // The protocol is polling: the platform tells how often it may be asked.
         tokio::time::sleep(interval).await;
@@ -119,7 +142,7 @@ pub async fn login(
                 return Ok(());
             }
             Err(GraphError::Token { error, .. }) if error == "authorization_pending" => {}
-            Err(GraphError::Token { error, .. }) if error == "slow_down" => interval += Duration::from_secs(5),
+            Err(GraphError::Token { error, .. }) if error == "slow_down" => interval = slowed_down(interval),
             Err(GraphError::Token { error, .. }) if error == "authorization_declined" || error == "access_denied" => {
                 return Err(LoginError::Declined);
             }
@@ -128,5 +151,25 @@ pub async fn login(
             }
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_platform_s_lifetime_and_interval_are_capped() {
+        assert_eq!(code_lifetime(900), Duration::from_secs(900));
+        assert_eq!(code_lifetime(0), Duration::from_secs(1));
+        assert_eq!(code_lifetime(u64::MAX), MAX_CODE_LIFETIME);
+        // The deadline is computed without overflowing.
+        let _ = tokio::time::Instant::now() + code_lifetime(u64::MAX);
+        assert_eq!(poll_interval(5), Duration::from_secs(5));
+        assert_eq!(poll_interval(0), Duration::from_secs(1));
+        assert_eq!(poll_interval(u64::MAX), MAX_POLL_INTERVAL);
+        assert_eq!(slowed_down(Duration::from_secs(5)), Duration::from_secs(10));
+        assert_eq!(slowed_down(MAX_POLL_INTERVAL), MAX_POLL_INTERVAL);
+        assert_eq!(slowed_down(Duration::MAX), MAX_POLL_INTERVAL);
     }
 }

@@ -106,6 +106,8 @@ pub enum LoadError {
     Version(String),
     #[error("its structure is invalid: {0}")]
     Structure(serde_json::Error),
+    #[error("it holds an impossible value: {0}")]
+    Value(String),
 }
 
 /// What [`load`] restored.
@@ -140,7 +142,26 @@ fn read(path: &Path) -> Result<Option<StateFile>, LoadError> {
         Some(v) => return Err(LoadError::Version(v.to_string())),
         None => return Err(LoadError::Version("none".into())),
     }
-    serde_json::from_value(value).map(Some).map_err(LoadError::Structure)
+    let file: StateFile = serde_json::from_value(value).map_err(LoadError::Structure)?;
+    check_values(&file)?;
+    Ok(Some(file))
+}
+
+/// Numbers that no exporter writes mean the file was damaged or edited: it is not used at all.
+fn check_values(file: &StateFile) -> Result<(), LoadError> {
+    for tenant in &file.tenants {
+        for entry in &tenant.reports {
+            if let Some(d) = entry.duration_seconds
+                && std::time::Duration::try_from_secs_f64(d).is_err()
+            {
+                return Err(LoadError::Value(format!(
+                    "tenant {:?}, report {:?}: duration_seconds {d:?} is not a duration",
+                    tenant.name, entry.report
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Restores the data of `path` into `store` (before the first poll). Problems are logged, never
@@ -185,8 +206,7 @@ pub fn load(path: &Path, store: &Store) -> Restored {
                 }
             };
             let last_success = entry.last_success.as_deref().and_then(parse_time);
-            let duration =
-                entry.duration_seconds.filter(|d| d.is_finite() && *d >= 0.0).map(std::time::Duration::from_secs_f64);
+            let duration = entry.duration_seconds.and_then(|d| std::time::Duration::try_from_secs_f64(d).ok());
             if store.restore(target, kind, ReportSnapshot { data, completed_at }, last_success, duration) {
                 restored.reports += 1;
             } else {
@@ -446,6 +466,14 @@ mod tests {
             ("{\"format\": \"entra-authmethods-exporter-state\", \"version\": 2}", "version 2"),
             ("{\"format\": \"entra-authmethods-exporter-state\", \"version\": 1}", "structure"),
             ("[1,2]", "format is not"),
+            (
+                "{\"format\": \"entra-authmethods-exporter-state\", \"version\": 1, \"written_at\": \"x\", \"tenants\": [{\"name\": \"t\", \"tenant_id\": \"i\", \"reports\": [{\"report\": \"r\", \"completed_at\": \"x\", \"last_success\": null, \"duration_seconds\": 1e300, \"data\": null}]}]}",
+                "impossible value: tenant \"t\", report \"r\": duration_seconds 1e300 is not a duration",
+            ),
+            (
+                "{\"format\": \"entra-authmethods-exporter-state\", \"version\": 1, \"written_at\": \"x\", \"tenants\": [{\"name\": \"t\", \"tenant_id\": \"i\", \"reports\": [{\"report\": \"r\", \"completed_at\": \"x\", \"last_success\": null, \"duration_seconds\": -1, \"data\": null}]}]}",
+                "duration_seconds -1.0 is not a duration",
+            ),
         ] {
             std::fs::write(&path, text).unwrap();
             let err = read(&path).err().unwrap().to_string();

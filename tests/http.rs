@@ -225,7 +225,11 @@ async fn a_stalled_client_is_disconnected_and_the_connection_limit_holds_the_oth
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let sim = start_simulator(10, 45).await;
     let s = settings(&config_toml(&sim, "", ""));
-    let limits = ConnectionLimits { max_connections: 1, header_read_timeout: std::time::Duration::from_secs(1) };
+    let limits = ConnectionLimits {
+        max_connections: 1,
+        header_read_timeout: std::time::Duration::from_secs(1),
+        ..Default::default()
+    };
     let exporter = app::start_with(&s, loopback(), "/metrics", None, None, limits).await.unwrap();
     let addr = exporter.addr;
     let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -263,6 +267,93 @@ async fn an_oversized_request_head_is_refused() {
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
     // The server is unharmed.
     assert_eq!(get(exporter.addr, "/healthz").await.0, 200);
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// One connection slot: a client that pipelines requests and never reads the answers fills the
+/// socket buffers; once a write has made no progress for the write timeout the connection is closed,
+/// and the next client is served.
+#[tokio::test]
+async fn a_client_that_never_reads_its_answers_is_disconnected_after_the_write_timeout() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sim = start_simulator(10, 47).await;
+    let s = settings(&config_toml(&sim, "", ""));
+    let limits = ConnectionLimits { max_connections: 1, write_timeout: Duration::from_secs(1), ..Default::default() };
+    let exporter = app::start_with(&s, loopback(), "/metrics", None, None, limits).await.unwrap();
+    exporter.wait_for_first_round().await;
+    let addr = exporter.addr;
+    // A small receive buffer, so that the unread answers back up soon.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let (mut reader, mut writer) = socket.connect(addr).await.unwrap().into_split();
+    // Pipelined requests until the server stops taking them (its answers are stuck) and then
+    // closes the connection, which fails the next write.
+    let flood = tokio::spawn(async move {
+        let request = b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n";
+        let mut sent = 0u32;
+        while sent < 1_000_000 && writer.write_all(request).await.is_ok() {
+            sent += 1;
+        }
+        sent
+    });
+    // The next client waits in the backlog until the stuck one is disconnected.
+    let served = tokio::time::timeout(Duration::from_secs(60), get(addr, "/healthz")).await;
+    let (status, _, body) = served.expect("the stuck client was disconnected and its slot freed");
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    // The stuck connection is closed (what was in the buffers is readable, then it ends).
+    let mut sink = Vec::new();
+    let _ = reader.read_to_end(&mut sink).await;
+    let sent = flood.await.unwrap();
+    assert!(sent > 1 && sent < 1_000_000, "the flood ended when the server closed the connection ({sent} requests)");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// A connection that keeps asking and reading is closed at its maximum age, after a complete answer.
+#[tokio::test]
+async fn a_busy_connection_is_closed_at_its_maximum_age_after_a_complete_answer() {
+    use std::time::Duration;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let sim = start_simulator(10, 48).await;
+    let s = settings(&config_toml(&sim, "", ""));
+    let limits = ConnectionLimits { max_connection_age: Duration::from_millis(300), ..Default::default() };
+    let exporter = app::start_with(&s, loopback(), "/metrics", None, None, limits).await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(exporter.addr).await.unwrap();
+    let (reader, mut writer) = tcp.into_split();
+    let mut reader = tokio::io::BufReader::new(reader);
+    let started = tokio::time::Instant::now();
+    let mut answers = 0u32;
+    let closed = async {
+        loop {
+            if writer.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").await.is_err() {
+                return;
+            }
+            let mut status = String::new();
+            if reader.read_line(&mut status).await.unwrap_or(0) == 0 {
+                return;
+            }
+            assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).await.unwrap();
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).await.unwrap();
+            assert_eq!(body, b"ok\n", "every answer is complete");
+            answers += 1;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), closed).await.expect("the connection was closed at its age");
+    assert!(answers > 0 && started.elapsed() >= Duration::from_millis(300), "{answers} answers");
     exporter.shutdown().await;
     sim.shutdown().await;
 }

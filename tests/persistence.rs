@@ -154,7 +154,13 @@ async fn unusable_state_files_are_ignored_and_kept_until_a_good_poll() {
     let good = std::fs::read_to_string(&path).unwrap();
     let foreign = good.replacen("\"version\": 1", "\"version\": 2", 1);
     assert_ne!(foreign, good);
+    // A duration beyond what a Duration holds (from_secs_f64 panicked on it at startup).
+    let at =
+        good.find("\"duration_seconds\": ").expect("the file has a poll duration") + "\"duration_seconds\": ".len();
+    let end = at + good[at..].find(',').unwrap();
+    let absurd_duration = format!("{}1e300{}", &good[..at], &good[end..]);
     let cases = [
+        ("impossible duration", absurd_duration),
         ("corrupt", "\u{0}\u{1}not json at all".to_string()),
         ("truncated", good[..good.len() / 2].to_string()),
         ("foreign version", foreign),

@@ -68,6 +68,7 @@ async fn every_series_matches_the_population_across_pages() {
         "decode",
         "network",
         "config",
+        "internal",
     ] {
         let labels = [("tenant", TENANT), ("report", "registration_details"), ("reason", reason)];
         assert_eq!(exp.get("entra_authmethods_poll_failures_total", &labels), Some(0.0), "{reason}");

@@ -285,3 +285,121 @@ async fn the_reports_quota_is_respected_so_graph_never_throttles() {
     exporter.shutdown().await;
     sim.shutdown().await;
 }
+
+/// A `Retry-After` beyond what a Duration holds (1e30 seconds) is capped, not a panic that would end
+/// the tenant's poller with no poll ever recorded: the poll waits for the capped delay until its
+/// deadline and fails as a timeout.
+#[tokio::test]
+async fn an_absurd_retry_after_is_capped_and_the_poll_is_recorded() {
+    let sim = start_simulator(10, 35).await;
+    sim.push_fault(Fault::Throttle { count: 1, retry_after: Some("1e30".into()) });
+    let exporter = start_exporter(&settings(&config_toml(&sim, "poll_timeout = \"300ms\"", ""))).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_polls_total", &REPORT), Some(1.0));
+    assert_eq!(requests(&exp, "429"), Some(1.0));
+    assert_eq!(failures(&exp, "timeout"), Some(1.0), "waiting out the capped Retry-After hit the poll deadline");
+    assert_eq!(failures(&exp, "internal"), Some(0.0));
+    assert_eq!(get(exporter.addr, "/healthz").await.0, 200);
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// A server answering every request 200 with a body that never ends (no Content-Length, one chunk
+/// after another until the client hangs up); returns its base URL and the body bytes it sent.
+async fn endless_body_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tcp.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"value\":[";
+                let chunk = vec![b' '; 64 * 1024];
+                if tcp.write_all(head.as_bytes()).await.is_ok() {
+                    while tcp.write_all(&chunk).await.is_ok() {
+                        counter.fetch_add(chunk.len(), Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    (base, sent)
+}
+
+/// What the kernel's socket buffers may hold beyond what the client read.
+const SOCKET_SLACK: usize = 32 << 20;
+
+#[tokio::test]
+async fn an_endless_graph_answer_is_cut_at_the_page_limit_and_not_retried() {
+    use entra_authmethods_exporter::graph::MAX_GRAPH_BODY;
+    let sim = start_simulator(10, 36).await;
+    let (endless, sent) = endless_body_server().await;
+    let toml = config_toml(&sim, "", "")
+        .replace(&format!("graph_endpoint = \"{}\"", sim.base_url()), &format!("graph_endpoint = \"{endless}\""));
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(failures(&exp, "decode"), Some(1.0));
+    assert_eq!(requests(&exp, "200"), Some(1.0), "an oversized answer is not asked for again");
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(sent < MAX_GRAPH_BODY + SOCKET_SLACK, "the exporter stopped reading, the server sent {sent} bytes");
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(
+        page.contains("userRegistrationDetails: cannot decode the answer: the answer is larger than 64 MiB"),
+        "{page}"
+    );
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_endless_token_answer_is_cut_at_the_token_limit() {
+    use entra_authmethods_exporter::graph::MAX_TOKEN_BODY;
+    let sim = start_simulator(10, 37).await;
+    let (endless, sent) = endless_body_server().await;
+    let toml = config_toml(&sim, "", "")
+        .replace(&format!("login_endpoint = \"{}\"", sim.base_url()), &format!("login_endpoint = \"{endless}\""));
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(failures(&exp, "decode"), Some(1.0));
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(sent < MAX_TOKEN_BODY + SOCKET_SLACK, "the exporter stopped reading, the server sent {sent} bytes");
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(page.contains("token: cannot decode the answer: the answer is larger than 1 MiB"), "{page}");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_endless_managed_identity_answer_is_cut_at_the_token_limit() {
+    use entra_authmethods_exporter::graph::MAX_TOKEN_BODY;
+    use entra_authmethods_exporter::simulator::DEMO_CLIENT_ID;
+    let sim = start_simulator(10, 38).await;
+    let (endless, sent) = endless_body_server().await;
+    let endpoint = format!("{endless}/metadata/identity/oauth2/token");
+    let toml = config_toml(&sim, "", "").replace(&format!("client_id = \"{DEMO_CLIENT_ID}\"\n"), "").replace(
+        &format!("client_secret = \"{DEMO_CLIENT_SECRET}\"\n"),
+        &format!("credential = \"managed_identity\"\nmanaged_identity_endpoint = \"{endpoint}\"\n"),
+    );
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(failures(&exp, "decode"), Some(1.0));
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(sent < MAX_TOKEN_BODY + SOCKET_SLACK, "the exporter stopped reading, the server sent {sent} bytes");
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(page.contains(&format!("managed identity endpoint {endpoint}")), "{page}");
+    assert!(page.contains("the answer is larger than 1 MiB"), "{page}");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}

@@ -466,6 +466,41 @@ async fn login_runs_the_device_code_flow_end_to_end() {
     sim.shutdown().await;
 }
 
+/// A login endpoint claiming a device code that lives u64::MAX seconds (the deadline overflowed an
+/// Instant and panicked) and approving at the first poll.
+#[tokio::test]
+async fn login_survives_an_absurd_device_code_lifetime() {
+    use axum::routing::post;
+    let login = axum::Router::new()
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            post(|| async {
+                format!(
+                    r#"{{"user_code":"ABC","device_code":"dc","verification_uri":"https://example.invalid","expires_in":{},"interval":1}}"#,
+                    u64::MAX
+                )
+            }),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            post(|| async { r#"{"access_token":"at","refresh_token":"rt","expires_in":3600}"# }),
+        );
+    let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, login).await });
+    let sim = start_simulator(10, 67).await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    let toml = config_toml(&sim, "", &format!("refresh_token_file = {:?}", token.display().to_string()))
+        .replace(&format!("login_endpoint = \"{}\"", sim.base_url()), &format!("login_endpoint = \"{base}\""));
+    let s = settings(&toml);
+    let http = entra_authmethods_exporter::graph::http_client(&s.graph).unwrap();
+    entra_authmethods_exporter::login::login(&http, &s.tenants[0], |_| {}).await.unwrap();
+    assert_eq!(token_file::read(&token).unwrap().expose(), "rt");
+    server.abort();
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn without_role_permission_the_privileged_breakdown_is_left_out_not_zero() {
     let sim = start_simulator(200, 67).await;

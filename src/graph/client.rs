@@ -212,8 +212,14 @@ impl GraphClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        if let Err(e) = read_body(response, buffer).await {
-            return Err(Failure::Retryable(transport_error(endpoint, e), None));
+        match read_body(response, buffer, MAX_GRAPH_BODY).await {
+            Ok(()) => {}
+            Err(BodyError::Transport(e)) => return Err(Failure::Retryable(transport_error(endpoint, e), None)),
+            // Not retried: the same answer would be read again, up to the limit.
+            Err(e @ BodyError::TooLarge(_)) => {
+                let message = format!("{e} (request-id {})", request_id.as_deref().unwrap_or("none"));
+                return Err(Failure::Final(GraphError::Decode { endpoint: endpoint.to_string(), message }));
+            }
         }
         if status.is_success() {
             let fetched = Fetched { body: std::mem::take(buffer), request_id };
@@ -256,16 +262,50 @@ impl GraphClient {
 /// exporter allocate gigabytes up front; a body that is really bigger still grows as it arrives).
 const PREALLOCATE_AT_MOST: u64 = 16 << 20;
 
-/// Reads the whole body into `buffer`, replacing what it held.
-async fn read_body(mut response: reqwest::Response, buffer: &mut Vec<u8>) -> Result<(), reqwest::Error> {
+/// Largest Graph answer read. A page of 1,000 rows is about 1 MB, so this is generous; an answer that
+/// goes on past it (a broken proxy, an endless stream) fails the request instead of growing memory.
+pub const MAX_GRAPH_BODY: usize = 64 << 20;
+/// Largest answer read from a token, managed-identity or device-code endpoint: real ones are a few KiB.
+pub const MAX_TOKEN_BODY: usize = 1 << 20;
+
+/// Why a body was not read whole.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BodyError {
+    #[error(transparent)]
+    Transport(reqwest::Error),
+    /// The answer is (or says it is) larger than this many bytes; reading stopped there.
+    #[error("the answer is larger than {} MiB, the most that is read; stopped reading", .0 >> 20)]
+    TooLarge(usize),
+}
+
+/// Reads the whole body into `buffer`, replacing what it held, failing once it exceeds `limit` bytes
+/// (at once when its Content-Length does).
+pub(crate) async fn read_body(
+    mut response: reqwest::Response,
+    buffer: &mut Vec<u8>,
+    limit: usize,
+) -> Result<(), BodyError> {
     buffer.clear();
     if let Some(length) = response.content_length() {
+        if length > limit as u64 {
+            return Err(BodyError::TooLarge(limit));
+        }
         buffer.reserve(length.min(PREALLOCATE_AT_MOST) as usize);
     }
-    while let Some(chunk) = response.chunk().await? {
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if buffer.len().saturating_add(chunk.len()) > limit {
+            return Err(BodyError::TooLarge(limit));
+        }
         buffer.extend_from_slice(&chunk);
     }
     Ok(())
+}
+
+/// [`read_body`] for a token, managed-identity or device-code answer (at most [`MAX_TOKEN_BODY`]).
+pub(crate) async fn read_token_body(response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    let mut body = Vec::new();
+    read_body(response, &mut body, MAX_TOKEN_BODY).await?;
+    Ok(body)
 }
 
 /// A successful answer's body and Graph's `request-id` for it (quoted in errors about the body).

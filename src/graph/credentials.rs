@@ -9,6 +9,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::assertion::{ClientCertificate, JWT_BEARER, now_unix};
+use super::client::{BodyError, read_token_body};
 use super::error::GraphError;
 use super::managed_identity::ManagedIdentity;
 use super::observer::RequestObserver;
@@ -304,7 +305,10 @@ struct TokenErrorResponse {
 
 pub async fn read_token_response(response: reqwest::Response) -> Result<IssuedToken, GraphError> {
     let status = response.status();
-    let body = response.bytes().await.map_err(|e| transport_error("token", e))?;
+    let body = read_token_body(response).await.map_err(|e| match e {
+        BodyError::Transport(e) => transport_error("token", e),
+        e @ BodyError::TooLarge(_) => GraphError::Decode { endpoint: "token".into(), message: e.to_string() },
+    })?;
     if status.is_success() {
         let parsed: TokenResponse = serde_json::from_slice(&body)
             .map_err(|e| GraphError::Decode { endpoint: "token".into(), message: e.to_string() })?;

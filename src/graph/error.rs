@@ -16,10 +16,12 @@ pub enum FailureReason {
     Decode,
     Network,
     Config,
+    /// A bug in the exporter: the poll panicked. Recorded like any failure, so the poller goes on.
+    Internal,
 }
 
 impl FailureReason {
-    pub const ALL: [FailureReason; 9] = [
+    pub const ALL: [FailureReason; 10] = [
         FailureReason::Throttled,
         FailureReason::Unauthorized,
         FailureReason::Forbidden,
@@ -29,6 +31,7 @@ impl FailureReason {
         FailureReason::Decode,
         FailureReason::Network,
         FailureReason::Config,
+        FailureReason::Internal,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +45,7 @@ impl FailureReason {
             FailureReason::Decode => "decode",
             FailureReason::Network => "network",
             FailureReason::Config => "config",
+            FailureReason::Internal => "internal",
         }
     }
 }
@@ -85,6 +89,10 @@ pub enum GraphError {
 
     #[error("poll did not finish within the poll_timeout of {0}")]
     PollDeadline(String),
+
+    /// The poll panicked (a bug); the message is the panic's.
+    #[error("internal error: the poll panicked: {0}")]
+    Internal(String),
 }
 
 fn code_part(code: &Option<String>) -> String {
@@ -128,6 +136,7 @@ impl GraphError {
             GraphError::Decode { .. } | GraphError::Paging { .. } => FailureReason::Decode,
             GraphError::Config(_) => FailureReason::Config,
             GraphError::ManagedIdentity { reason, .. } => *reason,
+            GraphError::Internal(_) => FailureReason::Internal,
         }
     }
 
@@ -205,6 +214,9 @@ impl GraphError {
             (FailureReason::Decode, _) => "Graph's answer could not be read; report it if it persists",
             (FailureReason::NotFound, _) => "Graph does not know this report here: check the cloud and endpoint",
             (FailureReason::Config, _) => "fix the configuration",
+            (FailureReason::Internal, _) => {
+                "a bug in the exporter; the poll is retried with backoff. Please report it with this log line"
+            }
         }
     }
 }

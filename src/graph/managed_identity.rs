@@ -74,7 +74,10 @@ impl ManagedIdentity {
         };
         let response = request.send().await.map_err(|e| self.transport(e))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| self.transport(e))?;
+        let body = super::client::read_token_body(response).await.map_err(|e| match e {
+            super::client::BodyError::Transport(e) => self.transport(e),
+            e => self.error(FailureReason::Decode, None, e.to_string()),
+        })?;
         if status.is_success() {
             return parse_token(&body, now_unix).map_err(|message| self.error(FailureReason::Decode, None, message));
         }

@@ -16,7 +16,8 @@ pub mod token_file;
 
 pub use assertion::{ClientCertificate, now_unix};
 pub use batch::{BatchGet, MAX_BATCH};
-pub use client::{GraphClient, http_client};
+pub(crate) use client::{BodyError, read_token_body};
+pub use client::{GraphClient, MAX_GRAPH_BODY, MAX_TOKEN_BODY, http_client};
 pub use credentials::{Credential, IssuedToken, TokenCache, delegated_scope, post_form, token_url};
 pub use error::{FailureReason, GraphError};
 pub use managed_identity::{ManagedIdentity, parse_token as parse_managed_identity_token};

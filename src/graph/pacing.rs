@@ -44,7 +44,7 @@ const PAUSE: u64 = u64::MAX;
 impl Pacer {
     pub fn new(limit: u32, period: Duration) -> Self {
         // A 2% margin on top, for clocks and rounding.
-        let period = period + period / 50;
+        let period = period.saturating_add(period / 50);
         Pacer {
             limit: limit.max(1) as usize,
             period,
@@ -69,7 +69,9 @@ impl Pacer {
                     window.push((id, now));
                     return Sent { pacer: self, id };
                 }
-                window.iter().map(|(_, at)| *at).min().expect("the window is full, so not empty") + self.period
+                let oldest = window.iter().map(|(_, at)| *at).min().expect("the window is full, so not empty");
+                // A period too long for an Instant: the window never frees, as if it ended in 100 years.
+                oldest.checked_add(self.period).unwrap_or_else(|| oldest + Duration::from_secs(100 * 365 * 86_400))
             };
             tokio::time::sleep_until(wake).await;
         }

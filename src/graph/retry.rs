@@ -15,7 +15,9 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
-            return Some(Duration::from_secs_f64(secs).min(MAX_RETRY_AFTER));
+            // Capped before converting: Duration::from_secs_f64 panics on values beyond its range
+            // (1e30), and a panic here would end the tenant's poller.
+            return Some(Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())));
         }
         return None;
     }
@@ -42,6 +44,11 @@ mod tests {
         assert_eq!(parse_retry_after("2.128", now), Some(Duration::from_millis(2128)));
         assert_eq!(parse_retry_after(" 10 ", now), Some(Duration::from_secs(10)));
         assert_eq!(parse_retry_after("100000", now), Some(MAX_RETRY_AFTER));
+        // Beyond Duration's range: capped, not a panic.
+        assert_eq!(parse_retry_after("1e30", now), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after(&f64::MAX.to_string(), now), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after("inf", now), None);
+        assert_eq!(parse_retry_after("NaN", now), None);
         assert_eq!(parse_retry_after("-1", now), None);
         assert_eq!(parse_retry_after("soon", now), None);
         let date = httpdate::fmt_http_date(now + Duration::from_secs(7));

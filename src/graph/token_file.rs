@@ -2,8 +2,12 @@
 //! atomically (temporary file, fsync, rename) with mode 0600, so a crash never leaves a half-written
 //! token and no other user can read it.
 
+use std::ffi::OsStr;
+use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
 
 use crate::config::Secret;
 
@@ -22,16 +26,12 @@ pub fn write(path: &Path, token: &Secret) -> Result<(), String> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let file_name =
         path.file_name().ok_or_else(|| format!("refresh_token_file {} has no file name", path.display()))?;
-    let tmp = dir.join(format!(".{}.tmp{}", file_name.to_string_lossy(), std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
+    let (tmp, mut f) =
+        create_temp(dir, file_name, || rand::rng().random()).map_err(|e| fail("create a temporary file for", e))?;
     let result = (|| {
-        let mut f = options.open(&tmp)?;
+        // The mode given at creation is narrowed by the umask only; set it outright all the same.
+        #[cfg(unix)]
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
         f.write_all(token.expose().as_bytes())?;
         f.write_all(b"\n")?;
         f.sync_all()?;
@@ -46,6 +46,31 @@ pub fn write(path: &Path, token: &Secret) -> Result<(), String> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(|e| fail("write", e))
+}
+
+/// Attempts at a free temporary name before giving up.
+const TEMP_ATTEMPTS: usize = 16;
+
+/// A new file `.NAME.tmp.RANDOM` in `dir`, mode 0600, created exclusively: a file or symlink already
+/// there (planted by whoever can write to the directory) is never opened or followed; another
+/// random name is tried instead.
+fn create_temp(dir: &Path, name: &OsStr, mut random: impl FnMut() -> u64) -> std::io::Result<(PathBuf, File)> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    for _ in 0..TEMP_ATTEMPTS {
+        let tmp = dir.join(format!(".{}.tmp.{:016x}", name.to_string_lossy(), random()));
+        match options.open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!("{TEMP_ATTEMPTS} temporary file names were all taken"),
+    ))
 }
 
 #[cfg(test)]
@@ -67,5 +92,33 @@ mod tests {
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file left behind");
         assert!(read(&dir.path().join("missing")).unwrap_err().contains("cannot read"));
+    }
+
+    /// Symlinks planted where the temporary file goes (the old name was predictable from the PID)
+    /// are never followed: the file they point to is left alone.
+    #[cfg(unix)]
+    #[test]
+    fn planted_symlinks_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let path = dir.path().join("contoso.refresh");
+        let old_name = dir.path().join(format!(".contoso.refresh.tmp{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &old_name).unwrap();
+        write(&path, &Secret::new("token")).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(read(&path).unwrap().expose(), "token");
+
+        // A symlink at the first random name is skipped for the next one.
+        let taken = dir.path().join(format!(".contoso.refresh.tmp.{:016x}", 1));
+        std::os::unix::fs::symlink(&victim, &taken).unwrap();
+        let mut suffixes = [1u64, 2].into_iter();
+        let (tmp, mut file) =
+            create_temp(dir.path(), OsStr::new("contoso.refresh"), || suffixes.next().unwrap()).unwrap();
+        assert_eq!(tmp, dir.path().join(format!(".contoso.refresh.tmp.{:016x}", 2)));
+        file.write_all(b"x").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        let err = create_temp(dir.path(), OsStr::new("contoso.refresh"), || 1).unwrap_err();
+        assert!(err.to_string().contains("were all taken"), "{err}");
     }
 }

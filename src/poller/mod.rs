@@ -7,6 +7,7 @@ mod legacy;
 mod plan;
 pub mod registration;
 mod summary;
+mod supervise;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -105,7 +106,7 @@ impl TenantPoller {
         let _slot = self.limiter.acquire().await.ok();
         let started = Instant::now();
         let deadline = self.graph.poll_timeout;
-        let outcome = match tokio::time::timeout(deadline, self.fetch_with_fallback(report)).await {
+        let outcome = match tokio::time::timeout(deadline, self.fetch_supervised(report)).await {
             Ok(result) => result,
             Err(_) => Err(GraphError::PollDeadline(humantime::format_duration(deadline).to_string())),
         };
@@ -149,6 +150,16 @@ impl TenantPoller {
                 Some(error.reason())
             }
         }
+    }
+
+    /// [`fetch_with_fallback`](Self::fetch_with_fallback), where a panic fails this poll with reason
+    /// `internal` (logged as an error) and the poller goes on.
+    async fn fetch_supervised(&self, report: &PlannedReport) -> Result<ReportData, GraphError> {
+        let result = supervise::catch_panic(self.fetch_with_fallback(report)).await;
+        if let Err(e @ GraphError::Internal(_)) = &result {
+            tracing::error!(tenant = self.settings.name.as_str(), report = report.kind.as_str(), error = %e, "poll panicked: this is a bug in the exporter; the poll counts as failed with reason internal and is retried");
+        }
+        result
     }
 
     /// Tries the report's credential kinds in order: Graph's support for application tokens is
@@ -304,7 +315,8 @@ fn next_after_failure(reason: FailureReason, failures: u32, interval: Duration) 
         | FailureReason::ServerError
         | FailureReason::Timeout
         | FailureReason::Network
-        | FailureReason::Decode => {
+        | FailureReason::Decode
+        | FailureReason::Internal => {
             FAILURE_RETRY_BASE.saturating_mul(1 << failures.saturating_sub(1).min(16)).min(interval)
         }
         FailureReason::Unauthorized | FailureReason::Forbidden | FailureReason::NotFound | FailureReason::Config => {
@@ -317,7 +329,7 @@ fn next_after_failure(reason: FailureReason, failures: u32, interval: Duration) 
 /// hitting Graph in the same second forever.
 fn with_jitter(interval: Duration) -> Duration {
     let extra = rand::rng().random_range(0.0..=0.1);
-    interval + interval.mul_f64(extra)
+    interval.saturating_add(interval.mul_f64(extra))
 }
 
 #[cfg(test)]

@@ -448,7 +448,8 @@ impl Store {
             .flat_map(|t| t.reports.values())
             .filter_map(|r| {
                 let d = r.data.as_ref().filter(|d| !matches!(d.data, ReportData::Unavailable(_)))?;
-                Some(d.completed_at + r.max_staleness).filter(|at| *at > now)
+                // None (never stale) where a huge max_staleness goes past what a SystemTime holds.
+                d.completed_at.checked_add(r.max_staleness).filter(|at| *at > now)
             })
             .min();
         *self.next_stale_at.lock().unwrap_or_else(|p| p.into_inner()) = next_stale;
@@ -456,5 +457,26 @@ impl Store {
         drop(status);
         self.exposition.store(Arc::new(Exposition::new(families, self.keep_plain_up_to.load(Ordering::Relaxed))));
         self.rendering.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregation::activity::ActivityRow;
+
+    #[test]
+    fn a_max_staleness_beyond_what_a_time_holds_means_never_stale() {
+        let info = TenantInfo { name: "t".into(), tenant_id: "id".into(), cloud: "global", summary_source: false };
+        let huge = Duration::from_secs(u64::MAX);
+        let store = Store::new(
+            vec![(info, vec![(ReportKind::RegistrationActivity, huge, huge, None)])],
+            BuildInfo { version: "v", revision: "r" },
+        );
+        let rows = vec![ActivityRow { period: "d1", feature: "f".into(), method: "m".into(), success: 1, failure: 0 }];
+        let data = ReportData::RegistrationActivity(rows);
+        store.record_success(&store.tenants()[0], ReportKind::RegistrationActivity, data, Duration::ZERO);
+        let text = String::from_utf8(store.exposition().to_vec()).unwrap();
+        assert!(text.contains("period=\"d1\""), "{text}");
     }
 }
