@@ -32,6 +32,8 @@ pub const ENV_PREFIX: &str = "ENTRA_AUTHMETHODS";
 /// Shortest poll interval accepted: the reports are refreshed by Microsoft every few hours at best,
 /// and polling faster only spends the tenant's shared reports quota.
 pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(60);
+/// Polls further apart than this would leave the data stale for longer than any report's window.
+pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(30 * 24 * 3600);
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30 * 60);
 
 /// A configuration problem, as one line naming the key and the value at fault.
@@ -705,6 +707,15 @@ fn validate_tenant(
             ),
         ));
     }
+    if poll_interval > MAX_POLL_INTERVAL {
+        return Err(err(
+            &["poll_interval"],
+            format!(
+                "poll_interval = {:?} is above the maximum of 30days",
+                humantime::format_duration(poll_interval).to_string()
+            ),
+        ));
+    }
     let user_types = parse_list("user_types", t.user_types, &UserType::ALL, &UserType::ALL, UserType::as_str)
         .map_err(at("user_types"))?;
     let user_roles = parse_list("user_roles", t.user_roles, &UserRole::ALL, &UserRole::DEFAULT, UserRole::as_str)
@@ -811,11 +822,11 @@ fn validate_reports(
             ));
         }
         let interval = r.interval.or(spec.default_interval).unwrap_or(poll_interval);
-        if interval < MIN_POLL_INTERVAL {
+        if interval < MIN_POLL_INTERVAL || interval > MAX_POLL_INTERVAL {
             return Err((
                 vec![key("interval")],
                 format!(
-                    "{} = {:?} is below the minimum of 1m",
+                    "{} = {:?} is outside 1m to 30days",
                     key("interval"),
                     humantime::format_duration(interval).to_string()
                 ),
@@ -832,7 +843,7 @@ fn validate_reports(
                 format!("{} = {max_failure_reasons} is out of range 1..=100", key("max_failure_reasons")),
             ));
         }
-        let max_staleness = r.max_staleness.unwrap_or(interval * 3);
+        let max_staleness = r.max_staleness.unwrap_or(interval.saturating_mul(3));
         if max_staleness < interval {
             return Err((
                 vec![key("max_staleness"), key("interval")],
