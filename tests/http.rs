@@ -54,8 +54,36 @@ async fn scrape_encoded(
 
 fn gunzip(body: &[u8]) -> Vec<u8> {
     let mut text = Vec::new();
+    // Checks the trailer's CRC-32 and length too, and that nothing follows the gzip member.
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body), &mut text).expect("valid gzip");
     text
+}
+
+const PROCESS_FAMILIES: [&str; 7] = [
+    "process_cpu_seconds_total",
+    "process_max_fds",
+    "process_open_fds",
+    "process_resident_memory_bytes",
+    "process_start_time_seconds",
+    "process_threads",
+    "process_virtual_memory_bytes",
+];
+
+/// A scraped body is the cached exposition, exactly, followed by the process metrics and nothing
+/// else; returns those.
+fn process_block(body: &[u8], exposition: &[u8]) -> Exposition {
+    assert!(body.len() > exposition.len() && body.starts_with(exposition), "the exposition comes first, whole");
+    let rest = std::str::from_utf8(&body[exposition.len()..]).expect("UTF-8");
+    assert!(rest.starts_with("# HELP process_"), "{rest}");
+    let block = Exposition::parse(rest);
+    let mut families: Vec<_> = block.samples.keys().map(|(name, _)| name.as_str()).collect();
+    families.dedup();
+    assert_eq!(families, PROCESS_FAMILIES, "{rest}");
+    for family in PROCESS_FAMILIES {
+        let kind = if family.ends_with("_total") { "counter" } else { "gauge" };
+        assert!(rest.contains(&format!("# HELP {family} ")) && rest.contains(&format!("# TYPE {family} {kind}\n")));
+    }
+    block
 }
 
 #[tokio::test]
@@ -64,34 +92,39 @@ async fn metrics_are_gzipped_only_for_clients_that_accept_it() {
     let exporter = start_exporter(&settings(&config_toml(&sim, "", ""))).await;
     let plain = exporter.store.exposition();
     assert!(plain.len() > 10_000);
-    let gzip = exporter.store.cached_exposition().gzip();
     for accept in [&[][..], &["identity"], &["gzip;q=0"], &["*, gzip;q=0"], &["br", "deflate"]] {
         let (encoding, vary, length, body) = scrape_encoded(exporter.addr, accept).await;
         assert_eq!(encoding, None, "{accept:?}");
         assert_eq!(vary, "accept-encoding");
-        assert_eq!((length, &body[..]), (Some(plain.len()), &plain[..]), "{accept:?}");
+        assert_eq!(length, Some(body.len()), "{accept:?}");
+        process_block(&body, &plain);
     }
     for accept in [&["gzip"][..], &["deflate, gzip;q=0.5"], &["*"], &["identity", "GZIP"]] {
         let (encoding, vary, length, body) = scrape_encoded(exporter.addr, accept).await;
         assert_eq!(encoding.as_deref(), Some("gzip"), "{accept:?}");
         assert_eq!(vary, "accept-encoding");
-        // The cached bytes, which decompress to exactly the plain exposition.
-        assert_eq!((length, &body[..]), (Some(gzip.len()), &gzip[..]), "{accept:?}");
-        assert_eq!(gunzip(&body), plain);
+        assert_eq!(length, Some(body.len()), "{accept:?}");
+        // The cached compressed exposition, whole, right after the gzip header.
+        let cached = exporter.store.cached_exposition().deflate();
+        assert_eq!(&body[10..10 + cached.len()], &cached[..], "{accept:?}");
+        let text = gunzip(&body);
+        process_block(&text, &plain);
+        assert!(body.len() * 5 < text.len(), "{} of {} bytes", body.len(), text.len());
     }
-    assert!(gzip.len() * 5 < plain.len(), "{} of {} bytes", gzip.len(), plain.len());
     exporter.shutdown().await;
     sim.shutdown().await;
 }
 
-/// Above `KEEP_PLAIN_UP_TO` (hundreds of tenants) only the gzip copy is kept and a plain-text scrape
-/// decompresses it while sending; lowered here so that one tenant takes that path.
+/// Above `KEEP_PLAIN_UP_TO` (hundreds of tenants) only the compressed copy is kept and a plain-text
+/// scrape decompresses it while sending; lowered here so that one tenant takes that path.
 #[tokio::test]
 async fn a_big_exposition_is_served_as_the_same_text_from_its_gzip_copy() {
     let sim = start_simulator(120, 45).await;
     // Every report: an exposition of more than one decompressed chunk (64 KiB).
     let exporter = start_exporter(&settings(&config_toml_with_reports(&sim, "", "", ""))).await;
-    let (_, _, _, kept) = scrape_encoded(exporter.addr, &[]).await;
+    let kept = exporter.store.exposition();
+    let (_, _, _, body) = scrape_encoded(exporter.addr, &[]).await;
+    process_block(&body, &kept);
     assert!(exporter.store.cached_exposition().plain_cached().is_some());
     exporter.store.set_keep_plain_up_to(0);
     assert_eq!(exporter.store.cached_exposition().plain_cached(), None);
@@ -99,17 +132,54 @@ async fn a_big_exposition_is_served_as_the_same_text_from_its_gzip_copy() {
     assert!(kept.len() > 64 * 1024, "{} bytes", kept.len());
     let (encoding, vary, length, body) = scrape_encoded(exporter.addr, &[]).await;
     assert_eq!((encoding, vary.as_str()), (None, "accept-encoding"));
-    assert_eq!(length, Some(kept.len()), "Content-Length of the decompressed text");
-    assert_eq!(body, kept);
-    let (encoding, _, _, body) = scrape_encoded(exporter.addr, &["gzip"]).await;
+    assert_eq!(length, Some(body.len()), "Content-Length of the decompressed text and the process metrics");
+    process_block(&body, &kept);
+    let (encoding, _, length, body) = scrape_encoded(exporter.addr, &["gzip"]).await;
     assert_eq!(encoding.as_deref(), Some("gzip"));
-    assert_eq!(gunzip(&body), kept);
+    assert_eq!(length, Some(body.len()));
+    process_block(&gunzip(&body), &kept);
     // The tests' scraper (plain text) reads the same numbers on this path.
     let exp = scrape(exporter.addr).await;
-    assert_eq!(exp.text.as_bytes(), &kept[..]);
+    process_block(exp.text.as_bytes(), &kept);
     assert!(
         exp.get("entra_authmethods_users", &[("tenant", TENANT), ("user_type", "all"), ("user_role", "all")]).is_some()
     );
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+/// The standard process metrics follow the exposition: this process's (the exporter runs inside the
+/// test binary), read at the scrape.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_process_metrics_describe_this_process() {
+    let sim = start_simulator(20, 47).await;
+    let exporter = start_exporter(&settings(&config_toml(&sim, "", ""))).await;
+    let first = scrape(exporter.addr).await;
+    let now = unix_now();
+    let value = |exp: &Exposition, name: &str| exp.get(name, &[]).unwrap_or_else(|| panic!("{name}"));
+    let start = value(&first, "process_start_time_seconds");
+    assert!(start <= now && start > now - 3600.0, "started at {start}, now {now}");
+    assert!(value(&first, "process_resident_memory_bytes") > 0.0);
+    assert!(value(&first, "process_virtual_memory_bytes") >= value(&first, "process_resident_memory_bytes"));
+    let open = value(&first, "process_open_fds");
+    assert!(open >= 1.0 && open <= value(&first, "process_max_fds"), "{open} open");
+    assert!(value(&first, "process_threads") >= 1.0);
+    // Scraped until the cached reading has expired, so the last one is read anew; CPU time never goes
+    // back.
+    let cpu = value(&first, "process_cpu_seconds_total");
+    let read_again = tokio::time::Instant::now() + entra_authmethods_exporter::snapshot::PROCESS_METRICS_MAX_AGE;
+    let mut second = scrape(exporter.addr).await;
+    while tokio::time::Instant::now() < read_again {
+        assert!(value(&second, "process_cpu_seconds_total") >= cpu);
+        second = scrape(exporter.addr).await;
+    }
+    assert!(value(&second, "process_cpu_seconds_total") >= cpu);
+    assert_eq!(value(&second, "process_start_time_seconds"), start, "the same process");
     exporter.shutdown().await;
     sim.shutdown().await;
 }

@@ -1,15 +1,15 @@
 //! A plain-text response of an exposition whose plain copy is not kept (see
-//! [`crate::snapshot::KEEP_PLAIN_UP_TO`]): the cached gzip, decompressed chunk by chunk while the
-//! response is written, so that the scrape holds one chunk rather than a copy of the whole text.
-//! Decompressing is cheaper than rendering again, needs no lock, and gives exactly the bytes the gzip
-//! scrapes get.
+//! [`crate::snapshot::KEEP_PLAIN_UP_TO`]): the cached DEFLATE stream, decompressed chunk by chunk
+//! while the response is written, so that the scrape holds one chunk rather than a copy of the whole
+//! text, then the process metrics that follow it. Decompressing is cheaper than rendering again,
+//! needs no lock, and gives exactly the bytes the gzip scrapes get.
 
 use std::io::{self, Read};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
-use flate2::bufread::GzDecoder;
+use flate2::bufread::DeflateDecoder;
 use hyper::body::{Body, Frame, SizeHint};
 
 /// Small enough that a scrape holds no copy of the text, large enough that each frame is worth a
@@ -18,14 +18,18 @@ use hyper::body::{Body, Frame, SizeHint};
 const CHUNK: usize = 64 * 1024;
 
 pub struct Inflate {
-    decoder: GzDecoder<bytes::buf::Reader<Bytes>>,
+    decoder: DeflateDecoder<bytes::buf::Reader<Bytes>>,
+    /// Bytes of the decompressed text still to send.
     remaining: usize,
+    /// Sent after the text.
+    tail: Bytes,
 }
 
 impl Inflate {
-    /// `plain_len`: the length of the decompressed text, sent as the Content-Length.
-    pub fn new(gzip: Bytes, plain_len: usize) -> Self {
-        Inflate { decoder: GzDecoder::new(gzip.reader()), remaining: plain_len }
+    /// `deflate`: the cached raw DEFLATE stream; `plain_len`: the length of its text, which is all
+    /// that is read from it (the stream has no final block); `tail`: what follows the text.
+    pub fn new(deflate: Bytes, plain_len: usize, tail: Bytes) -> Self {
+        Inflate { decoder: DeflateDecoder::new(deflate.reader()), remaining: plain_len, tail }
     }
 }
 
@@ -35,11 +39,15 @@ impl Body for Inflate {
 
     fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         if self.remaining == 0 {
-            return Poll::Ready(None);
+            if self.tail.is_empty() {
+                return Poll::Ready(None);
+            }
+            return Poll::Ready(Some(Ok(Frame::data(std::mem::take(&mut self.tail)))));
         }
         let mut chunk = vec![0; self.remaining.min(CHUNK)];
         if let Err(e) = self.decoder.read_exact(&mut chunk) {
             self.remaining = 0;
+            self.tail = Bytes::new();
             return Poll::Ready(Some(Err(e)));
         }
         self.remaining -= chunk.len();
@@ -47,11 +55,11 @@ impl Body for Inflate {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.remaining == 0
+        self.remaining == 0 && self.tail.is_empty()
     }
 
     /// Exact, so that the response carries a Content-Length, as one of the kept bytes does.
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.remaining as u64)
+        SizeHint::with_exact((self.remaining + self.tail.len()) as u64)
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: the cached exposition, liveness, readiness, a status page and the reload
 //! endpoint. No handler calls Graph or aggregates anything.
 
+mod chunks;
 mod inflate;
 mod status_page;
 pub mod web;
@@ -39,18 +40,21 @@ pub fn router(store: Arc<Store>, telemetry_path: &str) -> Router {
         .with_state(state)
 }
 
-/// The cached exposition, gzip-compressed when the client accepts it (Prometheus does), as
-/// client_golang's handler answers. `Vary` is sent either way, so that a cache between the two keeps
+/// The cached exposition followed by the process metrics, gzip-compressed when the client accepts it
+/// (Prometheus does), as client_golang's handler answers. Either way the response is made of the
+/// cached bytes and the few of the process metrics, neither rendered nor compressed again (see
+/// [`crate::snapshot::Exposition`]). `Vary` is sent either way, so that a cache between the two keeps
 /// the encodings apart.
 async fn metrics(State(state): State<AppState>, request: HeaderMap) -> Response {
     let exposition = state.store.cached_exposition();
+    let process = state.store.process_metrics();
     let gzip = accepts_gzip(&request);
     let body = if gzip {
-        Body::from(exposition.gzip())
+        Body::new(chunks::Chunks::new(exposition.gzip_chunks(&process)))
     } else {
         match exposition.plain_cached() {
-            Some(plain) => Body::from(plain),
-            None => Body::new(inflate::Inflate::new(exposition.gzip(), exposition.plain_len())),
+            Some(plain) => Body::new(chunks::Chunks::new([plain, process.plain()])),
+            None => Body::new(inflate::Inflate::new(exposition.deflate(), exposition.plain_len(), process.plain())),
         }
     };
     let mut response = body.into_response();

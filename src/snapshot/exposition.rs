@@ -1,21 +1,31 @@
-//! The cached exposition: gzip-compressed, as Prometheus asks for it, and while it is small also as
+//! The cached exposition: compressed, as Prometheus asks for gzip, and while it is small also as
 //! plain text. Both are made once per change, by the first scrape after it; every scrape then only
-//! copies one of them (a reference-count increment of the `Bytes`).
+//! copies them (a reference-count increment of the `Bytes`) and appends a small [`Suffix`], the
+//! process metrics, which change at every scrape.
+//!
+//! The compressed copy is not a gzip file but the raw DEFLATE stream (RFC 1951) of the text, ended by
+//! a sync flush (an empty stored block: byte-aligned, not final), with the text's CRC-32. A gzip
+//! response is then one ordinary gzip member (RFC 1952) in four pieces: a 10-byte header, that cached
+//! stream, the suffix compressed on its own and ended by a final block, and a trailer whose CRC-32 is
+//! the cached one continued over the suffix. This is how pigz joins independently compressed blocks;
+//! every gzip decoder reads it as one stream, and the big cached part is neither copied nor
+//! compressed again.
 
 use std::io::{self, Read, Write};
+use std::mem;
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 use flate2::Compression;
-use flate2::bufread::GzDecoder;
-use flate2::write::GzEncoder;
+use flate2::bufread::DeflateDecoder;
+use flate2::write::DeflateEncoder;
 
 use super::render::Families;
 
-/// Above this size only the gzip copy is kept. The plain text is ≈ 48 kB per tenant with the default
-/// breakdowns and compresses about 18-fold, so at 1000 tenants it is 48 MB of a 64 MiB RSS budget
-/// against 2.6 MB compressed. Up to 4 MiB (≈ 85 tenants) keeping it costs at most 4 MiB and spares
-/// plain-text scrapes (curl, load tests) any work; above, those are rare (Prometheus asks for gzip)
-/// and pay a decompression per request instead.
+/// Above this size only the compressed copy is kept. The plain text is ≈ 48 kB per tenant with the
+/// default breakdowns and compresses about 18-fold, so at 1000 tenants it is 48 MB of a 64 MiB RSS
+/// budget against 2.6 MB compressed. Up to 4 MiB (≈ 85 tenants) keeping it costs at most 4 MiB and
+/// spares plain-text scrapes (curl, load tests) any work; above, those are rare (Prometheus asks for
+/// gzip) and pay a decompression per request instead.
 pub const KEEP_PLAIN_UP_TO: usize = 4 * 1024 * 1024;
 
 /// The fastest level: it runs at the first scrape after every change, over the whole exposition, and
@@ -24,8 +34,15 @@ pub const KEEP_PLAIN_UP_TO: usize = 4 * 1024 * 1024;
 /// 7.6 × the CPU to save ≈ 1 MB of RSS at 1000 tenants.
 const LEVEL: Compression = Compression::fast();
 
+/// ID1 ID2, CM = deflate, no flags, no modification time, no extra flags, OS unknown: what flate2's
+/// `GzEncoder` writes.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+
 pub struct Exposition {
-    gzip: Bytes,
+    /// The text as raw DEFLATE ended by a sync flush (see the module's documentation).
+    deflate: Bytes,
+    /// The CRC-32 of the text, continued over the suffix in a gzip response's trailer.
+    crc: u32,
     /// `None` above [`KEEP_PLAIN_UP_TO`].
     plain: Option<Bytes>,
     plain_len: usize,
@@ -40,22 +57,52 @@ impl Exposition {
         if plain_len <= keep_plain_up_to {
             let plain = families.encode();
             drop(families);
-            let gzip = compress(plain_len, |w| w.write_all(&plain));
-            Exposition { gzip, plain: Some(Bytes::from(plain)), plain_len }
+            let (deflate, crc) = compress(plain_len, |w| w.write_all(&plain));
+            Exposition { deflate, crc, plain: Some(Bytes::from(plain)), plain_len }
         } else {
-            let gzip = compress(plain_len, |w| families.write_to(w));
-            Exposition { gzip, plain: None, plain_len }
+            let (deflate, crc) = compress(plain_len, |w| families.write_to(w));
+            Exposition { deflate, crc, plain: None, plain_len }
         }
     }
 
-    /// An empty exposition (valid gzip included), before the first render.
+    /// An empty exposition, before the first render.
     pub(super) fn empty() -> Self {
-        Exposition { gzip: compress(0, |_| Ok(())), plain: Some(Bytes::new()), plain_len: 0 }
+        let (deflate, crc) = compress(0, |_| Ok(()));
+        Exposition { deflate, crc, plain: Some(Bytes::new()), plain_len: 0 }
     }
 
-    /// The gzip-compressed exposition (RFC 1952).
-    pub fn gzip(&self) -> Bytes {
-        self.gzip.clone()
+    /// A gzip response (RFC 1952) of the exposition followed by `suffix`, in pieces that share the
+    /// cached bytes: the header, the cached DEFLATE stream, the suffix's and the trailer (CRC-32 and
+    /// length of the whole text).
+    pub fn gzip_chunks(&self, suffix: &Suffix) -> [Bytes; 4] {
+        let mut crc = crc32fast::Hasher::new_with_initial_len(self.crc, self.plain_len as u64);
+        crc.update(&suffix.plain);
+        let mut trailer = [0; 8];
+        trailer[..4].copy_from_slice(&crc.finalize().to_le_bytes());
+        // ISIZE: the length modulo 2^32.
+        trailer[4..].copy_from_slice(&((self.plain_len + suffix.plain.len()) as u32).to_le_bytes());
+        [
+            Bytes::from_static(&GZIP_HEADER),
+            self.deflate.clone(),
+            suffix.deflate.clone(),
+            Bytes::copy_from_slice(&trailer),
+        ]
+    }
+
+    /// [`Exposition::gzip_chunks`] joined: the whole gzip response, for tests and benchmarks.
+    pub fn gzip(&self, suffix: &Suffix) -> Bytes {
+        let chunks = self.gzip_chunks(suffix);
+        let mut gzip = BytesMut::with_capacity(chunks.iter().map(Bytes::len).sum());
+        for chunk in chunks {
+            gzip.extend_from_slice(&chunk);
+        }
+        gzip.freeze()
+    }
+
+    /// The cached raw DEFLATE stream of the text, not ended by a final block: a reader stops after
+    /// [`Exposition::plain_len`] bytes of text.
+    pub fn deflate(&self) -> Bytes {
+        self.deflate.clone()
     }
 
     /// The plain text, when it is kept (up to [`KEEP_PLAIN_UP_TO`]).
@@ -73,25 +120,80 @@ impl Exposition {
         if let Some(plain) = &self.plain {
             return plain.clone();
         }
-        let mut text = Vec::with_capacity(self.plain_len);
-        GzDecoder::new(self.gzip.clone().reader()).read_to_end(&mut text).expect("the cached gzip decompresses");
+        let mut text = vec![0; self.plain_len];
+        DeflateDecoder::new(self.deflate.clone().reader())
+            .read_exact(&mut text)
+            .expect("the cached stream decompresses");
         Bytes::from(text)
     }
 }
 
-fn compress(plain_len: usize, write: impl FnOnce(&mut GzEncoder<Vec<u8>>) -> io::Result<()>) -> Bytes {
+/// Text that follows the cached exposition in every response (the process metrics): plain, and
+/// compressed on its own into DEFLATE ended by a final block.
+pub struct Suffix {
+    plain: Bytes,
+    deflate: Bytes,
+}
+
+impl Suffix {
+    pub fn new(plain: Bytes) -> Self {
+        let mut encoder = DeflateEncoder::new(Vec::with_capacity(plain.len() / 2 + 64), LEVEL);
+        encoder.write_all(&plain).expect("writing to a Vec cannot fail");
+        let deflate = Bytes::from(encoder.finish().expect("writing to a Vec cannot fail"));
+        Suffix { plain, deflate }
+    }
+
+    pub fn empty() -> Self {
+        Suffix::new(Bytes::new())
+    }
+
+    pub fn plain(&self) -> Bytes {
+        self.plain.clone()
+    }
+}
+
+/// Computes the CRC-32 of what is written through it.
+struct Crc32<W> {
+    inner: W,
+    hasher: crc32fast::Hasher,
+}
+
+impl<W: Write> Write for Crc32<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The text's raw DEFLATE stream, ended by a sync flush rather than a final block, and its CRC-32.
+fn compress(
+    plain_len: usize,
+    write: impl FnOnce(&mut Crc32<DeflateEncoder<Vec<u8>>>) -> io::Result<()>,
+) -> (Bytes, u32) {
     // The fast level makes about an 18th of the text; a 16th leaves room without a regrowth.
-    let mut encoder = GzEncoder::new(Vec::with_capacity(plain_len / 16 + 64), LEVEL);
-    write(&mut encoder).expect("writing to a Vec cannot fail");
-    let mut gzip = encoder.finish().expect("writing to a Vec cannot fail");
+    let encoder = DeflateEncoder::new(Vec::with_capacity(plain_len / 16 + 64), LEVEL);
+    let mut w = Crc32 { inner: encoder, hasher: crc32fast::Hasher::new() };
+    write(&mut w).expect("writing to a Vec cannot fail");
+    // `flush` is a sync flush: everything written so far, then an empty stored block, which leaves the
+    // stream byte-aligned and open for the suffix's blocks.
+    w.inner.flush().expect("writing to a Vec cannot fail");
+    // Taken before the encoder is dropped (dropping finishes the stream, into the emptied Vec).
+    let mut deflate = mem::take(w.inner.get_mut());
     // `Bytes::from(Vec)` keeps the whole allocation: give back what the growth overshot.
-    gzip.shrink_to_fit();
-    Bytes::from(gzip)
+    deflate.shrink_to_fit();
+    (Bytes::from(deflate), w.hasher.finalize())
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+
+    use flate2::read::GzDecoder;
 
     use super::*;
     use crate::snapshot::BuildInfo;
@@ -103,10 +205,35 @@ mod tests {
         render_families(&BuildInfo { version: "v", revision: "r" }, &loaded(), &[tenant_with(methods)])
     }
 
-    fn gunzip(gzip: &[u8]) -> Vec<u8> {
+    /// Decompresses with flate2's standard gzip reader, which checks the header, the CRC-32 and the
+    /// length in the trailer, and that nothing follows the member.
+    fn gunzip(gzip: &[u8]) -> io::Result<Vec<u8>> {
         let mut text = Vec::new();
-        GzDecoder::new(gzip).read_to_end(&mut text).unwrap();
-        text
+        GzDecoder::new(gzip).read_to_end(&mut text)?;
+        Ok(text)
+    }
+
+    fn process_suffix() -> Suffix {
+        let text = "# HELP process_threads Number of OS threads in the process.\n\
+                    # TYPE process_threads gauge\nprocess_threads 7\n";
+        Suffix::new(Bytes::from(text.repeat(20)))
+    }
+
+    fn joined(a: &[u8], b: &Suffix) -> Vec<u8> {
+        [a, &b.plain()[..]].concat()
+    }
+
+    /// The response for `suffix` is one standard gzip member giving the text and then the suffix.
+    fn assert_gzip_of(e: &Exposition, text: &[u8]) {
+        for suffix in [Suffix::empty(), process_suffix()] {
+            let gzip = e.gzip(&suffix);
+            assert_eq!(&gzip[..10], GZIP_HEADER);
+            assert_eq!(gunzip(&gzip).unwrap(), joined(text, &suffix));
+            // The pieces share the cached stream rather than copying it.
+            let chunks = e.gzip_chunks(&suffix);
+            assert_eq!(chunks[1].as_ptr(), e.deflate.as_ptr());
+            assert_eq!(chunks.iter().map(Bytes::len).sum::<usize>(), gzip.len());
+        }
     }
 
     #[test]
@@ -116,27 +243,60 @@ mod tests {
         let e = Exposition::new(families(), KEEP_PLAIN_UP_TO);
         assert_eq!(e.plain_cached().as_deref(), Some(&text[..]));
         assert_eq!(e.plain_len(), text.len());
-        assert_eq!(gunzip(&e.gzip()), text);
-        assert!(e.gzip().len() < text.len() / 3, "{} of {} bytes", e.gzip().len(), text.len());
+        assert_gzip_of(&e, &text);
+        let gzip = e.gzip(&Suffix::empty());
+        assert!(gzip.len() < text.len() / 3, "{} of {} bytes", gzip.len(), text.len());
     }
 
     #[test]
-    fn a_big_exposition_keeps_only_the_gzip_copy_and_gives_back_the_same_text() {
+    fn a_big_exposition_keeps_only_the_compressed_copy_and_gives_back_the_same_text() {
         let text = families().encode();
         // Over the limit by one byte: the plain text is written into the compressor, never joined.
         let e = Exposition::new(families(), text.len() - 1);
         assert_eq!(e.plain_cached(), None);
         assert_eq!(e.plain_len(), text.len());
-        assert_eq!(gunzip(&e.gzip()), text);
+        assert_gzip_of(&e, &text);
         assert_eq!(e.plain(), text);
         // At the limit exactly, both are kept.
         assert!(Exposition::new(families(), text.len()).plain_cached().is_some());
     }
 
     #[test]
-    fn the_exposition_before_the_first_render_is_empty_and_valid_gzip() {
+    fn the_exposition_before_the_first_render_is_empty_and_its_gzip_valid() {
         let e = Exposition::empty();
         assert_eq!(e.plain(), Bytes::new());
-        assert_eq!(gunzip(&e.gzip()), b"");
+        assert_gzip_of(&e, b"");
+    }
+
+    #[test]
+    fn the_cached_stream_is_left_open_and_the_suffix_ends_it() {
+        let text = families().encode();
+        let e = Exposition::new(families(), KEEP_PLAIN_UP_TO);
+        // A sync flush ends on an empty stored block: 00 00 ff ff after the block header bits.
+        assert_eq!(&e.deflate[e.deflate.len() - 4..], [0, 0, 0xff, 0xff]);
+        // The suffix's stream alone is a complete DEFLATE stream of the suffix.
+        let suffix = process_suffix();
+        let mut alone = Vec::new();
+        DeflateDecoder::new(&suffix.deflate[..]).read_to_end(&mut alone).unwrap();
+        assert_eq!(alone, suffix.plain());
+        assert!(suffix.deflate.len() < suffix.plain.len() / 4, "the repeated text compresses");
+        assert_eq!(gunzip(&e.gzip(&suffix)).unwrap(), joined(&text, &suffix));
+    }
+
+    #[test]
+    fn a_wrong_trailer_is_refused_so_the_trailer_is_checked() {
+        let e = Exposition::new(families(), KEEP_PLAIN_UP_TO);
+        let suffix = process_suffix();
+        let good = e.gzip(&suffix);
+        let n = good.len();
+        for at in [n - 8, n - 5, n - 4, n - 1] {
+            let mut bad = good.to_vec();
+            bad[at] ^= 1;
+            assert!(gunzip(&bad).is_err(), "byte {at} of the trailer changed");
+        }
+        // The CRC-32 of the suffix alone (not continued from the exposition's) is refused too.
+        let mut bad = good.to_vec();
+        bad[n - 8..n - 4].copy_from_slice(&crc32fast::hash(&suffix.plain).to_le_bytes());
+        assert!(gunzip(&bad).is_err());
     }
 }

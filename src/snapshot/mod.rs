@@ -4,16 +4,17 @@
 
 mod exposition;
 mod families;
+mod process;
 mod render;
 mod state;
 mod telemetry;
 
-pub use exposition::{Exposition, KEEP_PLAIN_UP_TO};
+pub use exposition::{Exposition, KEEP_PLAIN_UP_TO, Suffix};
 pub use families::{FAMILIES, Family};
 pub use render::{CONTENT_TYPE, render};
 pub use state::{
-    LastError, PlannedState, PollHealth, ReloadStatus, ReportData, ReportSnapshot, ReportState, Store, TenantEntry,
-    TenantHandle, TenantInfo, TenantStatus,
+    LastError, PROCESS_METRICS_MAX_AGE, PlannedState, PollHealth, ReloadStatus, ReportData, ReportSnapshot,
+    ReportState, Store, TenantEntry, TenantHandle, TenantInfo, TenantStatus,
 };
 pub use telemetry::{CertificateValidity, TenantTelemetry};
 

@@ -110,7 +110,7 @@ fn escape_help(help: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Go's spelling of the special values; Rust's shortest round-trip form otherwise (never an exponent).
-fn write_f64(buf: &mut Vec<u8>, v: f64) {
+pub(super) fn write_f64(buf: &mut Vec<u8>, v: f64) {
     if v.is_nan() {
         buf.extend_from_slice(b"NaN");
     } else if v.is_infinite() {

@@ -5,14 +5,15 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use tokio::sync::watch;
 
 use super::BuildInfo;
-use super::exposition::{Exposition, KEEP_PLAIN_UP_TO};
+use super::exposition::{Exposition, KEEP_PLAIN_UP_TO, Suffix};
+use super::process;
 use super::render::render_families;
 use super::telemetry::{CertificateValidity, TenantTelemetry};
 use crate::aggregation::RegistrationSummary;
@@ -220,11 +221,16 @@ pub struct ReloadStatus {
     pub last_success: SystemTime,
 }
 
+/// How long the process metrics are served before /proc is read again.
+pub const PROCESS_METRICS_MAX_AGE: Duration = Duration::from_secs(1);
+
 pub struct Store {
     tenants: RwLock<Arc<[TenantHandle]>>,
     build: BuildInfo,
     reload: Mutex<ReloadStatus>,
     exposition: ArcSwap<Exposition>,
+    /// The process metrics that follow the exposition, and when they were read.
+    process: Mutex<Option<(Instant, Arc<Suffix>)>>,
     /// [`KEEP_PLAIN_UP_TO`]; lower in tests, to take the big exposition's path with a small one.
     keep_plain_up_to: AtomicUsize,
     /// The state changed since `exposition` was rendered.
@@ -257,6 +263,7 @@ impl Store {
             build,
             reload: Mutex::new(ReloadStatus { successful: true, last_success: SystemTime::now() }),
             exposition: ArcSwap::from_pointee(Exposition::empty()),
+            process: Mutex::new(None),
             keep_plain_up_to: AtomicUsize::new(KEEP_PLAIN_UP_TO),
             dirty: AtomicBool::new(true),
             next_stale_at: Mutex::new(None),
@@ -301,6 +308,22 @@ impl Store {
         self.exposition.load_full()
     }
 
+    /// The process metrics (`process_cpu_seconds_total`, …) that every scrape appends to the cached
+    /// exposition. Read from /proc at most once per [`PROCESS_METRICS_MAX_AGE`], so that a flood of
+    /// scrapes (a load test) does not read /proc for each one; a concurrent scrape waits for the read
+    /// in progress.
+    pub fn process_metrics(&self) -> Arc<Suffix> {
+        let mut cached = self.process.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((read_at, suffix)) = &*cached
+            && read_at.elapsed() < PROCESS_METRICS_MAX_AGE
+        {
+            return suffix.clone();
+        }
+        let suffix = Arc::new(Suffix::new(Bytes::from(process::render())));
+        *cached = Some((Instant::now(), suffix.clone()));
+        suffix
+    }
+
     /// Keeps the plain text next to the gzip copy only up to this size from the next render on, in
     /// place of [`KEEP_PLAIN_UP_TO`]: lets tests and benchmarks take the path of an exposition of
     /// hundreds of tenants with a small one.
@@ -309,7 +332,8 @@ impl Store {
         self.invalidate();
     }
 
-    /// The plain text of the exposition, decompressed if only the gzip copy is kept.
+    /// The plain text of the exposition, decompressed if only the compressed copy is kept; without
+    /// the process metrics that a scrape appends (see [`Store::process_metrics`]).
     pub fn exposition(&self) -> Bytes {
         self.cached_exposition().plain()
     }
