@@ -752,7 +752,7 @@ health = dashboard(
                    "short", w=8),
         timeseries("Poll failures by reason per hour", "Failed polls in the preceding hour by reason"
                    " (throttled, unauthorized, forbidden, not_found, server_error, timeout, decode, network,"
-                   " config). The README's troubleshooting table maps each reason to a fix.",
+                   " config, internal). The README's troubleshooting table maps each reason to a fix.",
                    [target(f"sum by (tenant, report, reason) (increase(entra_authmethods_poll_failures_total{{{T}}}[1h]))",
                            "{{tenant}} {{report}} {{reason}}")],
                    "short", steps(("green", None), ("red", 1)), w=8),
@@ -788,6 +788,19 @@ health = dashboard(
               target('time() - entra_authmethods_config_last_reload_success_timestamp_seconds{job=~"$job"}',
                      "{{instance}} age")],
              "short", steps(("red", None), ("green", 1)), w=8, h=6),
+        row("Exporter process"),
+        timeseries("Exporter memory", "Resident memory of each exporter instance (process_resident_memory_bytes):"
+                   " about 10 MiB plus 50 kB per tenant when idle, twice that per tenant while the exposition"
+                   " renders. Compare with the container's memory limit (256 MiB in the Kubernetes manifests).",
+                   [target('process_resident_memory_bytes{job=~"$job"}', "{{instance}}")], "bytes", w=8, h=6),
+        timeseries("Exporter CPU", "CPU time per second used by each exporter instance"
+                   " (rate of process_cpu_seconds_total), in cores.",
+                   [target('rate(process_cpu_seconds_total{job=~"$job"}[$__rate_interval])', "{{instance}}")], "short", w=8, h=6),
+        stat("Exporter restarts in 24 hours", "How often each exporter instance started again in the preceding"
+             " 24 hours (changes of process_start_time_seconds); a crash loop raises"
+             " EntraAuthMethodsExporterRestarting. A rollout's new pods are new instances and do not count.",
+             [target('changes(process_start_time_seconds{job=~"$job"}[24h])', "{{instance}}")], "short",
+             COUNT_ZERO_GOOD, w=8, h=6),
     ],
     "now-24h",
 )
