@@ -17,7 +17,8 @@ const DRIFT_EVERY: Duration = Duration::from_secs(60);
 pub const DEMO_QUOTA: u32 = 50;
 
 /// The configuration the demo runs with, as an operator would write it: the app credential, plus
-/// a signed-in user's refresh token when `refresh_token_file` is given, and every report on.
+/// a signed-in user's refresh token when `refresh_token_file` is given, and every report on. Without
+/// it (what `simulate` prints) the reports Microsoft retired are off.
 pub fn demo_config(simulator_base_url: &str, refresh_token_file: Option<&std::path::Path>) -> String {
     let mut toml = format!(
         r#"# The demo's simulated Graph grants a quota 10 times Graph's real 5 requests per 10 seconds,
@@ -42,9 +43,13 @@ user_roles = ["all", "admin", "user", "privilegedAdmin"]
         // The summaries run too (not feeding the main families), so every operation is exercised.
         reports.entry("registration_summary").or_default().push("enabled = true");
     }
+    // Reports Microsoft retired: the demo's simulator serves them as if live; `simulate` (no signed-in
+    // user) serves them retired, as Graph does, so the config it prints leaves them off rather than
+    // have a first try log "unavailable" for each.
+    let retired = if refresh_token_file.is_some() { "enabled = true" } else { "enabled = false" };
     for report in ["credential_usage_summary", "credential_user_registration_details", "user_credential_usage_details"]
     {
-        reports.entry(report).or_default().push("enabled = true");
+        reports.entry(report).or_default().push(retired);
     }
     // Every report at the demo's pace, so changes show within a minute or two.
     for report in crate::reports::REPORTS.iter().filter(|r| r.default_interval.is_some_and(|i| i > DRIFT_EVERY)) {
@@ -170,4 +175,28 @@ pub async fn simulate(listen: SocketAddr, users: usize, seed: u64, quota: Quota)
 /// 0.0.0.0 is where we listen, not an address a browser can open.
 fn display_address(addr: SocketAddr) -> String {
     if addr.ip().is_unspecified() { format!("localhost:{}", addr.port()) } else { addr.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::reports::ReportKind;
+
+    #[test]
+    fn the_printed_config_for_simulate_leaves_the_retired_reports_off_and_the_demo_on() {
+        let retired = [
+            ReportKind::CredentialUsageSummary,
+            ReportKind::CredentialUserRegistrationDetails,
+            ReportKind::UserCredentialUsageDetails,
+        ];
+        let printed = crate::config::from_toml_str(&super::demo_config("http://127.0.0.1:8990", None)).unwrap();
+        let reports = &printed.tenants[0].reports;
+        assert!(retired.iter().all(|r| !reports.contains_key(r)), "{:?}", reports.keys());
+        assert!(reports.contains_key(&ReportKind::CredentialUserRegistrationCount));
+        let demo = crate::config::from_toml_str(&super::demo_config(
+            "http://127.0.0.1:8990",
+            Some(std::path::Path::new("/tmp/demo.refresh-token")),
+        ))
+        .unwrap();
+        assert!(retired.iter().all(|r| demo.tenants[0].reports.contains_key(r)));
+    }
 }
