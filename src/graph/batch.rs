@@ -73,14 +73,17 @@ impl GraphClient {
             let mut wait: Option<Duration> = None;
             let mut last_error = None;
             for chunk in pending.chunks(size) {
+                // One slot per inner request, held until the batch's answer has arrived.
+                let mut paced = Vec::with_capacity(chunk.len());
                 for _ in chunk {
-                    self.pacer.acquire().await;
+                    paced.push(self.pacer.acquire().await);
                 }
                 let body = BatchRequestBody {
                     requests: chunk.iter().map(|g| BatchRequest { id: &g.id, method: "GET", url: &g.url }).collect(),
                 };
                 let body = bytes::Bytes::from(serde_json::to_vec(&body).expect("batch body serialises"));
                 let answer: BatchResponseBody = self.request_json("$batch", kind, &url, Some(&body)).await?;
+                drop(paced);
                 let mut by_id: HashMap<String, BatchResponse> =
                     answer.responses.into_iter().map(|r| (r.id.to_ascii_lowercase(), r)).collect();
                 for get in chunk {

@@ -13,16 +13,26 @@ pub struct Pacer {
     period: Duration,
     /// Admits waiting requests in order.
     queue: tokio::sync::Mutex<()>,
-    /// The requests in the window, each with the latest moment Graph may have counted it: when it was
-    /// sent, moved to when its answer arrived once it has ([`Sent`]). Graph counts a request when it
-    /// arrives, somewhere in between; a request slowed on its way (a busy host, a slow network) would
-    /// otherwise land in Graph's window later than in ours, next to the ones sent after it.
-    window: std::sync::Mutex<Vec<(u64, Instant)>>,
+    /// The requests in the window. Graph counts a request when it arrives, somewhere between when it
+    /// left and when its answer came back; a request slowed on its way (a busy host, a slow network)
+    /// would otherwise land in Graph's window later than in ours, next to the ones sent after it. So
+    /// a request stays in the window while it is in flight, and `period` after its answer.
+    window: std::sync::Mutex<Vec<Entry>>,
+    /// Woken when an answer arrives, which may free the window.
+    answered: tokio::sync::Notify,
     next_id: AtomicU64,
 }
 
-/// A request admitted by [`Pacer::acquire`]; dropping it, when the answer has arrived, moves its
-/// place in the window to that moment.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    id: u64,
+    /// When it was sent, then when its answer arrived (or the end of a pause after a 429).
+    at: Instant,
+    in_flight: bool,
+}
+
+/// A request admitted by [`Pacer::acquire`]; dropping it, when the answer has arrived, starts its
+/// `period` in the window from that moment.
 pub struct Sent<'a> {
     pacer: &'a Pacer,
     id: u64,
@@ -31,10 +41,14 @@ pub struct Sent<'a> {
 impl Drop for Sent<'_> {
     fn drop(&mut self) {
         let now = Instant::now();
-        let mut window = self.pacer.window.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(entry) = window.iter_mut().find(|(id, _)| *id == self.id) {
-            entry.1 = entry.1.max(now);
+        {
+            let mut window = self.pacer.window.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(entry) = window.iter_mut().find(|e| e.id == self.id) {
+                entry.at = entry.at.max(now);
+                entry.in_flight = false;
+            }
         }
+        self.pacer.answered.notify_waiters();
     }
 }
 
@@ -50,6 +64,7 @@ impl Pacer {
             period,
             queue: tokio::sync::Mutex::new(()),
             window: std::sync::Mutex::new(Vec::new()),
+            answered: tokio::sync::Notify::new(),
             next_id: AtomicU64::new(0),
         }
     }
@@ -60,32 +75,48 @@ impl Pacer {
     pub async fn acquire(&self) -> Sent<'_> {
         let _turn = self.queue.lock().await;
         loop {
+            // Registered before the window is read, so an answer arriving meanwhile is not missed.
+            let answered = self.answered.notified();
             let now = Instant::now();
             let wake = {
                 let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
-                window.retain(|(_, at)| now.saturating_duration_since(*at) < self.period);
+                window.retain(|e| e.in_flight || now.saturating_duration_since(e.at) < self.period);
                 if window.len() < self.limit {
                     let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-                    window.push((id, now));
+                    window.push(Entry { id, at: now, in_flight: true });
                     return Sent { pacer: self, id };
                 }
-                let oldest = window.iter().map(|(_, at)| *at).min().expect("the window is full, so not empty");
-                // A period too long for an Instant: the window never frees, as if it ended in 100 years.
-                oldest.checked_add(self.period).unwrap_or_else(|| oldest + Duration::from_secs(100 * 365 * 86_400))
+                // The first answered entry to leave the window; none while all are in flight.
+                window.iter().filter(|e| !e.in_flight).map(|e| e.at).min().map(|oldest| {
+                    // A period too long for an Instant: the window never frees, as if it ended in 100 years.
+                    oldest.checked_add(self.period).unwrap_or_else(|| oldest + Duration::from_secs(100 * 365 * 86_400))
+                })
             };
-            tokio::time::sleep_until(wake).await;
+            match wake {
+                Some(wake) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(wake) => {}
+                        _ = answered => {}
+                    }
+                }
+                None => answered.await,
+            }
         }
     }
 
     /// Pushes the window forward after Graph said 429: Graph keeps counting while it throttles, so the
-    /// next request waits at least `delay` regardless of what the local window thinks.
+    /// next request waits at least `delay` regardless of what the local window thinks. Requests in the
+    /// window stay (and those in flight keep counting until answered); the window is filled up to
+    /// its limit with entries that expire when the pause ends.
     pub async fn pause_for(&self, delay: Duration) {
         let until = Instant::now() + delay;
-        // Fill the window with entries that expire when the pause ends.
         let stamp = until.checked_sub(self.period).unwrap_or(until);
         let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
-        window.clear();
-        window.extend(std::iter::repeat_n((PAUSE, stamp), self.limit));
+        for entry in window.iter_mut() {
+            entry.at = entry.at.max(stamp);
+        }
+        let missing = self.limit.saturating_sub(window.len());
+        window.extend(std::iter::repeat_n(Entry { id: PAUSE, at: stamp, in_flight: false }, missing));
     }
 }
 
@@ -119,6 +150,33 @@ mod tests {
         pacer.pause_for(Duration::from_secs(3)).await;
         pacer.acquire().await;
         assert_eq!(start.elapsed(), Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_in_flight_longer_than_the_period_keeps_its_place() {
+        let pacer = Pacer::new(1, Duration::from_secs(10));
+        let start = Instant::now();
+        let slow = pacer.acquire().await;
+        let answer = async {
+            tokio::time::sleep(Duration::from_secs(15)).await;
+            drop(slow);
+        };
+        let (_, ()) = tokio::join!(pacer.acquire(), answer);
+        // Not at 10.2 s while the first request is still on its way: 10.2 s after its answer.
+        assert_eq!(start.elapsed(), Duration::from_millis(25_200));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_keeps_the_requests_in_flight() {
+        let pacer = Pacer::new(2, Duration::from_secs(10));
+        let start = Instant::now();
+        let (a, b) = (pacer.acquire().await, pacer.acquire().await);
+        pacer.pause_for(Duration::from_secs(1)).await;
+        tokio::time::advance(Duration::from_secs(3)).await;
+        drop((a, b));
+        // Both answers came at 3 s: the window holds them until 13.2 s, not just the 1 s pause.
+        pacer.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(13_200));
     }
 
     #[tokio::test(start_paused = true)]
