@@ -204,7 +204,7 @@ def download_only(sim):
     start = time.perf_counter()
     conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=120)
     form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": CLIENT_ID,
-                                   "client_secret": CLIENT_SECRET, "scope": f"{sim.base}/.default"})
+                                   "client_secret": CLIENT_SECRET, "scope": "https://graph.microsoft.com/.default"})
     conn.request("POST", f"/{TENANT_ID}/oauth2/v2.0/token", form,
                  {"Content-Type": "application/x-www-form-urlencoded"})
     token = json.loads(conn.getresponse().read())["access_token"]

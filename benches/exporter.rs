@@ -46,7 +46,7 @@ fn fetch_pages(rt: &tokio::runtime::Runtime) -> Vec<Bytes> {
             .append_pair("grant_type", "client_credentials")
             .append_pair("client_id", DEMO_CLIENT_ID)
             .append_pair("client_secret", DEMO_CLIENT_SECRET)
-            .append_pair("scope", &format!("{base}/.default"))
+            .append_pair("scope", "https://graph.microsoft.com/.default")
             .finish();
         let token = http
             .post(format!("{base}/{DEMO_TENANT_ID}/oauth2/v2.0/token"))
