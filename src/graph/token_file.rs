@@ -2,13 +2,12 @@
 //! atomically (temporary file, fsync, rename) with mode 0600, so a crash never leaves a half-written
 //! token and no other user can read it.
 
-use std::ffi::OsStr;
-use std::fs::File;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rand::Rng;
 
+use crate::atomic_file::create_temp;
 use crate::config::Secret;
 
 pub fn read(path: &Path) -> Result<Secret, String> {
@@ -48,33 +47,10 @@ pub fn write(path: &Path, token: &Secret) -> Result<(), String> {
     result.map_err(|e| fail("write", e))
 }
 
-/// Attempts at a free temporary name before giving up.
-const TEMP_ATTEMPTS: usize = 16;
-
-/// A new file `.NAME.tmp.RANDOM` in `dir`, mode 0600, created exclusively: a file or symlink already
-/// there (planted by whoever can write to the directory) is never opened or followed; another
-/// random name is tried instead.
-fn create_temp(dir: &Path, name: &OsStr, mut random: impl FnMut() -> u64) -> std::io::Result<(PathBuf, File)> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    for _ in 0..TEMP_ATTEMPTS {
-        let tmp = dir.join(format!(".{}.tmp.{:016x}", name.to_string_lossy(), random()));
-        match options.open(&tmp) {
-            Ok(file) => return Ok((tmp, file)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(std::io::Error::new(
-        std::io::ErrorKind::AlreadyExists,
-        format!("{TEMP_ATTEMPTS} temporary file names were all taken"),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
+    use std::ffi::OsStr;
+
     use super::*;
 
     #[test]
