@@ -14,7 +14,7 @@
 use std::io::{self, Read, Write};
 use std::mem;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use flate2::Compression;
 use flate2::bufread::DeflateDecoder;
 use flate2::write::DeflateEncoder;
@@ -87,16 +87,6 @@ impl Exposition {
             suffix.deflate.clone(),
             Bytes::copy_from_slice(&trailer),
         ]
-    }
-
-    /// [`Exposition::gzip_chunks`] joined: the whole gzip response, for tests and benchmarks.
-    pub fn gzip(&self, suffix: &Suffix) -> Bytes {
-        let chunks = self.gzip_chunks(suffix);
-        let mut gzip = BytesMut::with_capacity(chunks.iter().map(Bytes::len).sum());
-        for chunk in chunks {
-            gzip.extend_from_slice(&chunk);
-        }
-        gzip.freeze()
     }
 
     /// The cached raw DEFLATE stream of the text, not ended by a final block: a reader stops after
@@ -196,6 +186,15 @@ mod tests {
     use flate2::read::GzDecoder;
 
     use super::*;
+
+    /// The whole gzip response, the chunks joined.
+    fn gzip(e: &Exposition, suffix: &Suffix) -> Bytes {
+        let mut gzip = bytes::BytesMut::new();
+        for chunk in e.gzip_chunks(suffix) {
+            gzip.extend_from_slice(&chunk);
+        }
+        gzip.freeze()
+    }
     use crate::snapshot::BuildInfo;
     use crate::snapshot::render::render_families;
     use crate::snapshot::render::tests::{loaded, tenant_with};
@@ -226,7 +225,7 @@ mod tests {
     /// The response for `suffix` is one standard gzip member giving the text and then the suffix.
     fn assert_gzip_of(e: &Exposition, text: &[u8]) {
         for suffix in [Suffix::empty(), process_suffix()] {
-            let gzip = e.gzip(&suffix);
+            let gzip = gzip(e, &suffix);
             assert_eq!(&gzip[..10], GZIP_HEADER);
             assert_eq!(gunzip(&gzip).unwrap(), joined(text, &suffix));
             // The pieces share the cached stream rather than copying it.
@@ -244,7 +243,7 @@ mod tests {
         assert_eq!(e.plain_cached().as_deref(), Some(&text[..]));
         assert_eq!(e.plain_len(), text.len());
         assert_gzip_of(&e, &text);
-        let gzip = e.gzip(&Suffix::empty());
+        let gzip = gzip(&e, &Suffix::empty());
         assert!(gzip.len() < text.len() / 3, "{} of {} bytes", gzip.len(), text.len());
     }
 
@@ -280,14 +279,14 @@ mod tests {
         DeflateDecoder::new(&suffix.deflate[..]).read_to_end(&mut alone).unwrap();
         assert_eq!(alone, suffix.plain());
         assert!(suffix.deflate.len() < suffix.plain.len() / 4, "the repeated text compresses");
-        assert_eq!(gunzip(&e.gzip(&suffix)).unwrap(), joined(&text, &suffix));
+        assert_eq!(gunzip(&gzip(&e, &suffix)).unwrap(), joined(&text, &suffix));
     }
 
     #[test]
     fn a_wrong_trailer_is_refused_so_the_trailer_is_checked() {
         let e = Exposition::new(families(), KEEP_PLAIN_UP_TO);
         let suffix = process_suffix();
-        let good = e.gzip(&suffix);
+        let good = gzip(&e, &suffix);
         let n = good.len();
         for at in [n - 8, n - 5, n - 4, n - 1] {
             let mut bad = good.to_vec();
