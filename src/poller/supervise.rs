@@ -4,9 +4,9 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
 
 use crate::graph::GraphError;
 
@@ -18,29 +18,11 @@ const MAX_MESSAGE: usize = 300;
 /// rather than as a task of its own keeps the scheduling of requests exactly as it is without this
 /// guard (which the pacing relies on).
 pub(crate) async fn catch_panic<T>(sweep: impl Future<Output = Result<T, GraphError>>) -> Result<T, GraphError> {
-    match (CatchUnwind { inner: Box::pin(sweep) }).await {
+    // Unwind safety: after a panic the sweep is never polled again, only dropped; what it shares
+    // (tokens, pacer, store) is behind locks that unwinding releases, as with a panicking task.
+    match AssertUnwindSafe(sweep).catch_unwind().await {
         Ok(result) => result,
         Err(payload) => Err(GraphError::Internal(panic_message(payload))),
-    }
-}
-
-/// A future whose panics are caught and returned as the panic's payload.
-struct CatchUnwind<F> {
-    inner: Pin<Box<F>>,
-}
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = Result<F::Output, Box<dyn Any + Send>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.inner.as_mut();
-        // Unwind safety: after a panic the sweep is never polled again, only dropped; what it shares
-        // (tokens, pacer, store) is behind locks that unwinding releases, as with a panicking task.
-        match catch_unwind(AssertUnwindSafe(move || inner.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
-            Err(payload) => Poll::Ready(Err(payload)),
-        }
     }
 }
 
