@@ -13,6 +13,9 @@ ENV ENTRA_AUTHMETHODS_REVISION=${REVISION}
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
+# The Graph simulator, a workspace member: the image keeps the default build, so `--demo` works in it
+# (docker run IMAGE --demo is the quickest look at the dashboards); it adds no runtime dependency.
+COPY crates ./crates
 # BuildKit cache mounts keep the registry and target directory between builds; the binary is copied
 # out of the cached target directory, which does not persist into the image layer.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

@@ -23,10 +23,8 @@ use entra_authmethods_exporter::http::router;
 use entra_authmethods_exporter::poller::registration::decode_page;
 use entra_authmethods_exporter::reports::registration_details::{PATH, SELECT};
 use entra_authmethods_exporter::reports::{Page, ReportKind};
-use entra_authmethods_exporter::simulator::{
-    self, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SimulatorConfig,
-};
 use entra_authmethods_exporter::snapshot::{BuildInfo, ReportData, Store, TenantInfo};
+use graph_simulator::{self, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SimulatorConfig};
 
 /// Users in the simulated tenant the pages come from: ten full pages of 1000 rows.
 const USERS: usize = 10_000;
@@ -38,7 +36,7 @@ fn fetch_pages(rt: &tokio::runtime::Runtime) -> Vec<Bytes> {
         let mut sim_config = SimulatorConfig::single(USERS, SEED);
         // The quota is not what is measured here.
         sim_config.quota_window = Duration::ZERO;
-        let sim = simulator::start(sim_config, SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("simulator");
+        let sim = graph_simulator::start(sim_config, SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("simulator");
         let base = sim.base_url();
         // The exporter's own client: it installs the TLS provider reqwest is built without.
         let http = entra_authmethods_exporter::graph::http_client(&settings(1).graph).expect("HTTP client");

@@ -84,7 +84,7 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Report requests allowed per --quota-window per app and tenant (Graph's own is 5).
-        #[arg(long, value_name = "N", default_value_t = crate::demo::DEMO_QUOTA)]
+        #[arg(long, value_name = "N", default_value_t = DEMO_QUOTA)]
         quota_requests: u32,
         /// The quota's sliding window, e.g. "10s" (Graph's); "0s" turns throttling off.
         #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
@@ -96,6 +96,52 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },
+}
+
+/// Requests per 10 seconds the demo's simulator allows and the demo's exporter paces itself to: 10
+/// times Graph's real 5, so that every report shows data within seconds.
+pub(crate) const DEMO_QUOTA: u32 = 50;
+
+/// What `--demo` and `simulate` say in a build without the simulator.
+#[cfg(not(feature = "simulator"))]
+const NO_SIMULATOR: &str = "this build has no simulator feature: --demo and simulate need the default build \
+     (cargo build --release, without --no-default-features)";
+
+#[cfg(feature = "simulator")]
+async fn simulate(
+    listen: SocketAddr,
+    users: usize,
+    seed: u64,
+    requests: u32,
+    window: std::time::Duration,
+) -> Result<ExitCode, String> {
+    let quota = crate::demo::Quota { requests, window };
+    crate::demo::simulate(listen, users, seed, quota).await.map(|_| ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "simulator"))]
+async fn simulate(_: SocketAddr, _: usize, _: u64, _: u32, _: std::time::Duration) -> Result<ExitCode, String> {
+    Err(NO_SIMULATOR.into())
+}
+
+#[cfg(feature = "simulator")]
+async fn demo(
+    listen: SocketAddr,
+    telemetry_path: &str,
+    web: Option<crate::http::web::WebConfig>,
+    limits: crate::http::web::ConnectionLimits,
+) -> Result<ExitCode, String> {
+    crate::demo::run(listen, telemetry_path, web, limits).await.map(|_| ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "simulator"))]
+async fn demo(
+    _: SocketAddr,
+    _: &str,
+    _: Option<crate::http::web::WebConfig>,
+    _: crate::http::web::ConnectionLimits,
+) -> Result<ExitCode, String> {
+    Err(NO_SIMULATOR.into())
 }
 
 /// Entry point of the binary.
@@ -121,8 +167,7 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     validate_telemetry_path(&cli.telemetry_path)?;
     if let Some(Command::Simulate { listen, users, seed, quota_requests, quota_window }) = cli.command {
-        let quota = crate::demo::Quota { requests: quota_requests, window: quota_window };
-        return crate::demo::simulate(listen, users, seed, quota).await.map(|_| ExitCode::SUCCESS);
+        return simulate(listen, users, seed, quota_requests, quota_window).await;
     }
     if let Some(Command::Login { tenant }) = &cli.command {
         let settings = load_settings(cli.config.as_deref())?;
@@ -145,7 +190,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         if let Some(w) = &web {
             tracing::info!(summary = %w.summary(), "web config loaded");
         }
-        return crate::demo::run(listen, &cli.telemetry_path, web, limits).await.map(|_| ExitCode::SUCCESS);
+        return demo(listen, &cli.telemetry_path, web, limits).await;
     }
     if cli.check_config {
         return Ok(check_config(&cli));

@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use crate::app;
 use crate::config;
-use crate::simulator::{self, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, RetirableReport, SimulatorConfig};
+use graph_simulator::{
+    self as simulator, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, RetirableReport, SimulatorConfig,
+};
 
 /// Users in the demo tenant: a few pages of userRegistrationDetails, so paging is exercised.
 pub const DEMO_USERS: usize = 3000;
 const DEMO_SEED: u64 = 20261127;
 /// The simulated population changes this often, and the demo polls at the same pace (the minimum).
 const DRIFT_EVERY: Duration = Duration::from_secs(60);
-/// Requests per 10 seconds the demo's simulator allows and the demo's exporter paces itself to.
-pub const DEMO_QUOTA: u32 = 50;
+use crate::cli::DEMO_QUOTA;
 
 /// The configuration the demo runs with, as an operator would write it: the app credential, plus
 /// a signed-in user's refresh token when `refresh_token_file` is given, and every report on. Without

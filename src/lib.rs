@@ -10,6 +10,7 @@ pub mod app;
 pub mod atomic_file;
 pub mod cli;
 pub mod config;
+#[cfg(feature = "simulator")]
 pub mod demo;
 pub mod graph;
 pub mod healthcheck;
@@ -20,7 +21,6 @@ pub mod persistence;
 pub mod poller;
 pub mod reports;
 pub mod sharding;
-pub mod simulator;
 pub mod snapshot;
 
 /// Version reported by `--version` and `entra_authmethods_build_info`.

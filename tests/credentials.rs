@@ -12,7 +12,7 @@ use base64::Engine;
 use common::truth;
 use common::*;
 use entra_authmethods_exporter::config::{self, Sources};
-use entra_authmethods_exporter::simulator::{
+use graph_simulator::{
     self, APP_SERVICE_TOKEN_PATH, AssertionKind, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_IDENTITY_HEADER,
     DEMO_MANAGED_IDENTITY_CLIENT_ID, DEMO_TENANT_ID, DEMO_USER_ASSIGNED_CLIENT_ID, FEDERATED_AUDIENCE, Fault,
     IMDS_TOKEN_PATH, ManagedIdentityProtocol, RunningSimulator, SimulatorConfig,
@@ -34,7 +34,7 @@ async fn sim() -> RunningSimulator {
     let mut cfg = SimulatorConfig::single(40, 7);
     cfg.quota_requests = 10_000;
     cfg.token_lifetime = TOKEN_LIFETIME;
-    simulator::start(cfg, loopback()).await.expect("simulator starts")
+    graph_simulator::start(cfg, loopback()).await.expect("simulator starts")
 }
 
 fn testdata(name: &str) -> PathBuf {

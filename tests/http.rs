@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use entra_authmethods_exporter::app;
 use entra_authmethods_exporter::http::web::ConnectionLimits;
-use entra_authmethods_exporter::simulator::{DEMO_TENANT_ID, Fault};
+use graph_simulator::{DEMO_TENANT_ID, Fault};
 
 #[tokio::test]
 async fn health_readiness_and_status_page_after_a_good_poll() {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use entra_authmethods_exporter::app;
-use entra_authmethods_exporter::simulator::{DEMO_CLIENT_SECRET, RunningSimulator};
+use graph_simulator::{DEMO_CLIENT_SECRET, RunningSimulator};
 
 /// Families holding report data (not poll health), and the age of that data.
 const DATA_FAMILIES: &[&str] = &[

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::truth::{self, Truth};
 use common::*;
-use entra_authmethods_exporter::simulator::{DEMO_TENANT_ID, Population};
+use graph_simulator::{DEMO_TENANT_ID, Population};
 
 const DATA_FAMILIES: [&str; 5] = [
     "entra_authmethods_users",
@@ -156,7 +156,7 @@ async fn once_mode_prints_the_exposition_and_exits_zero() {
     let out = run_binary(&config_toml(&sim, "page_size = 500", ""), &["--once"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
-    assert!(!stderr.contains(entra_authmethods_exporter::simulator::DEMO_CLIENT_SECRET), "secret in logs: {stderr}");
+    assert!(!stderr.contains(graph_simulator::DEMO_CLIENT_SECRET), "secret in logs: {stderr}");
     let exp = Exposition::parse(&String::from_utf8(out.stdout).unwrap());
     assert_matches_truth(&exp, &truth::compute(TENANT, &sim.population(DEMO_TENANT_ID)));
     promtool_check_metrics(&exp.text);
@@ -351,7 +351,7 @@ async fn the_next_page_is_requested_while_the_current_one_is_decoded() {
 /// nextLinks, as Graph does behind a real proxy; `inject` may add a nextLink to the directoryRoles
 /// answer. Returns its base URL and a count of the requests it forwarded.
 async fn graph_proxy(
-    sim: &entra_authmethods_exporter::simulator::RunningSimulator,
+    sim: &graph_simulator::RunningSimulator,
     inject_roles_link: Option<String>,
 ) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     use axum::extract::{Request, State};

@@ -6,7 +6,7 @@ mod common;
 
 use common::truth;
 use common::*;
-use entra_authmethods_exporter::simulator::{DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Fault, TokenError};
+use graph_simulator::{DEMO_CLIENT_SECRET, DEMO_TENANT_ID, Fault, TokenError};
 
 const REPORT: [(&str, &str); 2] = [("tenant", TENANT), ("report", "registration_details")];
 
@@ -164,10 +164,10 @@ async fn a_revoked_token_is_renewed_once_and_the_poll_succeeds() {
 
 #[tokio::test]
 async fn expiring_tokens_are_renewed_before_graph_rejects_them() {
-    let mut cfg = entra_authmethods_exporter::simulator::SimulatorConfig::single(600, 28);
+    let mut cfg = graph_simulator::SimulatorConfig::single(600, 28);
     cfg.quota_requests = 10_000;
     cfg.token_lifetime = std::time::Duration::from_secs(1);
-    let sim = entra_authmethods_exporter::simulator::start(cfg, loopback()).await.unwrap();
+    let sim = graph_simulator::start(cfg, loopback()).await.unwrap();
     // 6 pages at 2 requests per 500 ms: the sweep takes over a second, past the renewal point (750 ms)
     // of a token that lives one second (Entra reports whole seconds).
     let toml = config_toml(&sim, "page_size = 100", "").replace(
@@ -267,10 +267,10 @@ async fn an_unreachable_graph_is_a_network_failure() {
 
 #[tokio::test]
 async fn the_reports_quota_is_respected_so_graph_never_throttles() {
-    let mut cfg = entra_authmethods_exporter::simulator::SimulatorConfig::single(500, 34);
+    let mut cfg = graph_simulator::SimulatorConfig::single(500, 34);
     cfg.quota_requests = 3;
     cfg.quota_window = std::time::Duration::from_millis(300);
-    let sim = entra_authmethods_exporter::simulator::start(cfg, loopback()).await.unwrap();
+    let sim = graph_simulator::start(cfg, loopback()).await.unwrap();
     // Paced a little below the quota: the margin absorbs scheduling delays between our clock and
     // the simulator's on a loaded CI machine, as the built-in 2% margin does for Graph's 10 s window.
     let toml = config_toml(&sim, "page_size = 50", "").replace(
@@ -384,7 +384,7 @@ async fn an_endless_token_answer_is_cut_at_the_token_limit() {
 #[tokio::test]
 async fn an_endless_managed_identity_answer_is_cut_at_the_token_limit() {
     use entra_authmethods_exporter::graph::MAX_TOKEN_BODY;
-    use entra_authmethods_exporter::simulator::DEMO_CLIENT_ID;
+    use graph_simulator::DEMO_CLIENT_ID;
     let sim = start_simulator(10, 38).await;
     let (endless, sent) = endless_body_server().await;
     let endpoint = format!("{endless}/metadata/identity/oauth2/token");

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use entra_authmethods_exporter::simulator::DEMO_TENANT_ID;
+use graph_simulator::DEMO_TENANT_ID;
 
 fn available(exp: &Exposition, report: &str) -> Option<f64> {
     exp.get("entra_authmethods_report_available", &[("tenant", TENANT), ("report", report)])
@@ -23,7 +23,7 @@ async fn simulator_in(cloud: SimCloud, users: usize, seed: u64) -> RunningSimula
     let mut cfg = SimulatorConfig::single(users, seed);
     cfg.quota_requests = 10_000;
     cfg.tenants[0].cloud = cloud;
-    entra_authmethods_exporter::simulator::start(cfg, loopback()).await.unwrap()
+    graph_simulator::start(cfg, loopback()).await.unwrap()
 }
 
 /// A tenant of a national cloud, configured with `cloud = "{name}"` and both endpoints on the
@@ -190,14 +190,14 @@ async fn delegated_only_reports_are_skipped_once_without_a_signed_in_user() {
 use common::activity_truth;
 use entra_authmethods_exporter::config::Secret;
 use entra_authmethods_exporter::graph::token_file;
-use entra_authmethods_exporter::simulator::{RetirableReport, RunningSimulator, SimCloud, SimulatorConfig};
+use graph_simulator::{RetirableReport, RunningSimulator, SimCloud, SimulatorConfig};
 
 /// A simulator serving every report (retired ones switched back on) and a config for a tenant with
 /// both credentials, every report enabled and the privilegedAdmin breakdown.
 async fn everything(users: usize, seed: u64, source: &str) -> (RunningSimulator, tempfile::TempDir, String) {
     let mut cfg = SimulatorConfig::single(users, seed);
     cfg.quota_requests = 10_000;
-    let sim = entra_authmethods_exporter::simulator::start(cfg, loopback()).await.unwrap();
+    let sim = graph_simulator::start(cfg, loopback()).await.unwrap();
     for r in [
         RetirableReport::CredentialUsageSummary,
         RetirableReport::CredentialUserRegistrationDetails,
@@ -427,7 +427,7 @@ async fn the_rotated_refresh_token_is_persisted_and_a_revoked_one_is_not_retried
 async fn login_runs_the_device_code_flow_end_to_end() {
     let mut cfg = SimulatorConfig::single(10, 66);
     cfg.device_code_interval = std::time::Duration::from_secs(1);
-    let sim = entra_authmethods_exporter::simulator::start(cfg, loopback()).await.unwrap();
+    let sim = graph_simulator::start(cfg, loopback()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("token");
     let toml = config_toml(&sim, "", &format!("refresh_token_file = {:?}", token.display().to_string()));

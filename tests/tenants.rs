@@ -8,20 +8,18 @@ use std::sync::Arc;
 
 use common::*;
 use entra_authmethods_exporter::app;
-use entra_authmethods_exporter::simulator::{
-    self, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SimTenantConfig, SimulatorConfig,
-};
 use entra_authmethods_exporter::snapshot::TenantHandle;
+use graph_simulator::{self, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SimTenantConfig, SimulatorConfig};
 
 /// `names` tenants against one simulator (the same directory under different names, as an MSP's
 /// multi-tenant app would see several), details only.
-fn many(sim: &entra_authmethods_exporter::simulator::RunningSimulator, names: &[&str], graph: &str) -> String {
+fn many(sim: &graph_simulator::RunningSimulator, names: &[&str], graph: &str) -> String {
     with_tenant_lines(sim, names, graph, |_| String::new())
 }
 
 /// Like [`many`], with extra lines for some tenants (`extra(name)` is inserted in its table).
 fn with_tenant_lines(
-    sim: &entra_authmethods_exporter::simulator::RunningSimulator,
+    sim: &graph_simulator::RunningSimulator,
     names: &[&str],
     graph: &str,
     extra: impl Fn(&str) -> String,
@@ -357,7 +355,7 @@ async fn two_hundred_tenants_within_their_quotas_and_one_broken_tenant_harms_no_
             .collect(),
         ..Default::default()
     };
-    let sim = simulator::start(config, loopback()).await.unwrap();
+    let sim = graph_simulator::start(config, loopback()).await.unwrap();
     let broken = &ids[57];
     sim.set_app_roles(broken, Vec::new());
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use entra_authmethods_exporter::app::{self, RunningExporter};
 use entra_authmethods_exporter::http::web::{REALM, WebConfig};
-use entra_authmethods_exporter::simulator::RunningSimulator;
+use graph_simulator::RunningSimulator;
 use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};

@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use entra_authmethods_exporter::simulator::{
-    EventKind, Population, legacy_registration_auth_methods, legacy_usage_auth_method,
-};
+use graph_simulator::{EventKind, Population, legacy_registration_auth_methods, legacy_usage_auth_method};
 use time::{Duration, OffsetDateTime};
 
 pub type Series = BTreeMap<Vec<(&'static str, String)>, f64>;

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use entra_authmethods_exporter::app::{self, RunningExporter};
 use entra_authmethods_exporter::config::{self, Settings};
-use entra_authmethods_exporter::simulator::{self, RunningSimulator, SimulatorConfig};
+use graph_simulator::{self as simulator, RunningSimulator, SimulatorConfig};
 
 pub const TENANT: &str = "contoso";
 

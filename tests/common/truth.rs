@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use entra_authmethods_exporter::simulator::Population;
+use graph_simulator::Population;
 
 /// README: the phishing-resistant methods.
 const PHISHING_RESISTANT: &[&str] = &[

@@ -435,8 +435,8 @@ pub(crate) fn drift_events(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::Population;
-    use crate::simulator::events::{RESET_ACTIVITY_METHODS, SIGN_IN_METHODS};
+    use crate::Population;
+    use crate::events::{RESET_ACTIVITY_METHODS, SIGN_IN_METHODS};
     use std::collections::{BTreeMap, HashSet};
 
     #[test]

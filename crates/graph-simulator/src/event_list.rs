@@ -209,7 +209,7 @@ pub(crate) fn list(ctx: &Ctx<'_>, pop: &Population, flavor: Flavor) -> Response 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::events::EventKind;
+    use crate::events::EventKind;
 
     fn ev(secs: i64) -> SimEvent {
         SimEvent {

@@ -184,10 +184,7 @@ mod tests {
             legacy_usage_auth_method(EventKind::Registration, "windowsHelloForBusiness"),
             "windowsHelloForBusiness"
         );
-        for m in crate::simulator::events::REGISTRATION_ACTIVITY_METHODS
-            .iter()
-            .chain(&crate::simulator::events::RESET_ACTIVITY_METHODS)
-        {
+        for m in crate::events::REGISTRATION_ACTIVITY_METHODS.iter().chain(&crate::events::RESET_ACTIVITY_METHODS) {
             for k in [EventKind::Registration, EventKind::Reset] {
                 assert!(USAGE_AUTH_METHODS.contains(&legacy_usage_auth_method(k, m)), "{m}");
             }

@@ -236,7 +236,7 @@ pub(crate) fn json_str(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::Population;
+    use crate::Population;
 
     #[test]
     fn rows_parse_and_follow_the_schema() {

@@ -17,7 +17,39 @@ use base64::Engine;
 use ring::signature;
 
 use super::entra::EntraError;
-use crate::graph::assertion::{JWT_BEARER, format_unix, thumbprint_s256, thumbprint_sha1};
+
+/// The `client_assertion_type` of a JWT client assertion (RFC 7523 section 2.2; Microsoft identity
+/// platform, "Certificate credentials").
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// base64url without padding, the JWS encoding (RFC 7515 section 2).
+fn b64url(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// `x5t#S256`: base64url of the SHA-256 digest of the certificate's DER (RFC 7515 section 4.1.8),
+/// which Entra's "Certificate credentials" page asks for in the assertion's header.
+fn thumbprint_s256(der: &[u8]) -> String {
+    b64url(ring::digest::digest(&ring::digest::SHA256, der).as_ref())
+}
+
+/// `x5t`: base64url of the SHA-1 digest of the certificate's DER (RFC 7515 section 4.1.7), the
+/// older header Entra still accepts with RS256.
+fn thumbprint_sha1(der: &[u8]) -> String {
+    b64url(ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der).as_ref())
+}
+
+/// RFC 3339 UTC, as Entra quotes times in its error descriptions.
+fn format_unix(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| t.to_string())
+}
+
+fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
 
 /// The audience a federated token must carry for Entra.
 pub const FEDERATED_AUDIENCE: &str = "api://AzureADTokenExchange";
@@ -128,7 +160,7 @@ pub(crate) fn check(
     if assertion_type != Some(JWT_BEARER) {
         return Err(EntraError::missing("client_assertion_type"));
     }
-    let now = crate::graph::now_unix();
+    let now = now_unix();
     let parts: Vec<&str> = assertion.split('.').collect();
     if parts.len() != 3 {
         return Err(malformed("The assertion is not a JWS compact serialization."));
@@ -312,14 +344,44 @@ fn check_federated(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::ClientCertificate;
     use axum::http::HeaderValue;
 
     const CLIENT: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 
-    fn setup() -> (Mutex<AppCredentials>, ClientCertificate, HeaderMap) {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/web");
-        let cert = ClientCertificate::load(&dir.join("rsa.crt"), Some(&dir.join("rsa.key"))).unwrap();
+    /// The test's own client: signs a PS256 assertion as Microsoft's "Certificate credentials"
+    /// page describes it, with ring alone, so these tests check the verifier and nothing else.
+    struct TestSigner {
+        key: signature::RsaKeyPair,
+        s256: String,
+    }
+
+    impl TestSigner {
+        fn assertion(&self, aud: &str, client: &str, now: i64) -> String {
+            let header = serde_json::json!({"alg": "PS256", "typ": "JWT", "x5t#S256": self.s256});
+            let claims = serde_json::json!({
+                "aud": aud, "iss": client, "sub": client, "jti": "j", "nbf": now, "iat": now, "exp": now + 300
+            });
+            let input = format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(claims.to_string().as_bytes()));
+            let mut sig = vec![0; self.key.public().modulus_len()];
+            let rng = ring::rand::SystemRandom::new();
+            self.key.sign(&signature::RSA_PSS_SHA256, &rng, input.as_bytes(), &mut sig).unwrap();
+            format!("{input}.{}", b64url(&sig))
+        }
+    }
+
+    fn pem_block(path: &std::path::Path, label: &str) -> Vec<u8> {
+        let text = std::fs::read(path).unwrap();
+        x509_parser::pem::Pem::iter_from_buffer(&text)
+            .filter_map(Result::ok)
+            .find(|p| p.label == label)
+            .unwrap()
+            .contents
+    }
+
+    fn setup() -> (Mutex<AppCredentials>, TestSigner, HeaderMap) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/testdata/web");
+        let key = signature::RsaKeyPair::from_der(&pem_block(&dir.join("rsa.key"), "RSA PRIVATE KEY")).unwrap();
+        let cert = TestSigner { key, s256: thumbprint_s256(&pem_block(&dir.join("rsa.crt"), "CERTIFICATE")) };
         let mut creds = AppCredentials::default();
         creds.add_certificate(&std::fs::read_to_string(dir.join("rsa.crt")).unwrap()).unwrap();
         creds.add_federated("https://issuer.example/", "system:serviceaccount:ns:sa");
@@ -337,26 +399,26 @@ mod tests {
     #[test]
     fn certificate_assertions_are_verified() {
         let (creds, cert, h) = setup();
-        let now = crate::graph::now_unix();
+        let now = now_unix();
         let check_ = |jwt: &str, client: &str| check(&creds, &h, "t", client, Some(JWT_BEARER), jwt);
-        let good = cert.assertion(AUD, CLIENT, now).unwrap();
-        assert_eq!(code(check_(good.expose(), CLIENT)), 0);
+        let good = cert.assertion(AUD, CLIENT, now);
+        assert_eq!(code(check_(&good, CLIENT)), 0);
         assert_eq!(creds.lock().unwrap().last().unwrap().kind, AssertionKind::Certificate);
         // Another app's client_id: iss/sub do not match.
-        assert_eq!(code(check_(good.expose(), "bbbbbbbb-bbbb-cccc-dddd-eeeeeeeeeeee")), 700021);
+        assert_eq!(code(check_(&good, "bbbbbbbb-bbbb-cccc-dddd-eeeeeeeeeeee")), 700021);
         // Signed an hour ago: outside its time range.
-        let old = cert.assertion(AUD, CLIENT, now - 3600).unwrap();
-        assert_eq!(code(check_(old.expose(), CLIENT)), 700024);
+        let old = cert.assertion(AUD, CLIENT, now - 3600);
+        assert_eq!(code(check_(&old, CLIENT)), 700024);
         // Another endpoint's audience.
-        let other = cert.assertion("http://127.0.0.1:9/other/oauth2/v2.0/token", CLIENT, now).unwrap();
-        assert_eq!(code(check_(other.expose(), CLIENT)), 700027);
+        let other = cert.assertion("http://127.0.0.1:9/other/oauth2/v2.0/token", CLIENT, now);
+        assert_eq!(code(check_(&other, CLIENT)), 700027);
         // A tampered signature.
-        let mut tampered = good.expose().to_string();
+        let mut tampered = good.clone();
         let last = tampered.pop().unwrap();
         tampered.push(if last == 'A' { 'B' } else { 'A' });
         assert_eq!(code(check_(&tampered, CLIENT)), 700027);
         assert_eq!(code(check_("not.a.jwt", CLIENT)), 50027);
-        assert_eq!(code(check(&creds, &h, "t", CLIENT, None, good.expose())), 900144);
+        assert_eq!(code(check(&creds, &h, "t", CLIENT, None, &good)), 900144);
     }
 
     /// An ES256 assertion signed by the key of a registered EC certificate: correctly signed, and
@@ -367,8 +429,8 @@ mod tests {
         let key = rcgen::KeyPair::generate().unwrap();
         let cert = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap().self_signed(&key).unwrap();
         let thumbprint = creds.lock().unwrap().add_certificate(&cert.pem()).unwrap();
-        let now = crate::graph::now_unix();
-        let b64 = |v: serde_json::Value| crate::graph::assertion::b64url(v.to_string().as_bytes());
+        let now = now_unix();
+        let b64 = |v: serde_json::Value| b64url(v.to_string().as_bytes());
         let input = format!(
             "{}.{}",
             b64(serde_json::json!({"alg": "ES256", "typ": "JWT", "x5t#S256": thumbprint})),
@@ -384,7 +446,7 @@ mod tests {
         )
         .unwrap();
         let sig = pair.sign(&rng, input.as_bytes()).unwrap();
-        let jwt = format!("{input}.{}", crate::graph::assertion::b64url(sig.as_ref()));
+        let jwt = format!("{input}.{}", b64url(sig.as_ref()));
 
         let err = check(&creds, &h, "t", CLIENT, Some(JWT_BEARER), &jwt).unwrap_err();
         assert_eq!((err.status, err.error, err.code), (StatusCode::UNAUTHORIZED, "invalid_client", 700027));
@@ -413,11 +475,11 @@ mod tests {
     #[test]
     fn federated_assertions_match_issuer_subject_audience_and_lifetime() {
         let (creds, _, h) = setup();
-        let now = crate::graph::now_unix();
+        let now = now_unix();
         let jwt = |iss: &str, sub: &str, aud: &str, exp: i64| {
-            let h = crate::graph::assertion::b64url(br#"{"alg":"RS256","kid":"k"}"#);
+            let h = b64url(br#"{"alg":"RS256","kid":"k"}"#);
             let c = serde_json::json!({"iss": iss, "sub": sub, "aud": aud, "exp": exp, "nbf": now - 10});
-            format!("{h}.{}.c2ln", crate::graph::assertion::b64url(c.to_string().as_bytes()))
+            format!("{h}.{}.c2ln", b64url(c.to_string().as_bytes()))
         };
         let run = |t: String| code(check(&creds, &h, "t", CLIENT, Some(JWT_BEARER), &t));
         let (iss, sub) = ("https://issuer.example/", "system:serviceaccount:ns:sa");

@@ -78,7 +78,7 @@ impl Record for SimUser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::Population;
+    use crate::Population;
 
     fn user() -> SimUser {
         let mut u = Population::generate(1, 1).users.remove(0);

@@ -308,7 +308,7 @@ pub(crate) fn guid(a: u64, b: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::odata_filter::{EQ, Field, Ty};
+    use crate::odata_filter::{EQ, Field, Ty};
 
     const SCHEMA: Schema =
         Schema { type_name: "microsoft.graph.thing", fields: &[Field { name: "feature", ty: Ty::Str, ops: EQ }] };
