@@ -157,6 +157,11 @@ pub async fn simulate(listen: SocketAddr, users: usize, seed: u64, quota: Quota)
         simulator::APP_SERVICE_TOKEN_PATH,
         simulator::DEMO_IDENTITY_HEADER,
     );
+    println!(
+        "\nDelegated reports (a signed-in user's token): add the line refresh_token_file = \"/tmp/entra-sim.refresh-token\" \
+         to its [[tenant]] table, run\n\n  entra-authmethods-exporter --config FILE login --tenant demo\n\nand enter the code it \
+         prints at {base}/devicelogin (this simulator's sign-in page; real tenants use Microsoft's).",
+    );
     use std::io::Write;
     let _ = std::io::stdout().flush();
     app::shutdown_signal().await;

@@ -466,6 +466,67 @@ async fn login_runs_the_device_code_flow_end_to_end() {
     sim.shutdown().await;
 }
 
+/// `login` as a person runs it against the simulator: the real binary prints the simulator's own
+/// verification page and a code, a POST of that code to that page signs the user in, and `login`
+/// exits 0 with the refresh token stored.
+#[tokio::test]
+async fn login_completes_on_the_simulators_verification_page() {
+    use tokio::io::AsyncBufReadExt;
+    let mut cfg = SimulatorConfig::single(10, 67);
+    cfg.device_code_interval = std::time::Duration::from_secs(1);
+    let sim = graph_simulator::start(cfg, loopback()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, config_toml(&sim, "", &format!("refresh_token_file = {:?}", token.display().to_string())))
+        .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-authmethods-exporter"))
+        .arg("--config")
+        .arg(&config)
+        .args(["login", "--tenant", TENANT])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().expect("login prints how to sign in");
+    // "… open the page URL and enter the code CODE to authenticate."
+    let words: Vec<&str> = first.split_whitespace().collect();
+    let after = |w: &str| words.iter().position(|x| *x == w).map(|i| words[i + 1]).unwrap_or_else(|| panic!("{first}"));
+    let (page, code) = (after("page"), after("code"));
+    assert_eq!(page, format!("{}/devicelogin", sim.base_url()), "{first}");
+
+    let http = client();
+    let post = |code: &str| {
+        http.post(page)
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(format!("user_code={code}"))
+            .send()
+    };
+    let form = http.get(page).send().await.unwrap();
+    assert_eq!(form.status(), 200);
+    assert!(form.text().await.unwrap().contains("name=\"user_code\""));
+    let wrong = post("WRONGCODE").await.unwrap();
+    assert_eq!(wrong.status(), 400, "a wrong code gets the form again");
+    assert!(wrong.text().await.unwrap().contains("name=\"user_code\""));
+    let right = post(code).await.unwrap();
+    assert_eq!(right.status(), 200);
+
+    // A deadline, not a synchronisation: without the approval login would wait out the code's 15 minutes.
+    let status = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait()).await.unwrap().unwrap();
+    let mut rest = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        rest.push_str(&line);
+        rest.push('\n');
+    }
+    assert!(status.success(), "login exits 0: {rest}");
+    assert!(rest.contains("Signed in."), "{rest}");
+    let stored = token_file::read(&token).unwrap();
+    assert_eq!(Some(stored.expose().to_string()), sim.last_refresh_token(DEMO_TENANT_ID));
+    sim.shutdown().await;
+}
+
 /// A login endpoint claiming a device code that lives u64::MAX seconds (the deadline overflowed an
 /// Instant and panicked) and approving at the first poll.
 #[tokio::test]

@@ -1,8 +1,10 @@
 //! The device authorization grant (RFC 8628; Microsoft identity platform "OAuth 2.0 device
 //! authorization grant", not in graph-api.md): `POST /{tenant}/oauth2/v2.0/devicecode` hands out a
 //! device code and a user code, and the token endpoint's
-//! `grant_type=urn:ietf:params:oauth:grant-type:device_code` polls until the user (a test, through
-//! `RunningSimulator::approve_device_code`) approves or declines.
+//! `grant_type=urn:ietf:params:oauth:grant-type:device_code` polls until the user approves or
+//! declines: a test through `RunningSimulator::approve_device_code`, a person through the
+//! simulator's own verification page `/devicelogin` (where Entra would send them to
+//! `https://microsoft.com/devicelogin`), so `login` can be tried end to end without a tenant.
 //!
 //! Poll answers, all HTTP 400 with Entra's error body:
 //! * `authorization_pending` AADSTS70016 "OAuth 2.0 device flow error. Authorization is pending.
@@ -31,8 +33,11 @@ use super::rows::json_str;
 use super::state::{Shared, TenantState};
 use super::tokens::Form;
 
-/// Where the user signs in (the real page).
-const VERIFICATION_URI: &str = "https://microsoft.com/devicelogin";
+/// The path of the simulator's verification page, on its own address (Entra's is
+/// `https://microsoft.com/devicelogin`, which cannot approve a simulated code).
+pub(crate) const VERIFICATION_PATH: &str = "/devicelogin";
+/// The form field the verification page posts, as RFC 8628 section 3.3 calls the code.
+const USER_CODE_FIELD: &str = "user_code";
 /// Characters of user codes: no 0/O or 1/I, which people mistype.
 const USER_CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 /// Pending codes kept at most; older expired ones are forgotten first.
@@ -106,10 +111,18 @@ fn random_user_code() -> String {
 }
 
 /// `POST /{tenant}/oauth2/v2.0/devicecode` (form: `client_id`, `scope`).
-pub(crate) fn devicecode_endpoint(shared: &Shared, tenant_segment: &str, headers: &HeaderMap, body: &[u8]) -> Response {
+/// `base` is `http://host:port` as the client addressed the simulator: the verification page is
+/// announced there.
+pub(crate) fn devicecode_endpoint(
+    shared: &Shared,
+    tenant_segment: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    base: &str,
+) -> Response {
     let corr = correlation_id(headers);
     let tenant_shown: String = tenant_segment.chars().take(100).collect();
-    match start(shared, &tenant_shown, headers, body) {
+    match start(shared, &tenant_shown, headers, body, base) {
         Ok(r) => {
             shared.stats.device_code_request();
             r
@@ -122,7 +135,13 @@ pub(crate) fn devicecode_endpoint(shared: &Shared, tenant_segment: &str, headers
     }
 }
 
-fn start(shared: &Shared, tenant_segment: &str, headers: &HeaderMap, body: &[u8]) -> Result<Response, EntraError> {
+fn start(
+    shared: &Shared,
+    tenant_segment: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    base: &str,
+) -> Result<Response, EntraError> {
     let form = Form::parse(headers, body);
     if let Some(super::Fault::TokenFailure { error, .. }) = shared.faults.take(Stage::Token) {
         return Err(EntraError::from_fault(error, &form.client_for_errors(), tenant_segment));
@@ -172,14 +191,15 @@ fn start(shared: &Shared, tenant_segment: &str, headers: &HeaderMap, body: &[u8]
             },
         );
     }
+    let verification_uri = format!("{base}{VERIFICATION_PATH}");
     let message = format!(
-        "To sign in, use a web browser to open the page {VERIFICATION_URI} and enter the code {user_code} to authenticate."
+        "To sign in, use a web browser to open the page {verification_uri} and enter the code {user_code} to authenticate."
     );
     let body = format!(
         r#"{{"user_code":{},"device_code":{},"verification_uri":{},"expires_in":{},"interval":{},"message":{}}}"#,
         json_str(&user_code),
         json_str(&device_code),
-        json_str(VERIFICATION_URI),
+        json_str(&verification_uri),
         lifetime.as_secs(),
         // Whole seconds, rounded up so a client that waits this long is never too early.
         interval.as_millis().div_ceil(1000),
@@ -187,6 +207,56 @@ fn start(shared: &Shared, tenant_segment: &str, headers: &HeaderMap, body: &[u8]
     );
     tracing::debug!(tenant = %tenant.tenant_id, "simulator: device code issued");
     Ok(entra_response(StatusCode::OK, body, &uuid::Uuid::new_v4().to_string(), &correlation_id(headers)))
+}
+
+/// The verification page: `GET` shows a form asking for the user code; `POST` (form field
+/// `user_code`) approves the pending code as a user with [`delegated::DEFAULT_USER_ROLES`], or shows
+/// the form again with an error when no pending, unexpired code matches.
+pub(crate) fn verification_page(shared: &Shared, method: &axum::http::Method, body: &[u8]) -> Response {
+    let (status, note) = if method == axum::http::Method::GET {
+        (StatusCode::OK, String::new())
+    } else if method == axum::http::Method::POST {
+        let code = url::form_urlencoded::parse(body)
+            .find(|(k, _)| k == USER_CODE_FIELD)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let roles = delegated::DEFAULT_USER_ROLES.iter().map(|r| (*r).to_owned()).collect();
+        if shared.device_codes.approve(&code, roles) {
+            tracing::info!("simulator: device code approved on the verification page");
+            return html(
+                StatusCode::OK,
+                "<h1>Signed in</h1><p>The simulated user approved the sign-in. You can close this page; \
+                 the waiting <code>login</code> finishes at its next poll.</p>",
+            );
+        }
+        (
+            StatusCode::BAD_REQUEST,
+            "<p class=\"error\">That code is not pending: it is mistyped, expired or already used.</p>".to_owned(),
+        )
+    } else {
+        return html(StatusCode::METHOD_NOT_ALLOWED, "<p>Use GET or POST.</p>");
+    };
+    html(
+        status,
+        &format!(
+            "<h1>Simulated device sign-in</h1>{note}<form method=\"post\" action=\"{VERIFICATION_PATH}\">\
+             <label>Code <input name=\"{USER_CODE_FIELD}\" autocomplete=\"off\" autofocus></label> \
+             <button type=\"submit\">Sign in</button></form>"
+        ),
+    )
+}
+
+fn html(status: StatusCode, body: &str) -> Response {
+    let page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Graph simulator sign-in</title></head>\
+         <body>{body}</body></html>"
+    );
+    Response::builder()
+        .status(status)
+        .header(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")
+        .header(axum::http::header::CACHE_CONTROL, "no-store")
+        .body(axum::body::Body::from(page))
+        .unwrap_or_default()
 }
 
 fn poll_error(error: &'static str, code: u32, text: &str) -> EntraError {

@@ -68,6 +68,10 @@ async fn dispatch(State(shared): State<Arc<Shared>>, ConnectInfo(tap): ConnectIn
     if let Some(protocol) = mi {
         return managed_identity::token(&shared, protocol, &parts.method, &parts.headers, parts.uri.query());
     }
+    if path.eq_ignore_ascii_case(device_code::VERIFICATION_PATH) {
+        let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES).await.unwrap_or_default();
+        return device_code::verification_page(&shared, &parts.method, &bytes);
+    }
     let segs = segments(parts.uri.path());
     let identity = segs.len() == 4 && segs[1].eq_ignore_ascii_case("oauth2") && segs[2].eq_ignore_ascii_case("v2.0");
     let is = |name: &str| identity && segs[3].eq_ignore_ascii_case(name);
@@ -80,7 +84,13 @@ async fn dispatch(State(shared): State<Arc<Shared>>, ConnectInfo(tap): ConnectIn
         return if is("token") {
             tokens::token_endpoint(&shared, &segs[0], &parts.headers, &bytes)
         } else {
-            device_code::devicecode_endpoint(&shared, &segs[0], &parts.headers, &bytes)
+            device_code::devicecode_endpoint(
+                &shared,
+                &segs[0],
+                &parts.headers,
+                &bytes,
+                &base_url(&shared, &parts.headers),
+            )
         };
     }
     let first = segs.first().map(String::as_str).unwrap_or("");

@@ -60,7 +60,9 @@ async fn device_code_flow_end_to_end() {
     let j = a.json();
     let code = j["device_code"].as_str().unwrap().to_owned();
     let user_code = j["user_code"].as_str().unwrap().to_owned();
-    assert_eq!(j["verification_uri"], "https://microsoft.com/devicelogin");
+    // The simulator's own verification page, on the address the client used (the real one is
+    // https://microsoft.com/devicelogin, which cannot approve a simulated code).
+    assert_eq!(j["verification_uri"], format!("{}/devicelogin", sim.base_url()));
     assert_eq!(j["expires_in"], 900);
     assert_eq!(j["interval"], 1);
     assert!(j["message"].as_str().unwrap().contains(&user_code));
