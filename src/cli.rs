@@ -19,17 +19,17 @@ use crate::logging::{self, LogFormat, LogLevel};
 )]
 pub struct Cli {
     /// Configuration file (TOML). Environment variables ENTRA_AUTHMETHODS__… override it.
-    #[arg(long = "config", visible_alias = "config.file", value_name = "FILE")]
+    #[arg(global = true, long = "config", visible_alias = "config.file", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to serve /metrics, /healthz, /readyz and the status page on; ":PORT" means all interfaces.
-    #[arg(long = "web.listen-address", value_name = "ADDRESS", default_value = ":10027")]
+    #[arg(global = true, long = "web.listen-address", value_name = "ADDRESS", default_value = ":10027")]
     pub listen_address: String,
     /// Path under which to expose metrics.
     #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics")]
     pub telemetry_path: String,
     /// Exporter-toolkit web configuration file (YAML) enabling TLS, client certificates, basic auth
     /// and security headers; see README "Securing the endpoints".
-    #[arg(long = "web.config.file", value_name = "FILE")]
+    #[arg(global = true, long = "web.config.file", value_name = "FILE")]
     pub web_config_file: Option<PathBuf>,
     /// Maximum number of open HTTP connections; further clients wait until one closes.
     #[arg(long = "web.max-connections", value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
@@ -45,10 +45,10 @@ pub struct Cli {
     #[arg(long = "shard.count", value_name = "N")]
     pub shard_count: Option<u32>,
     /// Only log messages with the given severity or above.
-    #[arg(long = "log.level", value_enum, default_value = "info")]
+    #[arg(global = true, long = "log.level", value_enum, default_value = "info")]
     pub log_level: LogLevel,
     /// Output format of log messages.
-    #[arg(long = "log.format", value_enum, default_value = "logfmt")]
+    #[arg(global = true, long = "log.format", value_enum, default_value = "logfmt")]
     pub log_format: LogFormat,
     /// Validate the configuration and exit: 0 if valid, 1 with the reason if not.
     #[arg(long = "check-config")]
@@ -144,6 +144,38 @@ async fn demo(
     Err(NO_SIMULATOR.into())
 }
 
+/// `--web.listen-address`: `HOST:PORT`, `[IPV6]:PORT` or `:PORT` (all interfaces), as Prometheus
+/// exporters take it. A host name (`localhost:10027`) is resolved once, here at start, to one address.
+pub(crate) fn parse_listen_address(s: &str) -> Result<SocketAddr, String> {
+    let fail = |why: String| format!("--web.listen-address {s:?}: {why} (expected HOST:PORT or :PORT)");
+    let Some((host, port)) = s.rsplit_once(':') else { return Err(fail("no port".into())) };
+    let port: u16 = match port.parse::<u64>() {
+        Ok(p) => u16::try_from(p).map_err(|_| fail(format!("port {p} out of range (0 to 65535)")))?,
+        Err(_) => return Err(fail(format!("invalid port {port:?}"))),
+    };
+    let bracketed = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+    if bracketed.is_none() && host.contains(':') {
+        return Err(fail(format!("invalid host {host:?} (write an IPv6 address in brackets: [::1]:PORT)")));
+    }
+    let host = bracketed.unwrap_or(host);
+    if host.is_empty() {
+        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    use std::net::ToSocketAddrs;
+    let addrs: Vec<SocketAddr> =
+        (host, port).to_socket_addrs().map_err(|e| fail(format!("cannot resolve host {host:?}: {e}")))?.collect();
+    // IPv4 first, as Go's net.Listen picks for a name with both (`localhost` is often ::1 first).
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| fail(format!("host {host:?} has no address")))
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -173,11 +205,21 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         let settings = load_settings(cli.config.as_deref())?;
         return run_login(&settings, tenant).await;
     }
-    let listen = app::parse_listen_address(&cli.listen_address)?;
+    let listen = parse_listen_address(&cli.listen_address)?;
     if let Some(Command::Healthcheck { url }) = cli.command {
         // With --web.config.file, TLS decides the scheme; basic auth does not matter for /healthz.
         let tls = match cli.web_config_file.as_deref() {
-            Some(path) => crate::http::web::WebConfig::load(path)?.tls().is_some(),
+            Some(path) => {
+                let web = crate::http::web::WebConfig::load(path)?;
+                if let Some(auth) = web.tls().map(|t| t.client_auth).filter(|a| a.requires_certificate()) {
+                    return Err(format!(
+                        "healthcheck: the exporter requires a client certificate (client_auth_type {auth:?}) and \
+                         healthcheck cannot present one; probe the port instead (Docker: a TCP check, Kubernetes: \
+                         tcpSocket) or /healthz with a client certificate (curl --cert)"
+                    ));
+                }
+                web.tls().is_some()
+            }
             None => false,
         };
         let url = url.unwrap_or_else(|| crate::healthcheck::url_for(listen, tls));
@@ -325,6 +367,30 @@ fn validate_telemetry_path(path: &str) -> Result<(), String> {
         return fail(format!("the segment {segment:?} starts with ':', which the router reads as a capture"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod listen_address_tests {
+    use super::parse_listen_address;
+
+    #[test]
+    fn listen_addresses_as_exporters_take_them() {
+        assert_eq!(parse_listen_address(":10027").unwrap().to_string(), "0.0.0.0:10027");
+        assert_eq!(parse_listen_address("127.0.0.1:0").unwrap().to_string(), "127.0.0.1:0");
+        assert_eq!(parse_listen_address("[::1]:9").unwrap().to_string(), "[::1]:9");
+        assert!(parse_listen_address("localhost:10029").unwrap().ip().is_loopback());
+        assert_eq!(parse_listen_address("localhost:10029").unwrap().port(), 10029);
+        let err = parse_listen_address("localhost:70000").unwrap_err();
+        assert!(err.contains("port 70000 out of range"), "{err}");
+        let err = parse_listen_address("127.0.0.1").unwrap_err();
+        assert!(err.contains("no port"), "{err}");
+        let err = parse_listen_address("127.0.0.1:http").unwrap_err();
+        assert!(err.contains("invalid port \"http\""), "{err}");
+        let err = parse_listen_address("::1:9").unwrap_err();
+        assert!(err.contains("brackets"), "{err}");
+        let err = parse_listen_address("no-such-host.invalid:9").unwrap_err();
+        assert!(err.contains("cannot resolve host \"no-such-host.invalid\""), "{err}");
+    }
 }
 
 #[cfg(test)]

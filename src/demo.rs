@@ -159,7 +159,7 @@ pub async fn simulate(listen: SocketAddr, users: usize, seed: u64, quota: Quota)
     );
     println!(
         "\nDelegated reports (a signed-in user's token): add the line refresh_token_file = \"/tmp/entra-sim.refresh-token\" \
-         to its [[tenant]] table, run\n\n  entra-authmethods-exporter --config FILE login --tenant demo\n\nand enter the code it \
+         to its [[tenant]] table, run\n\n  entra-authmethods-exporter login --config FILE --tenant demo\n\nand enter the code it \
          prints at {base}/devicelogin (this simulator's sign-in page; real tenants use Microsoft's).",
     );
     use std::io::Write;

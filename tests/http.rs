@@ -427,3 +427,50 @@ async fn a_busy_connection_is_closed_at_its_maximum_age_after_a_complete_answer(
     exporter.shutdown().await;
     sim.shutdown().await;
 }
+
+/// The real binary's `healthcheck` as the manual prints it: flags after the subcommand, a host name
+/// as listen address, and a web config file that turns TLS on, so it speaks https to the exporter.
+/// Under required client certificates it refuses in one line naming the probe to use instead.
+#[tokio::test]
+async fn healthcheck_follows_the_web_config_and_takes_flags_after_the_subcommand() {
+    let testdata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/web");
+    let dir = tempfile::tempdir().unwrap();
+    let tls = format!(
+        "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+        testdata.join("rsa.crt").display(),
+        testdata.join("rsa.key").display()
+    );
+    let web_yml = dir.path().join("web.yml");
+    std::fs::write(&web_yml, &tls).unwrap();
+    let web = entra_authmethods_exporter::http::web::WebConfig::load(&web_yml).unwrap();
+    let sim = start_simulator(20, 5).await;
+    let exporter = app::start(&settings(&config_toml(&sim, "", "")), loopback(), "/metrics", Some(web)).await.unwrap();
+    let port = exporter.addr.port();
+    let healthcheck = |web_yml: std::path::PathBuf| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-authmethods-exporter"))
+            .arg("healthcheck")
+            .args(["--web.listen-address", &format!("localhost:{port}")])
+            .arg("--web.config.file")
+            .arg(web_yml)
+            .output()
+    };
+    let out = healthcheck(web_yml).await.unwrap();
+    assert!(out.status.success(), "healthcheck over TLS: {}", String::from_utf8_lossy(&out.stderr));
+
+    let mtls = dir.path().join("mtls.yml");
+    std::fs::write(
+        &mtls,
+        format!(
+            "{tls}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {}\n",
+            testdata.join("rsa.crt").display()
+        ),
+    )
+    .unwrap();
+    let out = healthcheck(mtls).await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot present one") && stderr.contains("tcpSocket"), "{stderr}");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}

@@ -481,9 +481,10 @@ async fn login_completes_on_the_simulators_verification_page() {
     std::fs::write(&config, config_toml(&sim, "", &format!("refresh_token_file = {:?}", token.display().to_string())))
         .unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra-authmethods-exporter"))
-        .arg("--config")
+        // As the manual prints it: the global --config after the subcommand.
+        .args(["login", "--config"])
         .arg(&config)
-        .args(["login", "--tenant", TENANT])
+        .args(["--tenant", TENANT])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)

@@ -71,6 +71,11 @@ impl ClientAuth {
         })
     }
 
+    /// A client without a certificate is refused during the handshake.
+    pub fn requires_certificate(self) -> bool {
+        matches!(self, Self::RequireAnyClientCert | Self::RequireAndVerifyClientCert)
+    }
+
     pub(super) fn verifies(self) -> bool {
         matches!(self, Self::VerifyClientCertIfGiven | Self::RequireAndVerifyClientCert)
     }
