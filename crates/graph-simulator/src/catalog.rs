@@ -40,9 +40,10 @@ pub const KNOWN_METHODS: [&str; 18] = [
     "softwareOneTimePasscode",
 ];
 
-/// Method names Graph might add one day. A few users carry one so that clients prove they pass
-/// unknown strings through instead of failing or dropping the row. They count for no feature.
-pub const FUTURE_METHODS: [&str; 3] = ["quantumKey2030", "neuralLinkToken", "holographicBadge"];
+/// A method name Graph might add one day, named so that nobody takes it for a real one. A few users
+/// carry it so that clients prove they pass unknown strings through instead of failing or dropping
+/// the row. It counts for no feature.
+pub const FUTURE_METHODS: [&str; 1] = ["futureMethodExample"];
 
 /// Methods that make a user MFA-registered (`isMfaRegistered`). Email, security questions and
 /// Temporary Access Pass are not MFA methods; unknown future names count for nothing.
