@@ -15,6 +15,7 @@ never disagree about the same number. Standard library only.
 
 import json
 import pathlib
+import re
 import sys
 
 OUT_DIR = pathlib.Path(__file__).resolve().parent.parent
@@ -189,11 +190,30 @@ def row(title):
     return {"type": "row", "title": title, "collapsed": False, "panels": []}
 
 
+# A recording rule's name (level:metric:operation); panels reading one need the rules loaded.
+RECORDED = re.compile(r"\b[a-z_]+:entra_authmethods_[a-z_]+:[a-z_]+\b")
+NEEDS_RULES = (
+    " Needs the recording rules (deploy/prometheus/rules/recording.yml) loaded in Prometheus; without them"
+    " the panel shows a hint instead of data."
+)
+NO_DATA_WITHOUT_RULES = "No data: are the recording rules (deploy/prometheus/rules/recording.yml) loaded?"
+
+
+def hint_recording_rules(item):
+    """A panel whose queries read a recorded series says so in its description and, when it has no data,
+    shows a hint instead of a bare "No data" (a missing rule file looks exactly like an empty tenant)."""
+    if not any(RECORDED.search(t["expr"]) for t in item.get("targets", [])):
+        return item
+    item["description"] += NEEDS_RULES
+    item["fieldConfig"]["defaults"]["noValue"] = NO_DATA_WITHOUT_RULES
+    return item
+
+
 def layout(items):
     """Places panels left to right, wrapping at 24 columns; a row starts a new line."""
     panels, x, y, line_h = [], 0, 0, 0
     for pid, item in enumerate(items, start=1):
-        item = dict(item)
+        item = hint_recording_rules(dict(item))
         if item["type"] == "row":
             y += line_h
             x, line_h = 0, 0
