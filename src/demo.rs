@@ -56,6 +56,10 @@ user_roles = ["all", "admin", "user", "privilegedAdmin"]
     for report in crate::reports::REPORTS.iter().filter(|r| r.default_interval.is_some_and(|i| i > DRIFT_EVERY)) {
         reports.entry(report.name).or_default().push("interval = \"1m\"");
     }
+    // A week of user events rather than the default day: a 3,000-user tenant has a handful of
+    // registrations and resets a day, which some days include no failure at all, and the demo should
+    // show the failure families whenever it is started.
+    reports.entry("user_events_summary").or_default().push("lookback = \"7d\"");
     for (report, lines) in reports {
         toml.push_str(&format!("\n[tenant.reports.{report}]\n{}\n", lines.join("\n")));
     }
