@@ -24,6 +24,12 @@ const DIRECTORY_READ: &[&str] = &[
     "Directory.AccessAsUser.All",
 ];
 
+/// Permissions that let a caller read group memberships (least privileged first; Microsoft Graph,
+/// "List group transitive members", Permissions).
+pub(crate) const GROUP_MEMBER_READ: &str = "GroupMember.Read.All";
+const GROUP_READ: &[&str] =
+    &[GROUP_MEMBER_READ, "Group.Read.All", "Directory.Read.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"];
+
 /// Directory roles that let a signed-in user read the reports. graph-api.md 9.2 lists Reports
 /// Reader, Security Reader, Security Administrator and Global Reader from the Graph docs and more from
 /// the Entra page; the union is accepted.
@@ -79,6 +85,9 @@ pub(crate) fn policy(route: &GraphRoute) -> Policy {
         | UserCredentialUsageDetails => Policy { permissions: &[REPORTS], missing: Missing::Named(REPORTS), ..audit },
         DirectoryRoles | DirectoryRole(_) | DirectoryRoleMembers(_) => {
             Policy { report: false, delegated_only: false, permissions: DIRECTORY_READ, missing: Missing::Denied }
+        }
+        GroupTransitiveMembers { .. } => {
+            Policy { report: false, delegated_only: false, permissions: GROUP_READ, missing: Missing::Denied }
         }
     }
 }

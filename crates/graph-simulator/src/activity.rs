@@ -48,7 +48,8 @@ const LEGACY_SCHEMA: Schema = Schema {
     fields: &[Field { name: "feature", ty: FEATURE, ops: EQ }],
 };
 
-const LISTED: Caps = Caps { filter: true, top: true, select: true, paged: true, default_top: 1000, max_top: 1000 };
+const LISTED: Caps =
+    Caps { filter: true, top: true, select: true, paged: true, count: false, default_top: 1000, max_top: 1000 };
 
 /// One (feature, method) row.
 struct ActivityRow {

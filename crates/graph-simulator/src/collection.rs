@@ -19,14 +19,23 @@ pub(crate) struct Caps {
     pub(crate) select: bool,
     /// The route pages (accepts `$skiptoken`).
     pub(crate) paged: bool,
+    /// The route takes `$count=true|false` (directory collections, with `ConsistencyLevel: eventual`).
+    pub(crate) count: bool,
     pub(crate) default_top: usize,
     pub(crate) max_top: usize,
 }
 
 impl Caps {
     /// A small function result or collection without documented options.
-    pub(crate) const NONE: Caps =
-        Caps { filter: false, top: false, select: false, paged: false, default_top: usize::MAX, max_top: usize::MAX };
+    pub(crate) const NONE: Caps = Caps {
+        filter: false,
+        top: false,
+        select: false,
+        paged: false,
+        count: false,
+        default_top: usize::MAX,
+        max_top: usize::MAX,
+    };
 }
 
 /// The validated options of one request.
@@ -38,6 +47,8 @@ pub(crate) struct CollectionQuery {
     pub(crate) select: Option<Vec<&'static str>>,
     /// The route-specific position of a `$skiptoken`, already checked against the fingerprint.
     pub(crate) cursor: Option<String>,
+    /// `$count=true` was asked for (only where [`Caps::count`]).
+    pub(crate) count: bool,
     fingerprint: String,
     /// Raw `key=value` pairs to repeat in `@odata.nextLink` (all but `$skiptoken`).
     passthrough: Vec<String>,
@@ -59,6 +70,7 @@ pub(crate) fn parse(
         filter: None,
         select: None,
         cursor: None,
+        count: false,
         fingerprint: String::new(),
         passthrough: Vec::new(),
     };
@@ -87,6 +99,17 @@ pub(crate) fn parse(
             "$top" if caps.top => q.top = parse_top(&p.value, caps.max_top)?,
             "$select" if caps.select => q.select = parse_select(&p.value, selectable, schema)?,
             "$skiptoken" if caps.paged => token = Some(p.value.clone()),
+            "$count" if caps.count => {
+                q.count = match p.value.trim() {
+                    v if v.eq_ignore_ascii_case("true") => true,
+                    v if v.eq_ignore_ascii_case("false") => false,
+                    v => {
+                        return Err(format!(
+                            "Invalid value '{v}' for $count query option found. Valid values are 'true' and 'false'."
+                        ));
+                    }
+                }
+            }
             "$skip" => {
                 return Err("The query specified in the URI is not valid. Query option 'Skip' is not allowed. To allow it, set the 'AllowedQueryOptions' property on EnableQueryAttribute or QueryValidationSettings.".into());
             }
@@ -312,7 +335,8 @@ mod tests {
 
     const SCHEMA: Schema =
         Schema { type_name: "microsoft.graph.thing", fields: &[Field { name: "feature", ty: Ty::Str, ops: EQ }] };
-    const CAPS: Caps = Caps { filter: true, top: true, select: true, paged: true, default_top: 1000, max_top: 1000 };
+    const CAPS: Caps =
+        Caps { filter: true, top: true, select: true, paged: true, count: false, default_top: 1000, max_top: 1000 };
 
     fn q(s: &str) -> Result<CollectionQuery, String> {
         parse(Some(s), &SCHEMA, &["feature", "count"], CAPS, "t/route", ApiVersion::Beta)

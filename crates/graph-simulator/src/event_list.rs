@@ -71,7 +71,8 @@ const LEGACY_SCHEMA: Schema = Schema {
 const SELECT: &[&str] =
     &["feature", "userPrincipalName", "userDisplayName", "isSuccess", "authMethod", "failureReason", "eventDateTime"];
 
-const CAPS: Caps = Caps { filter: true, top: true, select: true, paged: true, default_top: 1000, max_top: 1000 };
+const CAPS: Caps =
+    Caps { filter: true, top: true, select: true, paged: true, count: false, default_top: 1000, max_top: 1000 };
 
 struct EventRow<'a> {
     e: &'a SimEvent,

@@ -99,7 +99,8 @@ impl Record for DetailsRow<'_> {
 /// `GET /beta/reports/credentialUserRegistrationDetails`: one row per listed user, table order,
 /// paged like userRegistrationDetails (`$top` ≤ 1000, skiptoken = table position).
 pub(crate) fn registration_details(ctx: &Ctx<'_>, pop: &Population) -> Response {
-    let caps = Caps { filter: true, top: true, select: true, paged: true, default_top: 1000, max_top: 1000 };
+    let caps =
+        Caps { filter: true, top: true, select: true, paged: true, count: false, default_top: 1000, max_top: 1000 };
     let scope = format!("{}/credentialUserRegistrationDetails", ctx.tenant_id.to_ascii_lowercase());
     let q = match collection::parse(ctx.raw_query, &DETAILS_SCHEMA, DETAILS_SELECT, caps, &scope, ctx.version) {
         Ok(q) => q,

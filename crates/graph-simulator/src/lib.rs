@@ -19,6 +19,9 @@
 //!   ([`SimEvent`]), honouring `Prefer: include-unknown-enum-members`;
 //! * `GET /{v}/directoryRoles[/{id}|(roleTemplateId='…')][/members]`, for app-only clients that
 //!   must find privileged admins themselves;
+//! * `GET /{v}/groups/{id}/transitiveMembers[/microsoft.graph.user]`: the members of the
+//!   population's groups ([`groups_of`]: nested groups, devices, paging), for clients that count a
+//!   pilot group or leave break-glass accounts out;
 //! * `POST /{v}/$batch` (JSON batching, up to 20 requests, each through the same handlers);
 //! * `POST /{tenant}/oauth2/v2.0/devicecode`, the start of the device-code flow that gives
 //!   delegated (signed-in user) tokens; [`RunningSimulator::approve_device_code`] plays the user;
@@ -53,6 +56,7 @@ mod event_gen;
 mod event_list;
 mod events;
 mod faults;
+mod groups;
 mod legacy_reports;
 mod managed_identity;
 mod odata_filter;
@@ -112,6 +116,7 @@ pub use events::{
     SimEvent,
 };
 pub use faults::{Fault, TokenError};
+pub use groups::{GROUP_NAMES, SimGroup, group_object_id, groups_of};
 pub use managed_identity::{
     APP_SERVICE_TOKEN_PATH, IMDS_TOKEN_PATH, ManagedIdentityProtocol, ManagedIdentityRequestSeen, SimManagedIdentity,
 };
@@ -151,7 +156,8 @@ pub const DEFAULT_DEVICE_CODE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Application permissions of the demo app in [`SimulatorConfig::single`]: everything the reports
 /// and the directory-role lookup need, so the demo shows every report.
-pub const DEMO_APP_ROLES: [&str; 3] = ["AuditLog.Read.All", "Reports.Read.All", "RoleManagement.Read.Directory"];
+pub const DEMO_APP_ROLES: [&str; 4] =
+    ["AuditLog.Read.All", "Reports.Read.All", "RoleManagement.Read.Directory", "GroupMember.Read.All"];
 
 /// Beta reports that can be switched to "retired": they then answer like an API removed from the
 /// schema, 400 `BadRequest` "Resource not found for the segment 'name'." (the real answer after
@@ -272,7 +278,7 @@ impl fmt::Debug for SimulatorConfig {
 
 impl SimulatorConfig {
     /// One licensed tenant ([`DEMO_TENANT_ID`], [`DEMO_CLIENT_ID`], [`DEMO_CLIENT_SECRET`]) whose
-    /// app holds [`DEMO_APP_ROLES`] (AuditLog.Read.All, Reports.Read.All,
+    /// app holds [`DEMO_APP_ROLES`] (AuditLog.Read.All, Reports.Read.All, GroupMember.Read.All,
     /// RoleManagement.Read.Directory), with Graph's default quota and token lifetime: the setup
     /// most tests and the demo start from. Tests remove permissions with
     /// [`RunningSimulator::set_app_roles`]. The host also has a system-assigned managed identity
@@ -366,7 +372,8 @@ pub struct SimStats {
     /// `beta/userRegistrationActivity`, `beta/userSignInsByAuthMethodSummary`,
     /// `beta/userEventsSummary`, `beta/userMfaSignInSummary`,
     /// `beta/userPasswordResetsAndChangesSummary`, `v1.0/directoryRoles`,
-    /// `v1.0/directoryRoles/{id}`, `v1.0/directoryRoles/{id}/members`, `v1.0/$batch` (the batch
+    /// `v1.0/directoryRoles/{id}`, `v1.0/directoryRoles/{id}/members`, `v1.0/groups/{id}/transitiveMembers`,
+    /// `v1.0/groups/{id}/transitiveMembers/microsoft.graph.user`, `v1.0/$batch` (the batch
     /// itself; its inner requests count under their own routes); `unknown` for paths the simulator
     /// does not serve. Requests to retired reports count under their route.
     pub graph_requests: BTreeMap<String, u64>,

@@ -52,6 +52,11 @@ pub(crate) enum GraphRoute {
     DirectoryRoles,
     DirectoryRole(RoleRef),
     DirectoryRoleMembers(RoleRef),
+    /// `groups/{id}/transitiveMembers`, or its cast `/microsoft.graph.user` (`users_only`).
+    GroupTransitiveMembers {
+        id: String,
+        users_only: bool,
+    },
 }
 
 impl GraphRoute {
@@ -73,6 +78,10 @@ impl GraphRoute {
             GraphRoute::DirectoryRoles => "directoryRoles",
             GraphRoute::DirectoryRole(_) => "directoryRoles/{id}",
             GraphRoute::DirectoryRoleMembers(_) => "directoryRoles/{id}/members",
+            GraphRoute::GroupTransitiveMembers { users_only: false, .. } => "groups/{id}/transitiveMembers",
+            GraphRoute::GroupTransitiveMembers { users_only: true, .. } => {
+                "groups/{id}/transitiveMembers/microsoft.graph.user"
+            }
         }
     }
 
@@ -175,6 +184,21 @@ pub(crate) fn resolve(segs: &[String], version: ApiVersion) -> Result<GraphRoute
     let first = segs.first().map(String::as_str).unwrap_or("");
     if is(0, "directoryRoles") || split_call(first).0.eq_ignore_ascii_case("directoryRoles") {
         return directory(segs);
+    }
+    if is(0, "groups") {
+        return match segs {
+            [_, id, m] if !id.is_empty() && m.eq_ignore_ascii_case("transitiveMembers") => {
+                Ok(GraphRoute::GroupTransitiveMembers { id: id.clone(), users_only: false })
+            }
+            [_, id, m, cast]
+                if !id.is_empty()
+                    && m.eq_ignore_ascii_case("transitiveMembers")
+                    && cast.eq_ignore_ascii_case("microsoft.graph.user") =>
+            {
+                Ok(GraphRoute::GroupTransitiveMembers { id: id.clone(), users_only: true })
+            }
+            _ => Err(unknown(segs.len().min(3))),
+        };
     }
     if !is(0, "reports") {
         return Err(unknown(0));
@@ -332,6 +356,16 @@ mod tests {
         use GraphRoute::*;
         let v = ApiVersion::V1;
         assert_eq!(r("directoryRoles", v), Ok(DirectoryRoles));
+        assert_eq!(
+            r("groups/g1/transitiveMembers", v),
+            Ok(GroupTransitiveMembers { id: "g1".into(), users_only: false })
+        );
+        assert_eq!(
+            r("groups/g1/transitiveMembers/microsoft.graph.user", v),
+            Ok(GroupTransitiveMembers { id: "g1".into(), users_only: true })
+        );
+        assert_eq!(r("groups/g1/members", v), Err("segment members".into()));
+        assert_eq!(r("groups/g1", v), Err("segment g1".into()));
         assert_eq!(r("directoryRoles/abc", v), Ok(DirectoryRole(RoleRef::Id("abc".into()))));
         assert_eq!(r("directoryRoles/abc/members", v), Ok(DirectoryRoleMembers(RoleRef::Id("abc".into()))));
         assert_eq!(

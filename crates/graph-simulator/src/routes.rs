@@ -22,8 +22,8 @@ use super::rows::ApiVersion;
 use super::state::Shared;
 use super::throttle::format_retry_after;
 use super::{
-    access, activity, batch, daily, device_code, directory_roles, enums, event_list, legacy_reports, managed_identity,
-    summary, tokens,
+    access, activity, batch, daily, device_code, directory_roles, enums, event_list, groups, legacy_reports,
+    managed_identity, summary, tokens,
 };
 
 /// Token request bodies larger than this are not read (a token form is tiny).
@@ -256,5 +256,13 @@ pub(crate) async fn graph(
         GraphRoute::DirectoryRoles => directory_roles::list(&ctx, &pop),
         GraphRoute::DirectoryRole(r) => directory_roles::get(&ctx, &pop, &r),
         GraphRoute::DirectoryRoleMembers(r) => directory_roles::members(&ctx, &pop, &r),
+        GraphRoute::GroupTransitiveMembers { id, users_only } => {
+            let eventual = call
+                .headers
+                .get("consistencylevel")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("eventual"));
+            groups::transitive_members(&ctx, &pop, &id, users_only, eventual)
+        }
     }
 }

@@ -268,3 +268,81 @@ async fn hostile_input_on_the_new_routes() {
     assert_eq!(get(&c, &format!("{base}/v1.0/directoryRoles"), &t).await.status, 200, "still healthy");
     sim.shutdown().await;
 }
+
+/// Transitive members of a group: paged, every kind of directory object, users found through nested
+/// groups, each object once; the user cast only as an advanced query; 404 for an unknown group, 403
+/// without a group permission; and none of it spends the reports quota.
+#[tokio::test]
+async fn group_transitive_members_for_app_only_clients() {
+    let mut cfg = relaxed(2_000);
+    cfg.quota_requests = 1; // one report request per window: any group read counted as a report would throttle
+    let sim = start(cfg, loopback()).await.unwrap();
+    let c = client();
+    let t = token(&c, &sim).await;
+    let base = sim.base_url();
+    let pop = sim.population(DEMO_TENANT_ID);
+    let groups = groups_of(&pop, DEMO_TENANT_ID);
+
+    // The test's own closure over the direct memberships.
+    let closure = |at: &str| {
+        let mut users = HashSet::new();
+        let (mut todo, mut done) = (vec![at.to_owned()], HashSet::new());
+        while let Some(id) = todo.pop() {
+            if !done.insert(id.clone()) {
+                continue;
+            }
+            let g = groups.iter().find(|g| g.id == id).unwrap();
+            users.extend(g.users.iter().cloned());
+            todo.extend(g.groups.iter().cloned());
+        }
+        users
+    };
+    let all_staff = group_object_id(DEMO_TENANT_ID, "All staff");
+    let mut url = format!("{base}/v1.0/groups/{all_staff}/transitiveMembers?$select=id&$top=250");
+    let (mut users, mut kinds, mut pages) = (HashSet::new(), HashSet::new(), 0);
+    loop {
+        let a = get(&c, &url, &t).await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        pages += 1;
+        let j = a.json();
+        assert_eq!(j["@odata.context"], format!("{base}/v1.0/$metadata#directoryObjects(id)"));
+        for m in j["value"].as_array().unwrap() {
+            let kind = m["@odata.type"].as_str().unwrap().to_owned();
+            if kind == "#microsoft.graph.user" {
+                assert!(users.insert(m["id"].as_str().unwrap().to_owned()), "each user once: {m}");
+            }
+            kinds.insert(kind);
+        }
+        match j["@odata.nextLink"].as_str() {
+            Some(n) => url = n.to_owned(),
+            None => break,
+        }
+    }
+    assert!(pages > 3, "{pages} pages");
+    assert_eq!(users, closure(&all_staff));
+    let want_kinds = ["#microsoft.graph.user", "#microsoft.graph.group", "#microsoft.graph.device"];
+    assert_eq!(kinds, want_kinds.iter().map(|k| (*k).to_owned()).collect::<HashSet<_>>());
+    assert_eq!(sim.stats().throttled, 0, "group reads do not spend the reports quota");
+
+    // The cast to users: only with ConsistencyLevel: eventual and $count=true.
+    let pilot = group_object_id(DEMO_TENANT_ID, "Passkey pilot");
+    let cast = format!("{base}/v1.0/groups/{pilot}/transitiveMembers/microsoft.graph.user?$count=true&$top=999");
+    let a = get(&c, &cast, &t).await;
+    assert_eq!((a.status, error_code(&a).as_str()), (400, "Request_UnsupportedQuery"), "{}", a.text);
+    let a = send(c.get(&cast).bearer_auth(&t).header("ConsistencyLevel", "eventual")).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let j = a.json();
+    let ids: HashSet<String> =
+        j["value"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids, closure(&pilot));
+    assert_eq!(j["@odata.count"], ids.len());
+    assert!(j["value"].as_array().unwrap().iter().all(|m| m["@odata.type"] == "#microsoft.graph.user"));
+
+    let a = get(&c, &format!("{base}/v1.0/groups/00000000-0000-0000-0000-000000000001/transitiveMembers"), &t).await;
+    assert_eq!((a.status, error_code(&a).as_str()), (404, "Request_ResourceNotFound"), "{}", a.text);
+    sim.set_app_roles(DEMO_TENANT_ID, vec!["AuditLog.Read.All".into()]);
+    let t = token(&c, &sim).await;
+    let a = get(&c, &format!("{base}/v1.0/groups/{pilot}/transitiveMembers"), &t).await;
+    assert_eq!((a.status, error_code(&a).as_str()), (403, "Authorization_RequestDenied"), "{}", a.text);
+    sim.shutdown().await;
+}
