@@ -4,8 +4,8 @@
 Subcommands (each prints one line per finding and exits 1 if anything failed):
   dashboards                     structure of dashboards/*.json (datasource variable everywhere, uids, ...)
   exprs OUT                      write every dashboard expression into a rule file for `promtool check rules`
-  families --pending A,B         README metrics tables <-> families used by dashboards and rules
-  alerts                         alert metadata, runbook anchors in the README, unit-test coverage
+  families --pending A,B         docs/metrics-guide.md tables <-> families used by dashboards and rules
+  alerts                         alert metadata, runbook anchors in docs/runbooks.md, unit-test coverage
   flags HELP_FILE                flags used by the deploy files exist in the binary's --help text
   configs BIN                    the deploy configurations pass `BIN --check-config`
   compose                        docker-compose.yml, Grafana provisioning and Prometheus config agree
@@ -14,7 +14,7 @@ Subcommands (each prints one line per finding and exits 1 if anything failed):
                                  rule that should have data has it (bounded by S seconds)
   e2e URL --pending A,B --scrape FILE
                                  evaluate every panel expression, variable and recording rule on a live
-                                 Prometheus; check the live scrape against the README and the pending list
+                                 Prometheus; check the live scrape against docs/metrics-guide.md and the pending list
 
 Python 3.9+ standard library plus PyYAML.
 """
@@ -34,10 +34,12 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DASHBOARDS = sorted((ROOT / "dashboards").glob("*.json"))
 RULES_DIR = ROOT / "deploy" / "prometheus" / "rules"
-README = ROOT / "README.md"
+# The metric tables (families) and the alert runbooks (one heading per alert) of the manual.
+METRICS_GUIDE = ROOT / "docs" / "metrics-guide.md"
+RUNBOOKS = ROOT / "docs" / "runbooks.md"
 DS = {"type": "prometheus", "uid": "${datasource}"}
 # Runbook links all start with this; change it in one place when the repository moves.
-RUNBOOK_BASE = "https://github.com/OWNER/entra-authmethods-exporter/blob/main/README.md#"
+RUNBOOK_BASE = "https://github.com/OWNER/entra-authmethods-exporter/blob/main/docs/runbooks.md#"
 # Values the checks give Grafana's variables. A dashboard using any other variable fails the check,
 # so the list stays complete.
 VARIABLES = {
@@ -150,18 +152,18 @@ def families_of(expr, records, seen=None):
 
 
 def readme_families():
-    """Families in the README's metrics tables (section "## Metrics" up to the next "## ")."""
-    text = README.read_text(encoding="utf-8")
-    m = re.search(r"^## Metrics\s*$(.*?)(?=^## )", text, re.M | re.S)
-    if not m:
-        fail("README.md has no '## Metrics' section")
-        return set()
-    return set(re.findall(r"^\|\s*`(entra_authmethods_[a-z0-9_]+)`", m.group(1), re.M))
+    """Families in the metrics guide's tables (rows whose first cell is a family name)."""
+    text = METRICS_GUIDE.read_text(encoding="utf-8")
+    families = set(re.findall(r"^\|\s*`(entra_authmethods_[a-z0-9_]+)`", text, re.M))
+    if not families:
+        fail("docs/metrics-guide.md has no metrics tables")
+    return families
 
 
 def readme_anchors():
+    """Anchors of the runbook headings in docs/runbooks.md."""
     anchors = set()
-    for line in README.read_text(encoding="utf-8").splitlines():
+    for line in RUNBOOKS.read_text(encoding="utf-8").splitlines():
         m = re.match(r"^#{1,6}\s+(.*?)\s*$", line)
         if m:
             slug = re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-")
@@ -265,7 +267,7 @@ def cmd_exprs(args):
     return done()
 
 
-# --- README consistency -----------------------------------------------------------------------------
+# --- manual consistency -----------------------------------------------------------------------------
 
 def cmd_families(args):
     pending = parse_pending(args[args.index("--pending") + 1] if "--pending" in args else "")
@@ -281,12 +283,12 @@ def cmd_families(args):
                 in_rules |= families_of(r["expr"], records)
     documented = readme_families()
     for fam in sorted((on_panels | in_rules) - documented - pending):
-        fail(f"{fam} is used by dashboards or rules but is not in README.md's metrics tables")
+        fail(f"{fam} is used by dashboards or rules but is not in docs/metrics-guide.md's metrics tables")
     for fam in sorted(documented - on_panels):
-        fail(f"{fam} is in README.md's metrics tables but no dashboard panel shows it")
+        fail(f"{fam} is in docs/metrics-guide.md's metrics tables but no dashboard panel shows it")
     for fam in sorted(pending - on_panels):
         fail(f"{fam} is listed as pending in .ci/deploy-checks but no dashboard panel uses it: remove it there")
-    ok(f"{len(documented)} README families, {len(on_panels)} families on panels, {len(pending)} pending")
+    ok(f"{len(documented)} documented families, {len(on_panels)} families on panels, {len(pending)} pending")
     return done()
 
 
@@ -318,7 +320,7 @@ def cmd_alerts(_args):
         if not url.startswith(RUNBOOK_BASE):
             fail(f"{name}: runbook_url must start with {RUNBOOK_BASE}")
         elif url[len(RUNBOOK_BASE):] not in anchors:
-            fail(f"{name}: README.md has no heading for anchor #{url[len(RUNBOOK_BASE):]}")
+            fail(f"{name}: docs/runbooks.md has no heading for anchor #{url[len(RUNBOOK_BASE):]}")
         if tested.get(name) != {"firing", "silent"}:
             fail(f"{name}: needs a firing and a non-firing case in deploy/prometheus/rules/*_test.yml "
                  f"(has {sorted(tested.get(name, set()))})")
@@ -483,7 +485,7 @@ def cmd_e2e(args):
         fail(f"{fam} is exported now: remove it from PENDING_FAMILIES in .ci/deploy-checks, its panels must show data")
     documented = readme_families()
     for fam in sorted(exported - documented):
-        fail(f"{fam} is exported by the demo but not in README.md's metrics tables")
+        fail(f"{fam} is exported by the demo but not in docs/metrics-guide.md's metrics tables")
 
     counts = {"data": 0, "absent": 0}
 

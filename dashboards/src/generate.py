@@ -723,7 +723,7 @@ health = dashboard(
               " (recording rule tenant_report:entra_authmethods_last_error_info:failing). Errors already"
               " fixed by a later successful poll are not listed, although entra_authmethods_last_error_info"
               " keeps them. The exporter's status page (/) and log line add the message and a hint; the"
-              " README's troubleshooting table maps each code to a fix. Empty while every report's latest"
+              " troubleshooting table in docs/troubleshooting.md maps each code to a fix. Empty while every report's latest"
               " poll succeeded.",
               [target(f"tenant_report:entra_authmethods_last_error_info:failing{{{T}}}", instant=True, fmt="table")],
               "none", ["Time", "__name__", "job", "instance", "Value"], w=24, h=5),
@@ -772,7 +772,7 @@ health = dashboard(
                    "short", w=8),
         timeseries("Poll failures by reason per hour", "Failed polls in the preceding hour by reason"
                    " (throttled, unauthorized, forbidden, not_found, server_error, timeout, decode, network,"
-                   " config, internal). The README's troubleshooting table maps each reason to a fix.",
+                   " config, internal). The troubleshooting table in docs/troubleshooting.md maps each reason to a fix.",
                    [target(f"sum by (tenant, report, reason) (increase(entra_authmethods_poll_failures_total{{{T}}}[1h]))",
                            "{{tenant}} {{report}} {{reason}}")],
                    "short", steps(("green", None), ("red", 1)), w=8),
