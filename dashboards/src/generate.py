@@ -640,7 +640,7 @@ activity = dashboard(
                    "percentunit", FAILURE_RATIO, w=24, decimals=1, minimum=0, maximum=1, threshold_lines=True),
         row("Legacy credential usage (getCredentialUsageSummary)"),
         bargauge("Legacy registration and reset activity", "Successful and failed registration and reset"
-                 " activity per method over the chosen period (D1, D7, D30), from getCredentialUsageSummary."
+                 " activity per method over the chosen period (d1, d7, d30), from getCredentialUsageSummary."
                  + LEGACY,
                  [target(f'sort_desc(sum by (tenant, feature, method, outcome) (entra_authmethods_credential_usage_activities'
                          f'{{{T}, period=~"(?i)$period"}}))', "{{tenant}} {{feature}} {{method}} {{outcome}}",

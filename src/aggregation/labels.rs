@@ -27,9 +27,12 @@ const FIXED: &[&str] = &[
     "self_service_change",
 ];
 
-/// The static label value spelled `text`, if it is one.
+/// The static label value spelled `text`, if it is one. State files of earlier releases spell the
+/// legacy usage periods `D1`/`D7`/`D30`; they read back as today's `d1`/`d7`/`d30`.
 pub fn intern(text: &str) -> Option<&'static str> {
-    PERIODS.iter().chain(USAGE_PERIODS.iter()).chain(FIXED.iter()).copied().find(|v| *v == text)
+    let legacy_period = ["D1", "D7", "D30"].contains(&text);
+    let wanted = if legacy_period { text.to_ascii_lowercase() } else { text.to_owned() };
+    PERIODS.iter().chain(USAGE_PERIODS.iter()).chain(FIXED.iter()).copied().find(|v| **v == *wanted)
 }
 
 fn interned<E: serde::de::Error>(text: &str) -> Result<&'static str, E> {
@@ -94,7 +97,8 @@ mod tests {
     #[test]
     fn known_values_intern_to_statics_and_others_are_rejected() {
         assert_eq!(intern("d7"), Some("d7"));
-        assert_eq!(intern("D30"), Some("D30"));
+        assert_eq!(intern("D30"), Some("d30"), "the spelling of earlier state files");
+        assert_eq!(intern("d30"), Some("d30"));
         assert_eq!(intern("self_service_change"), Some("self_service_change"));
         assert_eq!(intern("d8"), None);
         assert!(serde_json::from_str::<Vec<(&str, i64)>>("[[\"x\",1]]").is_ok());

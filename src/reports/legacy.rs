@@ -7,11 +7,14 @@ pub const REGISTRATION_COUNT_PATH: &str = "reports/getCredentialUserRegistration
 pub const USER_REGISTRATION_DETAILS_PATH: &str = "reports/credentialUserRegistrationDetails";
 pub const USAGE_DETAILS_PATH: &str = "reports/userCredentialUsageDetails";
 
-/// Periods of getCredentialUsageSummary, spelled as its `period` parameter (a string, upper case).
-pub const USAGE_PERIODS: [&str; 3] = ["D1", "D7", "D30"];
+/// Periods of getCredentialUsageSummary as `period` label values: `d1`, `d7`, `d30`, the spelling
+/// every family shares. The period is a parameter the exporter sends, not a value Graph returns, so
+/// the label need not follow the parameter's upper case.
+pub const USAGE_PERIODS: [&str; 3] = ["d1", "d7", "d30"];
 
+/// The request for one period; the `period` parameter is an upper-case string (`'D30'`).
 pub fn usage_summary_path(period: &str) -> String {
-    format!("reports/getCredentialUsageSummary(period='{period}')")
+    format!("reports/getCredentialUsageSummary(period='{}')", period.to_ascii_uppercase())
 }
 
 #[derive(Debug, Deserialize)]

@@ -25,11 +25,11 @@ fn valid(pop: &Population, user: u32) -> bool {
     (user as usize) < pop.users.len()
 }
 
-/// registration_activities (modern names, `d1`…) or credential_usage_activities (legacy names, `D1`…).
+/// registration_activities (modern method names) or credential_usage_activities (legacy method names).
 pub fn activities(tenant: &str, pop: &Population, legacy: bool) -> Series {
     let mut out = Series::new();
     for (days, period) in [(1, "d1"), (7, "d7"), (30, "d30")] {
-        let period = if legacy { period.to_uppercase() } else { period.to_string() };
+        let period = period.to_string();
         let lower = pop.refreshed_at - Duration::days(days);
         for e in pop.events.iter().filter(|e| e.at > lower && e.at <= pop.refreshed_at && valid(pop, e.user)) {
             let Some(f) = feature(e.kind) else { continue };
