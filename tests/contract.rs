@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use common::*;
 use entra_authmethods_exporter::app::RunningExporter;
 use entra_authmethods_exporter::config::Secret;
-use entra_authmethods_exporter::graph::token_file;
+use entra_authmethods_exporter::graph::{FailureReason, token_file};
 use entra_authmethods_exporter::snapshot::{
     self, BuildInfo, FAMILIES, LabelValues, ReloadStatus, ReportSnapshot, TenantStatus,
 };
@@ -86,6 +86,17 @@ fn docs_metrics_md_is_the_family_table_rendered() {
             assert!(f.labels.contains(label), "{}: values given for {label}, which it does not have", f.name);
         }
     }
+    // The closed sets of `report` and of the failure `reason` are the catalog's and the classifier's.
+    let closed =
+        |family: &str, label: &str| match FAMILIES.iter().find(|f| f.name == family).unwrap().label_values(label) {
+            Some(LabelValues::Closed(set)) => set.to_vec(),
+            _ => panic!("{family}: {label} is a closed set"),
+        };
+    let reports: Vec<&str> = entra_authmethods_exporter::reports::REPORTS.iter().map(|r| r.name).collect();
+    assert_eq!(closed("entra_authmethods_polls_total", "report"), reports);
+    let reasons: Vec<&str> = FailureReason::ALL.iter().map(|r| r.as_str()).collect();
+    assert_eq!(closed("entra_authmethods_poll_failures_total", "reason"), reasons);
+    assert_eq!(closed("entra_authmethods_last_error_info", "reason"), reasons);
     compare_with_committed("docs/metrics.md", &snapshot::contract_markdown(), "UPDATE_CONTRACT");
 }
 

@@ -32,6 +32,11 @@ pub enum Presence {
     Always,
     /// Once the first poll of the report ended, successfully or not.
     AfterPoll,
+    /// Once a request of that endpoint got that answer (or none).
+    AfterRequest,
+    /// Once a poll of the report succeeded or found it unavailable, until its data is older than
+    /// its `max_staleness`.
+    Availability,
     /// While the report has data from a successful poll that is not older than its `max_staleness`.
     WithData,
     /// Once a poll of the report succeeded (or a state file restored one).
@@ -49,6 +54,10 @@ impl Presence {
         match self {
             Presence::Always => "always",
             Presence::AfterPoll => "once the report's first poll ended (successful or not)",
+            Presence::AfterRequest => "per endpoint and code, once a request got that answer",
+            Presence::Availability => {
+                "once a poll found the report served or unavailable (or the cloud does not offer it), while that is no older than its `max_staleness`"
+            }
             Presence::WithData => "while the report has data from a successful poll no older than its `max_staleness`",
             Presence::AfterSuccess => "once a poll of the report succeeded (or the state file restored one)",
             Presence::AfterFailure => "only after a poll of the report failed",
@@ -256,7 +265,7 @@ pub const FAMILIES: &[Family] = &[
         GRAPH_REQUESTS,
         "HTTP requests sent to Microsoft Graph by endpoint and status code (network or timeout when none); updated when a poll completes.",
         &["tenant", "endpoint", "code"],
-    ).from("every request to Microsoft Graph (`/v1.0/…`, `/beta/…`, `/v1.0/$batch`, `/v1.0/directoryRoles`)").values(&[("endpoint", Open("Graph's operation name: `userRegistrationDetails`, `usersRegisteredByFeature`, `usersRegisteredByMethod`, `$batch`, `getCredentialUserRegistrationCount`, `getCredentialUsageSummary`, `credentialUserRegistrationDetails`, `userCredentialUsageDetails`, `userRegistrationActivity`, `userSignInsByAuthMethodSummary`, `userEventsSummary`, `userMfaSignInSummary`, `userPasswordResetsAndChangesSummary`, `directoryRoles`, `directoryRoleMembers`")), ("code", Open("the HTTP status code (`200`, `429`, …), or `network` or `timeout` when there was no answer"))]),
+    ).from("every request to Microsoft Graph (`/v1.0/…`, `/beta/…`, `/v1.0/$batch`, `/v1.0/directoryRoles`)").values(&[("endpoint", Open("Graph's operation name: `userRegistrationDetails`, `usersRegisteredByFeature`, `usersRegisteredByMethod`, `$batch`, `getCredentialUserRegistrationCount`, `getCredentialUsageSummary`, `credentialUserRegistrationDetails`, `userCredentialUsageDetails`, `userRegistrationActivity`, `userSignInsByAuthMethodSummary`, `userEventsSummary`, `userMfaSignInSummary`, `userPasswordResetsAndChangesSummary`, `directoryRoles`, `directoryRoleMembers`")), ("code", Open("the HTTP status code (`200`, `429`, …), or `network` or `timeout` when there was no answer"))]).present(Presence::AfterRequest),
     counter(
         TOKEN_REQUESTS,
         "Access-token requests to the Microsoft identity platform by outcome.",
@@ -281,7 +290,7 @@ pub const FAMILIES: &[Family] = &[
         REPORT_AVAILABLE,
         "1 if Graph serves the report for this tenant, 0 if it is retired, not offered in this cloud or needs an optional permission the app lacks.",
         TR,
-    ).from("every report's Graph operation (see the families below)").present(Presence::WithData),
+    ).from("every report's Graph operation (see the families below)").present(Presence::Availability),
     gauge(
         USERS,
         "Users in scope by user type and role (userRegistrationDetails: enabled users; or Microsoft's totalUserCount with the summary source). Cached from the last successful background poll of Microsoft Graph.",
