@@ -181,9 +181,10 @@ async fn once_mode_exits_non_zero_when_a_poll_fails() {
     sim.shutdown().await;
 }
 
-/// The rows of Microsoft's v1.0 example (graph-api.md 5.5) and the live capture of 4.2, served by the
-/// simulator: PascalCase system-preferred methods, an empty default method, a guest admin, a user
-/// with nine methods. The exporter's numbers must be exact for them too.
+/// The rows of Microsoft's v1.0 example (Microsoft Graph, "List userRegistrationDetails"
+/// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userregistrationdetails>)) and a live capture,
+/// served by the simulator: PascalCase system-preferred methods, an empty default method, a guest admin, a user with
+/// nine methods. The exporter's numbers must be exact for them too.
 #[tokio::test]
 async fn documented_and_captured_rows_are_counted_exactly() {
     struct Row(&'static str, bool, &'static [&'static str], &'static str, [bool; 6]);

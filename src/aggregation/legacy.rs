@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::reports::legacy::CredentialUserRegistrationDetails;
 
-/// `status` label values, named after registrationStatusType (graph-api.md 8).
+/// `status` label values, named after registrationStatusType (Microsoft Graph, "userRegistrationCount resource type"
+/// (<https://learn.microsoft.com/graph/api/resources/userregistrationcount?view=graph-rest-beta>)).
 pub const STATUSES: [&str; 4] = ["registered", "enabled", "capable", "mfaRegistered"];
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

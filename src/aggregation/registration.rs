@@ -26,7 +26,8 @@ pub const FEATURES: [&str; 8] = [
 /// Methods that count as phishing-resistant: FIDO2 security keys and passkeys (device-bound and
 /// synced), Windows Hello for Business, the macOS platform credential (Secure Enclave key) and
 /// certificate-based authentication. `fido2` is the legacy spelling in the v1.0 resource text; the
-/// certificate value is not documented, so both plausible spellings are listed (graph-api.md 4.2).
+/// certificate value is not documented, so both plausible spellings are listed (Microsoft Graph,
+/// "userRegistrationDetails resource type" (<https://learn.microsoft.com/graph/api/resources/userregistrationdetails>)).
 pub const PHISHING_RESISTANT_METHODS: &[&str] = &[
     "fido2",
     "fido2SecurityKey",
@@ -64,9 +65,10 @@ pub const KNOWN_METHODS: &[&str] = &[
     "externalAuthMethod",
 ];
 
-/// `userDefaultAuthenticationMethod` members (graph-api.md 8), always exported. A null or empty
-/// default (seen in Microsoft's examples) is exported as `unset`, since an empty label value is the
-/// same as no label in Prometheus.
+/// `userDefaultAuthenticationMethod` members (Microsoft Graph, "userRegistrationDetails resource type"
+/// (<https://learn.microsoft.com/graph/api/resources/userregistrationdetails>)), always exported. A null or empty default
+/// (seen in Microsoft's examples) is exported as `unset`, since an empty label value is the same as no label in
+/// Prometheus.
 pub const KNOWN_DEFAULT_METHODS: &[&str] =
     &["push", "oath", "voiceMobile", "voiceAlternateMobile", "voiceOffice", "sms", "none", UNSET_DEFAULT];
 pub const UNSET_DEFAULT: &str = "unset";

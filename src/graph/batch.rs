@@ -1,7 +1,8 @@
-//! JSON batching (graph-api.md 10.4): up to 20 GETs in one `POST /$batch`. Each inner request counts
-//! against the reports quota on its own, so batches are no larger than the pacing window and every
-//! inner request takes a pacing slot; each inner answer is checked on its own status, and throttled or
-//! failed inner requests are retried after the longest Retry-After.
+//! JSON batching (Microsoft Graph, "Combine multiple HTTP requests using JSON batching"
+//! (<https://learn.microsoft.com/graph/json-batching>)): up to 20 GETs in one `POST /$batch`. Each inner request counts
+//! against the reports quota on its own, so batches are no larger than the pacing window and every inner request takes
+//! a pacing slot; each inner answer is checked on its own status, and throttled or failed inner requests are retried
+//! after the longest Retry-After.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};

@@ -184,7 +184,8 @@ impl GraphClient {
         };
         let sent = request
             .bearer_auth(token.expose())
-            // Opt in to evolvable enum members (graph-api.md 1.5): method names such as
+            // Opt in to evolvable enum members (Microsoft Graph, "Best practices for working with Microsoft Graph"
+            // (https://learn.microsoft.com/graph/best-practices-concept), "Evolvable enums"): method names such as
             // fido2SecurityKey instead of unknownFutureValue.
             .header("Prefer", "include-unknown-enum-members")
             .header("client-request-id", &client_request_id)

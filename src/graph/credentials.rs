@@ -24,13 +24,16 @@ const RENEW_AT_FRACTION: f64 = 0.75;
 /// A way to obtain tokens from the Microsoft identity platform.
 #[derive(Debug)]
 pub enum Credential {
-    /// OAuth 2.0 client credentials with a client secret (graph-api.md 11.2): application permissions.
+    /// OAuth 2.0 client credentials with a client secret (Microsoft identity platform, "OAuth 2.0 client credentials
+    /// flow" (<https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow>)): application
+    /// permissions.
     ClientSecret { token_url: Url, client_id: String, secret: SecretSource, scope: String },
     /// The refresh-token grant with the token `login` stored: a signed-in user's delegated
     /// permissions. Each use rotates the token, and the new one replaces the file.
     RefreshToken { token_url: Url, client_id: String, file: PathBuf, scope: String, tenant: String },
-    /// Client credentials with a certificate-signed client assertion (graph-api.md 11.3). The PEM
-    /// files are read at every token request, so a rotated certificate is used without a restart.
+    /// Client credentials with a certificate-signed client assertion (Microsoft identity platform, "Certificate
+    /// credentials" (<https://learn.microsoft.com/entra/identity-platform/certificate-credentials>)). The PEM files are
+    /// read at every token request, so a rotated certificate is used without a restart.
     ClientCertificate {
         token_url: Url,
         client_id: String,
@@ -40,10 +43,12 @@ pub enum Credential {
         /// Thumbprint of the certificate last used, to log a rotation once.
         last_thumbprint: std::sync::Mutex<Option<String>>,
     },
-    /// Workload identity federation (11.4): the projected service-account token, read at every
-    /// token request because kubelet rotates it, sent as the client assertion.
+    /// Workload identity federation (Microsoft identity platform, "Workload identity federation"
+    /// (<https://learn.microsoft.com/entra/workload-id/workload-identity-federation>)): the projected service-account
+    /// token, read at every token request because kubelet rotates it, sent as the client assertion.
     WorkloadIdentity { token_url: Url, client_id: String, token_file: PathBuf, scope: String },
-    /// An Azure managed identity (11.5): IMDS or App Service's identity endpoint, no secret of ours.
+    /// An Azure managed identity (the IMDS and App Service pages cited in `managed_identity`): IMDS or App Service's
+    /// identity endpoint, no secret of ours.
     ManagedIdentity(ManagedIdentity),
 }
 

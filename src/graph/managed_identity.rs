@@ -1,8 +1,12 @@
-//! Azure managed identity (graph-api.md 11.5): tokens from the host's identity endpoint, either IMDS
-//! (`Metadata: true`, api-version 2018-02-01) on VMs, scale sets and AKS nodes, or App Service's
-//! local endpoint (`X-IDENTITY-HEADER`, api-version 2019-08-01). Both answer `expires_in` and
-//! `expires_on` as strings, old App Service versions even `expires_on` as a date, so the answer is
-//! parsed tolerantly; values that are present but unreadable are an error, never a guess.
+//! Azure managed identity (Microsoft Entra, "How to use managed identities for Azure resources on an Azure VM to
+//! acquire an access token"
+//! (<https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token>); Azure App
+//! Service, "Managed identities for App Service and Azure Functions"
+//! (<https://learn.microsoft.com/azure/app-service/overview-managed-identity>)): tokens from the host's identity
+//! endpoint, either IMDS (`Metadata: true`, api-version 2018-02-01) on VMs, scale sets and AKS nodes, or App Service's
+//! local endpoint (`X-IDENTITY-HEADER`, api-version 2019-08-01). Both answer `expires_in` and `expires_on` as strings,
+//! old App Service versions even `expires_on` as a date, so the answer is parsed tolerantly; values that are present
+//! but unreadable are an error, never a guess.
 
 use std::time::Duration;
 
@@ -186,7 +190,9 @@ fn refusal(status: u16, body: &[u8]) -> (FailureReason, Option<String>, String) 
     let reason = match status {
         429 => FailureReason::Throttled,
         // IMDS answers 404 while it updates, 410 while it starts and 5xx when it is unwell
-        // (graph-api.md 11.5): transient, retried with backoff.
+        // (Microsoft Entra, "How to use managed identities for Azure resources on an Azure VM to acquire an access
+        // token" (https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token),
+        // "Error handling"): transient, retried with backoff.
         404 | 410 | 500..=599 => FailureReason::ServerError,
         // 400 "Identity not found", invalid_resource, bad_request_102, 401 wrong identity header:
         // only a configuration change fixes these.
@@ -296,7 +302,9 @@ mod tests {
 
     #[test]
     fn refusals_keep_the_code_and_the_first_line() {
-        // graph-api.md 11.5: IMDS without the metadata header.
+        // IMDS without the metadata header (Microsoft Entra, "How to use managed identities for Azure resources on an
+        // Azure VM to acquire an access token"
+        // (https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token)).
         let (reason, code, message) = refusal(
             400,
             br#"{"error":"bad_request_102","error_description":"Required metadata header not specified"}"#,

@@ -1,6 +1,6 @@
-//! Paging through a collection (graph-api.md 5.4): `@odata.nextLink` is followed verbatim until a page
-//! has none, one page is decoded at a time, and the next page is already on its way while the
-//! current one is decoded.
+//! Paging through a collection (Microsoft Graph, "Paging Microsoft Graph data in your app"
+//! (<https://learn.microsoft.com/graph/paging>)): `@odata.nextLink` is followed verbatim until a page has none, one page
+//! is decoded at a time, and the next page is already on its way while the current one is decoded.
 
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};

@@ -1,4 +1,5 @@
-//! The 2025 beta reports on `authenticationMethods` (graph-api.md 7).
+//! The 2025 beta reports on `authenticationMethods` (Microsoft Graph, "Authentication methods usage insights overview"
+//! (<https://learn.microsoft.com/graph/api/resources/authenticationmethods-usage-insights-overview>)).
 
 use serde::Deserialize;
 

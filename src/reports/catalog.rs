@@ -50,7 +50,9 @@ pub struct ReportSpec {
     /// from the tenant's configuration is skipped with one warning.
     pub credentials: &'static [CredentialKind],
     pub permission: &'static str,
-    /// Only the global cloud offers it (the legacy credential reports, graph-api.md 12).
+    /// Only the global cloud offers it (the national-cloud table of each legacy credential report's page, e.g.
+    /// Microsoft Graph, "reportRoot: getCredentialUserRegistrationCount"
+    /// (<https://learn.microsoft.com/graph/api/reportroot-getcredentialuserregistrationcount?view=graph-rest-beta>)).
     pub global_only: bool,
     pub default_enabled: bool,
     /// `None`: the tenant's `poll_interval`.

@@ -1,5 +1,7 @@
 //! Directory roles, for the privilegedAdmin breakdown under app-only access: the members of the
-//! nine roles Microsoft's summaries count as privileged (graph-api.md section 3).
+//! nine roles Microsoft's summaries count as privileged (Microsoft Graph, "authenticationMethodsRoot:
+//! usersRegisteredByFeature"
+//! (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-usersregisteredbyfeature>)).
 
 use serde::Deserialize;
 

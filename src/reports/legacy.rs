@@ -1,5 +1,6 @@
-//! The legacy beta reports on `reportRoot` (graph-api.md 6): Reports.Read.All, global cloud only,
-//! mostly retired by Microsoft.
+//! The legacy beta reports on `reportRoot` (Microsoft Graph, "reportRoot: getCredentialUserRegistrationCount"
+//! (<https://learn.microsoft.com/graph/api/reportroot-getcredentialuserregistrationcount?view=graph-rest-beta>) and its
+//! siblings): Reports.Read.All, global cloud only, mostly retired by Microsoft.
 
 use serde::Deserialize;
 

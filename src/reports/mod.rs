@@ -1,6 +1,8 @@
-//! Typed Microsoft Graph payloads (graph-api.md sections 5 and 9), tolerant by design: unknown fields are
-//! ignored, enum-like values stay strings (Graph adds members over time), and nullable or missing
-//! properties default instead of failing the whole page.
+//! Typed Microsoft Graph payloads (Microsoft Graph, "userRegistrationDetails resource type"
+//! (<https://learn.microsoft.com/graph/api/resources/userregistrationdetails>); Microsoft Graph, "Microsoft Graph error
+//! responses and resource types" (<https://learn.microsoft.com/graph/errors>)), tolerant by design: unknown fields are
+//! ignored, enum-like values stay strings (Graph adds members over time), and nullable or missing properties default
+//! instead of failing the whole page.
 
 pub mod activity;
 pub mod catalog;

@@ -1,6 +1,7 @@
-//! `userRegistrationDetails` rows (graph-api.md 5.2): only the properties the aggregation needs are
-//! decoded; names and UPNs are skipped, and the object id is only compared with the privileged-role
-//! members, so per-user data never outlives the page being read.
+//! `userRegistrationDetails` rows (Microsoft Graph, "userRegistrationDetails resource type"
+//! (<https://learn.microsoft.com/graph/api/resources/userregistrationdetails>)): only the properties the aggregation
+//! needs are decoded; names and UPNs are skipped, and the object id is only compared with the privileged-role members,
+//! so per-user data never outlives the page being read.
 
 use std::borrow::Cow;
 
@@ -136,7 +137,9 @@ fn null_as_empty<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Vec<Text<'a>
 mod tests {
     use super::*;
 
-    /// The v1.0 list example of graph-api.md 5.5, verbatim (two rows), plus an unknown property.
+    /// The v1.0 list example of Microsoft Graph, "List userRegistrationDetails"
+    /// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userregistrationdetails>), verbatim (two
+    /// rows), plus an unknown property.
     const DOC_PAGE: &str = r#"{
       "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#reports/authenticationMethods/userRegistrationDetails",
       "value": [

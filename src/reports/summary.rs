@@ -1,4 +1,8 @@
-//! usersRegisteredByFeature / usersRegisteredByMethod (graph-api.md 3, 4): Microsoft's own counts,
+//! usersRegisteredByFeature / usersRegisteredByMethod (Microsoft Graph, "authenticationMethodsRoot:
+//! usersRegisteredByFeature"
+//! (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-usersregisteredbyfeature>); Microsoft Graph,
+//! "authenticationMethodsRoot: usersRegisteredByMethod"
+//! (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-usersregisteredbymethod>)): Microsoft's own counts,
 //! delegated only. Counts are passed through as Graph returns them, even when they look inconsistent.
 
 use serde::Deserialize;

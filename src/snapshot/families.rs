@@ -1,20 +1,190 @@
-//! Every metric family the exporter exports: name, help and label names. The README's metrics table
-//! documents the same list; keep them in step.
+//! Every metric family the exporter exports: name, help, label names and what docs/metrics.md (the
+//! metric contract, rendered from this table by [`super::contract::markdown`]) says of each: the
+//! values of its labels, where its numbers come from, when it is exported and since which version.
+//! tests/contract.rs fails when docs/metrics.md and this table disagree.
 
 pub struct Family {
     pub name: &'static str,
     pub help: &'static str,
     pub labels: &'static [&'static str],
     pub counter: bool,
+    /// The values of the labels this family does not share with others (see [`SHARED_LABELS`]).
+    pub values: &'static [(&'static str, LabelValues)],
+    /// Where the numbers come from: a Graph operation, or the exporter itself.
+    pub source: &'static str,
+    pub presence: Presence,
+    /// The first version that exported the family, unchanged since.
+    pub since: &'static str,
 }
 
+/// The values a label takes.
+pub enum LabelValues {
+    /// Exactly these, no others.
+    Closed(&'static [&'static str]),
+    /// An open set, described.
+    Open(&'static str),
+}
+
+/// When a family has series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// From the first render on.
+    Always,
+    /// Once the first poll of the report ended, successfully or not.
+    AfterPoll,
+    /// Once a request of that endpoint got that answer (or none).
+    AfterRequest,
+    /// Once a poll of the report succeeded or found it unavailable, until its data is older than
+    /// its `max_staleness`.
+    Availability,
+    /// While the report has data from a successful poll that is not older than its `max_staleness`.
+    WithData,
+    /// Once a poll of the report succeeded (or a state file restored one).
+    AfterSuccess,
+    /// Only after a poll of the report failed.
+    AfterFailure,
+    /// Only for a tenant with a certificate credential, once a token was requested with it.
+    CertificateCredential,
+    /// On Linux only (read from /proc).
+    Linux,
+}
+
+impl Presence {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Presence::Always => "always",
+            Presence::AfterPoll => "once the report's first poll ended (successful or not)",
+            Presence::AfterRequest => "per endpoint and code, once a request got that answer",
+            Presence::Availability => {
+                "once a poll found the report served or unavailable (or the cloud does not offer it), while that is no older than its `max_staleness`"
+            }
+            Presence::WithData => "while the report has data from a successful poll no older than its `max_staleness`",
+            Presence::AfterSuccess => "once a poll of the report succeeded (or the state file restored one)",
+            Presence::AfterFailure => "only after a poll of the report failed",
+            Presence::CertificateCredential => {
+                "only for tenants with a certificate credential, once a token was requested"
+            }
+            Presence::Linux => "on Linux only",
+        }
+    }
+}
+
+/// The version every family of the first release carries.
+const V0_1_0: &str = "0.1.0";
+
 const fn gauge(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Family {
-    Family { name, help, labels, counter: false }
+    Family {
+        name,
+        help,
+        labels,
+        counter: false,
+        values: &[],
+        source: EXPORTER,
+        presence: Presence::Always,
+        since: V0_1_0,
+    }
 }
 
 const fn counter(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Family {
-    Family { name, help, labels, counter: true }
+    Family { counter: true, ..gauge(name, help, labels) }
 }
+
+impl Family {
+    const fn from(self, source: &'static str) -> Family {
+        Family { source, ..self }
+    }
+
+    const fn values(self, values: &'static [(&'static str, LabelValues)]) -> Family {
+        Family { values, ..self }
+    }
+
+    const fn present(self, presence: Presence) -> Family {
+        Family { presence, ..self }
+    }
+
+    /// The values of `label`: the family's own, else the shared ones.
+    pub fn label_values(&self, label: &str) -> Option<&'static LabelValues> {
+        let own: &'static [(&'static str, LabelValues)] = self.values;
+        own.iter().chain(SHARED_LABELS).find(|(name, _)| *name == label).map(|(_, v)| v)
+    }
+}
+
+use LabelValues::{Closed, Open};
+
+/// Labels with the same values in every family that has them.
+pub const SHARED_LABELS: &[(&str, LabelValues)] = &[
+    ("tenant", Open("the tenant's configured `name`")),
+    (
+        "report",
+        Closed(&[
+            "registration_details",
+            "registration_summary",
+            "credential_user_registration_count",
+            "credential_usage_summary",
+            "credential_user_registration_details",
+            "user_credential_usage_details",
+            "registration_activity",
+            "sign_ins_by_method",
+            "user_events_summary",
+            "mfa_sign_in_summary",
+            "password_resets_and_changes",
+        ]),
+    ),
+    ("user_type", Closed(&["all", "member", "guest"])),
+    ("user_role", Closed(&["all", "admin", "user", "privilegedAdmin"])),
+];
+
+const FAILURE_REASONS: LabelValues = Closed(&[
+    "throttled",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "server_error",
+    "timeout",
+    "decode",
+    "network",
+    "config",
+    "internal",
+]);
+const OUTCOMES: LabelValues = Closed(&["success", "failure"]);
+const ACTIVITY_FEATURE: LabelValues = Open("Graph's `feature` as it spells it: `registration`, `reset`");
+const EVENT_REASON: LabelValues = Open(
+    "Graph's `failureReason` as it spells it, the `max_failure_reasons` most frequent per feature; `other` for the rest, `unspecified` when Graph gave none",
+);
+const GRAPH_METHOD: LabelValues = Open("Graph's method name as it spells it (`email`, `fido2`, …)");
+
+/// The exporter's own state, no Graph operation.
+const EXPORTER: &str = "the exporter itself";
+const DETAILS: &str =
+    "`GET /v1.0/reports/authenticationMethods/userRegistrationDetails` (report `registration_details`)";
+const DETAILS_OR_SUMMARY: &str = "`GET /v1.0/reports/authenticationMethods/userRegistrationDetails` (report `registration_details`); with `registration_source = \"summary\"` `usersRegisteredByFeature` and `usersRegisteredByMethod` through `POST /v1.0/$batch` (report `registration_summary`)";
+const CREDENTIAL_COUNT: &str =
+    "`GET /beta/reports/getCredentialUserRegistrationCount` (report `credential_user_registration_count`)";
+const CREDENTIAL_USAGE_SUMMARY: &str =
+    "`GET /beta/reports/getCredentialUsageSummary(period='D1'|'D7'|'D30')` (report `credential_usage_summary`)";
+const CREDENTIAL_DETAILS: &str =
+    "`GET /beta/reports/credentialUserRegistrationDetails` (report `credential_user_registration_details`)";
+const CREDENTIAL_USAGE_DETAILS: &str =
+    "`GET /beta/reports/userCredentialUsageDetails` (report `user_credential_usage_details`)";
+const REGISTRATION_ACTIVITY: &str = "`GET /beta/reports/authenticationMethods/userRegistrationActivity(period='d1'|'d7'|'d30')` (report `registration_activity`)";
+const SIGN_INS: &str = "`GET /beta/reports/authenticationMethods/userSignInsByAuthMethodSummary(period='d1'|'d7'|'d30')` (report `sign_ins_by_method`)";
+const USER_EVENTS_SUMMARY: &str =
+    "`GET /beta/reports/authenticationMethods/userEventsSummary` (report `user_events_summary`)";
+const MFA_SUMMARY: &str =
+    "`GET /beta/reports/authenticationMethods/userMfaSignInSummary` (report `mfa_sign_in_summary`)";
+const PASSWORD_SUMMARY: &str = "`GET /beta/reports/authenticationMethods/userPasswordResetsAndChangesSummary` (report `password_resets_and_changes`)";
+
+/// The standard process metrics of Prometheus' client libraries (src/snapshot/process.rs), appended
+/// to every scrape on Linux: name and whether it is a counter.
+pub const PROCESS_FAMILIES: &[(&str, bool)] = &[
+    ("process_cpu_seconds_total", true),
+    ("process_max_fds", false),
+    ("process_open_fds", false),
+    ("process_resident_memory_bytes", false),
+    ("process_start_time_seconds", false),
+    ("process_threads", false),
+    ("process_virtual_memory_bytes", false),
+];
 
 const TR: &[&str] = &["tenant", "report"];
 const BREAKDOWN: &[&str] = &["tenant", "user_type", "user_role"];
@@ -60,7 +230,11 @@ pub const PASSWORD_RESETS: &str = "entra_authmethods_password_resets_and_changes
 pub const PASSWORD_RESETS_DAY: &str = "entra_authmethods_password_resets_and_changes_day_timestamp_seconds";
 
 pub const FAMILIES: &[Family] = &[
-    gauge(BUILD_INFO, "Always 1; labels carry the exporter's version and source revision.", &["version", "revision"]),
+    gauge(BUILD_INFO, "Always 1; labels carry the exporter's version and source revision.", &["version", "revision"])
+        .values(&[
+            ("version", Open("the exporter's version (`CARGO_PKG_VERSION`)")),
+            ("revision", Open("the source revision it was built from (`ENTRA_AUTHMETHODS_REVISION` at build time), `unknown` when not given")),
+        ]),
     gauge(
         CONFIG_RELOAD_SUCCESSFUL,
         "1 if the last configuration reload succeeded (or none was asked for), 0 if the new file was rejected and the previous configuration is still running.",
@@ -75,156 +249,260 @@ pub const FAMILIES: &[Family] = &[
         TENANT_INFO,
         "Always 1; maps the tenant label to its Entra tenant ID and cloud.",
         &["tenant", "tenant_id", "cloud"],
-    ),
-    gauge(POLL_SUCCESS, "1 if the most recent background poll of the report succeeded, 0 if it failed.", TR),
-    gauge(LAST_SUCCESS, "Unix time at which the last successful poll of the report completed.", TR),
-    gauge(POLL_DURATION, "Wall time of the most recent poll of the report, successful or not.", TR),
+    )
+        .values(&[
+            ("tenant_id", Open("the tenant's Entra tenant ID (a GUID)")),
+            ("cloud", Closed(&["global", "usgov", "usgov-dod", "china"])),
+        ]),
+    gauge(POLL_SUCCESS, "1 if the most recent background poll of the report succeeded, 0 if it failed.", TR)
+        .present(Presence::AfterPoll),
+    gauge(LAST_SUCCESS, "Unix time at which the last successful poll of the report completed.", TR)
+        .present(Presence::AfterSuccess),
+    gauge(POLL_DURATION, "Wall time of the most recent poll of the report, successful or not.", TR)
+        .present(Presence::AfterPoll),
     gauge(POLL_INTERVAL, "Configured interval between polls of the report.", TR),
     gauge(
         POLL_OVERRUN,
         "1 if the most recent poll took longer than the configured interval (polls then run back to back), else 0.",
         TR,
-    ),
+    )
+        .present(Presence::AfterPoll),
     counter(POLLS, "Polls of the report completed since the exporter started.", TR),
     counter(
         POLL_FAILURES,
         "Failed polls of the report since the exporter started, by failure reason.",
         &["tenant", "report", "reason"],
-    ),
+    )
+        .values(&[("reason", FAILURE_REASONS)]),
     counter(
         GRAPH_REQUESTS,
         "HTTP requests sent to Microsoft Graph by endpoint and status code (network or timeout when none); updated when a poll completes.",
         &["tenant", "endpoint", "code"],
-    ),
+    )
+        .from("every request to Microsoft Graph (`/v1.0/…`, `/beta/…`, `/v1.0/$batch`, `/v1.0/directoryRoles`)")
+        .values(&[
+            ("endpoint", Open("Graph's operation name: `userRegistrationDetails`, `usersRegisteredByFeature`, `usersRegisteredByMethod`, `$batch`, `getCredentialUserRegistrationCount`, `getCredentialUsageSummary`, `credentialUserRegistrationDetails`, `userCredentialUsageDetails`, `userRegistrationActivity`, `userSignInsByAuthMethodSummary`, `userEventsSummary`, `userMfaSignInSummary`, `userPasswordResetsAndChangesSummary`, `directoryRoles`, `directoryRoleMembers`")),
+            ("code", Open("the HTTP status code (`200`, `429`, …), or `network` or `timeout` when there was no answer")),
+        ])
+        .present(Presence::AfterRequest),
     counter(
         TOKEN_REQUESTS,
         "Access-token requests to the Microsoft identity platform by outcome.",
         &["tenant", "outcome"],
-    ),
+    )
+        .from("the Microsoft identity platform's token endpoint (`POST /{tenant}/oauth2/v2.0/token`) or the managed-identity endpoint")
+        .values(&[("outcome", OUTCOMES)]),
     gauge(
         CLIENT_CERTIFICATE_EXPIRY,
         "Unix time at which the tenant's client certificate (notAfter) expires; read at each token request.",
         &["tenant"],
-    ),
+    )
+        .from("the tenant's client certificate file")
+        .present(Presence::CertificateCredential),
     gauge(
         CLIENT_CERTIFICATE_NOT_BEFORE,
         "Unix time from which the tenant's client certificate (notBefore) is valid; read at each token request. Entra refuses it before then.",
         &["tenant"],
-    ),
+    )
+        .from("the tenant's client certificate file")
+        .present(Presence::CertificateCredential),
     gauge(
         LAST_ERROR_INFO,
         "Always 1; the newest failed poll of the report: its failure reason and Graph's error code (none when Graph gave none).",
         &["tenant", "report", "reason", "graph_code"],
-    ),
+    )
+        .values(&[
+            ("reason", FAILURE_REASONS),
+            ("graph_code", Open("Graph's or Entra's error code (`Authentication_RequestFromNonPremiumTenantOrB2CTenant`, `invalid_client`, …); `none` when there was none, `other` for anything but a short identifier of letters, digits, `_` and `.`")),
+        ])
+        .present(Presence::AfterFailure),
     gauge(
         REPORT_AVAILABLE,
         "1 if Graph serves the report for this tenant, 0 if it is retired, not offered in this cloud or needs an optional permission the app lacks.",
         TR,
-    ),
+    )
+        .from("every report's Graph operation (see the families below)")
+        .present(Presence::Availability),
     gauge(
         USERS,
         "Users in scope by user type and role (userRegistrationDetails: enabled users; or Microsoft's totalUserCount with the summary source). Cached from the last successful background poll of Microsoft Graph.",
         BREAKDOWN,
-    ),
+    )
+        .from(DETAILS_OR_SUMMARY)
+        .present(Presence::WithData),
     gauge(
         BY_FEATURE,
         "Users registered for or capable of a feature (mfaCapable, ssprRegistered, passwordlessCapable, phishingResistantCapable, ...). Cached from the last successful background poll of Microsoft Graph.",
         &["tenant", "user_type", "user_role", "feature"],
-    ),
+    )
+        .from(DETAILS_OR_SUMMARY)
+        .values(&[
+            ("feature", Closed(&["mfaCapable", "mfaRegistered", "ssprRegistered", "ssprEnabled", "ssprCapable", "passwordlessCapable", "systemPreferredMethodEnabled", "phishingResistantCapable"])),
+        ])
+        .present(Presence::WithData),
     gauge(
         BY_METHOD,
         "Users who registered an authentication method, by Graph's method name. Cached from the last successful background poll of Microsoft Graph.",
         &["tenant", "user_type", "user_role", "method"],
-    ),
+    )
+        .from(DETAILS_OR_SUMMARY)
+        .values(&[("method", GRAPH_METHOD)])
+        .present(Presence::WithData),
     gauge(
         BY_DEFAULT_METHOD,
         "Users by their preferred method for secondary authentication (unset when Graph has none). Cached from the last successful background poll of Microsoft Graph.",
         &["tenant", "user_type", "user_role", "method"],
-    ),
+    )
+        .from(DETAILS)
+        .values(&[
+            ("method", Open("Graph's `userPreferredMethodForSecondaryAuthentication` as it spells it (`push`, `oath`, `voiceMobile`, `voiceAlternateMobile`, `voiceOffice`, `sms`, `none`, …); `unset` when Graph gave null or an empty string")),
+        ])
+        .present(Presence::WithData),
     gauge(
         BY_METHODS_REGISTERED,
         "Users by number of distinct registered methods (0, 1, 2, 3, 4+). Cached from the last successful background poll of Microsoft Graph.",
         &["tenant", "user_type", "user_role", "methods"],
-    ),
+    )
+        .from(DETAILS)
+        .values(&[("methods", Closed(&["0", "1", "2", "3", "4+"]))])
+        .present(Presence::WithData),
     gauge(
         REFRESH,
         "Newest lastUpdatedDateTime in userRegistrationDetails: when Microsoft last refreshed the report data. Cached from the last successful background poll of Microsoft Graph.",
         &["tenant"],
-    ),
+    )
+        .from(DETAILS)
+        .present(Presence::WithData),
     gauge(
         CREDENTIAL_REGISTRATIONS,
         "Users by registration status from the legacy getCredentialUserRegistrationCount report. Cached from a background poll.",
         &["tenant", "status"],
-    ),
+    )
+        .from(CREDENTIAL_COUNT)
+        .values(&[
+            ("status", Open("Graph's `registrationStatus` as it spells it: `registered`, `enabled`, `capable`, `mfaRegistered`")),
+        ])
+        .present(Presence::WithData),
     gauge(
         CREDENTIAL_USERS,
         "Enabled users counted by getCredentialUserRegistrationCount. Cached from a background poll.",
         &["tenant"],
-    ),
+    )
+        .from(CREDENTIAL_COUNT)
+        .present(Presence::WithData),
     gauge(
         CREDENTIAL_USAGE,
         "Registration and reset activities over the period from the legacy getCredentialUsageSummary report. Cached from a background poll.",
         &["tenant", "period", "feature", "method", "outcome"],
-    ),
+    )
+        .from(CREDENTIAL_USAGE_SUMMARY)
+        .values(&[
+            ("period", Closed(&["d1", "d7", "d30"])),
+            ("feature", ACTIVITY_FEATURE),
+            ("method", GRAPH_METHOD),
+            ("outcome", OUTCOMES),
+        ])
+        .present(Presence::WithData),
     gauge(
         CREDENTIAL_DETAILS_USERS,
         "Users listed by the legacy credentialUserRegistrationDetails report. Cached from a background poll.",
         &["tenant"],
-    ),
+    )
+        .from(CREDENTIAL_DETAILS)
+        .present(Presence::WithData),
     gauge(
         CREDENTIAL_DETAILS_BY_STATUS,
         "Users by registration status in the legacy credentialUserRegistrationDetails report. Cached from a background poll.",
         &["tenant", "status"],
-    ),
+    )
+        .from(CREDENTIAL_DETAILS)
+        .values(&[("status", Closed(&["registered", "enabled", "capable", "mfaRegistered"]))])
+        .present(Presence::WithData),
     gauge(
         CREDENTIAL_DETAILS_BY_METHOD,
         "Users by registered method in the legacy credentialUserRegistrationDetails report. Cached from a background poll.",
         &["tenant", "method"],
-    ),
+    )
+        .from(CREDENTIAL_DETAILS)
+        .values(&[("method", GRAPH_METHOD)])
+        .present(Presence::WithData),
     gauge(
         CREDENTIAL_USAGE_EVENTS,
         "Registration and reset events returned by the legacy userCredentialUsageDetails report. Cached from a background poll.",
         &["tenant", "feature", "method", "outcome"],
-    ),
+    )
+        .from(CREDENTIAL_USAGE_DETAILS)
+        .values(&[("feature", ACTIVITY_FEATURE), ("method", GRAPH_METHOD), ("outcome", OUTCOMES)])
+        .present(Presence::WithData),
     gauge(
         CREDENTIAL_USAGE_FAILURES,
         "Failed events of the legacy userCredentialUsageDetails report by reason (top N, the rest as other). Cached from a background poll.",
         &["tenant", "feature", "reason"],
-    ),
+    )
+        .from(CREDENTIAL_USAGE_DETAILS)
+        .values(&[("feature", ACTIVITY_FEATURE), ("reason", EVENT_REASON)])
+        .present(Presence::WithData),
     gauge(
         REGISTRATION_ACTIVITIES,
         "Registration and reset activities over the period (userRegistrationActivity). Cached from a background poll.",
         &["tenant", "period", "feature", "method", "outcome"],
-    ),
+    )
+        .from(REGISTRATION_ACTIVITY)
+        .values(&[
+            ("period", Closed(&["d1", "d7", "d30"])),
+            ("feature", ACTIVITY_FEATURE),
+            ("method", GRAPH_METHOD),
+            ("outcome", OUTCOMES),
+        ])
+        .present(Presence::WithData),
     gauge(
         SIGN_INS_BY_METHOD,
         "Successful sign-ins over the period by authentication method (userSignInsByAuthMethodSummary). Cached from a background poll.",
         &["tenant", "period", "method"],
-    ),
+    )
+        .from(SIGN_INS)
+        .values(&[("period", Closed(&["d1", "d7", "d30"])), ("method", GRAPH_METHOD)])
+        .present(Presence::WithData),
     gauge(
         USER_EVENTS,
         "Registration and reset events within the lookback window (userEventsSummary). Cached from a background poll.",
         &["tenant", "feature", "method", "outcome"],
-    ),
+    )
+        .from(USER_EVENTS_SUMMARY)
+        .values(&[("feature", ACTIVITY_FEATURE), ("method", GRAPH_METHOD), ("outcome", OUTCOMES)])
+        .present(Presence::WithData),
     gauge(
         USER_EVENT_FAILURES,
         "Failed registration and reset events within the lookback window by reason (top N, the rest as other). Cached from a background poll.",
         &["tenant", "feature", "reason"],
-    ),
+    )
+        .from(USER_EVENTS_SUMMARY)
+        .values(&[("feature", ACTIVITY_FEATURE), ("reason", EVENT_REASON)])
+        .present(Presence::WithData),
     gauge(
         MFA_SIGN_INS,
         "Sign-ins of the newest day in userMfaSignInSummary by kind (total, multi_factor, single_factor). Cached from a background poll.",
         &["tenant", "kind"],
-    ),
-    gauge(MFA_SIGN_INS_DAY, "Unix time of the day entra_authmethods_mfa_sign_ins counts.", &["tenant"]),
+    )
+        .from(MFA_SUMMARY)
+        .values(&[("kind", Closed(&["total", "multi_factor", "single_factor"]))])
+        .present(Presence::WithData),
+    gauge(MFA_SIGN_INS_DAY, "Unix time of the day entra_authmethods_mfa_sign_ins counts.", &["tenant"])
+        .from(MFA_SUMMARY)
+        .present(Presence::WithData),
     gauge(
         PASSWORD_RESETS,
         "Password resets and changes of the newest day in userPasswordResetsAndChangesSummary by kind (admin_reset, self_service_reset, self_service_change). Cached from a background poll.",
         &["tenant", "kind"],
-    ),
+    )
+        .from(PASSWORD_SUMMARY)
+        .values(&[("kind", Closed(&["admin_reset", "self_service_reset", "self_service_change"]))])
+        .present(Presence::WithData),
     gauge(
         PASSWORD_RESETS_DAY,
         "Unix time of the day entra_authmethods_password_resets_and_changes counts.",
         &["tenant"],
-    ),
+    )
+        .from(PASSWORD_SUMMARY)
+        .present(Presence::WithData),
 ];

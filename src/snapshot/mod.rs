@@ -2,6 +2,7 @@
 //! the polls that produced it. Pollers write here; the first scrape after a change renders and
 //! compresses the exposition once, and every other scrape only copies the cached bytes.
 
+mod contract;
 mod exposition;
 mod families;
 mod process;
@@ -9,9 +10,10 @@ mod render;
 mod state;
 mod telemetry;
 
+pub use contract::{REGENERATE as REGENERATE_CONTRACT, markdown as contract_markdown};
 pub use exposition::{Exposition, KEEP_PLAIN_UP_TO, Suffix};
-pub use families::{FAMILIES, Family};
-pub use render::{CONTENT_TYPE, render};
+pub use families::{FAMILIES, Family, LabelValues, PROCESS_FAMILIES, Presence, SHARED_LABELS};
+pub use render::{CONTENT_TYPE, render, render_at};
 pub use state::{
     LastError, PROCESS_METRICS_MAX_AGE, PlannedState, PollHealth, ReloadStatus, ReportData, ReportSnapshot,
     ReportState, Store, TenantEntry, TenantHandle, TenantInfo, TenantStatus,

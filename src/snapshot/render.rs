@@ -34,11 +34,20 @@ pub fn render(build: &BuildInfo, reload: &ReloadStatus, tenants: &[TenantStatus]
     render_families(build, reload, tenants).encode()
 }
 
+/// [`render`] as of `now` (which decides what data is stale): with the times in `reload` and
+/// `tenants` fixed too, the exposition depends on nothing else, as the golden test needs.
+pub fn render_at(build: &BuildInfo, reload: &ReloadStatus, tenants: &[TenantStatus], now: SystemTime) -> Vec<u8> {
+    render_families_at(build, reload, tenants, now).encode()
+}
+
 /// The exposition's samples grouped by family, not yet joined: the caller either joins them
 /// ([`Families::encode`]) or streams them into a compressor ([`Families::write_to`]) without holding a
 /// second, joined copy of the text.
 pub(super) fn render_families(build: &BuildInfo, reload: &ReloadStatus, tenants: &[TenantStatus]) -> Families {
-    let now = SystemTime::now();
+    render_families_at(build, reload, tenants, SystemTime::now())
+}
+
+fn render_families_at(build: &BuildInfo, reload: &ReloadStatus, tenants: &[TenantStatus], now: SystemTime) -> Families {
     let mut r = Families::new();
     r.set(BUILD_INFO, &[build.version, build.revision], 1.0);
     r.set(CONFIG_RELOAD_SUCCESSFUL, &[], if reload.successful { 1.0 } else { 0.0 });

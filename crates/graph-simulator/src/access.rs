@@ -1,6 +1,8 @@
-//! Who may call what (graph-api.md 9): the permission each route needs, whether app-only tokens
-//! are allowed, and the directory roles a signed-in user needs for the reports. Each refusal is
-//! the documented 403 body of section 9.3.
+//! Who may call what (the permissions tables of each report's Graph reference page; Microsoft Graph, "Microsoft Graph
+//! permissions reference" (<https://learn.microsoft.com/graph/permissions-reference>)): the permission each route needs,
+//! whether app-only tokens are allowed, and the directory roles a signed-in user needs for the reports. Each refusal is
+//! the documented 403 body (Microsoft Graph, "Microsoft Graph error responses and resource types"
+//! (<https://learn.microsoft.com/graph/errors>), with the codes the report pages and live tenants show).
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -30,9 +32,12 @@ pub(crate) const GROUP_MEMBER_READ: &str = "GroupMember.Read.All";
 const GROUP_READ: &[&str] =
     &[GROUP_MEMBER_READ, "Group.Read.All", "Directory.Read.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"];
 
-/// Directory roles that let a signed-in user read the reports. graph-api.md 9.2 lists Reports
-/// Reader, Security Reader, Security Administrator and Global Reader from the Graph docs and more from
-/// the Entra page; the union is accepted.
+/// Directory roles that let a signed-in user read the reports. The Graph reference pages (e.g. Microsoft Graph, "List
+/// userRegistrationDetails"
+/// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userregistrationdetails>)) list Reports Reader,
+/// Security Reader, Security Administrator and Global Reader, and Microsoft Entra, "Authentication Methods Activity"
+/// (<https://learn.microsoft.com/entra/identity/authentication/howto-authentication-methods-activity>) more; the union is
+/// accepted.
 pub(crate) const REPORT_ROLES: &[&str] = &[
     "Reports Reader",
     "Security Reader",
@@ -47,9 +52,10 @@ pub(crate) const REPORT_ROLES: &[&str] = &[
 /// Which 403 a missing permission produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Missing {
-    /// `Authentication_MSGraphPermissionMissing` naming the permission (9.3 item 3).
+    /// `Authentication_MSGraphPermissionMissing` naming the permission (as live tenants answer).
     Named(&'static str),
-    /// `Authorization_RequestDenied` (9.3 item 5), the directory's answer.
+    /// `Authorization_RequestDenied`, the directory's answer (Microsoft Graph, "Microsoft Graph error
+    /// responses and resource types", <https://learn.microsoft.com/graph/errors>).
     Denied,
 }
 
@@ -76,7 +82,7 @@ pub(crate) fn policy(route: &GraphRoute) -> Policy {
             Policy { delegated_only: true, ..audit }
         }
         // userMfaSignInSummary and userPasswordResetsAndChangesSummary: the application permission is
-        // UNCERTAIN (graph-api.md 15); they are treated like their sibling userEventsSummary, which
+        // UNCERTAIN (their pages name none); they are treated like their sibling userEventsSummary, which
         // documents AuditLog.Read.All for applications.
         UserEventsSummary | UserMfaSignInSummary | UserPasswordResetsAndChangesSummary => audit,
         CredentialUserRegistrationCount
@@ -105,9 +111,10 @@ impl Policy {
     /// The 403 to answer if the token may not call the route.
     pub(crate) fn refusal(&self, token: &TokenRecord, meta: &ReqMeta) -> Option<Response> {
         if self.delegated_only && token.kind == TokenKind::AppOnly {
-            // "Application: Not supported" (graph-api.md section 0). The real error is UNCERTAIN
-            // (9.3 item 6); 403 Authorization_RequestDenied is Graph's generic "not allowed" answer
-            // and is what a client should classify as forbidden.
+            // "Application: Not supported" (Microsoft Graph, "authenticationMethodsRoot: usersRegisteredByFeature"
+            // (https://learn.microsoft.com/graph/api/authenticationmethodsroot-usersregisteredbyfeature),
+            // "Permissions"). The real error is UNCERTAIN (undocumented); 403 Authorization_RequestDenied is Graph's
+            // generic "not allowed" answer and is what a client should classify as forbidden.
             return Some(denied(meta));
         }
         if !self.permissions.iter().any(|p| token.has_permission(p)) {

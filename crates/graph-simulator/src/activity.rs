@@ -1,13 +1,17 @@
 //! The period reports computed from the activity log:
 //!
-//! * `userRegistrationActivity(period)` (graph-api.md 7.1): registration and reset events per
-//!   (feature, method), successes and failures, in the documented 25-row order plus any other
-//!   (feature, method) seen in the window;
-//! * `userSignInsByAuthMethodSummary(period)` (7.2): successful sign-ins per method, in the
-//!   documented 16-row order plus any other method seen;
-//! * the legacy `getCredentialUsageSummary(period)` (6.2): the same events as 7.1, with methods in
-//!   the legacy names (`enums::legacy_usage_auth_method`), so several modern methods can fold into
-//!   one legacy row.
+//! * `userRegistrationActivity(period)` (Microsoft Graph, "authenticationMethodsRoot: userRegistrationActivity"
+//!   (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-userregistrationactivity?view=graph-rest-beta>)):
+//!   registration and reset events per (feature, method), successes and failures, in the documented 25-row order
+//!   plus any other (feature, method) seen in the window;
+//! * `userSignInsByAuthMethodSummary(period)` (Microsoft Graph, "authenticationMethodsRoot:
+//!   userSignInsByAuthMethodSummary"
+//!   (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-usersigninsbyauthmethodsummary?view=graph-rest-beta>)):
+//!   successful sign-ins per method, in the documented 16-row order plus any other method seen;
+//! * the legacy `getCredentialUsageSummary(period)` (Microsoft Graph, "reportRoot: getCredentialUsageSummary"
+//!   (<https://learn.microsoft.com/graph/api/reportroot-getcredentialusagesummary?view=graph-rest-beta>)): the same
+//!   events as `userRegistrationActivity`, with methods in the legacy names (`enums::legacy_usage_auth_method`), so
+//!   several modern methods can fold into one legacy row.
 //!
 //! The window is `(refreshed_at - days, refreshed_at]` of the population: the report reflects the
 //! last refresh, not the wall clock, so tests compute exact truth. Events whose user index is out of
@@ -30,7 +34,9 @@ use super::rng::hash_str;
 const FEATURE: Ty = Ty::Enum("microsoft.graph.featureType", &FEATURE_TYPES);
 const USAGE: Ty = Ty::Enum("microsoft.graph.usageAuthMethod", &USAGE_AUTH_METHODS);
 
-/// userRegistrationActivitySummary: every property filterable (graph-api.md 7.1).
+/// userRegistrationActivitySummary: every property filterable (Microsoft Graph, "authenticationMethodsRoot:
+/// userRegistrationActivity"
+/// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-userregistrationactivity?view=graph-rest-beta>)).
 const ACTIVITY_SCHEMA: Schema = Schema {
     type_name: "microsoft.graph.userRegistrationActivitySummary",
     fields: &[
@@ -42,7 +48,8 @@ const ACTIVITY_SCHEMA: Schema = Schema {
 };
 const ACTIVITY_SELECT: &[&str] = &["feature", "authMethod", "successfulActivityCount", "failureActivityCount"];
 
-/// credentialUsageSummary: `$filter` on `feature` only (graph-api.md 6.2).
+/// credentialUsageSummary: `$filter` on `feature` only (Microsoft Graph, "reportRoot: getCredentialUsageSummary"
+/// (<https://learn.microsoft.com/graph/api/reportroot-getcredentialusagesummary?view=graph-rest-beta>)).
 const LEGACY_SCHEMA: Schema = Schema {
     type_name: "microsoft.graph.credentialUsageSummary",
     fields: &[Field { name: "feature", ty: FEATURE, ops: EQ }],
@@ -176,7 +183,8 @@ pub(crate) fn credential_usage_summary(ctx: &Ctx<'_>, pop: &Population, period: 
                 .str("authMethod", render(&USAGE_AUTH_METHODS, r.method, ctx.include_unknown))
         })
         .collect();
-    // The context is the documentation's, odd path included (graph-api.md 6.2).
+    // The context is the documentation's, odd path included (Microsoft Graph, "reportRoot: getCredentialUsageSummary"
+    // (https://learn.microsoft.com/graph/api/reportroot-getcredentialusagesummary?view=graph-rest-beta)).
     let context =
         format!("{}/reports/$metadata#Collection(microsoft.graph.getCredentialUsageSummary)", ctx.service_root());
     serve(ctx, &q, &rows, &context)

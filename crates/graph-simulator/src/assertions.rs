@@ -1,10 +1,12 @@
-//! Client assertions at the token endpoint (graph-api.md 11.3, 11.4): certificate assertions are
-//! verified for real against a certificate registered on the tenant's app (signature with the
-//! certificate's public key, `aud`, `iss`/`sub`, `nbf`/`exp`, the certificate's own validity).
-//! As in Entra only RSA keys sign them (RS256 or PS256); ES256 is refused with AADSTS700027. This
-//! check is the exporter's test oracle: it uses ring directly, never the exporter's JWT library.
-//! Federated assertions (workload identity) must match a registered federated identity credential
-//! by issuer and subject, carry the audience `api://AzureADTokenExchange` and not be expired.
+//! Client assertions at the token endpoint (Microsoft identity platform, "Certificate credentials"
+//! (<https://learn.microsoft.com/entra/identity-platform/certificate-credentials>); Microsoft identity platform,
+//! "Workload identity federation" (<https://learn.microsoft.com/entra/workload-id/workload-identity-federation>)):
+//! certificate assertions are verified for real against a certificate registered on the tenant's app (signature with
+//! the certificate's public key, `aud`, `iss`/`sub`, `nbf`/`exp`, the certificate's own validity). As in Entra only RSA
+//! keys sign them (RS256 or PS256); ES256 is refused with AADSTS700027. This check is the exporter's test oracle: it
+//! uses ring directly, never the exporter's JWT library. Federated assertions (workload identity) must match a
+//! registered federated identity credential by issuer and subject, carry the audience `api://AzureADTokenExchange` and
+//! not be expired.
 //!
 //! The simulator does NOT verify a federated token's signature: that would need the external
 //! issuer's OIDC discovery document and keys, which tests have no reason to serve. Entra does.

@@ -1,4 +1,5 @@
-//! JSON batching (graph-api.md 10.4): `POST /{v1.0|beta}/$batch` with
+//! JSON batching (Microsoft Graph, "Combine multiple HTTP requests using JSON batching"
+//! (<https://learn.microsoft.com/graph/json-batching>)): `POST /{v1.0|beta}/$batch` with
 //! `{"requests":[{"id","method","url","headers"?,"body"?,"dependsOn"?}]}`.
 //!
 //! The batch itself is validated first; a malformed one is a 400 for the whole batch: not JSON or

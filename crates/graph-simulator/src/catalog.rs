@@ -3,7 +3,9 @@
 //! simulator uses, instead of copying lists that could drift apart.
 
 /// Directory roles that make a user a `privilegedAdmin` for `includedUserRoles`
-/// (graph-api.md section 3). `SimUser::privileged_roles` only ever holds names from this list.
+/// (Microsoft Graph, "authenticationMethodsRoot: usersRegisteredByFeature"
+/// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-usersregisteredbyfeature>)).
+/// `SimUser::privileged_roles` only ever holds names from this list.
 pub const PRIVILEGED_ROLES: [&str; 9] = [
     "Global Administrator",
     "Security Administrator",
@@ -16,9 +18,10 @@ pub const PRIVILEGED_ROLES: [&str; 9] = [
     "Authentication Administrator",
 ];
 
-/// Every `methodsRegistered` value the simulator knows (graph-api.md 4.2, without `password`, which
-/// real rows never list). The order is the order the generator writes them in a row, and the order
-/// of `usersRegisteredByMethod` counts.
+/// Every `methodsRegistered` value the simulator knows (Microsoft Graph, "userRegistrationDetails resource type"
+/// (<https://learn.microsoft.com/graph/api/resources/userregistrationdetails>) and values seen in live tenants, without
+/// `password`, which real rows never list). The order is the order the generator writes them in a row, and the order of
+/// `usersRegisteredByMethod` counts.
 pub const KNOWN_METHODS: [&str; 18] = [
     "email",
     "mobilePhone",

@@ -1,6 +1,8 @@
-//! National clouds as the token endpoints see them (graph-api.md 11.1 and 12): each tenant lives in
-//! one cloud, its tokens are for that cloud's Graph only, and a cloud's login host (its "cloud
-//! instance") does not know the tenants of another one.
+//! National clouds as the token endpoints see them (Microsoft identity platform, "OAuth 2.0 client credentials flow"
+//! (<https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow>); Microsoft Graph, "National
+//! cloud deployments" (<https://learn.microsoft.com/graph/deployments>)): each tenant lives in one cloud, its tokens are
+//! for that cloud's Graph only, and a cloud's login host (its "cloud instance") does not know the tenants of another
+//! one.
 //!
 //! The simulator serves every cloud from one listener, so it cannot tell from the host which login
 //! endpoint a client meant; it goes by the Graph resource the client asks a token for. A known
@@ -28,7 +30,8 @@ pub enum SimCloud {
 impl SimCloud {
     pub const ALL: [SimCloud; 4] = [SimCloud::Global, SimCloud::Usgov, SimCloud::UsgovDod, SimCloud::China];
 
-    /// The Graph resource (host) tokens of this cloud are for (graph-api.md 12).
+    /// The Graph resource (host) tokens of this cloud are for (Microsoft Graph, "National cloud deployments"
+    /// (<https://learn.microsoft.com/graph/deployments>)).
     pub fn graph_resource(self) -> &'static str {
         match self {
             SimCloud::Global => "https://graph.microsoft.com",

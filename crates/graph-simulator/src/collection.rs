@@ -1,11 +1,12 @@
-//! Query options, paging and JSON writing shared by the collections added for graph-api.md
-//! sections 6 and 7 and by `directoryRoles`: `$filter` (through [`odata_filter`]), `$top`,
+//! Query options, paging and JSON writing shared by the beta report collections (legacy `reportRoot` and
+//! authentication-methods activity reports) and by `directoryRoles`: `$filter` (through [`odata_filter`]), `$top`,
 //! `$select` and `$skiptoken`. Each route says which options it documents; undocumented ones are
 //! refused with 400 (like `$skip`, which the CSDL of every report marks unsupported), so a client
 //! relying on something Graph would reject finds out here.
 //!
-//! Skiptokens have the `<64 hex>_<position>` shape of the one real sample (graph-api.md 5.4); the
-//! hex binds them to the tenant, route and filter, and the position's meaning belongs to the route.
+//! Skiptokens have the `<64 hex>_<position>` shape of the one real sample (a real `@odata.nextLink`; Microsoft Graph,
+//! "Paging Microsoft Graph data in your app" (<https://learn.microsoft.com/graph/paging>)); the hex binds them to the
+//! tenant, route and filter, and the position's meaning belongs to the route.
 
 use super::odata_filter::{self, Expr, Schema};
 use super::query::{self, split_query};

@@ -1,6 +1,9 @@
-//! The daily reports (graph-api.md 7.4, 7.5): one row per UTC day for the 30 days ending with the
-//! day of the population's `refreshed_at` (that day included, partial), newest first, each day at
-//! `00:00:00Z`.
+//! The daily reports (Microsoft Graph, "List userMfaSignInSummary"
+//! (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-usermfasigninsummary?view=graph-rest-beta>);
+//! Microsoft Graph, "List userPasswordResetsAndChangesSummary"
+//! (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userpasswordresetsandchangessummary?view=graph-rest-beta>)):
+//! one row per UTC day for the 30 days ending with the day of the population's `refreshed_at` (that day included,
+//! partial), newest first, each day at `00:00:00Z`.
 //!
 //! * `userMfaSignInSummary`: successful sign-ins of the day, split by `multi_factor`
 //!   (`totalSignIns` = `singleFactorSignIns` + `multiFactorSignIns`; failed sign-ins are not counted,

@@ -1,6 +1,8 @@
-//! Delegated (signed-in user) tokens, following the Microsoft identity platform v2.0 docs (not in
-//! graph-api.md): scope handling shared by the device-code and refresh-token grants, the
-//! refresh-token store with rotation and revocation, and the refresh-token grant itself.
+//! Delegated (signed-in user) tokens, following the Microsoft identity platform v2.0 docs (Microsoft identity platform,
+//! "OAuth 2.0 device authorization grant" (<https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code>);
+//! Microsoft identity platform, "Refresh tokens in the Microsoft identity platform"
+//! (<https://learn.microsoft.com/entra/identity-platform/refresh-tokens>)): scope handling shared by the device-code and
+//! refresh-token grants, the refresh-token store with rotation and revocation, and the refresh-token grant itself.
 //!
 //! * A refresh token is issued only when the scope included `offline_access` (as Entra documents);
 //!   every refresh-token redemption returns a new one (rotation). Like Entra, the previous refresh
@@ -30,7 +32,8 @@ use super::timefmt::entra_timestamp;
 use super::tokens::{Form, TokenKind, TokenRecord};
 
 /// The directory roles of the simulated signed-in user unless a test chooses others: Reports Reader
-/// is the least-privileged role that can read every report (graph-api.md 9.2).
+/// is the least-privileged role that can read every report (Microsoft Entra, "Authentication Methods Activity"
+/// (<https://learn.microsoft.com/entra/identity/authentication/howto-authentication-methods-activity>)).
 pub const DEFAULT_USER_ROLES: [&str; 1] = ["Reports Reader"];
 
 /// Delegated permissions the tenant consented to for the app: what `.default` grants.

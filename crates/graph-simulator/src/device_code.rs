@@ -1,6 +1,6 @@
-//! The device authorization grant (RFC 8628; Microsoft identity platform "OAuth 2.0 device
-//! authorization grant", not in graph-api.md): `POST /{tenant}/oauth2/v2.0/devicecode` hands out a
-//! device code and a user code, and the token endpoint's
+//! The device authorization grant (RFC 8628; Microsoft identity platform, "OAuth 2.0 device authorization grant"
+//! (<https://learn.microsoft.com/entra/identity-platform/v2-oauth2-device-code>)):
+//! `POST /{tenant}/oauth2/v2.0/devicecode` hands out a device code and a user code, and the token endpoint's
 //! `grant_type=urn:ietf:params:oauth:grant-type:device_code` polls until the user approves or
 //! declines: a test through `RunningSimulator::approve_device_code`, a person through the
 //! simulator's own verification page `/devicelogin` (where Entra would send them to

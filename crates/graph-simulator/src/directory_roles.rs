@@ -28,8 +28,9 @@ use super::resolve::RoleRef;
 use super::rng::hash_str;
 
 /// Directory roles the simulator activates: (display name, well-known roleTemplateId, description).
-/// The first nine are graph-api.md section 3's privileged roles; template ids and descriptions are
-/// from Microsoft's "Microsoft Entra built-in roles" reference.
+/// The first nine are privileged roles of Microsoft Graph, "authenticationMethodsRoot: usersRegisteredByFeature"
+/// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-usersregisteredbyfeature>); template ids and
+/// descriptions are from Microsoft's "Microsoft Entra built-in roles" reference.
 pub const DIRECTORY_ROLES: [(&str, &str, &str); 13] = [
     (
         "Global Administrator",

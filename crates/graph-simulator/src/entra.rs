@@ -1,7 +1,8 @@
 //! What the Microsoft identity platform's endpoints have in common: the error body of
-//! graph-api.md 11.6 (`error`, `error_description` with the AADSTS number and trace lines,
-//! `error_codes`, `timestamp`, `trace_id`, `correlation_id`, `error_uri`) and the response headers.
-//! Shared by the token endpoint (every grant) and the device-code endpoint.
+//! Microsoft identity platform, "Microsoft Entra authentication and authorization error codes"
+//! (<https://learn.microsoft.com/entra/identity-platform/reference-error-codes>) (`error`, `error_description` with the
+//! AADSTS number and trace lines, `error_codes`, `timestamp`, `trace_id`, `correlation_id`, `error_uri`) and the
+//! response headers. Shared by the token endpoint (every grant) and the device-code endpoint.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -56,10 +57,12 @@ impl EntraError {
         )
     }
 
-    /// AADSTS90038: the tenant lives in another national cloud than the one asked (graph-api.md
-    /// 11.6 and 12). Entra's `error` is `invalid_request` and the text names the tenant as sent and
-    /// the tenant's cloud instance, as in real answers ("Tenant 'contoso.com' request is being
-    /// redirected to the National Cloud 'microsoftonline.us'.").
+    /// AADSTS90038: the tenant lives in another national cloud than the one asked (Microsoft identity platform,
+    /// "Microsoft Entra authentication and authorization error codes"
+    /// (<https://learn.microsoft.com/entra/identity-platform/reference-error-codes>); Microsoft Graph, "National cloud
+    /// deployments" (<https://learn.microsoft.com/graph/deployments>)). Entra's `error` is `invalid_request` and the text
+    /// names the tenant as sent and the tenant's cloud instance, as in real answers ("Tenant 'contoso.com' request is
+    /// being redirected to the National Cloud 'microsoftonline.us'.").
     pub(crate) fn national_cloud_redirect(tenant: &str, home: super::SimCloud) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -117,7 +120,8 @@ impl EntraError {
         }
     }
 
-    /// The exact Entra body shape of graph-api.md 11.6.
+    /// The exact Entra body shape of Microsoft identity platform, "Microsoft Entra authentication and authorization
+    /// error codes" (<https://learn.microsoft.com/entra/identity-platform/reference-error-codes>).
     pub(crate) fn into_response(self, correlation_id: &str) -> Response {
         let trace_id = uuid::Uuid::new_v4().to_string();
         let ts = entra_timestamp(OffsetDateTime::now_utc());

@@ -1,5 +1,6 @@
-//! The evolvable enums the activity reports serve (graph-api.md 1.5 and 8), and the translation of
-//! the log's method names into the vocabulary of each report.
+//! The evolvable enums the activity reports serve (Microsoft Graph, "Best practices for working with Microsoft Graph"
+//! (<https://learn.microsoft.com/graph/best-practices-concept>), "Evolvable enums"; members as the Graph metadata lists
+//! them), and the translation of the log's method names into the vocabulary of each report.
 //!
 //! Graph hides enum members declared after `unknownFutureValue` from callers that did not send
 //! `Prefer: include-unknown-enum-members`, substituting `unknownFutureValue`. For `usageAuthMethod`
@@ -11,7 +12,8 @@ use axum::http::HeaderMap;
 
 use super::events::EventKind;
 
-/// `usageAuthMethod` members in CSDL order (index = numeric value; graph-api.md 8).
+/// `usageAuthMethod` members in CSDL order (index = numeric value; Microsoft Graph, "usageAuthMethod values"
+/// (<https://learn.microsoft.com/graph/api/resources/usageauthmethod?view=graph-rest-beta>)).
 pub const USAGE_AUTH_METHODS: [&str; 29] = [
     "email",
     "mobileSMS",
@@ -44,7 +46,8 @@ pub const USAGE_AUTH_METHODS: [&str; 29] = [
     "qrCode",
 ];
 
-/// `registrationAuthMethod` members in CSDL order (graph-api.md 8).
+/// `registrationAuthMethod` members in CSDL order (Microsoft Graph, "credentialUserRegistrationDetails resource type"
+/// (<https://learn.microsoft.com/graph/api/resources/credentialuserregistrationdetails?view=graph-rest-beta>)).
 pub const REGISTRATION_AUTH_METHODS: [&str; 11] = [
     "email",
     "mobilePhone",
@@ -59,7 +62,8 @@ pub const REGISTRATION_AUTH_METHODS: [&str; 11] = [
     "externalAuthMethod",
 ];
 
-/// `featureType` (graph-api.md 8).
+/// `featureType` (Microsoft Graph, "userRegistrationActivitySummary resource type"
+/// (<https://learn.microsoft.com/graph/api/resources/userregistrationactivitysummary?view=graph-rest-beta>)).
 pub(crate) const FEATURE_TYPES: [&str; 3] = ["registration", "reset", "unknownFutureValue"];
 
 const SENTINEL: &str = "unknownFutureValue";
@@ -116,7 +120,8 @@ pub fn legacy_usage_auth_method(kind: EventKind, method: &'static str) -> &'stat
 
 /// The legacy `credentialUserRegistrationDetails.authMethods` (`registrationAuthMethod`) of a user's
 /// `methodsRegistered`, deduplicated in order. FIDO2, Windows Hello and passkeys are not reported:
-/// the legacy report never returned them (graph-api.md 6.3).
+/// the legacy report never returned them (Microsoft Graph, "List credentialUserRegistrationDetails"
+/// (<https://learn.microsoft.com/graph/api/reportroot-list-credentialuserregistrationdetails?view=graph-rest-beta>)).
 pub fn legacy_registration_auth_methods(methods_registered: &[String]) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
     for m in methods_registered {

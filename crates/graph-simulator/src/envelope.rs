@@ -1,6 +1,7 @@
-//! What every Graph answer carries: the correlation headers of graph-api.md 1.3, the OData content
-//! type on success, and the error envelope `{"error":{"code","message","innerError":{…}}}`
-//! (section 9.3) with `Content-Type: application/json` on failure.
+//! What every Graph answer carries: the correlation headers (Microsoft Graph, "Best practices for working with
+//! Microsoft Graph" (<https://learn.microsoft.com/graph/best-practices-concept>), "Reliability and support"), the OData
+//! content type on success, and the error envelope `{"error":{"code","message","innerError":{…}}}` (Microsoft Graph,
+//! "Microsoft Graph error responses and resource types") with `Content-Type: application/json` on failure.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -18,7 +19,8 @@ pub(crate) const ODATA_JSON: &str =
 const AGS_DIAGNOSTIC: &str =
     r#"{"ServerInfo":{"DataCenter":"Simulator","Slice":"E","Ring":"5","ScaleUnit":"000","RoleInstance":"SIM-LOCAL"}}"#;
 
-/// `WWW-Authenticate` exactly as captured on a real 401 (graph-api.md 9.4).
+/// `WWW-Authenticate` exactly as captured on a real 401 (the 401 of Microsoft Graph, "Microsoft Graph error responses
+/// and resource types" (<https://learn.microsoft.com/graph/errors>)).
 const WWW_AUTHENTICATE: &str = r#"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000""#;
 
 /// Per-request correlation ids. Graph echoes `client-request-id`, or sets it to `request-id`
@@ -92,9 +94,9 @@ pub(crate) fn error(meta: &ReqMeta, status: StatusCode, code: &str, message: &st
     response(meta, status, "application/json", body.into_bytes())
 }
 
-/// 429 with the exact `TooManyRequests` body of graph-api.md 10.2 and, when given, a
-/// `Retry-After` header carrying `retry_after` verbatim (values that are not valid header text
-/// are dropped, like a proxy would).
+/// 429 with the exact `TooManyRequests` body of Microsoft Graph, "Microsoft Graph throttling guidance"
+/// (<https://learn.microsoft.com/graph/throttling>) and, when given, a `Retry-After` header carrying `retry_after`
+/// verbatim (values that are not valid header text are dropped, like a proxy would).
 pub(crate) fn throttled(meta: &ReqMeta, retry_after: Option<&str>) -> Response {
     let body = format!(
         r#"{{"error":{{"code":"TooManyRequests","innerError":{{"code":"429","date":{},"message":"Please retry after","request-id":{},"status":"429"}},"message":"Please retry again later."}}}}"#,

@@ -1,9 +1,12 @@
 //! Per-event listings of the registration and reset events, newest first:
 //!
-//! * `userEventsSummary` (graph-api.md 7.3), modern `usageAuthMethod` names, `id` = the user's
-//!   object id as the documentation says ("User object identifier"; so ids repeat across rows and are
-//!   the same ids userRegistrationDetails serves);
-//! * the legacy `userCredentialUsageDetails` (6.4), legacy method names and a per-event id.
+//! * `userEventsSummary` (Microsoft Graph, "List userEventsSummary"
+//!   (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-usereventssummary?view=graph-rest-beta>)),
+//!   modern `usageAuthMethod` names, `id` = the user's object id as the documentation says ("User object
+//!   identifier"; so ids repeat across rows and are the same ids userRegistrationDetails serves);
+//! * the legacy `userCredentialUsageDetails` (Microsoft Graph, "List userCredentialUsageDetails"
+//!   (<https://learn.microsoft.com/graph/api/reportroot-list-usercredentialusagedetails?view=graph-rest-beta>)), legacy
+//!   method names and a per-event id.
 //!
 //! `$filter` takes the documented forms (feature, isSuccess, failureReason, authMethod,
 //! userDisplayName/userPrincipalName with `eq`/`startswith`) plus `eventDateTime` with `eq`, `gt`,
@@ -54,7 +57,7 @@ const SUMMARY_SCHEMA: Schema = Schema {
     ],
 };
 
-/// 6.4 also documents `startswith` on `failureReason`.
+/// The "List userCredentialUsageDetails" page also documents `startswith` on `failureReason`.
 const LEGACY_SCHEMA: Schema = Schema {
     type_name: "microsoft.graph.userCredentialUsageDetails",
     fields: &[
@@ -190,7 +193,9 @@ pub(crate) fn list(ctx: &Ctx<'_>, pop: &Population, flavor: Flavor) -> Response 
         count += 1;
     }
     let context = match flavor {
-        // The documentation's context, odd path and type name included (graph-api.md 6.4).
+        // The documentation's context, odd path and type name included (Microsoft Graph, "List
+        // userCredentialUsageDetails"
+        // (https://learn.microsoft.com/graph/api/reportroot-list-usercredentialusagedetails?view=graph-rest-beta)).
         Flavor::Legacy => {
             format!(
                 "{}/reports/$metadata#Collection(microsoft.graph.getUserCredentialUsageDetails)",

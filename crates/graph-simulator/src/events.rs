@@ -1,8 +1,10 @@
 //! The tenant's activity log: method registrations, self-service password resets, sign-ins and
 //! password changes, generated deterministically from the seed and consistent with the users (a
-//! user registers and signs in only with methods they hold). Every activity report of graph-api.md
-//! sections 6 and 7 is an aggregate or a listing of this one log, so the reports agree with each
-//! other and tests can compute the truth from `Population::events` alone.
+//! user registers and signs in only with methods they hold). Every activity report (the legacy `reportRoot` ones and
+//! those of Microsoft Graph, "Authentication methods usage insights overview"
+//! (<https://learn.microsoft.com/graph/api/resources/authenticationmethods-usage-insights-overview>)) is an aggregate or
+//! a listing of this one log, so the reports agree with each other and tests can compute the truth from
+//! `Population::events` alone.
 //!
 //! Volumes over [`EVENT_SPAN`] (35 days, so the `d30` windows are always full and there is older
 //! data for boundary checks): members sign in about 5 times, admins 10, guests once or twice;
@@ -58,7 +60,9 @@ pub struct SimEvent {
 pub const EVENT_SPAN: Duration = Duration::from_secs(35 * 86_400);
 
 /// `userRegistrationActivity` rows for feature `registration`, in the order of the documentation
-/// example (graph-api.md 7.1). All are `usageAuthMethod` members and `methodsRegistered` values.
+/// example (Microsoft Graph, "authenticationMethodsRoot: userRegistrationActivity"
+/// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-userregistrationactivity?view=graph-rest-beta>)).
+/// All are `usageAuthMethod` members and `methodsRegistered` values.
 pub const REGISTRATION_ACTIVITY_METHODS: [&str; 17] = [
     "windowsHelloForBusiness",
     "microsoftAuthenticatorPush",
@@ -79,7 +83,9 @@ pub const REGISTRATION_ACTIVITY_METHODS: [&str; 17] = [
     "externalAuthMethod",
 ];
 
-/// `userRegistrationActivity` rows for feature `reset`, in documentation order (graph-api.md 7.1).
+/// `userRegistrationActivity` rows for feature `reset`, in documentation order (Microsoft Graph,
+/// "authenticationMethodsRoot: userRegistrationActivity"
+/// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-userregistrationactivity?view=graph-rest-beta>)).
 /// `sms` is a code sent by text to the mobile phone, `mobilePhone` a voice call to it.
 pub const RESET_ACTIVITY_METHODS: [&str; 8] = [
     "email",
@@ -92,8 +98,10 @@ pub const RESET_ACTIVITY_METHODS: [&str; 8] = [
     "oneTimePasscode",
 ];
 
-/// `userSignInsByAuthMethodSummary` rows, in the order of the documentation example (graph-api.md
-/// 7.2; a free string, so `password` and `smsSignIn` appear although they are no enum members).
+/// `userSignInsByAuthMethodSummary` rows, in the order of the documentation example (Microsoft Graph,
+/// "authenticationMethodsRoot: userSignInsByAuthMethodSummary"
+/// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-usersigninsbyauthmethodsummary?view=graph-rest-beta>);
+/// a free string, so `password` and `smsSignIn` appear although they are no enum members).
 pub const SIGN_IN_METHODS: [&str; 16] = [
     "password",
     "sms",
@@ -114,11 +122,11 @@ pub const SIGN_IN_METHODS: [&str; 16] = [
 ];
 
 /// Every failure reason the log uses. Entra's audit and sign-in logs use short PascalCase result
-/// reasons like these; the last one is the free-text example of graph-api.md 6.4, kept so clients
-/// see that a reason can be a sentence. Registrations and resets (what userEventsSummary lists) use
-/// ten of them: all but `BadPasswordAttempt` and `AccountLocked`, enough to overflow a "top 5 +
-/// other" cap; sign-ins use the password ones and the verification ones; password changes use
-/// `PasswordPolicyViolation` and `BadPasswordAttempt`.
+/// reasons like these; the last one is the free-text example of Microsoft Graph, "List userCredentialUsageDetails"
+/// (<https://learn.microsoft.com/graph/api/reportroot-list-usercredentialusagedetails?view=graph-rest-beta>), kept so
+/// clients see that a reason can be a sentence. Registrations and resets (what userEventsSummary lists) use ten of
+/// them: all but `BadPasswordAttempt` and `AccountLocked`, enough to overflow a "top 5 + other" cap; sign-ins use the
+/// password ones and the verification ones; password changes use `PasswordPolicyViolation` and `BadPasswordAttempt`.
 pub const FAILURE_REASONS: [&str; 12] = [
     "UserCancelled",
     "InvalidVerificationCode",

@@ -46,7 +46,8 @@ pub enum Fault {
 }
 
 /// Entra token-endpoint failures that `Fault::TokenFailure` can produce; each maps to the exact
-/// status, `error` and AADSTS code of graph-api.md 11.6.
+/// status, `error` and AADSTS code of Microsoft identity platform, "Microsoft Entra authentication and authorization
+/// error codes" (<https://learn.microsoft.com/entra/identity-platform/reference-error-codes>).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenError {
     /// 401 `invalid_client`, AADSTS7000215 (wrong secret).

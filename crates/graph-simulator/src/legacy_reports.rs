@@ -1,5 +1,10 @@
-//! The legacy beta `reportRoot` reports computed from the users (graph-api.md 6.1, 6.3); the two
-//! computed from the activity log live in `activity` (6.2) and `event_list` (6.4).
+//! The legacy beta `reportRoot` reports computed from the users (Microsoft Graph, "reportRoot:
+//! getCredentialUserRegistrationCount"
+//! (<https://learn.microsoft.com/graph/api/reportroot-getcredentialuserregistrationcount?view=graph-rest-beta>);
+//! Microsoft Graph, "List credentialUserRegistrationDetails"
+//! (<https://learn.microsoft.com/graph/api/reportroot-list-credentialuserregistrationdetails?view=graph-rest-beta>)); the
+//! two computed from the activity log live in `activity` (getCredentialUsageSummary) and `event_list`
+//! (userCredentialUsageDetails).
 //!
 //! Definitions, shared by both so they agree (and with userRegistrationDetails): a listed user
 //! (enabled) is `isRegistered` when SSPR-registered, `isEnabled` when SSPR-enabled, `isCapable` when
@@ -48,7 +53,8 @@ pub(crate) fn registration_count(ctx: &Ctx<'_>, pop: &Population) -> Response {
         .num("totalUserCount", total)
         .raw("userRegistrationCounts", format!("[{}]", counts.join(",")))
         .into_string();
-    // The documentation's context, odd path included (graph-api.md 6.1).
+    // The documentation's context, odd path included (Microsoft Graph, "reportRoot: getCredentialUserRegistrationCount"
+    // (https://learn.microsoft.com/graph/api/reportroot-getcredentialuserregistrationcount?view=graph-rest-beta)).
     let context =
         format!("{}/reports/$metadata#Collection(microsoft.graph.credentialUserRegistrationCount)", ctx.service_root());
     reports::answer(ctx, collection::page(&context, None, &entity))

@@ -10,7 +10,7 @@
 //!   `$top`, `$select`, `$filter`, `$orderby` and `$skiptoken` paging;
 //! * `GET /{v1.0|beta}/reports/authenticationMethods/usersRegisteredByFeature(…)` and
 //!   `usersRegisteredByMethod(…)` (delegated-only on Graph, so app-only tokens get 403);
-//! * the beta reports of graph-api.md 6 and 7: the legacy `reportRoot` ones
+//! * the beta reports: the legacy `reportRoot` ones
 //!   (`getCredentialUserRegistrationCount`, `getCredentialUsageSummary(period)`,
 //!   `credentialUserRegistrationDetails`, `userCredentialUsageDetails`, three of them retired by
 //!   default, see [`RetirableReport`]) and the newer `userRegistrationActivity(period)`,
@@ -31,7 +31,11 @@
 //!
 //! Every answer is computed from a deterministic synthetic [`Population`], so tests can compute
 //! the expected numbers independently. Throttling, licences, permissions and token expiry behave
-//! as graph-api.md describes, and [`Fault`]s inject the failures clients must survive.
+//! as Microsoft documents them (Microsoft Graph, "Microsoft Graph throttling guidance"
+//! (<https://learn.microsoft.com/graph/throttling>), Microsoft Graph, "Microsoft Graph error responses and resource
+//! types" (<https://learn.microsoft.com/graph/errors>), Microsoft identity platform, "OAuth 2.0 client credentials flow"
+//! (<https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow>)), and [`Fault`]s inject the
+//! failures clients must survive.
 //!
 //! The simulator is a sibling of the Graph client, not a user of it: it imports nothing from the
 //! rest of the crate and writes its JSON itself, so the two only meet over real HTTP.
@@ -143,7 +147,8 @@ pub const DEMO_IDENTITY_HEADER: &str = "sim-identity-header-for-the-local-simula
 
 /// Graph's documented identity-reports quota: 5 requests …
 pub const DEFAULT_QUOTA_REQUESTS: u32 = 5;
-/// … per 10 seconds, per app per tenant (graph-api.md 10.1).
+/// … per 10 seconds, per app per tenant (Microsoft Graph, "Microsoft Graph service-specific throttling limits"
+/// (<https://learn.microsoft.com/graph/throttling-limits>), identity and access reports).
 pub const DEFAULT_QUOTA_WINDOW: Duration = Duration::from_secs(10);
 /// Entra's usual `expires_in` for client-credentials tokens.
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
@@ -164,23 +169,36 @@ pub const DEMO_APP_ROLES: [&str; 4] =
 /// Microsoft's stop dates is UNCERTAIN; this is Graph's answer for names its metadata lacks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RetirableReport {
-    /// `getCredentialUserRegistrationCount` (6.1). Live by default: no deprecation was announced.
+    /// `getCredentialUserRegistrationCount` (Microsoft Graph, "reportRoot: getCredentialUserRegistrationCount"
+    /// (<https://learn.microsoft.com/graph/api/reportroot-getcredentialuserregistrationcount?view=graph-rest-beta>)).
+    /// Live by default: no deprecation was announced.
     CredentialUserRegistrationCount,
-    /// `getCredentialUsageSummary` (6.2). Retired by default: stopped August 1, 2025.
+    /// `getCredentialUsageSummary` (Microsoft Graph, "reportRoot: getCredentialUsageSummary"
+    /// (<https://learn.microsoft.com/graph/api/reportroot-getcredentialusagesummary?view=graph-rest-beta>)). Retired by
+    /// default: stopped August 1, 2025.
     CredentialUsageSummary,
-    /// `credentialUserRegistrationDetails` (6.3). Retired by default: stopped June 30, 2024.
+    /// `credentialUserRegistrationDetails` (Microsoft Graph, "List credentialUserRegistrationDetails"
+    /// (<https://learn.microsoft.com/graph/api/reportroot-list-credentialuserregistrationdetails?view=graph-rest-beta>)).
+    /// Retired by default: stopped June 30, 2024.
     CredentialUserRegistrationDetails,
-    /// `userCredentialUsageDetails` (6.4). Retired by default: stopped August 1, 2025.
+    /// `userCredentialUsageDetails` (Microsoft Graph, "List userCredentialUsageDetails"
+    /// (<https://learn.microsoft.com/graph/api/reportroot-list-usercredentialusagedetails?view=graph-rest-beta>)).
+    /// Retired by default: stopped August 1, 2025.
     UserCredentialUsageDetails,
-    /// `userRegistrationActivity` (7.1).
+    /// `userRegistrationActivity` (Microsoft Graph, "authenticationMethodsRoot: userRegistrationActivity"
+    /// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-userregistrationactivity?view=graph-rest-beta>)).
     UserRegistrationActivity,
-    /// `userSignInsByAuthMethodSummary` (7.2).
+    /// `userSignInsByAuthMethodSummary` (Microsoft Graph, "authenticationMethodsRoot: userSignInsByAuthMethodSummary"
+    /// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-usersigninsbyauthmethodsummary?view=graph-rest-beta>)).
     UserSignInsByAuthMethodSummary,
-    /// `userEventsSummary` (7.3).
+    /// `userEventsSummary` (Microsoft Graph, "List userEventsSummary"
+    /// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-usereventssummary?view=graph-rest-beta>)).
     UserEventsSummary,
-    /// `userMfaSignInSummary` (7.4).
+    /// `userMfaSignInSummary` (Microsoft Graph, "List userMfaSignInSummary"
+    /// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-usermfasigninsummary?view=graph-rest-beta>)).
     UserMfaSignInSummary,
-    /// `userPasswordResetsAndChangesSummary` (7.5).
+    /// `userPasswordResetsAndChangesSummary` (Microsoft Graph, "List userPasswordResetsAndChangesSummary"
+    /// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userpasswordresetsandchangessummary?view=graph-rest-beta>)).
     UserPasswordResetsAndChangesSummary,
 }
 

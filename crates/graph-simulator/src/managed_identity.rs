@@ -1,5 +1,9 @@
-//! Managed-identity token endpoints (graph-api.md 11.5): the Azure Instance Metadata Service (IMDS)
-//! of VMs and scale sets, and the local identity endpoint App Service and Functions expose through
+//! Managed-identity token endpoints (Microsoft Entra, "How to use managed identities for Azure resources on an Azure VM
+//! to acquire an access token"
+//! (<https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token>); Azure App
+//! Service, "Managed identities for App Service and Azure Functions"
+//! (<https://learn.microsoft.com/azure/app-service/overview-managed-identity>)): the Azure Instance Metadata Service
+//! (IMDS) of VMs and scale sets, and the local identity endpoint App Service and Functions expose through
 //! `IDENTITY_ENDPOINT`/`IDENTITY_HEADER`.
 //!
 //! A managed identity is a service principal in one tenant; the tokens handed out here are ordinary
@@ -235,9 +239,13 @@ fn is_date(s: &str) -> bool {
         && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
-/// 400 `invalid_resource` AADSTS50001 (graph-api.md 11.5; the text is that of the IMDS docs' error
-/// table). IMDS relays Entra's refusal, so its body is Entra's full error shape (11.6); App Service
-/// wraps the text in its own shape.
+/// 400 `invalid_resource` AADSTS50001 (the text is that of the error table of Microsoft Entra, "How to use managed
+/// identities for Azure resources on an Azure VM to acquire an access token"
+/// (<https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token>)). IMDS relays
+/// Entra's refusal, so its body is Entra's full error shape (Microsoft identity platform, "Microsoft Entra
+/// authentication and authorization error codes"
+/// (<https://learn.microsoft.com/entra/identity-platform/reference-error-codes>)); App Service wraps the text in its own
+/// shape.
 fn invalid_resource(protocol: ManagedIdentityProtocol, resource: &str, tenant: &str, headers: &HeaderMap) -> Response {
     let text = format!(
         "The application named {resource} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."

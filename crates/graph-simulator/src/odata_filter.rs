@@ -1,15 +1,17 @@
-//! `$filter` for every simulated collection: the report collections of graph-api.md sections 6 and
-//! 7, `directoryRoles` and (in [`Dialect::Registration`], see `registration_filter`)
-//! userRegistrationDetails. One small OData parser (in `parse`) driven by a per-entity [`Schema`]
-//! that says which properties exist, their types and which operators the documentation allows on
-//! each. Anything else is refused with the 400 a client would get, so tests notice clients that
+//! `$filter` for every simulated collection: the beta report collections (the legacy `reportRoot` reports and the
+//! authentication-methods activity reports of Microsoft Graph, "Authentication methods usage insights overview"
+//! (<https://learn.microsoft.com/graph/api/resources/authenticationmethods-usage-insights-overview>)), `directoryRoles`
+//! and (in [`Dialect::Registration`], see `registration_filter`) userRegistrationDetails. One small OData parser (in
+//! `parse`) driven by a per-entity [`Schema`] that says which properties exist, their types and which operators the
+//! documentation allows on each. Anything else is refused with the 400 a client would get, so tests notice clients that
 //! build filters Graph would reject.
 //!
 //! Supported: `eq`/`ne` (strings case-insensitively, like Graph's report filters), `gt`/`ge`/`lt`/
 //! `le` on numbers and date-times, `startswith(prop,'x')`, `collection/any(x: x eq 'v')`, `and`,
 //! `or`, `not`, parentheses, `null`, and typed enum literals such as
-//! `microsoft.graph.usageAuthMethod'email'` (the form graph-api.md 6.4 documents). Date-times are
-//! unquoted OData literals (`eventDateTime ge 2026-11-20T00:00:00Z`); a quoted one is a string and is
+//! `microsoft.graph.usageAuthMethod'email'` (the form Microsoft Graph, "List userCredentialUsageDetails"
+//! (<https://learn.microsoft.com/graph/api/reportroot-list-usercredentialusagedetails?view=graph-rest-beta>) documents).
+//! Date-times are unquoted OData literals (`eventDateTime ge 2026-11-20T00:00:00Z`); a quoted one is a string and is
 //! refused as an incompatible type, as OData does. This module holds the types and the evaluation.
 
 use time::OffsetDateTime;
@@ -38,12 +40,14 @@ pub(crate) const NON_ENTITY: u8 = 128;
 /// How a collection words and orders its answers. Both dialects share the grammar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
-    /// The report collections of graph-api.md sections 6 and 7 and `directoryRoles`.
+    /// The beta report collections (legacy `reportRoot` and authentication-methods activity reports) and
+    /// `directoryRoles`.
     Reports,
-    /// userRegistrationDetails (graph-api.md 5.3, 14.4): no number, date-time or typed literals
-    /// (identifiers may contain `-` and `.`), `eq`/`ne` on every operand, `in`, `all()` and
-    /// `any()` without a body, collections and operator-less properties (`ops == 0`) refused as
-    /// soon as they are named, and its own refusal texts.
+    /// userRegistrationDetails (Microsoft Graph, "List userRegistrationDetails"
+    /// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userregistrationdetails>), "Optional query
+    /// parameters"): no number, date-time or typed literals (identifiers may contain `-` and `.`), `eq`/`ne` on every
+    /// operand, `in`, `all()` and `any()` without a body, collections and operator-less properties (`ops == 0`) refused
+    /// as soon as they are named, and its own refusal texts.
     Registration,
 }
 

@@ -29,7 +29,8 @@ pub struct SimUser {
     pub user_type: Option<String>,
     /// Mostly `Some`; a few `None` (served as `null`) because the property is nullable in CSDL.
     pub is_admin: Option<bool>,
-    /// Disabled users are omitted from every listing and count (graph-api.md 5.1).
+    /// Disabled users are omitted from every listing and count (Microsoft Graph, "List userRegistrationDetails"
+    /// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userregistrationdetails>)).
     pub enabled: bool,
     /// Names from [`super::PRIVILEGED_ROLES`]; non-empty only for admins.
     pub privileged_roles: Vec<String>,

@@ -1,18 +1,19 @@
 //! URL handling for the list route: percent-decoding, OData system query options (`$top`,
 //! `$select`, `$filter`, `$orderby`, `$skiptoken`) and the opaque `$skiptoken` format.
 //!
-//! The skiptoken imitates the one real sample (`<64 hex>_<offset>`, graph-api.md 5.4). The hex is
-//! a fingerprint of everything that decides which rows come in which order (tenant, version,
-//! `$filter`, `$orderby`), so a token pasted onto another query is refused, while `$top` and
-//! `$select` may change between pages. The offset is a position in the table, not a row count,
-//! so each page resumes in O(page) without rescanning.
+//! The skiptoken imitates the one real sample (`<64 hex>_<offset>`, from a real `@odata.nextLink`; Microsoft Graph,
+//! "Paging Microsoft Graph data in your app" (<https://learn.microsoft.com/graph/paging>)). The hex is a fingerprint of
+//! everything that decides which rows come in which order (tenant, version, `$filter`, `$orderby`), so a token pasted
+//! onto another query is refused, while `$top` and `$select` may change between pages. The offset is a position in the
+//! table, not a row count, so each page resumes in O(page) without rescanning.
 
 use super::odata_filter::{Expr, FilterError};
 use super::registration_filter;
 use super::rng::hash_str;
 use super::rows::{ApiVersion, Prop};
 
-/// Default and maximum page size (observed 1000 in real nextLinks; graph-api.md 5.3).
+/// Default and maximum page size (observed 1000 in real nextLinks; Microsoft Graph, "List userRegistrationDetails"
+/// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userregistrationdetails>) documents none).
 pub(crate) const MAX_TOP: usize = 1000;
 
 /// Decode `%XX` escapes (and `+` as space in query strings). Invalid escapes stay as they are;

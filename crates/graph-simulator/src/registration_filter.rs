@@ -1,10 +1,11 @@
 //! `$filter` for userRegistrationDetails on the schema-driven parser, in its
 //! [`Dialect::Registration`]: the forms Graph documents or community tools use against live tenants
-//! (graph-api.md 5.3, 14.4): `eq`/`ne` on the booleans, `eq`/`ne`/`in`/`startswith`
-//! (case-insensitive) on the string properties, `methodsRegistered/any(x: x eq 'email')` with any
-//! variable name, `/all(...)`, `/any()`, `and`/`or`/`not` and parentheses. Anything else is rejected
-//! with the 400 a client would get from Graph, so tests notice a client building unsupported
-//! filters; any lambda over `systemPreferredAuthenticationMethods` fails with Graph's UnknownError.
+//! (Microsoft Graph, "List userRegistrationDetails"
+//! (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userregistrationdetails>), "Optional query
+//! parameters"): `eq`/`ne` on the booleans, `eq`/`ne`/`in`/`startswith` (case-insensitive) on the string properties,
+//! `methodsRegistered/any(x: x eq 'email')` with any variable name, `/all(...)`, `/any()`, `and`/`or`/`not` and
+//! parentheses. Anything else is rejected with the 400 a client would get from Graph, so tests notice a client building
+//! unsupported filters; any lambda over `systemPreferredAuthenticationMethods` fails with Graph's UnknownError.
 
 use super::odata_filter::{
     self, ALL, ANY, Dialect, EQ, Expr, Field, FilterError, IN, NE, NON_ENTITY, Record, STARTS, Schema, Ty, Val,

@@ -185,12 +185,14 @@ pub(crate) fn list(ctx: &Ctx<'_>, pop: Arc<Population>, q: &ListQuery) -> Respon
 }
 
 /// The single-entity GET: the entity at top level with an `$entity` context (standard OData; the
-/// doc example's `value` wrapper is a doc anomaly, graph-api.md 5.7). Disabled users have no
-/// record, like users absent from the report.
+/// doc example's `value` wrapper is a doc anomaly of Microsoft Graph, "Get userRegistrationDetails"
+/// (<https://learn.microsoft.com/graph/api/userregistrationdetails-get>)). Disabled users have no record, like users
+/// absent from the report.
 pub(crate) fn get(ctx: &Ctx<'_>, pop: &Population, id: &str) -> Response {
     let Some(u) = pop.users.iter().find(|u| u.enabled && u.id.eq_ignore_ascii_case(id)) else {
         let shown: String = id.chars().take(200).collect();
-        // The message is the one observed (graph-api.md 9.3 item 7); the code was not captured
+        // The message is the one observed (in a real answer; the shape is that of Microsoft Graph, "Microsoft Graph
+        // error responses and resource types" (https://learn.microsoft.com/graph/errors)); the code was not captured
         // and is UNCERTAIN: `Request_ResourceNotFound` is what directory 404s use.
         return envelope::error(
             ctx.meta,

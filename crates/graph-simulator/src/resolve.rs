@@ -1,7 +1,8 @@
 //! Which Graph route a path names. Graph paths contain OData function calls
 //! (`usersRegisteredByFeature(includedUserTypes='all',…)`, `getCredentialUsageSummary(period='D30')`),
 //! names are case-insensitive, functions may be `microsoft.graph.`-qualified (older SDKs), and beta-only
-//! segments under `/v1.0` are unknown segments (400 naming the segment, graph-api.md 14.1).
+//! segments under `/v1.0` are unknown segments (400 naming the segment, as Graph answers for names its metadata lacks;
+//! Microsoft Graph, "Microsoft Graph error responses and resource types" (<https://learn.microsoft.com/graph/errors>)).
 
 use super::RetirableReport;
 use super::rows::ApiVersion;

@@ -165,7 +165,7 @@ pub(crate) async fn graph(
     shared.stats.route(&route.stats_key(version));
     if route.retirable().is_some_and(|r| shared.is_retired(r)) {
         // A removed API answers like a segment no longer in the schema. The real answer after the
-        // stop dates is UNCERTAIN (graph-api.md 15); 400 with Graph's unknown-segment envelope is
+        // stop dates is UNCERTAIN (Microsoft does not document it); 400 with Graph's unknown-segment envelope is
         // what Graph returns for names its metadata does not contain, and clients must not retry it.
         return envelope::bad_segment(&meta, route.name());
     }
@@ -235,9 +235,10 @@ pub(crate) async fn graph(
         GraphRoute::List => match parse_list_query(call.query, version, &tenant.tenant_id) {
             Ok(q) => reports::list(&ctx, pop, &q),
             Err(QueryError::Bad(m)) => ctx.bad_request(&m),
-            // The documented failure (graph-api.md 5.3) shows no HTTP status. It is a
-            // deterministic consequence of the query, so it is served as 400: a client must
-            // not retry it, and a 500 would invite pointless retries.
+            // The documented failure (Microsoft Graph, "List userRegistrationDetails"
+            // (https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userregistrationdetails)) shows no
+            // HTTP status. It is a deterministic consequence of the query, so it is served as 400: a client must not
+            // retry it, and a 500 would invite pointless retries.
             Err(QueryError::NonEntityType) => {
                 envelope::error(&meta, StatusCode::BAD_REQUEST, "UnknownError", "Unable to find nonEntity type name")
             }

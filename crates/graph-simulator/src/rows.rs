@@ -1,6 +1,8 @@
 //! `userRegistrationDetails` rows as JSON, written by hand straight from `SimUser` into the page
-//! buffer: property order follows the documentation examples (graph-api.md 5.5/5.6), nothing is
-//! copied, and a million-row walk stays cheap.
+//! buffer: property order follows the documentation examples (the v1.0 and beta examples of Microsoft Graph, "List
+//! userRegistrationDetails"
+//! (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userregistrationdetails>)), nothing is copied,
+//! and a million-row walk stays cheap.
 
 use super::population::SimUser;
 

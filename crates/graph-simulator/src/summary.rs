@@ -1,8 +1,12 @@
-//! `usersRegisteredByFeature` and `usersRegisteredByMethod` (graph-api.md 3, 4). Graph computes
-//! them from the same data as userRegistrationDetails; the simulator does literally that, so the
-//! summaries agree with the listing: `totalUserCount` = listed users matching the type/role
-//! filter, feature counts = users with the flag, method counts = users listing the method.
-//! Graph serves them to delegated callers only; app-only tokens are refused before this runs.
+//! `usersRegisteredByFeature` and `usersRegisteredByMethod` (Microsoft Graph, "authenticationMethodsRoot:
+//! usersRegisteredByFeature"
+//! (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-usersregisteredbyfeature>); Microsoft Graph,
+//! "authenticationMethodsRoot: usersRegisteredByMethod"
+//! (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-usersregisteredbymethod>)). Graph computes them from
+//! the same data as userRegistrationDetails; the simulator does literally that, so the summaries agree with the
+//! listing: `totalUserCount` = listed users matching the type/role filter, feature counts = users with the flag, method
+//! counts = users listing the method. Graph serves them to delegated callers only; app-only tokens are refused before
+//! this runs.
 
 use super::catalog::KNOWN_METHODS;
 use super::odata_filter::eq_ci;

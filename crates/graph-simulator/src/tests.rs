@@ -207,8 +207,9 @@ async fn token_endpoint_success_and_entra_errors() {
     sim.shutdown().await;
 }
 
-/// Entra's error body, exactly (graph-api.md 11.6): the seven keys, the description's AADSTS prefix
-/// and trace lines agreeing with the fields. Returns the description's first line.
+/// Entra's error body, exactly (Microsoft identity platform, "Microsoft Entra authentication and authorization error
+/// codes" (<https://learn.microsoft.com/entra/identity-platform/reference-error-codes>)): the seven keys, the
+/// description's AADSTS prefix and trace lines agreeing with the fields. Returns the description's first line.
 pub(super) fn assert_entra_error(a: &Answer, status: u16, error: &str, code: u64) -> String {
     assert_eq!(a.status, status, "{}", a.text);
     let j = a.json();

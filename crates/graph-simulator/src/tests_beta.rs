@@ -1,5 +1,7 @@
-//! End-to-end tests of the beta reports of graph-api.md sections 6 and 7: shapes, agreement with
-//! the activity log, the Prefer header, retirement and permissions.
+//! End-to-end tests of the beta reports (the legacy `reportRoot` ones and those of Microsoft Graph, "Authentication
+//! methods usage insights overview"
+//! (<https://learn.microsoft.com/graph/api/resources/authenticationmethods-usage-insights-overview>)): shapes, agreement
+//! with the activity log, the Prefer header, retirement and permissions.
 
 use std::collections::BTreeMap;
 

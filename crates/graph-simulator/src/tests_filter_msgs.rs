@@ -1,5 +1,6 @@
-//! The exact 400 texts of userRegistrationDetails `$filter` refusals (graph-api.md 5.3): clients and
-//! tests match on them, so the parser behind the endpoint must keep them byte for byte.
+//! The exact 400 texts of userRegistrationDetails `$filter` refusals (Microsoft Graph, "List userRegistrationDetails"
+//! (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userregistrationdetails>)): clients and tests
+//! match on them, so the parser behind the endpoint must keep them byte for byte.
 
 use super::query::{QueryError, parse_list_query};
 use super::rows::ApiVersion::{self, Beta, V1};

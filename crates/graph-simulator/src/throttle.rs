@@ -1,8 +1,9 @@
 //! The reports quota: a sliding window per (client id, tenant) over all report routes, like Graph's
-//! "5 requests per 10 seconds per app per tenant" for identity and access reports (graph-api.md
-//! 10.1). Only admitted requests use quota. Real Graph also counts requests it rejects; the
-//! simulator does not, so `Retry-After` is exact and a client that honours it always gets through
-//! on its next try (a client that ignores it still sees its 429s in `SimStats::throttled`).
+//! "5 requests per 10 seconds per app per tenant" for identity and access reports (Microsoft Graph, "Microsoft Graph
+//! service-specific throttling limits" (<https://learn.microsoft.com/graph/throttling-limits>)). Only admitted requests
+//! use quota. Real Graph also counts requests it rejects; the simulator does not, so `Retry-After` is exact and a
+//! client that honours it always gets through on its next try (a client that ignores it still sees its 429s in
+//! `SimStats::throttled`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;

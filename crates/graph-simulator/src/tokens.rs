@@ -1,6 +1,9 @@
-//! The Microsoft identity platform's token endpoint (graph-api.md 11.1, 11.2, 11.6) and the
-//! server-side record of issued access tokens. The client-credentials grant lives here; the
-//! device-code and refresh-token grants in `device_code` and `delegated`.
+//! The Microsoft identity platform's token endpoint (Microsoft identity platform, "OAuth 2.0 client credentials flow"
+//! (<https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow>); Microsoft identity
+//! platform, "Microsoft Entra authentication and authorization error codes"
+//! (<https://learn.microsoft.com/entra/identity-platform/reference-error-codes>)) and the server-side record of issued
+//! access tokens. The client-credentials grant lives here; the device-code and refresh-token grants in `device_code`
+//! and `delegated`.
 //!
 //! Tokens are opaque random strings, not JWTs: a client must never look inside an access token,
 //! and an opaque one proves it does not. What Graph would read from the claims (tenant, app,
@@ -23,7 +26,9 @@ use super::state::{Shared, TenantState};
 use super::{delegated, device_code};
 
 /// How a token was obtained, which decides what Graph lets it do: the summary functions accept
-/// delegated tokens only (graph-api.md section 0).
+/// delegated tokens only ("Application: Not supported" in the permissions table of Microsoft Graph,
+/// "authenticationMethodsRoot: usersRegisteredByFeature"
+/// (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-usersregisteredbyfeature>)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TokenKind {
     /// Client credentials: permissions are the app's `roles`.
@@ -68,7 +73,9 @@ pub(crate) enum TokenProblem {
 }
 
 impl TokenProblem {
-    /// The `InvalidAuthenticationToken` messages seen for each case (graph-api.md 9.4).
+    /// The `InvalidAuthenticationToken` messages seen for each case (in real 401 answers; the shape is that of
+    /// Microsoft Graph, "Microsoft Graph error responses and resource types"
+    /// (<https://learn.microsoft.com/graph/errors>)).
     pub(crate) fn message(self) -> &'static str {
         match self {
             TokenProblem::Missing => "Access token is empty.",
@@ -274,7 +281,8 @@ fn client_credentials(
             return Err(EntraError::invalid_secret(&tenant.client_id));
         }
     }
-    // One resource's `.default`, and that resource the tenant's Graph (graph-api.md 11.1).
+    // One resource's `.default`, and that resource the tenant's Graph (Microsoft identity platform, "OAuth 2.0 client
+    // credentials flow" (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow)).
     let Some(resource) = resource else { return Err(EntraError::invalid_scope(&shown)) };
     cloud::check_scope(tenant.cloud, resource, tenant_segment, &shown)?;
     shared.stats.token_scope(&scope);

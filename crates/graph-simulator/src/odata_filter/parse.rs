@@ -1,7 +1,9 @@
 //! Tokenizer and recursive-descent parser behind [`super::parse`] and [`super::parse_in`]. The
-//! [`Dialect::Registration`] branches reproduce the userRegistrationDetails answers of graph-api.md
-//! 5.3 and 14.4 (its own identifier rules, refusal texts and their order, `in`, `all()`, the
-//! UnknownError of `systemPreferredAuthenticationMethods`); everything else is shared.
+//! [`Dialect::Registration`] branches reproduce the userRegistrationDetails answers (Microsoft Graph, "List
+//! userRegistrationDetails"
+//! (<https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userregistrationdetails>), "Optional query
+//! parameters", and answers seen from live tenants) (its own identifier rules, refusal texts and their order, `in`,
+//! `all()`, the UnknownError of `systemPreferredAuthenticationMethods`); everything else is shared.
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
