@@ -8,11 +8,13 @@
 pub mod aggregation;
 pub mod app;
 pub mod atomic_file;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 #[cfg(feature = "simulator")]
 pub mod demo;
 pub mod graph;
+pub mod health;
 pub mod healthcheck;
 pub mod http;
 pub mod logging;

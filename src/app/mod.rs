@@ -110,7 +110,7 @@ pub async fn start_with(
         let requests = reload::spawn_listener(&mut tasks, fleet.clone(), options.clone(), shutdown.subscribe());
         router = router.merge(crate::http::lifecycle_router(options.http_endpoint.then_some(requests)));
     } else {
-        router = router.merge(crate::http::lifecycle_router(None));
+        router = router.merge(crate::http::lifecycle_router::<ReloadOutcome>(None));
     }
     let mut stop = shutdown.subscribe();
     tasks.spawn(async move {

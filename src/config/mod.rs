@@ -22,7 +22,7 @@ pub use secret::{Secret, SecretSource};
 
 use credential::{AzureEnv, managed_identity_settings, validate_credential_kind};
 
-use crate::reports::{CredentialKind, REPORTS, ReportKind};
+use crate::catalog::{CredentialKind, REPORTS, ReportKind};
 use raw::{RawConfig, RawGraph, RawTenant};
 
 /// Environment variables with this prefix (then `__` between key levels) override the file,

@@ -12,9 +12,9 @@ use super::assertion::{ClientCertificate, JWT_BEARER, now_unix};
 use super::client::{BodyError, read_token_body};
 use super::error::GraphError;
 use super::managed_identity::ManagedIdentity;
-use super::observer::RequestObserver;
 use super::token_file;
 use crate::config::{CertificateSettings, GraphSettings, Secret, SecretSource, TenantSettings};
+use crate::health::RequestObserver;
 use std::path::PathBuf;
 
 /// Renew when this share of a token's lifetime has passed, so a slow poll never starts with a token

@@ -1,60 +1,7 @@
-//! One error type for everything that can go wrong talking to Graph or its token endpoint, and the
-//! fixed set of failure reasons the poll-health metrics use.
+//! One error type for everything that can go wrong talking to Graph or its token endpoint, classified
+//! into the fixed set of failure reasons (defined in [`crate::health`]) the poll-health metrics use.
 
-use std::fmt;
-
-/// Why a poll failed. The label values of `entra_authmethods_poll_failures_total{reason}` form this
-/// fixed set so that alerts and dashboards can rely on them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FailureReason {
-    Throttled,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    ServerError,
-    Timeout,
-    Decode,
-    Network,
-    Config,
-    /// A bug in the exporter: the poll panicked. Recorded like any failure, so the poller goes on.
-    Internal,
-}
-
-impl FailureReason {
-    pub const ALL: [FailureReason; 10] = [
-        FailureReason::Throttled,
-        FailureReason::Unauthorized,
-        FailureReason::Forbidden,
-        FailureReason::NotFound,
-        FailureReason::ServerError,
-        FailureReason::Timeout,
-        FailureReason::Decode,
-        FailureReason::Network,
-        FailureReason::Config,
-        FailureReason::Internal,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailureReason::Throttled => "throttled",
-            FailureReason::Unauthorized => "unauthorized",
-            FailureReason::Forbidden => "forbidden",
-            FailureReason::NotFound => "not_found",
-            FailureReason::ServerError => "server_error",
-            FailureReason::Timeout => "timeout",
-            FailureReason::Decode => "decode",
-            FailureReason::Network => "network",
-            FailureReason::Config => "config",
-            FailureReason::Internal => "internal",
-        }
-    }
-}
-
-impl fmt::Display for FailureReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::health::FailureReason;
 
 /// A failed Graph or token call. Messages carry Graph's `error.code`, `error.message` and `request-id`
 /// (what Microsoft support asks for) and never a secret or a token.
@@ -275,6 +222,20 @@ fn managed_identity_hint(reason: FailureReason) -> &'static str {
         _ => {
             "the managed identity was refused: check that it is enabled on this resource, that client_id names a user-assigned identity attached to it, and (App Service) the identity header"
         }
+    }
+}
+
+impl crate::health::PollFailure for GraphError {
+    fn reason(&self) -> FailureReason {
+        GraphError::reason(self)
+    }
+
+    fn graph_code(&self) -> Option<&str> {
+        GraphError::graph_code(self)
+    }
+
+    fn hint(&self) -> &'static str {
+        GraphError::hint(self)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Every report the exporter can poll, with what it needs: Graph operation, API version, which
 //! credential kinds Graph accepts for it, the permission, the clouds that offer it and sensible
-//! defaults. One table, so the poller, the config validation and the README agree.
+//! defaults. One table, so the poller, the config validation and the README agree. A neutral
+//! module: config validates report names against it without importing the reports layer.
 
 use std::time::Duration;
 
@@ -50,7 +51,9 @@ pub struct ReportSpec {
     /// from the tenant's configuration is skipped with one warning.
     pub credentials: &'static [CredentialKind],
     pub permission: &'static str,
-    /// Only the global cloud offers it (the legacy credential reports, graph-api.md 12).
+    /// Only the global cloud offers it: the legacy credential reports (Microsoft Graph beta,
+    /// "reportRoot: getCredentialUserRegistrationCount" and its siblings, whose national-cloud tables
+    /// list the global service only).
     pub global_only: bool,
     pub default_enabled: bool,
     /// `None`: the tenant's `poll_interval`.
