@@ -21,6 +21,7 @@ pub mod logging;
 pub mod login;
 pub mod persistence;
 pub mod poller;
+pub mod preflight;
 pub mod reports;
 pub mod sharding;
 pub mod snapshot;

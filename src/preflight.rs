@@ -1,0 +1,59 @@
+//! The checks of a loaded configuration that read credential material: the client certificate and
+//! its key are parsed and their validity dates compared with the clock, and a client secret file
+//! must be readable and not empty. `config` itself does no such I/O, so that it depends on no other
+//! layer; the daemon, `--once`, `login`, reloads and `--check-config` run these checks right after
+//! loading, before anything starts.
+
+use crate::config::{AppCredential, ConfigError, ConfigWarning, SecretSource, Settings, Sources};
+use crate::graph::{ClientCertificate, now_unix};
+
+/// Loads the configuration and runs the preflight checks.
+pub fn load(sources: Sources<'_>) -> Result<Settings, ConfigError> {
+    let mut settings = crate::config::load(sources)?;
+    check(&mut settings)?;
+    Ok(settings)
+}
+
+/// [`crate::config::from_toml_str`], then the preflight checks.
+pub fn from_toml_str(text: &str) -> Result<Settings, ConfigError> {
+    let mut settings = crate::config::from_toml_str(text)?;
+    check(&mut settings)?;
+    Ok(settings)
+}
+
+/// Reads every tenant's certificate or secret file. A failure is an error worded as a validation
+/// error of the same keys (their source, the tenant, the problem); a certificate outside its
+/// validity dates is a warning, placed before that tenant's other warnings.
+pub fn check(settings: &mut Settings) -> Result<(), ConfigError> {
+    let mut earlier = std::mem::take(&mut settings.warnings);
+    let mut warnings = Vec::with_capacity(earlier.len());
+    for t in &settings.tenants {
+        let Some(origin) = settings.origins.iter().find(|o| o.tenant == t.name) else { continue };
+        match &t.app_credential {
+            Some(AppCredential::Certificate(files)) => {
+                let cert = ClientCertificate::load(&files.certificate_file, files.key_file.as_deref())
+                    .map_err(|m| ConfigError(format!("{}: {}: {m}", origin.certificate_source, origin.label)))?;
+                if let Some(problem) = cert.validity_problem(now_unix()) {
+                    // Not fatal: the operator may be about to rotate it, and the metric shows it.
+                    warnings.push(ConfigWarning {
+                        tenant: t.name.clone(),
+                        key: "client_certificate_file",
+                        message: format!("{}: {problem}", origin.label),
+                    });
+                }
+            }
+            Some(AppCredential::Secret(source @ SecretSource::File(_))) => {
+                source
+                    .read()
+                    .map_err(|m| ConfigError(format!("{}: {}: {m}", origin.secret_file_source, origin.label)))?;
+            }
+            _ => {}
+        }
+        let (own, rest): (Vec<_>, Vec<_>) = earlier.into_iter().partition(|w| w.tenant == t.name);
+        warnings.extend(own);
+        earlier = rest;
+    }
+    warnings.extend(earlier);
+    settings.warnings = warnings;
+    Ok(())
+}
