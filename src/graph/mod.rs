@@ -20,6 +20,7 @@ pub(crate) use client::{BodyError, read_token_body};
 pub use client::{GraphClient, MAX_GRAPH_BODY, MAX_TOKEN_BODY, http_client};
 pub use credentials::{Credential, IssuedToken, TokenCache, delegated_scope, post_form, token_url};
 pub use error::{FailureReason, GraphError};
+pub(crate) use error::reason_hint;
 pub use managed_identity::{ManagedIdentity, parse_token as parse_managed_identity_token};
 pub use pacing::Pacer;
 pub use paging::{PageRead, PagingStats};
