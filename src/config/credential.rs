@@ -309,9 +309,15 @@ pub(super) fn managed_identity_settings(
     }
     let header = header.map(Secret::new);
     let (endpoint, app_service_header) = match (endpoint, header) {
-        (Some(url), header) => (parse_managed_identity_endpoint("managed_identity_endpoint", &url)?, header),
+        (Some(url), header) => {
+            (parse_managed_identity_endpoint("managed_identity_endpoint", &url).map_err(|e| e.to_string())?, header)
+        }
         (None, Some(header)) => match &azure.identity_endpoint {
-            Some(url) => (parse_managed_identity_endpoint("IDENTITY_ENDPOINT (environment)", url)?, Some(header)),
+            Some(url) => {
+                let url = parse_managed_identity_endpoint("IDENTITY_ENDPOINT (environment)", url)
+                    .map_err(|e| e.to_string())?;
+                (url, Some(header))
+            }
             None => {
                 return Err(
                     "managed_identity_header needs managed_identity_endpoint or the environment variable IDENTITY_ENDPOINT".into(),
@@ -320,9 +326,15 @@ pub(super) fn managed_identity_settings(
         },
         (None, None) => match (&azure.identity_endpoint, &azure.identity_header) {
             (Some(url), Some(header)) => {
-                (parse_managed_identity_endpoint("IDENTITY_ENDPOINT (environment)", url)?, Some(header.clone()))
+                let url = parse_managed_identity_endpoint("IDENTITY_ENDPOINT (environment)", url)
+                    .map_err(|e| e.to_string())?;
+                (url, Some(header.clone()))
             }
-            _ => (parse_managed_identity_endpoint("managed identity endpoint", IMDS_TOKEN_ENDPOINT)?, None),
+            _ => {
+                let url = parse_managed_identity_endpoint("managed identity endpoint", IMDS_TOKEN_ENDPOINT)
+                    .map_err(|e| e.to_string())?;
+                (url, None)
+            }
         },
     };
     Ok(ManagedIdentitySettings {

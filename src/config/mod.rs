@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-pub use cloud::{Cloud, IMDS_ADDRESS, parse_endpoint, parse_managed_identity_endpoint};
+pub use cloud::{Cloud, EndpointError, IMDS_ADDRESS, parse_endpoint, parse_managed_identity_endpoint};
 pub use credential::{
     AppCredential, CertificateSettings, DelegatedSettings, IMDS_TOKEN_ENDPOINT, ManagedIdentitySettings,
     WorkloadIdentitySettings,

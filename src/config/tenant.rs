@@ -96,10 +96,10 @@ pub(super) fn validate_tenant(
     };
     let graph_endpoint =
         parse_endpoint("graph_endpoint", t.graph_endpoint.as_deref().unwrap_or(cloud.graph_endpoint()))
-            .map_err(at("graph_endpoint"))?;
+            .map_err(|e| err(&["graph_endpoint"], e.to_string()))?;
     let login_endpoint =
         parse_endpoint("login_endpoint", t.login_endpoint.as_deref().unwrap_or(cloud.login_endpoint()))
-            .map_err(at("login_endpoint"))?;
+            .map_err(|e| err(&["login_endpoint"], e.to_string()))?;
     let managed_identity = if choice.managed {
         let user_assigned = Some(client_id.clone()).filter(|c| !c.is_empty());
         let mi = managed_identity_settings(
