@@ -57,3 +57,32 @@ pub fn check(settings: &mut Settings) -> Result<(), ConfigError> {
     settings.warnings = warnings;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn a_missing_secret_file_is_blamed_on_the_variable_that_named_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[[tenant]]\nname = \"contoso\"\ntenant_id = \"11111111-2222-3333-4444-555555555555\"\nclient_id = \"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"\n",
+        )
+        .unwrap();
+        let var = "ENTRA_AUTHMETHODS__TENANT__0__CLIENT_SECRET_FILE";
+        let missing = dir.path().join("missing.secret");
+        let env: HashMap<String, String> = [(var.to_string(), missing.display().to_string())].into();
+        let loaded = crate::config::load(Sources { file: Some(&path), env: Some(env.clone()) });
+        assert!(loaded.is_ok(), "config reads no credential file: {loaded:?}");
+        let err = load(Sources { file: Some(&path), env: Some(env) }).unwrap_err().to_string();
+        let start = format!(
+            "environment variable {var}: tenant[0] (\"contoso\"): cannot read client_secret_file {}: ",
+            missing.display()
+        );
+        assert!(err.starts_with(&start), "{err}");
+    }
+}
