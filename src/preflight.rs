@@ -85,4 +85,30 @@ mod tests {
         );
         assert!(err.starts_with(&start), "{err}");
     }
+
+    #[test]
+    fn a_certificate_warning_comes_first_among_its_tenant_s_warnings() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let key_pem = std::fs::read_to_string(root.join("tests/testdata/credentials/rsa-pkcs8.key")).unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        let cert = params.self_signed(&rcgen::KeyPair::from_pem(&key_pem).unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("expired.pem");
+        std::fs::write(&file, format!("{}{key_pem}", cert.pem())).unwrap();
+        let tenant = |name: &str, extra: &str| {
+            format!(
+                "[[tenant]]\nname = \"{name}\"\ntenant_id = \"11111111-2222-3333-4444-555555555555\"\nclient_id = \"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"\n{extra}"
+            )
+        };
+        let toml = tenant(
+            "a",
+            &format!("client_certificate_file = {:?}\nuser_types = [\"member\"]\n", file.display().to_string()),
+        ) + &tenant("b", "client_secret = \"s\"\nuser_roles = [\"admin\"]\n");
+        let settings = from_toml_str(&toml).unwrap();
+        let keys: Vec<(&str, &str)> = settings.warnings.iter().map(|w| (w.tenant.as_str(), w.key)).collect();
+        assert_eq!(keys, [("a", "client_certificate_file"), ("a", "user_types"), ("b", "user_roles")]);
+        assert!(settings.warnings[0].message.starts_with("tenant[0] (\"a\"): "), "{}", settings.warnings[0]);
+    }
 }
