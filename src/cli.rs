@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::app;
-use crate::config::{self, Settings, Sources};
+use crate::config::{AppCredential, Settings, Sources};
 use crate::logging::{self, LogFormat, LogLevel};
 
 #[derive(Debug, Parser)]
@@ -266,8 +266,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
 /// `--check-config`: validates the configuration and the web config, prints the warnings (stderr)
 /// and, only when everything is valid, the summary (stdout); otherwise every error (stderr) and 1.
 fn check_config(cli: &Cli) -> ExitCode {
-    let settings = config::load(Sources { file: cli.config.as_deref(), env: None })
+    let settings = crate::preflight::load(Sources { file: cli.config.as_deref(), env: None })
         .map_err(|e| e.to_string())
+        .inspect(log_auto_choices)
         .and_then(|s| shard(s, cli.shard_index, cli.shard_count));
     let web = cli.web_config_file.as_deref().map(crate::http::web::WebConfig::load).transpose();
     if let Ok(s) = &settings {
@@ -340,9 +341,35 @@ async fn run_login(settings: &Settings, name: &str) -> Result<ExitCode, String> 
 
 /// Loads the configuration for the daemon, `--once`, `login` and reloads, logging its warnings.
 fn load_settings(file: Option<&std::path::Path>) -> Result<Settings, String> {
-    let settings = config::load(Sources { file, env: None }).map_err(|e| e.to_string())?;
-    settings.log_warnings();
+    let settings = crate::preflight::load(Sources { file, env: None }).map_err(|e| e.to_string())?;
+    log_auto_choices(&settings);
+    for w in &settings.warnings {
+        tracing::warn!(tenant = %w.tenant, key = w.key, "{}", w.message);
+    }
     Ok(settings)
+}
+
+/// Says which application credential `credential = "auto"` chose for each tenant, and why.
+fn log_auto_choices(settings: &Settings) {
+    for choice in &settings.auto_choices {
+        let Some(t) = settings.tenants.iter().find(|t| t.name == choice.tenant) else { continue };
+        match &t.app_credential {
+            Some(AppCredential::ManagedIdentity(mi)) => tracing::info!(
+                tenant = %t.name,
+                credential = "managed_identity",
+                protocol = mi.protocol(),
+                endpoint = %mi.endpoint,
+                identity = mi.client_id.as_deref().unwrap_or("system-assigned"),
+                "credential = \"auto\" chose managed identity: {}",
+                choice.reason
+            ),
+            Some(credential) => {
+                let kind = credential.kind();
+                tracing::info!(tenant = %t.name, credential = kind, "credential = \"auto\" chose {kind}: {}", choice.reason);
+            }
+            None => {}
+        }
+    }
 }
 
 /// A literal URL path the router can take: `/` and then segments of letters, digits and

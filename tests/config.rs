@@ -20,7 +20,8 @@ fn fixtures(prefix: &str) -> Vec<PathBuf> {
 
 fn load(path: &Path, env: &[(&str, &str)]) -> Result<config::Settings, config::ConfigError> {
     let env: HashMap<String, String> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    config::load(Sources { file: Some(path), env: Some(env) })
+    // The certificate and secret-file checks are the preflight step's, run by every command after loading.
+    entra_authmethods_exporter::preflight::load(Sources { file: Some(path), env: Some(env) })
 }
 
 #[test]

@@ -11,7 +11,8 @@ use std::time::Duration;
 use base64::Engine;
 use common::truth;
 use common::*;
-use entra_authmethods_exporter::config::{self, Sources};
+use entra_authmethods_exporter::config::{self, AppCredential, Sources};
+use entra_authmethods_exporter::preflight;
 use graph_simulator::{
     self, APP_SERVICE_TOKEN_PATH, AssertionKind, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_IDENTITY_HEADER,
     DEMO_MANAGED_IDENTITY_CLIENT_ID, DEMO_TENANT_ID, DEMO_USER_ASSIGNED_CLIENT_ID, FEDERATED_AUDIENCE, Fault,
@@ -165,7 +166,7 @@ async fn an_ec_certificate_is_a_configuration_error_naming_the_file() {
     std::fs::write(&file, format!("{cert}{key}")).unwrap();
     let toml = toml_with(&sim, &cert_lines(&file, None));
 
-    let err = config::from_toml_str(&toml).unwrap_err().to_string();
+    let err = preflight::from_toml_str(&toml).unwrap_err().to_string();
     assert!(err.contains(&format!("client_certificate_file {}", file.display())), "{err}");
     assert!(err.contains("EC (ECDSA) key") && err.contains(RSA_ONLY), "{err}");
     assert!(!err.contains("PRIVATE KEY") && !err.contains('\n'), "{err}");
@@ -395,7 +396,7 @@ async fn workload_identity_rereads_the_projected_token_at_every_token_request() 
     let token_file = dir.path().join("azure-identity-token");
     std::fs::write(&token_file, federated_token(ISSUER, SUBJECT, FEDERATED_AUDIENCE, "first")).unwrap();
     let settings = load_workload_identity(&sim, dir.path(), &token_file);
-    assert!(settings.tenants[0].workload_identity.is_some());
+    assert!(matches!(settings.tenants[0].app_credential, Some(AppCredential::WorkloadIdentity(_))));
 
     let exporter = start_exporter(&settings).await;
     let exp = scrape(exporter.addr).await;
@@ -468,7 +469,7 @@ fn a_key_that_does_not_belong_to_the_certificate_is_a_config_error() {
         "[[tenant]]\nname = \"c\"\ntenant_id = \"{DEMO_TENANT_ID}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\n{}",
         cert_lines(&cert_file, Some(&key_file))
     );
-    let err = config::from_toml_str(&toml).unwrap_err().to_string();
+    let err = preflight::from_toml_str(&toml).unwrap_err().to_string();
     assert!(err.contains("does not belong to the certificate"), "{err}");
     assert!(!err.contains("PRIVATE KEY") && !err.contains('\n'), "{err}");
 }
@@ -488,11 +489,11 @@ fn workload_identity_environment_is_used_only_without_other_credentials() {
     // A configured secret wins over the environment.
     std::fs::write(&path, format!("[[tenant]]\nname = \"c\"\ntenant_id = \"{DEMO_TENANT_ID}\"\nclient_id = \"{DEMO_CLIENT_ID}\"\nclient_secret = \"s\"\n")).unwrap();
     let s = config::load(Sources { file: Some(&path), env: Some(env(&webhook)) }).unwrap();
-    assert!(s.tenants[0].client_secret.is_some() && s.tenants[0].workload_identity.is_none());
+    assert!(matches!(s.tenants[0].app_credential, Some(AppCredential::Secret(_))));
     // Nothing configured: the webhook's variables make it workload identity.
     std::fs::write(&path, "[[tenant]]\nname = \"c\"\n").unwrap();
     let s = config::load(Sources { file: Some(&path), env: Some(env(&webhook)) }).unwrap();
-    let wi = s.tenants[0].workload_identity.as_ref().unwrap();
+    let Some(AppCredential::WorkloadIdentity(wi)) = &s.tenants[0].app_credential else { panic!("{s:?}") };
     assert_eq!(wi.token_file, Path::new("/var/run/secrets/azure/tokens/azure-identity-token"));
     assert_eq!((s.tenants[0].tenant_id.as_str(), s.tenants[0].client_id.as_str()), (DEMO_TENANT_ID, DEMO_CLIENT_ID));
     // Explicit workload identity without the token file names the variable.
@@ -569,7 +570,7 @@ async fn auto_with_a_client_id_uses_the_user_assigned_identity() {
         sim.base_url()
     );
     let settings = settings(&managed_identity_toml(&sim, &lines));
-    assert!(settings.tenants[0].managed_identity.is_some());
+    assert!(matches!(settings.tenants[0].app_credential, Some(AppCredential::ManagedIdentity(_))));
     let exporter = start_exporter(&settings).await;
     let exp = scrape(exporter.addr).await;
     assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0), "{}", exp.text);

@@ -110,7 +110,7 @@ pub async fn start_with(
         let requests = reload::spawn_listener(&mut tasks, fleet.clone(), options.clone(), shutdown.subscribe());
         router = router.merge(crate::http::lifecycle_router(options.http_endpoint.then_some(requests)));
     } else {
-        router = router.merge(crate::http::lifecycle_router(None));
+        router = router.merge(crate::http::lifecycle_router::<ReloadOutcome>(None));
     }
     let mut stop = shutdown.subscribe();
     tasks.spawn(async move {
@@ -188,10 +188,4 @@ pub async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = terminate => {}
     }
-}
-
-/// Parses a listen address, accepting the Prometheus convention `:PORT` for all interfaces.
-pub fn parse_listen_address(s: &str) -> Result<SocketAddr, String> {
-    let full = if s.starts_with(':') { format!("0.0.0.0{s}") } else { s.to_string() };
-    full.parse().map_err(|e| format!("--web.listen-address {s:?}: {e} (expected HOST:PORT or :PORT)"))
 }

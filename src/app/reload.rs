@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::fleet::{Fleet, Inner, Parts, RunningTenant, planned_states, tenant_info};
@@ -62,7 +62,7 @@ impl fmt::Display for ReloadOutcome {
 }
 
 /// The answer to one reload request: the outcome, or why the new configuration was rejected.
-pub type ReloadReply = oneshot::Sender<Result<ReloadOutcome, String>>;
+pub type ReloadReply = crate::http::ReloadReply<ReloadOutcome>;
 
 /// Loads the configuration from `source` and applies it.
 pub(super) async fn from_source(fleet: &Fleet, source: &ConfigSource) -> Result<ReloadOutcome, String> {

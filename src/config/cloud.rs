@@ -55,26 +55,53 @@ impl Cloud {
     }
 }
 
+/// Why an endpoint URL is refused. The message names the key and the value (never credentials
+/// embedded in the URL); the managed-identity check words a refused plain-http host its own way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    #[error("{key} = {value:?} is not a URL: {reason}")]
+    NotAUrl { key: String, value: String, reason: url::ParseError },
+    #[error("{key} = {value:?} must be an absolute http(s) URL with a host")]
+    NoHost { key: String, value: String },
+    #[error("{key} = {value:?} must not carry a query or fragment")]
+    QueryOrFragment { key: String, value: String },
+    #[error("{key} must not embed credentials in the URL")]
+    Credentials { key: String },
+    #[error(
+        "{key} = {value:?} uses plain http to a non-loopback host; use https (plain http is allowed only for 127.0.0.0/8, [::1] and localhost)"
+    )]
+    PlainHttp { key: String, value: String },
+    #[error(
+        "{key} = {value:?} uses plain http to a host that is neither loopback nor IMDS; use https (plain http is allowed only for 169.254.169.254, 127.0.0.0/8, [::1] and localhost)"
+    )]
+    PlainHttpManagedIdentity { key: String, value: String },
+    /// IMDS's address, with something IMDS is never called with.
+    #[error("{key} = {value:?} must not carry a query, fragment or credentials")]
+    ImdsExtras { key: String, value: String },
+    #[error("{key} = {value:?} has scheme {scheme:?}; use https")]
+    Scheme { key: String, value: String, scheme: String },
+}
+
 /// Parses an endpoint override and enforces the transport rule: https everywhere, plain http only to a
 /// loopback host (the simulator, a local proxy), so a typo can never send a client secret in clear text.
-pub fn parse_endpoint(key: &str, value: &str) -> Result<Url, String> {
-    let url = Url::parse(value).map_err(|e| format!("{key} = {value:?} is not a URL: {e}"))?;
+pub fn parse_endpoint(key: &str, value: &str) -> Result<Url, EndpointError> {
+    let (k, v) = (key.to_string(), value.to_string());
+    let url =
+        Url::parse(value).map_err(|reason| EndpointError::NotAUrl { key: k.clone(), value: v.clone(), reason })?;
     if url.cannot_be_a_base() || url.host_str().is_none() {
-        return Err(format!("{key} = {value:?} must be an absolute http(s) URL with a host"));
+        return Err(EndpointError::NoHost { key: k, value: v });
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("{key} = {value:?} must not carry a query or fragment"));
+        return Err(EndpointError::QueryOrFragment { key: k, value: v });
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!("{key} must not embed credentials in the URL"));
+        return Err(EndpointError::Credentials { key: k });
     }
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback_host(&url) => Ok(url),
-        "http" => Err(format!(
-            "{key} = {value:?} uses plain http to a non-loopback host; use https (plain http is allowed only for 127.0.0.0/8, [::1] and localhost)"
-        )),
-        other => Err(format!("{key} = {value:?} has scheme {other:?}; use https")),
+        "http" => Err(EndpointError::PlainHttp { key: k, value: v }),
+        other => Err(EndpointError::Scheme { key: k, value: v, scheme: other.to_string() }),
     }
 }
 
@@ -85,22 +112,19 @@ pub const IMDS_ADDRESS: std::net::Ipv4Addr = std::net::Ipv4Addr::new(169, 254, 1
 /// Like [`parse_endpoint`] for a managed-identity endpoint, which may also be plain http to exactly
 /// IMDS's address: App Service's endpoint is plain http on loopback, IMDS plain http on 169.254.169.254,
 /// and nothing else may receive the identity header or hand out tokens over clear text.
-pub fn parse_managed_identity_endpoint(key: &str, value: &str) -> Result<Url, String> {
-    let url = Url::parse(value).map_err(|e| format!("{key} = {value:?} is not a URL: {e}"))?;
+pub fn parse_managed_identity_endpoint(key: &str, value: &str) -> Result<Url, EndpointError> {
+    let (k, v) = (key.to_string(), value.to_string());
+    let url =
+        Url::parse(value).map_err(|reason| EndpointError::NotAUrl { key: k.clone(), value: v.clone(), reason })?;
     if url.scheme() == "http" && url.host() == Some(url::Host::Ipv4(IMDS_ADDRESS)) {
         if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
-            return Err(format!("{key} = {value:?} must not carry a query, fragment or credentials"));
+            return Err(EndpointError::ImdsExtras { key: k, value: v });
         }
         return Ok(url);
     }
-    parse_endpoint(key, value).map_err(|e| {
-        if e.contains("plain http") {
-            format!(
-                "{key} = {value:?} uses plain http to a host that is neither loopback nor IMDS; use https (plain http is allowed only for 169.254.169.254, 127.0.0.0/8, [::1] and localhost)"
-            )
-        } else {
-            e
-        }
+    parse_endpoint(key, value).map_err(|e| match e {
+        EndpointError::PlainHttp { key, value } => EndpointError::PlainHttpManagedIdentity { key, value },
+        e => e,
     })
 }
 
@@ -124,7 +148,8 @@ mod tests {
         assert!(parse_endpoint("graph_endpoint", "http://127.3.4.5").is_ok());
         assert!(parse_endpoint("graph_endpoint", "http://[::1]:9000").is_ok());
         assert!(parse_endpoint("graph_endpoint", "http://LOCALHOST:9000").is_ok());
-        let err = parse_endpoint("graph_endpoint", "http://10.0.0.1").unwrap_err();
+        assert!(matches!(parse_endpoint("graph_endpoint", "http://10.0.0.1"), Err(EndpointError::PlainHttp { .. })));
+        let err = parse_endpoint("graph_endpoint", "http://10.0.0.1").unwrap_err().to_string();
         assert!(err.contains("plain http"), "{err}");
         assert!(parse_endpoint("graph_endpoint", "http://localhost.evil.example").is_err());
         assert!(parse_endpoint("login_endpoint", "ftp://x").is_err());
@@ -139,7 +164,7 @@ mod tests {
         assert!(parse_managed_identity_endpoint(key, "http://127.0.0.1:41741/MSI/token/").is_ok());
         assert!(parse_managed_identity_endpoint(key, "https://identity.example.net/token").is_ok());
         for bad in ["http://169.254.169.253/token", "http://10.0.0.4/token", "http://169.254.169.254.nip.io/x"] {
-            let err = parse_managed_identity_endpoint(key, bad).unwrap_err();
+            let err = parse_managed_identity_endpoint(key, bad).unwrap_err().to_string();
             assert!(err.contains(key) && err.contains("169.254.169.254"), "{err}");
         }
         assert!(parse_managed_identity_endpoint(key, "http://169.254.169.254/x?api-version=1").is_err());

@@ -6,8 +6,34 @@ use std::path::PathBuf;
 
 use reqwest::Url;
 
+use super::loading::Invalid;
 use super::raw::RawTenant;
-use super::{Cloud, Secret, parse_managed_identity_endpoint};
+use super::tenant::is_guid;
+use super::{Cloud, Secret, SecretSource, parse_managed_identity_endpoint};
+
+/// A tenant's application credential: exactly one kind, chosen once by [`validate_credential_kind`]
+/// (explicit `credential`, else the keys present, else the `auto` chain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppCredential {
+    /// `client_secret` or `client_secret_file`.
+    Secret(SecretSource),
+    /// `client_certificate_file` (and `client_certificate_key_file`).
+    Certificate(CertificateSettings),
+    WorkloadIdentity(WorkloadIdentitySettings),
+    ManagedIdentity(ManagedIdentitySettings),
+}
+
+impl AppCredential {
+    /// The `credential` value that names this kind, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AppCredential::Secret(_) => "secret",
+            AppCredential::Certificate(_) => "certificate",
+            AppCredential::WorkloadIdentity(_) => "workload_identity",
+            AppCredential::ManagedIdentity(_) => "managed_identity",
+        }
+    }
+}
 
 /// A certificate credential: PEM files re-read at every token request, so rotation needs no restart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,6 +218,82 @@ pub(super) fn validate_credential_kind(
     })
 }
 
+/// The credentials set by key rather than chosen by `credential`: a secret or a certificate (the
+/// application credential unless `credential` chose another kind) and the delegated one.
+pub(super) struct KeyedCredentials {
+    pub(super) certificate: Option<CertificateSettings>,
+    pub(super) secret: Option<SecretSource>,
+    pub(super) delegated: Option<DelegatedSettings>,
+}
+
+/// Checks the secret, certificate and delegated keys of a tenant (without reading their files) and
+/// that it has at least one credential. `workload` and `managed`: what `credential` chose; `err`
+/// makes an error about the tenant's keys.
+pub(super) fn keyed_credentials(
+    t: &mut RawTenant,
+    workload: bool,
+    managed: bool,
+    client_id: &str,
+    err: &dyn Fn(&[&str], String) -> Invalid,
+) -> Result<KeyedCredentials, Invalid> {
+    let client_certificate = match (t.client_certificate_file.take(), t.client_certificate_key_file.take()) {
+        // The files are read by the preflight step (src/preflight.rs), not here.
+        (Some(certificate_file), key_file) => Some(CertificateSettings { certificate_file, key_file }),
+        (None, Some(_)) => {
+            return Err(err(
+                &["client_certificate_key_file"],
+                "client_certificate_key_file needs client_certificate_file".into(),
+            ));
+        }
+        (None, None) => None,
+    };
+    let client_secret = match (t.client_secret.take(), t.client_secret_file.take()) {
+        (Some(_), Some(_)) => {
+            return Err(err(
+                &["client_secret", "client_secret_file"],
+                "set either client_secret or client_secret_file, not both".into(),
+            ));
+        }
+        (Some(s), None) if !s.is_empty() => Some(SecretSource::Inline(Secret::new(s))),
+        (Some(_), None) => return Err(err(&["client_secret"], "client_secret is empty".into())),
+        (None, Some(path)) => Some(SecretSource::File(path)),
+        (None, None) => None,
+    };
+    let delegated = match (t.refresh_token_file.take(), t.delegated_client_id.take()) {
+        (Some(_), None) if managed => {
+            // A managed identity cannot sign users in: the public client must be named.
+            return Err(err(
+                &["refresh_token_file", "credential"],
+                "refresh_token_file with a managed identity needs delegated_client_id (the app registration used by `login`)".into(),
+            ));
+        }
+        (Some(file), client) => {
+            let client_id = client.unwrap_or_else(|| client_id.to_string());
+            if !is_guid(&client_id) {
+                return Err(err(
+                    &["delegated_client_id", "client_id"],
+                    format!("delegated_client_id = {client_id:?} is not a GUID"),
+                ));
+            }
+            Some(DelegatedSettings { client_id, refresh_token_file: file })
+        }
+        (None, Some(_)) => {
+            return Err(err(
+                &["delegated_client_id", "refresh_token_file"],
+                "delegated_client_id needs refresh_token_file".into(),
+            ));
+        }
+        (None, None) => None,
+    };
+    if client_secret.is_none() && client_certificate.is_none() && !workload && !managed && delegated.is_none() {
+        return Err(err(
+            &[],
+            "a credential is required: set client_secret_file (preferred) or client_secret, client_certificate_file, or credential = \"workload_identity\", \"managed_identity\" or \"auto\", and/or refresh_token_file for delegated reports".into(),
+        ));
+    }
+    Ok(KeyedCredentials { certificate: client_certificate, secret: client_secret, delegated })
+}
+
 /// Where a managed identity gets tokens: the configured endpoint (App Service protocol when
 /// `managed_identity_header` is set), else App Service's `IDENTITY_ENDPOINT` + `IDENTITY_HEADER`
 /// when both are in the environment, else IMDS.
@@ -207,9 +309,15 @@ pub(super) fn managed_identity_settings(
     }
     let header = header.map(Secret::new);
     let (endpoint, app_service_header) = match (endpoint, header) {
-        (Some(url), header) => (parse_managed_identity_endpoint("managed_identity_endpoint", &url)?, header),
+        (Some(url), header) => {
+            (parse_managed_identity_endpoint("managed_identity_endpoint", &url).map_err(|e| e.to_string())?, header)
+        }
         (None, Some(header)) => match &azure.identity_endpoint {
-            Some(url) => (parse_managed_identity_endpoint("IDENTITY_ENDPOINT (environment)", url)?, Some(header)),
+            Some(url) => {
+                let url = parse_managed_identity_endpoint("IDENTITY_ENDPOINT (environment)", url)
+                    .map_err(|e| e.to_string())?;
+                (url, Some(header))
+            }
             None => {
                 return Err(
                     "managed_identity_header needs managed_identity_endpoint or the environment variable IDENTITY_ENDPOINT".into(),
@@ -218,9 +326,15 @@ pub(super) fn managed_identity_settings(
         },
         (None, None) => match (&azure.identity_endpoint, &azure.identity_header) {
             (Some(url), Some(header)) => {
-                (parse_managed_identity_endpoint("IDENTITY_ENDPOINT (environment)", url)?, Some(header.clone()))
+                let url = parse_managed_identity_endpoint("IDENTITY_ENDPOINT (environment)", url)
+                    .map_err(|e| e.to_string())?;
+                (url, Some(header.clone()))
             }
-            _ => (parse_managed_identity_endpoint("managed identity endpoint", IMDS_TOKEN_ENDPOINT)?, None),
+            _ => {
+                let url = parse_managed_identity_endpoint("managed identity endpoint", IMDS_TOKEN_ENDPOINT)
+                    .map_err(|e| e.to_string())?;
+                (url, None)
+            }
         },
     };
     Ok(ManagedIdentitySettings {

@@ -12,7 +12,7 @@ use super::schema::{
     GRAPH, Kind, REPORT, SHARDING, TENANT, TOP_LEVEL, TOP_LEVEL_NAMES, kind_of, names, parse_env_value, tenant_label,
     unknown_report,
 };
-use crate::reports::ReportKind;
+use crate::catalog::ReportKind;
 
 /// One environment variable, checked and ready to merge.
 pub(super) struct EnvOverride {

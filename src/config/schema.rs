@@ -6,7 +6,7 @@
 
 use config::{Map, Value, ValueKind};
 
-use crate::reports::{REPORTS, ReportKind};
+use crate::catalog::{REPORTS, ReportKind};
 
 /// The kind of value a key takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 use std::collections::HashMap;
 
+use super::raw::RawConfig;
 use super::*;
 
 const GUID_T: &str = "11111111-2222-3333-4444-555555555555";
@@ -77,8 +78,8 @@ fn secrets_never_appear_in_debug_output() {
 fn environment_can_set_a_tenant_secret_by_index() {
     let toml = minimal().replace("client_secret = \"s3cret\"\n", "");
     let s = load_str(&toml, &[("ENTRA_AUTHMETHODS__TENANT__0__CLIENT_SECRET", "from-env")]).unwrap();
-    match &s.tenants[0].client_secret {
-        Some(SecretSource::Inline(secret)) => assert_eq!(secret.expose(), "from-env"),
+    match &s.tenants[0].app_credential {
+        Some(AppCredential::Secret(SecretSource::Inline(secret))) => assert_eq!(secret.expose(), "from-env"),
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -98,14 +99,13 @@ const APP_SERVICE: [(&str, &str); 2] =
 
 /// Which application credential the first tenant got.
 fn chosen(s: &Settings) -> &'static str {
-    let t = &s.tenants[0];
-    match (&t.client_secret, &t.client_certificate, &t.workload_identity, &t.managed_identity) {
-        (Some(_), None, None, None) => "secret",
-        (None, Some(_), None, None) => "certificate",
-        (None, None, Some(_), None) => "workload_identity",
-        (None, None, None, Some(_)) => "managed_identity",
-        (None, None, None, None) => "none",
-        _ => panic!("more than one application credential: {t:?}"),
+    s.tenants[0].app_credential.as_ref().map_or("none", AppCredential::kind)
+}
+
+fn managed_identity(t: &TenantSettings) -> Option<&ManagedIdentitySettings> {
+    match &t.app_credential {
+        Some(AppCredential::ManagedIdentity(mi)) => Some(mi),
+        _ => None,
     }
 }
 
@@ -122,13 +122,13 @@ fn auto_prefers_the_configured_secret_then_workload_identity_then_managed_identi
 
     let s = load_str(&auto, &APP_SERVICE).unwrap();
     assert_eq!(chosen(&s), "managed_identity");
-    let mi = s.tenants[0].managed_identity.as_ref().unwrap();
+    let mi = managed_identity(&s.tenants[0]).unwrap();
     assert_eq!((mi.protocol(), mi.endpoint.as_str()), ("App Service", "http://127.0.0.1:41741/MSI/token/"));
     assert_eq!(mi.app_service_header.as_ref().unwrap().expose(), "app-service-header-value");
     assert!(!format!("{s:?}").contains("app-service-header-value"), "the header is a secret");
 
     let s = load_str(&auto, &[]).unwrap();
-    let mi = s.tenants[0].managed_identity.as_ref().unwrap();
+    let mi = managed_identity(&s.tenants[0]).unwrap();
     assert_eq!((mi.protocol(), mi.endpoint.as_str()), ("IMDS", IMDS_TOKEN_ENDPOINT));
     assert_eq!((mi.client_id.as_deref(), mi.resource.as_str()), (None, "https://graph.microsoft.com/"));
     assert_eq!(s.tenants[0].client_id, "", "system-assigned: no client id");
@@ -147,7 +147,7 @@ fn explicit_kinds_never_fall_through() {
     // Managed identity stays managed identity with the webhook's variables present.
     let s = load_str(&explicit("managed_identity"), &WEBHOOK).unwrap();
     assert_eq!(chosen(&s), "managed_identity");
-    assert_eq!(s.tenants[0].managed_identity.as_ref().unwrap().client_id.as_deref(), Some(GUID_C), "user-assigned");
+    assert_eq!(managed_identity(&s.tenants[0]).unwrap().client_id.as_deref(), Some(GUID_C), "user-assigned");
     let err = load_str(&(minimal() + "credential = \"managed_identity\"\n"), &[]).unwrap_err().to_string();
     assert!(err.contains("cannot be combined"), "{err}");
     let err = load_str(&explicit("magic"), &[]).unwrap_err().to_string();
@@ -162,7 +162,7 @@ fn managed_identity_keys_are_validated() {
         &[],
     )
     .unwrap();
-    let got = s.tenants[0].managed_identity.as_ref().unwrap();
+    let got = managed_identity(&s.tenants[0]).unwrap();
     assert_eq!((got.protocol(), got.resource.as_str()), ("App Service", "https://graph.microsoft.us/"));
     // A configured endpoint without a header speaks IMDS, whatever the environment says.
     let s = load_str(
@@ -170,7 +170,7 @@ fn managed_identity_keys_are_validated() {
         &APP_SERVICE,
     )
     .unwrap();
-    assert_eq!(s.tenants[0].managed_identity.as_ref().unwrap().protocol(), "IMDS");
+    assert_eq!(managed_identity(&s.tenants[0]).unwrap().protocol(), "IMDS");
 
     let cases = [
         (mi("managed_identity_endpoint = \"http://10.1.2.3/token\"\n"), "managed_identity_endpoint"),

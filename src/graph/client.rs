@@ -8,10 +8,10 @@ use serde::de::DeserializeOwned;
 
 use super::credentials::{Credential, TokenCache, transport_error};
 use super::error::{FailureReason, GraphError};
-use super::observer::RequestObserver;
 use super::pacing::Pacer;
 use super::retry::{backoff, parse_retry_after};
 use crate::config::{GraphSettings, TenantSettings};
+use crate::health::RequestObserver;
 use crate::reports::CredentialKind;
 use crate::reports::ErrorEnvelope;
 

@@ -12,9 +12,9 @@ use super::assertion::{ClientCertificate, JWT_BEARER, now_unix};
 use super::client::{BodyError, read_token_body};
 use super::error::GraphError;
 use super::managed_identity::ManagedIdentity;
-use super::observer::RequestObserver;
 use super::token_file;
-use crate::config::{CertificateSettings, GraphSettings, Secret, SecretSource, TenantSettings};
+use crate::config::{AppCredential, CertificateSettings, GraphSettings, Secret, SecretSource, TenantSettings};
+use crate::health::RequestObserver;
 use std::path::PathBuf;
 
 /// Renew when this share of a token's lifetime has passed, so a slow poll never starts with a token
@@ -55,41 +55,39 @@ pub enum Credential {
 impl Credential {
     /// The application credential of a tenant, if it has one.
     pub fn app(t: &TenantSettings, graph: &GraphSettings) -> Result<Option<Self>, GraphError> {
-        if let Some(mi) = &t.managed_identity {
-            tracing::info!(
-                tenant = %t.name,
-                protocol = mi.protocol(),
-                endpoint = %mi.endpoint,
-                identity = mi.client_id.as_deref().unwrap_or("system-assigned"),
-                resource = %mi.resource,
-                "using a managed identity"
-            );
-            return Ok(Some(Credential::ManagedIdentity(ManagedIdentity::new(mi, graph)?)));
-        }
-        if let Some(files) = &t.client_certificate {
-            return Ok(Some(Credential::ClientCertificate {
+        let Some(credential) = &t.app_credential else { return Ok(None) };
+        Ok(Some(match credential {
+            AppCredential::ManagedIdentity(mi) => {
+                tracing::info!(
+                    tenant = %t.name,
+                    protocol = mi.protocol(),
+                    endpoint = %mi.endpoint,
+                    identity = mi.client_id.as_deref().unwrap_or("system-assigned"),
+                    resource = %mi.resource,
+                    "using a managed identity"
+                );
+                Credential::ManagedIdentity(ManagedIdentity::new(mi, graph)?)
+            }
+            AppCredential::Certificate(files) => Credential::ClientCertificate {
                 token_url: token_url(&t.login_endpoint, &t.tenant_id)?,
                 client_id: t.client_id.clone(),
                 files: files.clone(),
                 scope: t.scope(),
                 tenant: t.name.clone(),
                 last_thumbprint: std::sync::Mutex::new(None),
-            }));
-        }
-        if let Some(wi) = &t.workload_identity {
-            return Ok(Some(Credential::WorkloadIdentity {
+            },
+            AppCredential::WorkloadIdentity(wi) => Credential::WorkloadIdentity {
                 token_url: token_url(&t.login_endpoint, &t.tenant_id)?,
                 client_id: t.client_id.clone(),
                 token_file: wi.token_file.clone(),
                 scope: t.scope(),
-            }));
-        }
-        let Some(secret) = &t.client_secret else { return Ok(None) };
-        Ok(Some(Credential::ClientSecret {
-            token_url: token_url(&t.login_endpoint, &t.tenant_id)?,
-            client_id: t.client_id.clone(),
-            secret: secret.clone(),
-            scope: t.scope(),
+            },
+            AppCredential::Secret(secret) => Credential::ClientSecret {
+                token_url: token_url(&t.login_endpoint, &t.tenant_id)?,
+                client_id: t.client_id.clone(),
+                secret: secret.clone(),
+                scope: t.scope(),
+            },
         }))
     }
 

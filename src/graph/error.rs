@@ -1,60 +1,7 @@
-//! One error type for everything that can go wrong talking to Graph or its token endpoint, and the
-//! fixed set of failure reasons the poll-health metrics use.
+//! One error type for everything that can go wrong talking to Graph or its token endpoint, classified
+//! into the fixed set of failure reasons (defined in [`crate::health`]) the poll-health metrics use.
 
-use std::fmt;
-
-/// Why a poll failed. The label values of `entra_authmethods_poll_failures_total{reason}` form this
-/// fixed set so that alerts and dashboards can rely on them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FailureReason {
-    Throttled,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    ServerError,
-    Timeout,
-    Decode,
-    Network,
-    Config,
-    /// A bug in the exporter: the poll panicked. Recorded like any failure, so the poller goes on.
-    Internal,
-}
-
-impl FailureReason {
-    pub const ALL: [FailureReason; 10] = [
-        FailureReason::Throttled,
-        FailureReason::Unauthorized,
-        FailureReason::Forbidden,
-        FailureReason::NotFound,
-        FailureReason::ServerError,
-        FailureReason::Timeout,
-        FailureReason::Decode,
-        FailureReason::Network,
-        FailureReason::Config,
-        FailureReason::Internal,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailureReason::Throttled => "throttled",
-            FailureReason::Unauthorized => "unauthorized",
-            FailureReason::Forbidden => "forbidden",
-            FailureReason::NotFound => "not_found",
-            FailureReason::ServerError => "server_error",
-            FailureReason::Timeout => "timeout",
-            FailureReason::Decode => "decode",
-            FailureReason::Network => "network",
-            FailureReason::Config => "config",
-            FailureReason::Internal => "internal",
-        }
-    }
-}
-
-impl fmt::Display for FailureReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::health::FailureReason;
 
 /// A failed Graph or token call. Messages carry Graph's `error.code`, `error.message` and `request-id`
 /// (what Microsoft support asks for) and never a secret or a token.
@@ -86,13 +33,6 @@ pub enum GraphError {
     /// where the answer is read, because its statuses mean other things than Graph's or Entra's.
     #[error("managed identity endpoint {endpoint}: {message}")]
     ManagedIdentity { endpoint: String, reason: FailureReason, code: Option<String>, message: String },
-
-    #[error("poll did not finish within the poll_timeout of {0}")]
-    PollDeadline(String),
-
-    /// The poll panicked (a bug); the message is the panic's.
-    #[error("internal error: the poll panicked: {0}")]
-    Internal(String),
 }
 
 fn code_part(code: &Option<String>) -> String {
@@ -132,11 +72,10 @@ impl GraphError {
                 _ => FailureReason::Unauthorized,
             },
             GraphError::Network { .. } => FailureReason::Network,
-            GraphError::Timeout { .. } | GraphError::PollDeadline(_) => FailureReason::Timeout,
+            GraphError::Timeout { .. } => FailureReason::Timeout,
             GraphError::Decode { .. } | GraphError::Paging { .. } => FailureReason::Decode,
             GraphError::Config(_) => FailureReason::Config,
             GraphError::ManagedIdentity { reason, .. } => *reason,
-            GraphError::Internal(_) => FailureReason::Internal,
         }
     }
 
@@ -168,55 +107,55 @@ impl GraphError {
         if let Some(hint) = self.aadsts_code().and_then(aadsts_hint) {
             return hint;
         }
-        match (self.reason(), self.graph_code()) {
-            (_, Some("Authentication_RequestFromNonPremiumTenantOrB2CTenant")) => {
+        match self.graph_code() {
+            Some("Authentication_RequestFromNonPremiumTenantOrB2CTenant") => {
                 "the tenant needs a Microsoft Entra ID P1 or P2 licence for the authentication-methods reports (B2C tenants are not supported)"
             }
-            (
-                _,
-                Some(
-                    "Authentication_MSGraphPermissionMissing" | "Authentication_ApplicationHasNoReadAuditLogDataAccess",
-                ),
+            Some(
+                "Authentication_MSGraphPermissionMissing" | "Authentication_ApplicationHasNoReadAuditLogDataAccess",
             ) => {
                 "grant the permission named in the message (AuditLog.Read.All, or Reports.Read.All for the legacy reports) and give admin consent"
             }
-            (_, Some("Authorization_RequestDenied")) => {
+            Some("Authorization_RequestDenied") => {
                 "the caller lacks a permission or role for this report: check the API permissions and admin consent"
             }
-            (_, Some("invalid_grant" | "login_required")) => {
+            Some("invalid_grant" | "login_required") => {
                 "the signed-in user's refresh token is missing, expired or revoked: run `entra-authmethods-exporter login --config FILE --tenant NAME` again"
             }
-            (_, Some("Authentication_RequestFromUnsupportedUserRole")) => {
+            Some("Authentication_RequestFromUnsupportedUserRole") => {
                 "the signed-in user needs Reports Reader, Security Reader, Security Administrator or Global Reader"
             }
             // Token errors without a known AADSTS number (those are handled above).
-            (_, Some("invalid_client")) => {
+            Some("invalid_client") => {
                 "Entra refused the application's credential: check the client secret or certificate in the configuration against the app registration's Certificates & secrets"
             }
-            (_, Some("unauthorized_client")) => {
+            Some("unauthorized_client") => {
                 "the application is not registered or not consented in this tenant: check client_id and tenant_id"
             }
-            (_, Some("invalid_tenant")) => "the tenant was not found: check tenant_id and cloud",
-            (_, Some("invalid_scope")) => SCOPE_HINT,
-            (_, Some("invalid_request")) => {
+            Some("invalid_tenant") => "the tenant was not found: check tenant_id and cloud",
+            Some("invalid_scope") => SCOPE_HINT,
+            Some("invalid_request") => {
                 "Entra refused the token request: check tenant_id, client_id and the credential settings against the AADSTS message"
             }
-            (FailureReason::Throttled, _) => {
-                "Graph is throttling this app in this tenant; lower the request rate or wait"
-            }
-            (FailureReason::Unauthorized, _) => {
-                "the access token was rejected: check the app registration and its credential"
-            }
-            (FailureReason::Forbidden, _) => "Graph refused access: check the licence and the application permissions",
-            (FailureReason::ServerError, _) => "Graph had a server error; it is retried at the next poll",
-            (FailureReason::Timeout, _) => "Graph did not answer in time; check connectivity or raise the timeouts",
-            (FailureReason::Network, _) => "Graph could not be reached: check DNS, proxy and firewall rules",
-            (FailureReason::Decode, _) => "Graph's answer could not be read; report it if it persists",
-            (FailureReason::NotFound, _) => "Graph does not know this report here: check the cloud and endpoint",
-            (FailureReason::Config, _) => "fix the configuration",
-            (FailureReason::Internal, _) => {
-                "a bug in the exporter; the poll is retried with backoff. Please report it with this log line"
-            }
+            _ => reason_hint(self.reason()),
+        }
+    }
+}
+
+/// What to do about a failure known only by its reason.
+pub(crate) fn reason_hint(reason: FailureReason) -> &'static str {
+    match reason {
+        FailureReason::Throttled => "Graph is throttling this app in this tenant; lower the request rate or wait",
+        FailureReason::Unauthorized => "the access token was rejected: check the app registration and its credential",
+        FailureReason::Forbidden => "Graph refused access: check the licence and the application permissions",
+        FailureReason::ServerError => "Graph had a server error; it is retried at the next poll",
+        FailureReason::Timeout => "Graph did not answer in time; check connectivity or raise the timeouts",
+        FailureReason::Network => "Graph could not be reached: check DNS, proxy and firewall rules",
+        FailureReason::Decode => "Graph's answer could not be read; report it if it persists",
+        FailureReason::NotFound => "Graph does not know this report here: check the cloud and endpoint",
+        FailureReason::Config => "fix the configuration",
+        FailureReason::Internal => {
+            "a bug in the exporter; the poll is retried with backoff. Please report it with this log line"
         }
     }
 }
@@ -275,6 +214,20 @@ fn managed_identity_hint(reason: FailureReason) -> &'static str {
         _ => {
             "the managed identity was refused: check that it is enabled on this resource, that client_id names a user-assigned identity attached to it, and (App Service) the identity header"
         }
+    }
+}
+
+impl crate::health::PollFailure for GraphError {
+    fn reason(&self) -> FailureReason {
+        GraphError::reason(self)
+    }
+
+    fn graph_code(&self) -> Option<&str> {
+        GraphError::graph_code(self)
+    }
+
+    fn hint(&self) -> &'static str {
+        GraphError::hint(self)
     }
 }
 

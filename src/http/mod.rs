@@ -16,8 +16,12 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::app::ReloadReply;
 use crate::snapshot::{CONTENT_TYPE, Store};
+
+/// One reload request: the channel its answer comes back on, what changed (`O`, shown as
+/// `configuration reloaded: {outcome}`) or why the new configuration was rejected. The app serves
+/// the requests; the lifecycle route only asks and reports, so it needs nothing of the app.
+pub type ReloadReply<O> = oneshot::Sender<Result<O, String>>;
 
 #[derive(Clone)]
 struct AppState {
@@ -150,11 +154,13 @@ async fn not_found() -> (StatusCode, &'static str) {
 
 /// `POST /-/reload` (also PUT, as Prometheus accepts): reloads the configuration when the lifecycle
 /// API is enabled (`--web.enable-lifecycle`), else 403.
-pub fn lifecycle_router(reload: Option<mpsc::Sender<ReloadReply>>) -> Router {
+pub fn lifecycle_router<O: std::fmt::Display + Send + 'static>(reload: Option<mpsc::Sender<ReloadReply<O>>>) -> Router {
     Router::new().route("/-/reload", post(reload_config).put(reload_config)).with_state(reload)
 }
 
-async fn reload_config(State(reload): State<Option<mpsc::Sender<ReloadReply>>>) -> Response {
+async fn reload_config<O: std::fmt::Display + Send + 'static>(
+    State(reload): State<Option<mpsc::Sender<ReloadReply<O>>>>,
+) -> Response {
     let Some(reload) = reload else {
         return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled (start with --web.enable-lifecycle).\n")
             .into_response();

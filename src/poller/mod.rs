@@ -3,6 +3,7 @@
 //! Polls of one report never overlap: the next waits for the current one to finish.
 
 mod activity;
+mod error;
 mod legacy;
 mod plan;
 pub mod registration;
@@ -17,6 +18,7 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+pub(crate) use error::PollError;
 pub use plan::{PlannedReport, plan};
 
 use crate::config::{GraphSettings, TenantSettings};
@@ -108,7 +110,7 @@ impl TenantPoller {
         let deadline = self.graph.poll_timeout;
         let outcome = match tokio::time::timeout(deadline, self.fetch_supervised(report)).await {
             Ok(result) => result,
-            Err(_) => Err(GraphError::PollDeadline(humantime::format_duration(deadline).to_string())),
+            Err(_) => Err(PollError::Deadline(humantime::format_duration(deadline).to_string())),
         };
         let elapsed = started.elapsed();
         let tenant = self.settings.name.as_str();
@@ -154,9 +156,9 @@ impl TenantPoller {
 
     /// [`fetch_with_fallback`](Self::fetch_with_fallback), where a panic fails this poll with reason
     /// `internal` (logged as an error) and the poller goes on.
-    async fn fetch_supervised(&self, report: &PlannedReport) -> Result<ReportData, GraphError> {
+    async fn fetch_supervised(&self, report: &PlannedReport) -> Result<ReportData, PollError> {
         let result = supervise::catch_panic(self.fetch_with_fallback(report)).await;
-        if let Err(e @ GraphError::Internal(_)) = &result {
+        if let Err(e @ PollError::Panicked(_)) = &result {
             tracing::error!(tenant = self.settings.name.as_str(), report = report.kind.as_str(), error = %e, "poll panicked: this is a bug in the exporter; the poll counts as failed with reason internal and is retried");
         }
         result

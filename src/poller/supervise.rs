@@ -8,21 +8,22 @@ use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
 
+use super::PollError;
 use crate::graph::GraphError;
 
 /// Longest panic message quoted in the error (and so in logs and on the status page).
 const MAX_MESSAGE: usize = 300;
 
-/// Runs `sweep` in place and returns its result, or [`GraphError::Internal`] when polling it
+/// Runs `sweep` in place and returns its result, or [`PollError::Panicked`] when polling it
 /// panicked; the sweep is then dropped, as tokio drops a task that panicked. Running it in place
 /// rather than as a task of its own keeps the scheduling of requests exactly as it is without this
 /// guard (which the pacing relies on).
-pub(crate) async fn catch_panic<T>(sweep: impl Future<Output = Result<T, GraphError>>) -> Result<T, GraphError> {
+pub(crate) async fn catch_panic<T>(sweep: impl Future<Output = Result<T, GraphError>>) -> Result<T, PollError> {
     // Unwind safety: after a panic the sweep is never polled again, only dropped; what it shares
     // (tokens, pacer, store) is behind locks that unwinding releases, as with a panicking task.
     match AssertUnwindSafe(sweep).catch_unwind().await {
-        Ok(result) => result,
-        Err(payload) => Err(GraphError::Internal(panic_message(payload))),
+        Ok(result) => result.map_err(PollError::Graph),
+        Err(payload) => Err(PollError::Panicked(panic_message(payload))),
     }
 }
 

@@ -5,7 +5,6 @@
 //! instead of failing the whole page.
 
 pub mod activity;
-pub mod catalog;
 pub mod directory;
 pub mod legacy;
 pub mod registration_details;
@@ -13,7 +12,7 @@ pub mod summary;
 
 use serde::Deserialize;
 
-pub use catalog::{CredentialKind, REPORTS, ReportKind, ReportSpec};
+pub use crate::catalog::{CredentialKind, REPORTS, ReportKind, ReportSpec};
 
 /// One page of an OData collection. `value` is required: a 200 answer without it is not a page.
 #[derive(Debug, Deserialize)]

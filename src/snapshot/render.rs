@@ -14,7 +14,7 @@ use crate::aggregation::activity::{ActivityRow, DailyCounts, NativeBreakdown};
 use crate::aggregation::events::EventSummary;
 use crate::aggregation::legacy::STATUSES;
 use crate::aggregation::registration::{FEATURES, METHOD_COUNT_BUCKETS};
-use crate::graph::FailureReason;
+use crate::health::FailureReason;
 
 /// The `graph_code` label: Graph's and Entra's codes are short identifiers (`Authentication_…`,
 /// `invalid_client`); anything else, which only a misbehaving endpoint sends, becomes `other`, so a

@@ -20,7 +20,7 @@ use crate::aggregation::RegistrationSummary;
 use crate::aggregation::activity::{ActivityRow, DailyCounts, NativeBreakdown, SignInRow};
 use crate::aggregation::events::EventSummary;
 use crate::aggregation::legacy::CredentialDetailsSummary;
-use crate::graph::{FailureReason, GraphError};
+use crate::health::{FailureReason, PollFailure};
 use crate::reports::ReportKind;
 
 /// What a successful poll produced.
@@ -394,7 +394,13 @@ impl Store {
     }
 
     /// Keeps the last good data and records why this poll failed.
-    pub fn record_failure(&self, tenant: &TenantEntry, report: ReportKind, error: &GraphError, duration: Duration) {
+    pub fn record_failure(
+        &self,
+        tenant: &TenantEntry,
+        report: ReportKind,
+        error: &dyn PollFailure,
+        duration: Duration,
+    ) {
         let reason = error.reason();
         self.update(tenant, report, |state| {
             state.health.last_attempt_ok = Some(false);

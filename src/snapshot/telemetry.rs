@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::graph::RequestObserver;
+use crate::health::RequestObserver;
 
 #[derive(Debug, Default)]
 pub struct TenantTelemetry {

@@ -1,0 +1,78 @@
+//! Why a poll failed: what Graph or the token endpoint answered, or what the poller itself ended
+//! (the poll deadline, a panic). The deadline and the panic are the poller's, not Graph's, so they
+//! live here and the Graph error stays about Graph.
+
+use crate::graph::{GraphError, reason_hint};
+use crate::health::{FailureReason, PollFailure};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+
+    /// The whole poll ran past `graph.poll_timeout` (the value, as humantime writes it).
+    #[error("poll did not finish within the poll_timeout of {0}")]
+    Deadline(String),
+
+    /// The poll panicked (a bug); the message is the panic's.
+    #[error("internal error: the poll panicked: {0}")]
+    Panicked(String),
+}
+
+impl PollError {
+    pub fn reason(&self) -> FailureReason {
+        match self {
+            PollError::Graph(e) => e.reason(),
+            PollError::Deadline(_) => FailureReason::Timeout,
+            PollError::Panicked(_) => FailureReason::Internal,
+        }
+    }
+
+    pub fn graph_code(&self) -> Option<&str> {
+        match self {
+            PollError::Graph(e) => e.graph_code(),
+            PollError::Deadline(_) | PollError::Panicked(_) => None,
+        }
+    }
+
+    pub fn hint(&self) -> &'static str {
+        match self {
+            PollError::Graph(e) => e.hint(),
+            PollError::Deadline(_) | PollError::Panicked(_) => reason_hint(self.reason()),
+        }
+    }
+}
+
+impl PollFailure for PollError {
+    fn reason(&self) -> FailureReason {
+        PollError::reason(self)
+    }
+
+    fn graph_code(&self) -> Option<&str> {
+        PollError::graph_code(self)
+    }
+
+    fn hint(&self) -> &'static str {
+        PollError::hint(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_poller_s_own_failures_keep_their_reason_message_and_hint() {
+        let deadline = PollError::Deadline("2m".into());
+        assert_eq!(deadline.reason(), FailureReason::Timeout);
+        assert_eq!(deadline.to_string(), "poll did not finish within the poll_timeout of 2m");
+        assert_eq!(deadline.hint(), "Graph did not answer in time; check connectivity or raise the timeouts");
+        let panicked = PollError::Panicked("boom".into());
+        assert_eq!(panicked.reason(), FailureReason::Internal);
+        assert_eq!(panicked.to_string(), "internal error: the poll panicked: boom");
+        assert!(panicked.hint().starts_with("a bug in the exporter"));
+        assert_eq!(panicked.graph_code(), None);
+        let graph = PollError::from(GraphError::Config("c".into()));
+        assert_eq!((graph.reason(), graph.to_string()), (FailureReason::Config, "c".to_string()));
+    }
+}
