@@ -1,6 +1,6 @@
 //! Every report the exporter can poll, with what it needs: Graph operation, API version, which
 //! credential kinds Graph accepts for it, the permission, the clouds that offer it and sensible
-//! defaults. One table, so the poller, the config validation and the README agree. A neutral
+//! defaults. One table, so the poller, the config validation and docs/reports.md agree. A neutral
 //! module: config validates report names against it without importing the reports layer.
 
 use std::time::Duration;

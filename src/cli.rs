@@ -28,7 +28,7 @@ pub struct Cli {
     #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics")]
     pub telemetry_path: String,
     /// Exporter-toolkit web configuration file (YAML) enabling TLS, client certificates, basic auth
-    /// and security headers; see README "Securing the endpoints".
+    /// and security headers; see docs/security.md.
     #[arg(global = true, long = "web.config.file", value_name = "FILE")]
     pub web_config_file: Option<PathBuf>,
     /// Maximum number of open HTTP connections; further clients wait until one closes.

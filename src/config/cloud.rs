@@ -1,4 +1,5 @@
-//! National clouds and endpoint checks (graph-api.md section 12).
+//! National clouds and endpoint checks (Microsoft Graph, "National cloud deployments",
+//! <https://learn.microsoft.com/graph/deployments>).
 
 use std::net::IpAddr;
 
@@ -171,7 +172,8 @@ mod tests {
         assert!(parse_managed_identity_endpoint(key, "not a url").is_err());
     }
 
-    /// graph-api.md section 12 and README's "National clouds" table, host for host: the Graph host, the
+    /// Microsoft Graph, "National cloud deployments", and docs/configuration.md's "National clouds"
+    /// table, host for host: the Graph host, the
     /// login host (authority) and the `.default` scope each tenant's tokens are requested for.
     #[test]
     fn each_cloud_has_the_documented_graph_host_login_host_and_scope() {

@@ -51,10 +51,13 @@ pub struct WorkloadIdentitySettings {
     pub token_file: PathBuf,
 }
 
-/// The IMDS token endpoint of Azure VMs and scale sets (graph-api.md 11.5).
+/// The IMDS token endpoint of Azure VMs and scale sets ("How to use managed identities for Azure resources
+/// on an Azure VM to acquire an access token",
+/// <https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token>).
 pub const IMDS_TOKEN_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
 
-/// An Azure managed identity (graph-api.md 11.5): tokens from the host's identity endpoint, no secret
+/// An Azure managed identity (see the IMDS page above, and App Service's "Managed identities",
+/// <https://learn.microsoft.com/azure/app-service/overview-managed-identity>): tokens from the host's identity endpoint, no secret
 /// of ours involved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagedIdentitySettings {
@@ -76,7 +79,8 @@ impl ManagedIdentitySettings {
     }
 }
 
-/// The variables the Azure Workload Identity webhook injects (graph-api.md 11.4), and the ones App
+/// The variables the Azure Workload Identity webhook injects ("Workload identity federation",
+/// <https://learn.microsoft.com/entra/workload-id/workload-identity-federation>), and the ones App
 /// Service and Functions set for managed identity (11.5).
 #[derive(Debug, Clone, Default)]
 pub(super) struct AzureEnv {

@@ -198,7 +198,9 @@ pub enum UserRole {
     All,
     Admin,
     User,
-    /// Members of the nine privileged directory roles (graph-api.md section 3).
+    /// Members of the nine privileged directory roles (Microsoft Graph, "authenticationMethodsRoot:
+    /// usersRegisteredByFeature", `includedUserRoles`,
+    /// <https://learn.microsoft.com/graph/api/authenticationmethodsroot-usersregisteredbyfeature>).
     PrivilegedAdmin,
 }
 

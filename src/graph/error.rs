@@ -160,7 +160,9 @@ pub(crate) fn reason_hint(reason: FailureReason) -> &'static str {
     }
 }
 
-/// What to do about a token-endpoint error, by its AADSTS number (graph-api.md 11.4, 11.6). Entra says
+/// What to do about a token-endpoint error, by its AADSTS number (Microsoft identity platform, "Microsoft
+/// Entra authentication and authorization error codes",
+/// <https://learn.microsoft.com/entra/identity-platform/reference-error-codes>). Entra says
 /// its texts may change; the numbers are stable.
 fn aadsts_hint(code: u32) -> Option<&'static str> {
     Some(match code {

@@ -1,4 +1,5 @@
-//! The 2025 beta reports (graph-api.md 7).
+//! The newer beta authentication-methods reports (Microsoft Graph beta, "authenticationMethodsRoot
+//! resource type", <https://learn.microsoft.com/graph/api/resources/authenticationmethodsroot?view=graph-rest-beta>).
 
 use std::time::SystemTime;
 

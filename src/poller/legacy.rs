@@ -1,4 +1,5 @@
-//! The legacy beta credential reports (graph-api.md 6).
+//! The legacy beta credential reports on `reportRoot` (Microsoft Graph beta, "reportRoot:
+//! getCredentialUsageSummary" and its siblings, <https://learn.microsoft.com/graph/api/resources/report?view=graph-rest-beta>).
 
 use super::TenantPoller;
 use crate::aggregation::activity::ActivityRow;

@@ -285,7 +285,8 @@ fn optional_permission_missing(kind: ReportKind, e: &GraphError) -> Option<Strin
 /// report depends on.
 const OPTIONAL_PERMISSION: &str = "Reports.Read.All";
 
-/// Graph's codes for a caller lacking a permission (graph-api.md 9.3).
+/// Graph's codes for a caller lacking a permission (Microsoft Graph, "Microsoft Graph error responses
+/// and resource types", <https://learn.microsoft.com/graph/errors>, and the codes the reports' pages name).
 const PERMISSION_MISSING_CODES: [&str; 3] = [
     "Authentication_MSGraphPermissionMissing",
     "Authentication_ApplicationHasNoReadAuditLogDataAccess",

@@ -1,6 +1,6 @@
 //! Truth for the activity reports, straight from the simulator's event log and users, with the
 //! rules the simulator documents (window `(refreshed_at - days, refreshed_at]`, legacy method names,
-//! UTC days) and the README states for the exporter (top-N failure reasons, outcomes).
+//! UTC days) and docs/metrics-guide.md states for the exporter (top-N failure reasons, outcomes).
 
 use std::collections::BTreeMap;
 

@@ -1,11 +1,11 @@
 //! What the exporter must report, computed directly from the simulator's population with the rules
-//! the README's metrics table states. Deliberately written without the exporter's code.
+//! docs/metrics-guide.md states. Deliberately written without the exporter's code.
 
 use std::collections::BTreeMap;
 
 use graph_simulator::Population;
 
-/// README: the phishing-resistant methods.
+/// docs/metrics-guide.md: the phishing-resistant methods.
 const PHISHING_RESISTANT: &[&str] = &[
     "fido2",
     "fido2SecurityKey",

@@ -1,6 +1,6 @@
 //! Securing the HTTP endpoints with the Prometheus exporter-toolkit web configuration file
 //! (`--web.config.file`): TLS with certificate reload and client certificates, basic auth with
-//! bcrypt hashes, and security headers. See the README, "Securing the endpoints".
+//! bcrypt hashes, and security headers. See docs/security.md.
 
 mod auth;
 mod config;
