@@ -31,7 +31,7 @@ pub enum CredentialKind {
 }
 
 impl CredentialKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             CredentialKind::App => "app",
             CredentialKind::Delegated => "delegated",
@@ -42,22 +42,22 @@ impl CredentialKind {
 /// What the exporter knows about a report.
 #[derive(Debug)]
 pub struct ReportSpec {
-    pub kind: ReportKind,
+    pub(crate) kind: ReportKind,
     /// `report` label value and config table name.
     pub name: &'static str,
     /// Graph's operation name: the `endpoint` label value.
-    pub endpoint: &'static str,
+    pub(crate) endpoint: &'static str,
     /// Credential kinds Graph accepts, in order of preference. A report whose kinds are all missing
     /// from the tenant's configuration is skipped with one warning.
-    pub credentials: &'static [CredentialKind],
-    pub permission: &'static str,
+    pub(crate) credentials: &'static [CredentialKind],
+    pub(crate) permission: &'static str,
     /// Only the global cloud offers it (the national-cloud table of each legacy credential report's page, e.g.
     /// Microsoft Graph, "reportRoot: getCredentialUserRegistrationCount"
     /// (<https://learn.microsoft.com/graph/api/reportroot-getcredentialuserregistrationcount?view=graph-rest-beta>)).
-    pub global_only: bool,
-    pub default_enabled: bool,
+    pub(crate) global_only: bool,
+    pub(crate) default_enabled: bool,
     /// `None`: the tenant's `poll_interval`.
-    pub default_interval: Option<Duration>,
+    pub(crate) default_interval: Option<Duration>,
 }
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -180,7 +180,7 @@ pub const REPORTS: [ReportSpec; 11] = [
 ];
 
 impl ReportKind {
-    pub fn spec(self) -> &'static ReportSpec {
+    pub(crate) fn spec(self) -> &'static ReportSpec {
         REPORTS.iter().find(|s| s.kind == self).expect("every kind is in REPORTS")
     }
 
@@ -188,7 +188,7 @@ impl ReportKind {
         self.spec().name
     }
 
-    pub fn endpoint(self) -> &'static str {
+    pub(crate) fn endpoint(self) -> &'static str {
         self.spec().endpoint
     }
 

@@ -17,54 +17,54 @@ use crate::logging::{self, LogFormat, LogLevel};
     version,
     about = "Prometheus exporter for Microsoft Entra ID authentication-methods reports"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Configuration file (TOML). Environment variables ENTRA_AUTHMETHODS__… override it.
     #[arg(global = true, long = "config", visible_alias = "config.file", value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Address to serve /metrics, /healthz, /readyz and the status page on; ":PORT" means all interfaces.
     #[arg(global = true, long = "web.listen-address", value_name = "ADDRESS", default_value = ":10027")]
-    pub listen_address: String,
+    pub(crate) listen_address: String,
     /// Path under which to expose metrics.
     #[arg(long = "web.telemetry-path", value_name = "PATH", default_value = "/metrics")]
-    pub telemetry_path: String,
+    pub(crate) telemetry_path: String,
     /// Exporter-toolkit web configuration file (YAML) enabling TLS, client certificates, basic auth
     /// and security headers; see docs/security.md.
     #[arg(global = true, long = "web.config.file", value_name = "FILE")]
-    pub web_config_file: Option<PathBuf>,
+    pub(crate) web_config_file: Option<PathBuf>,
     /// Maximum number of open HTTP connections; further clients wait until one closes.
     #[arg(long = "web.max-connections", value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_connections: u32,
+    pub(crate) max_connections: u32,
     /// Serve POST /-/reload, which re-reads the configuration like SIGHUP does.
     #[arg(long = "web.enable-lifecycle")]
-    pub enable_lifecycle: bool,
+    pub(crate) enable_lifecycle: bool,
     /// This replica's shard (0-based) when tenants are spread over several replicas; defaults to
     /// [sharding] index, then to the ordinal at the end of a StatefulSet pod's hostname.
     #[arg(long = "shard.index", value_name = "I")]
-    pub shard_index: Option<u32>,
+    pub(crate) shard_index: Option<u32>,
     /// Number of replicas sharing the tenants; each polls only the tenants it owns.
     #[arg(long = "shard.count", value_name = "N")]
-    pub shard_count: Option<u32>,
+    pub(crate) shard_count: Option<u32>,
     /// Only log messages with the given severity or above.
     #[arg(global = true, long = "log.level", value_enum, default_value = "info")]
-    pub log_level: LogLevel,
+    pub(crate) log_level: LogLevel,
     /// Output format of log messages.
     #[arg(global = true, long = "log.format", value_enum, default_value = "logfmt")]
-    pub log_format: LogFormat,
+    pub(crate) log_format: LogFormat,
     /// Validate the configuration and exit: 0 if valid, 1 with the reason if not.
     #[arg(long = "check-config")]
-    pub check_config: bool,
+    pub(crate) check_config: bool,
     /// Poll every tenant once, print the exposition to stdout and exit; non-zero if any poll failed.
     #[arg(long, conflicts_with_all = ["check_config", "demo"])]
-    pub once: bool,
+    pub(crate) once: bool,
     /// Start a built-in Graph simulator with a synthetic tenant and export it.
     #[arg(long, conflicts_with = "check_config")]
-    pub demo: bool,
+    pub(crate) demo: bool,
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Sign a person in with the device-code flow for a tenant's delegated reports and store the
     /// refresh token in the tenant's refresh_token_file.
     Login {

@@ -11,7 +11,7 @@ use graph_simulator::{
 };
 
 /// Users in the demo tenant: a few pages of userRegistrationDetails, so paging is exercised.
-pub const DEMO_USERS: usize = 3000;
+pub(crate) const DEMO_USERS: usize = 3000;
 const DEMO_SEED: u64 = 20261127;
 /// The simulated population changes this often, and the demo polls at the same pace (the minimum).
 const DRIFT_EVERY: Duration = Duration::from_secs(60);
@@ -20,7 +20,7 @@ use crate::cli::DEMO_QUOTA;
 /// The configuration the demo runs with, as an operator would write it: the app credential, plus
 /// a signed-in user's refresh token when `refresh_token_file` is given, and every report on. Without
 /// it (what `simulate` prints) the reports Microsoft retired are off.
-pub fn demo_config(simulator_base_url: &str, refresh_token_file: Option<&std::path::Path>) -> String {
+pub(crate) fn demo_config(simulator_base_url: &str, refresh_token_file: Option<&std::path::Path>) -> String {
     let mut toml = format!(
         r#"# The demo's simulated Graph grants a quota 10 times Graph's real 5 requests per 10 seconds,
 # so that every report shows data within seconds.
@@ -68,7 +68,7 @@ user_roles = ["all", "admin", "user", "privilegedAdmin"]
 
 /// `--demo`: the simulator and an exporter polling it. The web config and connection limit given on
 /// the command line apply as they would to the daemon, so TLS and basic auth can be tried here too.
-pub async fn run(
+pub(crate) async fn run(
     listen: SocketAddr,
     telemetry_path: &str,
     web: Option<crate::http::web::WebConfig>,
@@ -131,15 +131,15 @@ pub async fn run(
 
 /// The simulator's reports quota for `simulate`.
 #[derive(Debug, Clone, Copy)]
-pub struct Quota {
-    pub requests: u32,
+pub(crate) struct Quota {
+    pub(crate) requests: u32,
     /// `Duration::ZERO` turns throttling off.
-    pub window: Duration,
+    pub(crate) window: Duration,
 }
 
 /// `simulate`: the simulator alone, for trying the exporter with a hand-written config. At Ctrl-C
 /// or SIGTERM it prints what it served, so a benchmark can count requests and 429s on Graph's side.
-pub async fn simulate(listen: SocketAddr, users: usize, seed: u64, quota: Quota) -> Result<(), String> {
+pub(crate) async fn simulate(listen: SocketAddr, users: usize, seed: u64, quota: Quota) -> Result<(), String> {
     let mut sim_config = SimulatorConfig::single(users, seed);
     sim_config.quota_requests = quota.requests;
     sim_config.quota_window = quota.window;

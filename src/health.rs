@@ -60,7 +60,7 @@ impl fmt::Display for FailureReason {
 
 /// A failed poll as the health series, logs and status page describe it. Implemented by the errors
 /// that can end a poll, so the snapshot records a failure without knowing which layer raised it.
-pub trait PollFailure: fmt::Display {
+pub(crate) trait PollFailure: fmt::Display {
     fn reason(&self) -> FailureReason;
     /// Graph's `error.code` (or the token endpoint's `error`), when there is one.
     fn graph_code(&self) -> Option<&str>;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 /// How long the whole check may take, connection included. Docker's own `--timeout` should be larger.
-pub const TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The liveness URL of an exporter listening on `listen` (the `--web.listen-address` value): an
 /// unspecified address (`:10027`, `0.0.0.0`, `[::]`) is reached through the loopback of the same family;
@@ -26,7 +26,7 @@ pub fn url_for(listen: SocketAddr, tls: bool) -> String {
 
 /// GETs `url` and returns success iff the answer is 200 within [`TIMEOUT`]. Prints one line to stderr
 /// on failure, nothing on success (Docker keeps the output of failed checks).
-pub async fn run(url: &str) -> ExitCode {
+pub(crate) async fn run(url: &str) -> ExitCode {
     match check(url, TIMEOUT).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -6,7 +6,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogLevel {
+pub(crate) enum LogLevel {
     Debug,
     Info,
     Warn,
@@ -14,7 +14,7 @@ pub enum LogLevel {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     Logfmt,
     Json,
 }
@@ -32,7 +32,7 @@ impl LogLevel {
 
 /// Installs the global subscriber. `RUST_LOG`, when set, overrides `--log.level` for debugging one
 /// module. HTTP library internals stay at warn: their debug output can include request details.
-pub fn init(level: LogLevel, format: LogFormat) {
+pub(crate) fn init(level: LogLevel, format: LogFormat) {
     let default = format!("{},hyper=warn,hyper_util=warn,reqwest=warn,rustls=warn", level.directive());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let registry = tracing_subscriber::registry().with(filter);

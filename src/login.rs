@@ -16,12 +16,12 @@ pub struct DeviceCode {
     #[serde(skip_serializing)]
     device_code: String,
     pub user_code: String,
-    pub verification_uri: String,
-    pub expires_in: u64,
+    pub(crate) verification_uri: String,
+    pub(crate) expires_in: u64,
     #[serde(default = "default_interval")]
-    pub interval: u64,
+    pub(crate) interval: u64,
     #[serde(default)]
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
 }
 
 fn default_interval() -> u64 {

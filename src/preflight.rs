@@ -24,7 +24,7 @@ pub fn from_toml_str(text: &str) -> Result<Settings, ConfigError> {
 /// Reads every tenant's certificate or secret file. A failure is an error worded as a validation
 /// error of the same keys (their source, the tenant, the problem); a certificate outside its
 /// validity dates is a warning, placed before that tenant's other warnings.
-pub fn check(settings: &mut Settings) -> Result<(), ConfigError> {
+pub(crate) fn check(settings: &mut Settings) -> Result<(), ConfigError> {
     let mut earlier = std::mem::take(&mut settings.warnings);
     let mut warnings = Vec::with_capacity(earlier.len());
     for t in &settings.tenants {

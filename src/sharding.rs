@@ -6,13 +6,13 @@ use ring::digest;
 
 /// Which shard this process is, out of how many.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
+pub(crate) struct Shard {
+    pub(crate) index: u32,
+    pub(crate) count: u32,
 }
 
 /// The shard that owns `tenant` among `count` shards.
-pub fn owner(tenant: &str, count: u32) -> u32 {
+pub(crate) fn owner(tenant: &str, count: u32) -> u32 {
     (0..count.max(1)).max_by_key(|&shard| weight(tenant, shard)).unwrap_or(0)
 }
 
@@ -30,7 +30,7 @@ fn weight(tenant: &str, shard: u32) -> u64 {
 
 /// Resolves the shard from the flags, then the configuration, then (for the index) the pod
 /// ordinal at the end of a StatefulSet hostname such as `entra-authmethods-exporter-2`.
-pub fn resolve(
+pub(crate) fn resolve(
     flag_index: Option<u32>,
     flag_count: Option<u32>,
     config_index: Option<u32>,

@@ -9,54 +9,54 @@ use crate::config::Breakdown;
 
 /// A label value from a fixed set, read back from the state file by [`super::labels`]. (The alias
 /// also keeps serde from treating the field as borrowed from the input.)
-pub type StaticLabel = &'static str;
+pub(crate) type StaticLabel = &'static str;
 
 /// One (period, feature, method) row of getCredentialUsageSummary or userRegistrationActivity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivityRow {
     #[serde(deserialize_with = "super::labels::deserialize")]
-    pub period: StaticLabel,
-    pub feature: String,
-    pub method: String,
-    pub success: i64,
-    pub failure: i64,
+    pub(crate) period: StaticLabel,
+    pub(crate) feature: String,
+    pub(crate) method: String,
+    pub(crate) success: i64,
+    pub(crate) failure: i64,
 }
 
 /// Successful sign-ins of one method over one period (userSignInsByAuthMethodSummary).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignInRow {
     #[serde(deserialize_with = "super::labels::deserialize")]
-    pub period: StaticLabel,
-    pub method: String,
-    pub success: i64,
+    pub(crate) period: StaticLabel,
+    pub(crate) method: String,
+    pub(crate) success: i64,
 }
 
 /// The newest day of a daily report, with its counts by `kind` label value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DailyCounts {
     /// Start of the day Graph aggregated, Unix seconds.
-    pub day: f64,
+    pub(crate) day: f64,
     #[serde(deserialize_with = "super::labels::deserialize_pairs")]
-    pub counts: Vec<(StaticLabel, i64)>,
+    pub(crate) counts: Vec<(StaticLabel, i64)>,
 }
 
 /// Microsoft's summary for one breakdown (usersRegisteredByFeature + usersRegisteredByMethod).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NativeBreakdown {
-    pub breakdown: Breakdown,
-    pub total_users: Option<i64>,
-    pub features: Vec<(String, i64)>,
-    pub methods: Vec<(String, i64)>,
+    pub(crate) breakdown: Breakdown,
+    pub(crate) total_users: Option<i64>,
+    pub(crate) features: Vec<(String, i64)>,
+    pub(crate) methods: Vec<(String, i64)>,
 }
 
 /// Parses an RFC 3339 time into Unix seconds.
-pub fn unix_seconds(text: &str) -> Option<f64> {
+pub(crate) fn unix_seconds(text: &str) -> Option<f64> {
     let t = OffsetDateTime::parse(text, &Rfc3339).ok()?;
     Some(t.unix_timestamp() as f64 + f64::from(t.nanosecond()) * 1e-9)
 }
 
 /// Picks the row with the newest date; rows whose date cannot be read are ignored.
-pub fn newest<T>(rows: Vec<T>, date: impl Fn(&T) -> &str) -> Option<(f64, T)> {
+pub(crate) fn newest<T>(rows: Vec<T>, date: impl Fn(&T) -> &str) -> Option<(f64, T)> {
     rows.into_iter().filter_map(|r| unix_seconds(date(&r)).map(|d| (d, r))).max_by(|a, b| a.0.total_cmp(&b.0))
 }
 

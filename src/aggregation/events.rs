@@ -11,18 +11,18 @@ use time::format_description::well_known::Rfc3339;
 use crate::reports::legacy::UsageEvent;
 
 /// Label value for failures whose reason is empty.
-pub const UNSPECIFIED_REASON: &str = "unspecified";
+pub(crate) const UNSPECIFIED_REASON: &str = "unspecified";
 /// Label value summing the reasons beyond the top N.
-pub const OTHER_REASON: &str = "other";
+pub(crate) const OTHER_REASON: &str = "other";
 
 #[derive(Debug)]
-pub struct EventAggregator {
+pub(crate) struct EventAggregator {
     /// Events before this instant are outside the lookback window; `None` counts everything.
     since: Option<OffsetDateTime>,
     max_reasons: usize,
     events: BTreeMap<(String, String, &'static str), u64>,
     failures: HashMap<(String, String), u64>,
-    pub skipped_outside_window: u64,
+    pub(crate) skipped_outside_window: u64,
 }
 
 /// Counts of one sweep.
@@ -31,14 +31,14 @@ pub struct EventSummary {
     /// (feature, method, outcome) → events; outcome is `success` or `failure`.
     /// Stored as a list of entries: JSON maps cannot have tuple keys.
     #[serde(with = "super::labels::event_entries")]
-    pub events: BTreeMap<(String, String, super::activity::StaticLabel), u64>,
+    pub(crate) events: BTreeMap<(String, String, super::activity::StaticLabel), u64>,
     /// (feature, reason) → failed events, top `max_reasons` per feature plus `other`.
     #[serde(with = "super::labels::entries")]
-    pub failures: BTreeMap<(String, String), u64>,
+    pub(crate) failures: BTreeMap<(String, String), u64>,
 }
 
 impl EventAggregator {
-    pub fn new(since: Option<OffsetDateTime>, max_reasons: usize) -> Self {
+    pub(crate) fn new(since: Option<OffsetDateTime>, max_reasons: usize) -> Self {
         EventAggregator {
             since,
             max_reasons,
@@ -48,7 +48,7 @@ impl EventAggregator {
         }
     }
 
-    pub fn add(&mut self, e: &UsageEvent) {
+    pub(crate) fn add(&mut self, e: &UsageEvent) {
         if let Some(since) = self.since {
             // An event without a readable time cannot be placed in the window; Graph documents the
             // property as non-nullable, so this only guards against surprises.
@@ -67,7 +67,7 @@ impl EventAggregator {
         }
     }
 
-    pub fn finish(self) -> EventSummary {
+    pub(crate) fn finish(self) -> EventSummary {
         let mut by_feature: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
         for ((feature, reason), n) in self.failures {
             by_feature.entry(feature).or_default().push((reason, n));

@@ -29,7 +29,7 @@ const FIXED: &[&str] = &[
 
 /// The static label value spelled `text`, if it is one. State files of earlier releases spell the
 /// legacy usage periods `D1`/`D7`/`D30`; they read back as today's `d1`/`d7`/`d30`.
-pub fn intern(text: &str) -> Option<&'static str> {
+pub(crate) fn intern(text: &str) -> Option<&'static str> {
     let legacy_period = ["D1", "D7", "D30"].contains(&text);
     let wanted = if legacy_period { text.to_ascii_lowercase() } else { text.to_owned() };
     PERIODS.iter().chain(USAGE_PERIODS.iter()).chain(FIXED.iter()).copied().find(|v| **v == *wanted)
@@ -39,24 +39,27 @@ fn interned<E: serde::de::Error>(text: &str) -> Result<&'static str, E> {
     intern(text).ok_or_else(|| E::custom(format!("unknown label value {text:?}")))
 }
 
-pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
     let text = String::deserialize(d)?;
     interned(&text)
 }
 
-pub fn deserialize_pairs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(&'static str, i64)>, D::Error> {
+pub(crate) fn deserialize_pairs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(&'static str, i64)>, D::Error> {
     Vec::<(String, i64)>::deserialize(d)?.into_iter().map(|(k, v)| Ok((interned(&k)?, v))).collect()
 }
 
 /// A `BTreeMap` as a list of `[key, value]` entries.
-pub mod entries {
+pub(crate) mod entries {
     use super::*;
 
-    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(map: &BTreeMap<K, V>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.collect_seq(map.iter())
     }
 
-    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    pub(crate) fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
     where
         K: Deserialize<'de> + Ord,
         V: Deserialize<'de>,
@@ -67,16 +70,16 @@ pub mod entries {
 }
 
 /// `EventSummary::events`: entries whose key ends with an interned outcome.
-pub mod event_entries {
+pub(crate) mod event_entries {
     use super::*;
 
     type Key = (String, String, &'static str);
 
-    pub fn serialize<S: Serializer>(map: &BTreeMap<Key, u64>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(map: &BTreeMap<Key, u64>, s: S) -> Result<S::Ok, S::Error> {
         super::entries::serialize(map, s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Key, u64>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Key, u64>, D::Error> {
         let raw = Vec::<((String, String, String), u64)>::deserialize(d)?;
         let mut out = BTreeMap::new();
         for ((feature, method, outcome), n) in raw {

@@ -8,18 +8,18 @@ use crate::reports::legacy::CredentialUserRegistrationDetails;
 
 /// `status` label values, named after registrationStatusType (Microsoft Graph, "userRegistrationCount resource type"
 /// (<https://learn.microsoft.com/graph/api/resources/userregistrationcount?view=graph-rest-beta>)).
-pub const STATUSES: [&str; 4] = ["registered", "enabled", "capable", "mfaRegistered"];
+pub(crate) const STATUSES: [&str; 4] = ["registered", "enabled", "capable", "mfaRegistered"];
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CredentialDetailsSummary {
-    pub users: u64,
+    pub(crate) users: u64,
     /// Parallel to [`STATUSES`].
-    pub by_status: [u64; 4],
-    pub by_method: BTreeMap<String, u64>,
+    pub(crate) by_status: [u64; 4],
+    pub(crate) by_method: BTreeMap<String, u64>,
 }
 
 impl CredentialDetailsSummary {
-    pub fn add(&mut self, row: &CredentialUserRegistrationDetails) {
+    pub(crate) fn add(&mut self, row: &CredentialUserRegistrationDetails) {
         self.users += 1;
         let flags = [row.is_registered, row.is_enabled, row.is_capable, row.is_mfa_registered];
         for (total, flag) in self.by_status.iter_mut().zip(flags) {

@@ -12,7 +12,7 @@ use crate::reports::registration_details::UserRegistrationDetails;
 
 /// The `feature` label values, in export order. The first five are Graph's own
 /// `authenticationMethodFeature` names; the last three are derived from the same rows.
-pub const FEATURES: [&str; 8] = [
+pub(crate) const FEATURES: [&str; 8] = [
     "mfaCapable",
     "mfaRegistered",
     "ssprRegistered",
@@ -28,7 +28,7 @@ pub const FEATURES: [&str; 8] = [
 /// certificate-based authentication. `fido2` is the legacy spelling in the v1.0 resource text; the
 /// certificate value is not documented, so both plausible spellings are listed (Microsoft Graph,
 /// "userRegistrationDetails resource type" (<https://learn.microsoft.com/graph/api/resources/userregistrationdetails>)).
-pub const PHISHING_RESISTANT_METHODS: &[&str] = &[
+pub(crate) const PHISHING_RESISTANT_METHODS: &[&str] = &[
     "fido2",
     "fido2SecurityKey",
     "passKeyDeviceBound",
@@ -43,7 +43,7 @@ pub const PHISHING_RESISTANT_METHODS: &[&str] = &[
 
 /// Methods always exported (as 0 when nobody has them) so that a method that drops to zero users
 /// shows as 0 rather than vanishing; any other method Graph returns is exported too, as spelled.
-pub const KNOWN_METHODS: &[&str] = &[
+pub(crate) const KNOWN_METHODS: &[&str] = &[
     "password",
     "email",
     "mobilePhone",
@@ -69,12 +69,12 @@ pub const KNOWN_METHODS: &[&str] = &[
 /// (<https://learn.microsoft.com/graph/api/resources/userregistrationdetails>)), always exported. A null or empty default
 /// (seen in Microsoft's examples) is exported as `unset`, since an empty label value is the same as no label in
 /// Prometheus.
-pub const KNOWN_DEFAULT_METHODS: &[&str] =
+pub(crate) const KNOWN_DEFAULT_METHODS: &[&str] =
     &["push", "oath", "voiceMobile", "voiceAlternateMobile", "voiceOffice", "sms", "none", UNSET_DEFAULT];
-pub const UNSET_DEFAULT: &str = "unset";
+pub(crate) const UNSET_DEFAULT: &str = "unset";
 
 /// `methods` label values of the method-count distribution.
-pub const METHOD_COUNT_BUCKETS: [&str; 5] = ["0", "1", "2", "3", "4+"];
+pub(crate) const METHOD_COUNT_BUCKETS: [&str; 5] = ["0", "1", "2", "3", "4+"];
 
 /// Per-breakdown counters. Methods are counted by their index in the aggregator's name tables, so a
 /// row costs a few additions per breakdown, not a string hash per breakdown and method.
@@ -127,24 +127,24 @@ pub struct RegistrationAggregator {
 /// The aggregate of one complete sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegistrationSummary {
-    pub breakdowns: Vec<BreakdownSummary>,
+    pub(crate) breakdowns: Vec<BreakdownSummary>,
     /// Newest `lastUpdatedDateTime` seen, as Unix seconds: Microsoft's own data freshness.
-    pub refresh_timestamp: Option<f64>,
+    pub(crate) refresh_timestamp: Option<f64>,
     /// Rows read, for logs.
     pub rows: u64,
-    pub unparsable_timestamps: u64,
+    pub(crate) unparsable_timestamps: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BreakdownSummary {
-    pub breakdown: Breakdown,
-    pub users: u64,
+pub(crate) struct BreakdownSummary {
+    pub(crate) breakdown: Breakdown,
+    pub(crate) users: u64,
     /// Parallel to [`FEATURES`].
-    pub features: [u64; FEATURES.len()],
-    pub methods: BTreeMap<String, u64>,
-    pub default_methods: BTreeMap<String, u64>,
+    pub(crate) features: [u64; FEATURES.len()],
+    pub(crate) methods: BTreeMap<String, u64>,
+    pub(crate) default_methods: BTreeMap<String, u64>,
     /// Parallel to [`METHOD_COUNT_BUCKETS`].
-    pub method_counts: [u64; METHOD_COUNT_BUCKETS.len()],
+    pub(crate) method_counts: [u64; METHOD_COUNT_BUCKETS.len()],
 }
 
 impl RegistrationAggregator {
@@ -152,7 +152,7 @@ impl RegistrationAggregator {
         Self::with_privileged(breakdowns, None)
     }
 
-    pub fn with_privileged(breakdowns: &[Breakdown], privileged: Option<HashSet<String>>) -> Self {
+    pub(crate) fn with_privileged(breakdowns: &[Breakdown], privileged: Option<HashSet<String>>) -> Self {
         let breakdowns: Vec<Breakdown> = breakdowns
             .iter()
             .copied()
@@ -178,7 +178,7 @@ impl RegistrationAggregator {
         }
     }
 
-    pub fn add(&mut self, row: &UserRegistrationDetails<'_>) {
+    pub(crate) fn add(&mut self, row: &UserRegistrationDetails<'_>) {
         self.rows += 1;
         if let Some(ts) = row.last_updated_date_time.as_deref() {
             match parse_utc_timestamp(ts).map(Ok).unwrap_or_else(|| OffsetDateTime::parse(ts, &Rfc3339)) {

@@ -44,7 +44,6 @@ pub struct RunningExporter {
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
     fleet: Arc<Fleet>,
-    source: Option<ConfigSource>,
     state: Option<Arc<crate::persistence::StateWriter>>,
 }
 
@@ -105,7 +104,6 @@ pub async fn start_with(
         }
     });
     let mut router = crate::http::router(store.clone(), telemetry_path);
-    let source = reload.as_ref().map(|r| r.source.clone());
     if let Some(options) = reload {
         let requests = reload::spawn_listener(&mut tasks, fleet.clone(), options.clone(), shutdown.subscribe());
         router = router.merge(crate::http::lifecycle_router(options.http_endpoint.then_some(requests)));
@@ -122,7 +120,7 @@ pub async fn start_with(
         }
     });
     tracing::info!(address = %addr, path = telemetry_path, tenants = settings.tenants.len(), "exporter listening");
-    Ok(RunningExporter { addr, store, shutdown, tasks, fleet, source, state })
+    Ok(RunningExporter { addr, store, shutdown, tasks, fleet, state })
 }
 
 impl RunningExporter {
@@ -140,15 +138,6 @@ impl RunningExporter {
     /// Applies `settings` as a reload would: tenants that did not change keep running untouched.
     pub async fn reload(&self, settings: Settings) -> Result<ReloadOutcome, String> {
         self.fleet.apply(settings).await
-    }
-
-    /// Reads the configuration again from the source given at start and applies it; a rejected file
-    /// leaves the running configuration in place.
-    pub async fn reload_from_source(&self) -> Result<ReloadOutcome, String> {
-        let Some(source) = &self.source else {
-            return Err("this exporter was started without a configuration source".to_string());
-        };
-        reload::from_source(&self.fleet, source).await
     }
 
     /// Resolves once every data change so far is written to the state file (or its write failed);
@@ -169,7 +158,7 @@ impl RunningExporter {
 }
 
 /// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -17,9 +17,9 @@ pub enum Cloud {
 }
 
 impl Cloud {
-    pub const ALL: [Cloud; 4] = [Cloud::Global, Cloud::Usgov, Cloud::UsgovDod, Cloud::China];
+    pub(crate) const ALL: [Cloud; 4] = [Cloud::Global, Cloud::Usgov, Cloud::UsgovDod, Cloud::China];
 
-    pub fn parse(value: &str) -> Result<Cloud, String> {
+    pub(crate) fn parse(value: &str) -> Result<Cloud, String> {
         Cloud::ALL.into_iter().find(|c| c.as_str() == value).ok_or_else(|| {
             let names: Vec<String> = Cloud::ALL.iter().map(|c| format!("{:?}", c.as_str())).collect();
             format!("cloud = {value:?} is not one of {}", names.join(", "))
@@ -36,7 +36,7 @@ impl Cloud {
         }
     }
 
-    pub fn graph_endpoint(self) -> &'static str {
+    pub(crate) fn graph_endpoint(self) -> &'static str {
         match self {
             Cloud::Global => "https://graph.microsoft.com",
             Cloud::Usgov => "https://graph.microsoft.us",
@@ -45,7 +45,7 @@ impl Cloud {
         }
     }
 
-    pub fn login_endpoint(self) -> &'static str {
+    pub(crate) fn login_endpoint(self) -> &'static str {
         match self {
             Cloud::Global => "https://login.microsoftonline.com",
             Cloud::Usgov | Cloud::UsgovDod => "https://login.microsoftonline.us",
@@ -59,7 +59,7 @@ impl Cloud {
 /// Why an endpoint URL is refused. The message names the key and the value (never credentials
 /// embedded in the URL); the managed-identity check words a refused plain-http host its own way.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EndpointError {
+pub(crate) enum EndpointError {
     #[error("{key} = {value:?} is not a URL: {reason}")]
     NotAUrl { key: String, value: String, reason: url::ParseError },
     #[error("{key} = {value:?} must be an absolute http(s) URL with a host")]
@@ -85,7 +85,7 @@ pub enum EndpointError {
 
 /// Parses an endpoint override and enforces the transport rule: https everywhere, plain http only to a
 /// loopback host (the simulator, a local proxy), so a typo can never send a client secret in clear text.
-pub fn parse_endpoint(key: &str, value: &str) -> Result<Url, EndpointError> {
+pub(crate) fn parse_endpoint(key: &str, value: &str) -> Result<Url, EndpointError> {
     let (k, v) = (key.to_string(), value.to_string());
     let url =
         Url::parse(value).map_err(|reason| EndpointError::NotAUrl { key: k.clone(), value: v.clone(), reason })?;
@@ -108,12 +108,12 @@ pub fn parse_endpoint(key: &str, value: &str) -> Result<Url, EndpointError> {
 
 /// Azure's Instance Metadata Service: plain http on a link-local address by design (the hypervisor
 /// answers it; it never leaves the host).
-pub const IMDS_ADDRESS: std::net::Ipv4Addr = std::net::Ipv4Addr::new(169, 254, 169, 254);
+pub(crate) const IMDS_ADDRESS: std::net::Ipv4Addr = std::net::Ipv4Addr::new(169, 254, 169, 254);
 
 /// Like [`parse_endpoint`] for a managed-identity endpoint, which may also be plain http to exactly
 /// IMDS's address: App Service's endpoint is plain http on loopback, IMDS plain http on 169.254.169.254,
 /// and nothing else may receive the identity header or hand out tokens over clear text.
-pub fn parse_managed_identity_endpoint(key: &str, value: &str) -> Result<Url, EndpointError> {
+pub(crate) fn parse_managed_identity_endpoint(key: &str, value: &str) -> Result<Url, EndpointError> {
     let (k, v) = (key.to_string(), value.to_string());
     let url =
         Url::parse(value).map_err(|reason| EndpointError::NotAUrl { key: k.clone(), value: v.clone(), reason })?;

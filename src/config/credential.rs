@@ -25,7 +25,7 @@ pub enum AppCredential {
 
 impl AppCredential {
     /// The `credential` value that names this kind, for logs.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             AppCredential::Secret(_) => "secret",
             AppCredential::Certificate(_) => "certificate",
@@ -38,9 +38,9 @@ impl AppCredential {
 /// A certificate credential: PEM files re-read at every token request, so rotation needs no restart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateSettings {
-    pub certificate_file: PathBuf,
+    pub(crate) certificate_file: PathBuf,
     /// The private key, when it is not in `certificate_file`.
-    pub key_file: Option<PathBuf>,
+    pub(crate) key_file: Option<PathBuf>,
 }
 
 /// Workload identity federation: a projected Kubernetes service-account token, re-read at every
@@ -62,19 +62,19 @@ pub const IMDS_TOKEN_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagedIdentitySettings {
     /// IMDS, App Service's `IDENTITY_ENDPOINT`, or `managed_identity_endpoint`.
-    pub endpoint: Url,
+    pub(crate) endpoint: Url,
     /// App Service's `IDENTITY_HEADER`: present means the App Service protocol
     /// (`X-IDENTITY-HEADER`, api-version 2019-08-01), absent means IMDS (`Metadata: true`).
-    pub app_service_header: Option<Secret>,
+    pub(crate) app_service_header: Option<Secret>,
     /// The user-assigned identity's client ID; `None` for the system-assigned identity.
-    pub client_id: Option<String>,
+    pub(crate) client_id: Option<String>,
     /// The token's resource: the cloud's Graph host with a trailing slash.
-    pub resource: String,
+    pub(crate) resource: String,
 }
 
 impl ManagedIdentitySettings {
     /// `"IMDS"` or `"App Service"`, for logs.
-    pub fn protocol(&self) -> &'static str {
+    pub(crate) fn protocol(&self) -> &'static str {
         if self.app_service_header.is_some() { "App Service" } else { "IMDS" }
     }
 }
@@ -111,8 +111,8 @@ impl AzureEnv {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DelegatedSettings {
     /// The public client used for the device-code flow; the app registration's client_id unless set.
-    pub client_id: String,
-    pub refresh_token_file: PathBuf,
+    pub(crate) client_id: String,
+    pub(crate) refresh_token_file: PathBuf,
 }
 
 /// The application credential `credential` and the keys present select.

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-pub use cloud::{Cloud, EndpointError, IMDS_ADDRESS, parse_endpoint, parse_managed_identity_endpoint};
+pub(crate) use cloud::{Cloud, parse_managed_identity_endpoint};
 pub use credential::{
     AppCredential, CertificateSettings, DelegatedSettings, IMDS_TOKEN_ENDPOINT, ManagedIdentitySettings,
     WorkloadIdentitySettings,
@@ -30,14 +30,14 @@ use crate::catalog::ReportKind;
 
 /// Environment variables with this prefix (then `__` between key levels) override the file,
 /// e.g. `ENTRA_AUTHMETHODS__GRAPH__PAGE_SIZE=500` or `ENTRA_AUTHMETHODS__TENANT__0__CLIENT_SECRET=…`.
-pub const ENV_PREFIX: &str = "ENTRA_AUTHMETHODS";
+pub(crate) const ENV_PREFIX: &str = "ENTRA_AUTHMETHODS";
 
 /// Shortest poll interval accepted: the reports are refreshed by Microsoft every few hours at best,
 /// and polling faster only spends the tenant's shared reports quota.
-pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(60);
+pub(crate) const MIN_POLL_INTERVAL: Duration = Duration::from_secs(60);
 /// Polls further apart than this would leave the data stale for longer than any report's window.
-pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(30 * 24 * 3600);
-pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30 * 60);
+pub(crate) const MAX_POLL_INTERVAL: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(crate) const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(30 * 60);
 
 /// A configuration problem, as one line naming the key and the value at fault.
 #[derive(Debug, thiserror::Error)]
@@ -49,10 +49,10 @@ pub struct Settings {
     pub graph: GraphSettings,
     pub tenants: Vec<TenantSettings>,
     /// Where the last good snapshot of every tenant and report is kept across restarts.
-    pub state_file: Option<PathBuf>,
+    pub(crate) state_file: Option<PathBuf>,
     /// `[sharding]` from the file or environment; flags and the pod ordinal are applied by the CLI.
-    pub sharding_index: Option<u32>,
-    pub sharding_count: Option<u32>,
+    pub(crate) sharding_index: Option<u32>,
+    pub(crate) sharding_count: Option<u32>,
     /// Accepted settings that are probably not what the operator wants. Loading never logs: the
     /// daemon logs them, `--check-config` prints them.
     pub warnings: Vec<ConfigWarning>,
@@ -105,18 +105,18 @@ impl std::fmt::Display for ConfigWarning {
 /// How the Graph client behaves; shared by all tenants.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GraphSettings {
-    pub connect_timeout: Duration,
-    pub request_timeout: Duration,
-    pub poll_timeout: Duration,
-    pub max_attempts: u32,
-    pub retry_backoff_base: Duration,
-    pub retry_backoff_max: Duration,
-    pub page_size: u32,
-    pub max_pages: u32,
-    pub rate_limit_requests: u32,
-    pub rate_limit_period: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) poll_timeout: Duration,
+    pub(crate) max_attempts: u32,
+    pub(crate) retry_backoff_base: Duration,
+    pub(crate) retry_backoff_max: Duration,
+    pub(crate) page_size: u32,
+    pub(crate) max_pages: u32,
+    pub(crate) rate_limit_requests: u32,
+    pub(crate) rate_limit_period: Duration,
     /// Polls running at once across all tenants and reports.
-    pub max_concurrent_polls: u32,
+    pub(crate) max_concurrent_polls: u32,
 }
 
 /// Compared at a reload: a tenant whose settings are equal keeps running untouched.
@@ -131,20 +131,20 @@ pub struct TenantSettings {
     /// The application credential; `None` when the tenant only has a delegated one.
     pub app_credential: Option<AppCredential>,
     /// The signed-in user's credential written by `login`, for delegated-only reports.
-    pub delegated: Option<DelegatedSettings>,
+    pub(crate) delegated: Option<DelegatedSettings>,
     pub cloud: Cloud,
-    pub graph_endpoint: Url,
-    pub login_endpoint: Url,
-    pub poll_interval: Duration,
+    pub(crate) graph_endpoint: Url,
+    pub(crate) login_endpoint: Url,
+    pub(crate) poll_interval: Duration,
     pub breakdowns: Vec<Breakdown>,
-    pub registration_source: RegistrationSource,
+    pub(crate) registration_source: RegistrationSource,
     /// Enabled reports and their settings.
     pub reports: BTreeMap<ReportKind, ReportSettings>,
 }
 
 /// Which report feeds `entra_authmethods_users`, `…_registered_by_feature` and `…_registered_by_method`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RegistrationSource {
+pub(crate) enum RegistrationSource {
     /// Counted by the exporter from userRegistrationDetails (application permission).
     #[default]
     Details,
@@ -155,38 +155,38 @@ pub enum RegistrationSource {
 /// One enabled report of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportSettings {
-    pub interval: Duration,
+    pub(crate) interval: Duration,
     /// How far back event reports (userEventsSummary) look.
     pub lookback: Duration,
     /// Failure reasons exported by name before the rest is summed as `other`.
-    pub max_failure_reasons: usize,
+    pub(crate) max_failure_reasons: usize,
     /// Past this age the report's data series are no longer exported (so `absent()` alerts fire),
     /// while its health series remain. Default: three intervals.
-    pub max_staleness: Duration,
+    pub(crate) max_staleness: Duration,
     /// Enabled explicitly in the configuration (not just by default): a missing credential is then
     /// a configuration error rather than a warning.
-    pub explicit: bool,
+    pub(crate) explicit: bool,
 }
 
-pub const DEFAULT_LOOKBACK: Duration = Duration::from_secs(24 * 3600);
-pub const DEFAULT_MAX_FAILURE_REASONS: usize = 10;
+pub(crate) const DEFAULT_LOOKBACK: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const DEFAULT_MAX_FAILURE_REASONS: usize = 10;
 
 impl TenantSettings {
     /// Whether reports read with application permissions can be polled.
-    pub fn has_app_credential(&self) -> bool {
+    pub(crate) fn has_app_credential(&self) -> bool {
         self.app_credential.is_some()
     }
 
     /// The `.default` scope of the Graph resource this tenant talks to. A custom `graph_endpoint`
     /// (proxy, simulator) still receives tokens for its cloud's Graph resource.
-    pub fn scope(&self) -> String {
+    pub(crate) fn scope(&self) -> String {
         format!("{}/.default", self.cloud.graph_endpoint())
     }
 }
 
 /// Which users a breakdown counts by type. Label values are Graph's `includedUserTypes` names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum UserType {
+pub(crate) enum UserType {
     All,
     Member,
     Guest,
@@ -194,7 +194,7 @@ pub enum UserType {
 
 /// Which users a breakdown counts by role: `admin` is `isAdmin == true`, `user` everyone else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum UserRole {
+pub(crate) enum UserRole {
     All,
     Admin,
     User,
@@ -205,8 +205,8 @@ pub enum UserRole {
 }
 
 impl UserType {
-    pub const ALL: [UserType; 3] = [UserType::All, UserType::Member, UserType::Guest];
-    pub fn as_str(self) -> &'static str {
+    pub(crate) const ALL: [UserType; 3] = [UserType::All, UserType::Member, UserType::Guest];
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             UserType::All => "all",
             UserType::Member => "member",
@@ -216,11 +216,11 @@ impl UserType {
 }
 
 impl UserRole {
-    pub const ALL: [UserRole; 4] = [UserRole::All, UserRole::Admin, UserRole::User, UserRole::PrivilegedAdmin];
+    pub(crate) const ALL: [UserRole; 4] = [UserRole::All, UserRole::Admin, UserRole::User, UserRole::PrivilegedAdmin];
     /// Exported when `user_roles` is not configured. privilegedAdmin needs an extra permission
     /// (RoleManagement.Read.Directory) with the details source, so it is opt-in.
-    pub const DEFAULT: [UserRole; 3] = [UserRole::All, UserRole::Admin, UserRole::User];
-    pub fn as_str(self) -> &'static str {
+    pub(crate) const DEFAULT: [UserRole; 3] = [UserRole::All, UserRole::Admin, UserRole::User];
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             UserRole::All => "all",
             UserRole::Admin => "admin",
@@ -233,8 +233,8 @@ impl UserRole {
 /// One `user_type` × `user_role` combination to export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Breakdown {
-    pub user_type: UserType,
-    pub user_role: UserRole,
+    pub(crate) user_type: UserType,
+    pub(crate) user_role: UserRole,
 }
 
 /// Where the settings come from: an optional file, plus the environment.

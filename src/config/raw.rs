@@ -8,45 +8,45 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawConfig {
+pub(crate) struct RawConfig {
     /// Where the last good snapshots are kept across restarts.
-    pub state_file: Option<PathBuf>,
+    pub(crate) state_file: Option<PathBuf>,
     #[serde(default)]
-    pub graph: RawGraph,
+    pub(crate) graph: RawGraph,
     #[serde(default)]
-    pub sharding: RawSharding,
+    pub(crate) sharding: RawSharding,
     #[serde(default, rename = "tenant")]
-    pub tenants: Vec<RawTenant>,
+    pub(crate) tenants: Vec<RawTenant>,
 }
 
 /// `[sharding]`: this replica's share of the tenants; the flags `--shard.index`/`--shard.count` win.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSharding {
-    pub index: Option<u32>,
-    pub count: Option<u32>,
+pub(crate) struct RawSharding {
+    pub(crate) index: Option<u32>,
+    pub(crate) count: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RawGraph {
+pub(crate) struct RawGraph {
     #[serde(with = "humantime_serde")]
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     #[serde(with = "humantime_serde")]
-    pub request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
     #[serde(with = "humantime_serde")]
-    pub poll_timeout: Duration,
-    pub max_attempts: u32,
+    pub(crate) poll_timeout: Duration,
+    pub(crate) max_attempts: u32,
     #[serde(with = "humantime_serde")]
-    pub retry_backoff_base: Duration,
+    pub(crate) retry_backoff_base: Duration,
     #[serde(with = "humantime_serde")]
-    pub retry_backoff_max: Duration,
-    pub page_size: u32,
-    pub max_pages: u32,
-    pub rate_limit_requests: u32,
+    pub(crate) retry_backoff_max: Duration,
+    pub(crate) page_size: u32,
+    pub(crate) max_pages: u32,
+    pub(crate) rate_limit_requests: u32,
     #[serde(with = "humantime_serde")]
-    pub rate_limit_period: Duration,
-    pub max_concurrent_polls: u32,
+    pub(crate) rate_limit_period: Duration,
+    pub(crate) max_concurrent_polls: u32,
 }
 
 impl Default for RawGraph {
@@ -71,46 +71,46 @@ impl Default for RawGraph {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawTenant {
-    pub name: Option<String>,
-    pub tenant_id: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    pub client_secret_file: Option<PathBuf>,
+pub(crate) struct RawTenant {
+    pub(crate) name: Option<String>,
+    pub(crate) tenant_id: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) client_secret: Option<String>,
+    pub(crate) client_secret_file: Option<PathBuf>,
     /// PEM certificate (and its key unless `client_certificate_key_file` is set) for client assertions.
-    pub client_certificate_file: Option<PathBuf>,
-    pub client_certificate_key_file: Option<PathBuf>,
+    pub(crate) client_certificate_file: Option<PathBuf>,
+    pub(crate) client_certificate_key_file: Option<PathBuf>,
     /// `"secret"`, `"certificate"`, `"workload_identity"`, `"managed_identity"` or `"auto"`;
     /// default: from the keys present.
-    pub credential: Option<String>,
+    pub(crate) credential: Option<String>,
     /// The managed-identity token endpoint (IMDS, or App Service's `IDENTITY_ENDPOINT`).
-    pub managed_identity_endpoint: Option<String>,
+    pub(crate) managed_identity_endpoint: Option<String>,
     /// App Service's `IDENTITY_HEADER` value; when set the App Service protocol is spoken.
-    pub managed_identity_header: Option<String>,
-    pub cloud: Option<String>,
-    pub graph_endpoint: Option<String>,
-    pub login_endpoint: Option<String>,
+    pub(crate) managed_identity_header: Option<String>,
+    pub(crate) cloud: Option<String>,
+    pub(crate) graph_endpoint: Option<String>,
+    pub(crate) login_endpoint: Option<String>,
     #[serde(default, with = "humantime_serde")]
-    pub poll_interval: Option<Duration>,
-    pub user_types: Option<Vec<String>>,
-    pub user_roles: Option<Vec<String>>,
-    pub registration_source: Option<String>,
-    pub refresh_token_file: Option<PathBuf>,
-    pub delegated_client_id: Option<String>,
+    pub(crate) poll_interval: Option<Duration>,
+    pub(crate) user_types: Option<Vec<String>>,
+    pub(crate) user_roles: Option<Vec<String>>,
+    pub(crate) registration_source: Option<String>,
+    pub(crate) refresh_token_file: Option<PathBuf>,
+    pub(crate) delegated_client_id: Option<String>,
     #[serde(default)]
-    pub reports: std::collections::BTreeMap<String, RawReport>,
+    pub(crate) reports: std::collections::BTreeMap<String, RawReport>,
 }
 
 /// `[tenant.reports.<name>]`: per-report overrides.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawReport {
-    pub enabled: Option<bool>,
+pub(crate) struct RawReport {
+    pub(crate) enabled: Option<bool>,
     #[serde(default, with = "humantime_serde")]
-    pub interval: Option<Duration>,
+    pub(crate) interval: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
-    pub lookback: Option<Duration>,
-    pub max_failure_reasons: Option<usize>,
+    pub(crate) lookback: Option<Duration>,
+    pub(crate) max_failure_reasons: Option<usize>,
     #[serde(default, with = "humantime_serde")]
-    pub max_staleness: Option<Duration>,
+    pub(crate) max_staleness: Option<Duration>,
 }

@@ -41,7 +41,7 @@ pub enum SecretSource {
 
 impl SecretSource {
     /// Reads the current value. The error names the file but never its content.
-    pub fn read(&self) -> Result<Secret, String> {
+    pub(crate) fn read(&self) -> Result<Secret, String> {
         match self {
             SecretSource::Inline(secret) => Ok(secret.clone()),
             SecretSource::File(path) => {

@@ -78,11 +78,6 @@ pub fn thumbprint_s256(der: &[u8]) -> String {
     b64url(digest::digest(&digest::SHA256, der).as_ref())
 }
 
-/// `x5t` (SHA-1) of a DER certificate, which older clients send with RS256.
-pub fn thumbprint_sha1(der: &[u8]) -> String {
-    b64url(digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, der).as_ref())
-}
-
 /// RFC 3339 UTC for messages.
 pub fn format_unix(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)

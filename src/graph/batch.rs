@@ -15,17 +15,17 @@ use super::retry::{backoff, parse_retry_after};
 use crate::reports::CredentialKind;
 
 /// Graph's limit of requests per batch.
-pub const MAX_BATCH: usize = 20;
+pub(crate) const MAX_BATCH: usize = 20;
 
 /// One GET of a batch.
 #[derive(Debug, Clone)]
-pub struct BatchGet {
+pub(crate) struct BatchGet {
     /// Unique within the batch; answers are matched by it, never by position.
-    pub id: String,
+    pub(crate) id: String,
     /// Relative to the version, starting with `/`: `/reports/authenticationMethods/…`.
-    pub url: String,
+    pub(crate) url: String,
     /// The `endpoint` label the inner request is counted under.
-    pub endpoint: &'static str,
+    pub(crate) endpoint: &'static str,
 }
 
 #[derive(Serialize)]
@@ -57,7 +57,7 @@ struct BatchResponse {
 
 impl GraphClient {
     /// Runs the GETs through `$batch` and returns each body by id.
-    pub async fn batch_get(
+    pub(crate) async fn batch_get(
         &self,
         version: &str,
         kind: CredentialKind,

@@ -52,11 +52,6 @@ impl GraphClient {
         })
     }
 
-    /// Whether the tenant has a credential of this kind.
-    pub fn has(&self, kind: CredentialKind) -> bool {
-        self.tokens(kind).is_some()
-    }
-
     fn tokens(&self, kind: CredentialKind) -> Option<&TokenCache> {
         match kind {
             CredentialKind::App => self.app.as_deref(),
@@ -80,7 +75,7 @@ impl GraphClient {
     /// GETs a JSON document with retries: 429, 5xx, timeouts, broken connections and unreadable
     /// bodies are retried up to `max_attempts` (honouring `Retry-After`), a 401 once after renewing
     /// the token, and any other 4xx not at all.
-    pub async fn get_json<T: DeserializeOwned>(
+    pub(crate) async fn get_json<T: DeserializeOwned>(
         &self,
         endpoint: &str,
         kind: CredentialKind,
@@ -312,12 +307,12 @@ pub(crate) async fn read_token_body(response: reqwest::Response) -> Result<Vec<u
 /// A successful answer's body and Graph's `request-id` for it (quoted in errors about the body).
 #[derive(Debug)]
 pub(crate) struct Fetched {
-    pub body: Vec<u8>,
-    pub request_id: Option<String>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) request_id: Option<String>,
 }
 
 impl Fetched {
-    pub fn decode_error(&self, endpoint: &str, e: &serde_json::Error) -> GraphError {
+    pub(crate) fn decode_error(&self, endpoint: &str, e: &serde_json::Error) -> GraphError {
         GraphError::Decode {
             endpoint: endpoint.to_string(),
             message: format!("{e} (request-id {})", self.request_id.as_deref().unwrap_or("none")),

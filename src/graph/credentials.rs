@@ -23,7 +23,7 @@ const RENEW_AT_FRACTION: f64 = 0.75;
 
 /// A way to obtain tokens from the Microsoft identity platform.
 #[derive(Debug)]
-pub enum Credential {
+pub(crate) enum Credential {
     /// OAuth 2.0 client credentials with a client secret (Microsoft identity platform, "OAuth 2.0 client credentials
     /// flow" (<https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow>)): application
     /// permissions.
@@ -54,7 +54,7 @@ pub enum Credential {
 
 impl Credential {
     /// The application credential of a tenant, if it has one.
-    pub fn app(t: &TenantSettings, graph: &GraphSettings) -> Result<Option<Self>, GraphError> {
+    pub(crate) fn app(t: &TenantSettings, graph: &GraphSettings) -> Result<Option<Self>, GraphError> {
         let Some(credential) = &t.app_credential else { return Ok(None) };
         Ok(Some(match credential {
             AppCredential::ManagedIdentity(mi) => {
@@ -92,7 +92,7 @@ impl Credential {
     }
 
     /// The delegated credential of a tenant, if it has one.
-    pub fn delegated(t: &TenantSettings) -> Result<Option<Self>, GraphError> {
+    pub(crate) fn delegated(t: &TenantSettings) -> Result<Option<Self>, GraphError> {
         let Some(d) = &t.delegated else { return Ok(None) };
         Ok(Some(Credential::RefreshToken {
             token_url: token_url(&t.login_endpoint, &t.tenant_id)?,
@@ -213,7 +213,7 @@ impl Credential {
 
 /// Delegated tokens carry the user's consented Graph permissions (`.default`) and a refresh token
 /// (`offline_access`).
-pub fn delegated_scope(t: &TenantSettings) -> String {
+pub(crate) fn delegated_scope(t: &TenantSettings) -> String {
     format!("{}/.default offline_access", t.cloud.graph_endpoint())
 }
 
@@ -236,7 +236,11 @@ async fn assertion_grant(
 }
 
 /// POSTs a form to the token endpoint and reads the answer.
-pub async fn post_form(http: &reqwest::Client, url: &Url, form: &[(&str, &str)]) -> Result<IssuedToken, GraphError> {
+pub(crate) async fn post_form(
+    http: &reqwest::Client,
+    url: &Url,
+    form: &[(&str, &str)],
+) -> Result<IssuedToken, GraphError> {
     let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
     let response = http
         .post(url.clone())
@@ -249,7 +253,7 @@ pub async fn post_form(http: &reqwest::Client, url: &Url, form: &[(&str, &str)])
 }
 
 /// `{login}/{tenant}/oauth2/v2.0/token`, keeping any path prefix of the login endpoint.
-pub fn token_url(login: &Url, tenant_id: &str) -> Result<Url, GraphError> {
+pub(crate) fn token_url(login: &Url, tenant_id: &str) -> Result<Url, GraphError> {
     let mut url = login.clone();
     url.path_segments_mut()
         .map_err(|_| GraphError::Config("login_endpoint cannot be a base URL".into()))?
@@ -283,10 +287,10 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 #[derive(Debug)]
-pub struct IssuedToken {
-    pub access_token: Secret,
-    pub lifetime: Duration,
-    pub refresh_token: Option<Secret>,
+pub(crate) struct IssuedToken {
+    pub(crate) access_token: Secret,
+    pub(crate) lifetime: Duration,
+    pub(crate) refresh_token: Option<Secret>,
 }
 
 #[derive(Deserialize)]
@@ -306,7 +310,7 @@ struct TokenErrorResponse {
     error_description: Option<String>,
 }
 
-pub async fn read_token_response(response: reqwest::Response) -> Result<IssuedToken, GraphError> {
+pub(crate) async fn read_token_response(response: reqwest::Response) -> Result<IssuedToken, GraphError> {
     let status = response.status();
     let body = read_token_body(response).await.map_err(|e| match e {
         BodyError::Transport(e) => transport_error("token", e),
@@ -359,7 +363,7 @@ struct Cached {
 
 /// Caches one token and renews it; at most one renewal runs at a time.
 #[derive(Debug)]
-pub struct TokenCache {
+pub(crate) struct TokenCache {
     credential: Credential,
     cached: Mutex<Option<Cached>>,
     /// Fingerprint of refresh-token material Entra refused (revoked, expired): not sent again, and
@@ -368,14 +372,18 @@ pub struct TokenCache {
 }
 
 impl TokenCache {
-    pub fn new(credential: Credential) -> Self {
+    pub(crate) fn new(credential: Credential) -> Self {
         TokenCache { credential, cached: Mutex::new(None), refused: std::sync::Mutex::new(None) }
     }
 
     /// A valid token: the cached one until it is due for renewal, else a new one. When renewal fails
     /// but the old token has not expired yet, the old one is used, so a token-endpoint blip does not
     /// fail a poll.
-    pub async fn token(&self, http: &reqwest::Client, observer: &dyn RequestObserver) -> Result<Secret, GraphError> {
+    pub(crate) async fn token(
+        &self,
+        http: &reqwest::Client,
+        observer: &dyn RequestObserver,
+    ) -> Result<Secret, GraphError> {
         let mut cached = self.cached.lock().await;
         let now = Instant::now();
         if let Some(c) = cached.as_ref().filter(|c| now < c.renew_at) {
@@ -424,7 +432,7 @@ impl TokenCache {
     }
 
     /// Forgets the cached token after Graph rejected it (revoked, or a clock skew made it expire early).
-    pub async fn invalidate(&self) {
+    pub(crate) async fn invalidate(&self) {
         *self.cached.lock().await = None;
     }
 }

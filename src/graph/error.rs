@@ -52,7 +52,7 @@ fn aadsts_part(d: &Option<String>) -> String {
 }
 
 impl GraphError {
-    pub fn reason(&self) -> FailureReason {
+    pub(crate) fn reason(&self) -> FailureReason {
         match self {
             GraphError::Http { status, .. } => match status {
                 429 => FailureReason::Throttled,
@@ -80,7 +80,7 @@ impl GraphError {
     }
 
     /// Graph's `error.code` (or the token endpoint's `error`), for logs and the status page.
-    pub fn graph_code(&self) -> Option<&str> {
+    pub(crate) fn graph_code(&self) -> Option<&str> {
         match self {
             GraphError::Http { code, .. } => code.as_deref(),
             GraphError::Token { error, .. } => Some(error),
@@ -92,7 +92,7 @@ impl GraphError {
     /// The AADSTS number of a token-endpoint error, from its description ("AADSTS700027: …").
     /// Entra's `error` is coarse (`invalid_client` covers a wrong secret and a refused certificate
     /// alike); this number says which.
-    pub fn aadsts_code(&self) -> Option<u32> {
+    pub(crate) fn aadsts_code(&self) -> Option<u32> {
         let GraphError::Token { description: Some(d), .. } = self else { return None };
         let digits = &d[d.find("AADSTS")? + "AADSTS".len()..];
         let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
@@ -100,7 +100,7 @@ impl GraphError {
     }
 
     /// A sentence telling the operator what to do, for the log line and the status page.
-    pub fn hint(&self) -> &'static str {
+    pub(crate) fn hint(&self) -> &'static str {
         if let GraphError::ManagedIdentity { reason, .. } = self {
             return managed_identity_hint(*reason);
         }

@@ -10,7 +10,6 @@
 
 use std::time::Duration;
 
-use reqwest::Url;
 use serde::Deserialize;
 
 use super::credentials::IssuedToken;
@@ -27,14 +26,14 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 /// A managed-identity credential with its own HTTP client: IMDS must be reached directly, never
 /// through a proxy from `HTTPS_PROXY` (which would see, or refuse, a link-local request).
 #[derive(Debug)]
-pub struct ManagedIdentity {
+pub(crate) struct ManagedIdentity {
     settings: ManagedIdentitySettings,
     http: reqwest::Client,
     request_timeout: Duration,
 }
 
 impl ManagedIdentity {
-    pub fn new(settings: &ManagedIdentitySettings, graph: &GraphSettings) -> Result<Self, GraphError> {
+    pub(crate) fn new(settings: &ManagedIdentitySettings, graph: &GraphSettings) -> Result<Self, GraphError> {
         // Installing twice is harmless; the first provider wins.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
@@ -47,16 +46,7 @@ impl ManagedIdentity {
         Ok(ManagedIdentity { settings: settings.clone(), http, request_timeout: graph.request_timeout })
     }
 
-    /// Where requests go, without the query: names the endpoint in errors and logs.
-    pub fn endpoint(&self) -> &Url {
-        &self.settings.endpoint
-    }
-
-    pub fn settings(&self) -> &ManagedIdentitySettings {
-        &self.settings
-    }
-
-    pub async fn request(&self, now_unix: i64) -> Result<IssuedToken, GraphError> {
+    pub(crate) async fn request(&self, now_unix: i64) -> Result<IssuedToken, GraphError> {
         let s = &self.settings;
         let mut url = s.endpoint.clone();
         {
@@ -127,7 +117,7 @@ struct MiTokenResponse {
 
 /// Reads a successful answer. The lifetime comes from `expires_in` (seconds), else from `expires_on`
 /// (unix seconds, or the date string of old App Service versions), capped at 24 hours.
-pub fn parse_token(body: &[u8], now_unix: i64) -> Result<IssuedToken, String> {
+pub(crate) fn parse_token(body: &[u8], now_unix: i64) -> Result<IssuedToken, String> {
     let parsed: MiTokenResponse =
         serde_json::from_slice(body).map_err(|e| format!("the token answer is not the expected JSON: {e}"))?;
     let token = parsed.access_token.filter(|t| !t.is_empty()).ok_or("the token answer has no access_token")?;
@@ -237,6 +227,7 @@ fn error_body(body: &[u8]) -> (Option<String>, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::Url;
 
     const NOW: i64 = 1_700_000_000;
 

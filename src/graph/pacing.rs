@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 #[derive(Debug)]
-pub struct Pacer {
+pub(crate) struct Pacer {
     limit: usize,
     period: Duration,
     /// Admits waiting requests in order.
@@ -33,7 +33,7 @@ struct Entry {
 
 /// A request admitted by [`Pacer::acquire`]; dropping it, when the answer has arrived, starts its
 /// `period` in the window from that moment.
-pub struct Sent<'a> {
+pub(crate) struct Sent<'a> {
     pacer: &'a Pacer,
     id: u64,
 }
@@ -56,7 +56,7 @@ impl Drop for Sent<'_> {
 const PAUSE: u64 = u64::MAX;
 
 impl Pacer {
-    pub fn new(limit: u32, period: Duration) -> Self {
+    pub(crate) fn new(limit: u32, period: Duration) -> Self {
         // A 2% margin on top, for clocks and rounding.
         let period = period.saturating_add(period / 50);
         Pacer {
@@ -72,7 +72,7 @@ impl Pacer {
     /// Waits until one more request fits in the window, then records it. Callers queue on a mutex,
     /// so concurrent requests are admitted in order. Keep the returned [`Sent`] until the answer has
     /// arrived.
-    pub async fn acquire(&self) -> Sent<'_> {
+    pub(crate) async fn acquire(&self) -> Sent<'_> {
         let _turn = self.queue.lock().await;
         loop {
             // Registered before the window is read, so an answer arriving meanwhile is not missed.
@@ -108,7 +108,7 @@ impl Pacer {
     /// next request waits at least `delay` regardless of what the local window thinks. Requests in the
     /// window stay (and those in flight keep counting until answered); the window is filled up to
     /// its limit with entries that expire when the pause ends.
-    pub async fn pause_for(&self, delay: Duration) {
+    pub(crate) async fn pause_for(&self, delay: Duration) {
         let until = Instant::now() + delay;
         let stamp = until.checked_sub(self.period).unwrap_or(until);
         let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());

@@ -32,7 +32,7 @@ impl GraphClient {
     /// Reads every page of a collection, handing each page to `on_page` before the next one, so only
     /// a page or two is in memory at a time. A link seen twice, a link to another host, or more than
     /// `max_pages` pages stop the read with an error.
-    pub async fn for_each_page<T, F>(
+    pub(crate) async fn for_each_page<T, F>(
         &self,
         endpoint: &str,
         kind: CredentialKind,
@@ -216,7 +216,7 @@ impl Drop for Prefetch {
 /// writes it before `value` (the simulator too), and other OData services after it, so only the
 /// text before the first `[` and after the last `]` is searched. `None` when it is not found
 /// there, in which case the page is simply decoded before the next one is asked for.
-pub fn scan_next_link(body: &[u8]) -> Option<String> {
+pub(crate) fn scan_next_link(body: &[u8]) -> Option<String> {
     let head = &body[..body.iter().position(|&b| b == b'[').unwrap_or(body.len())];
     let tail = &body[body.iter().rposition(|&b| b == b']').map_or(body.len(), |i| i + 1)..];
     link_after_key(head).or_else(|| link_after_key(tail))

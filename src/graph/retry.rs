@@ -7,11 +7,11 @@ use rand::Rng;
 
 /// Longest wait we accept from a `Retry-After`, so a bogus header cannot park a poll for hours; the
 /// poll deadline bounds the total anyway.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 /// Parses a `Retry-After` value relative to `now`. `None` for absent or unreadable values, in which
 /// case the caller backs off on its own.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
@@ -27,7 +27,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 
 /// Backoff before retry number `attempt` (1 = first retry): base·2^(attempt-1), capped, with jitter
 /// between half and the full value so that many tenants failing together do not retry in lockstep.
-pub fn backoff(attempt: u32, base: Duration, max: Duration) -> Duration {
+pub(crate) fn backoff(attempt: u32, base: Duration, max: Duration) -> Duration {
     let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
     let capped = exp.min(max);
     let jitter = rand::rng().random_range(0.5..=1.0);

@@ -9,13 +9,13 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 
-pub struct Chunks {
+pub(crate) struct Chunks {
     chunks: VecDeque<Bytes>,
     remaining: u64,
 }
 
 impl Chunks {
-    pub fn new(chunks: impl IntoIterator<Item = Bytes>) -> Self {
+    pub(crate) fn new(chunks: impl IntoIterator<Item = Bytes>) -> Self {
         let chunks: VecDeque<Bytes> = chunks.into_iter().filter(|c| !c.is_empty()).collect();
         let remaining = chunks.iter().map(|c| c.len() as u64).sum();
         Chunks { chunks, remaining }

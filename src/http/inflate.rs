@@ -17,7 +17,7 @@ use hyper::body::{Body, Frame, SizeHint};
 /// connections on the runtime's thread.
 const CHUNK: usize = 64 * 1024;
 
-pub struct Inflate {
+pub(crate) struct Inflate {
     decoder: DeflateDecoder<bytes::buf::Reader<Bytes>>,
     /// Bytes of the decompressed text still to send.
     remaining: usize,
@@ -28,7 +28,7 @@ pub struct Inflate {
 impl Inflate {
     /// `deflate`: the cached raw DEFLATE stream; `plain_len`: the length of its text, which is all
     /// that is read from it (the stream has no final block); `tail`: what follows the text.
-    pub fn new(deflate: Bytes, plain_len: usize, tail: Bytes) -> Self {
+    pub(crate) fn new(deflate: Bytes, plain_len: usize, tail: Bytes) -> Self {
         Inflate { decoder: DeflateDecoder::new(deflate.reader()), remaining: plain_len, tail }
     }
 }

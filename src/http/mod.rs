@@ -117,7 +117,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// One line per tenant × report that has not had a successful poll yet (with its last error) or
 /// whose data is older than its max_staleness.
-pub fn not_ready(store: &Store) -> Vec<String> {
+pub(crate) fn not_ready(store: &Store) -> Vec<String> {
     let mut lines = Vec::new();
     let now = std::time::SystemTime::now();
     for t in store.status() {
@@ -154,7 +154,9 @@ async fn not_found() -> (StatusCode, &'static str) {
 
 /// `POST /-/reload` (also PUT, as Prometheus accepts): reloads the configuration when the lifecycle
 /// API is enabled (`--web.enable-lifecycle`), else 403.
-pub fn lifecycle_router<O: std::fmt::Display + Send + 'static>(reload: Option<mpsc::Sender<ReloadReply<O>>>) -> Router {
+pub(crate) fn lifecycle_router<O: std::fmt::Display + Send + 'static>(
+    reload: Option<mpsc::Sender<ReloadReply<O>>>,
+) -> Router {
     Router::new().route("/-/reload", post(reload_config).put(reload_config)).with_state(reload)
 }
 

@@ -17,12 +17,12 @@ use crate::reports::activity::{
 use crate::reports::legacy::{UsageEvent, UsageSummary};
 use crate::reports::{CredentialKind, ReportKind};
 
-pub async fn registration_activity(p: &TenantPoller, c: CredentialKind) -> Result<Vec<ActivityRow>, GraphError> {
+pub(crate) async fn registration_activity(p: &TenantPoller, c: CredentialKind) -> Result<Vec<ActivityRow>, GraphError> {
     period_rows(p, c, ReportKind::RegistrationActivity.endpoint(), &PERIODS, registration_activity_path).await
 }
 
 /// Reads a period function (userRegistrationActivity, getCredentialUsageSummary) for every period.
-pub async fn period_rows(
+pub(crate) async fn period_rows(
     p: &TenantPoller,
     c: CredentialKind,
     endpoint: &str,
@@ -47,7 +47,7 @@ pub async fn period_rows(
     Ok(rows)
 }
 
-pub async fn sign_ins_by_method(p: &TenantPoller, c: CredentialKind) -> Result<Vec<SignInRow>, GraphError> {
+pub(crate) async fn sign_ins_by_method(p: &TenantPoller, c: CredentialKind) -> Result<Vec<SignInRow>, GraphError> {
     let endpoint = ReportKind::SignInsByMethod.endpoint();
     let mut rows = Vec::new();
     for period in PERIODS {
@@ -67,7 +67,11 @@ pub async fn sign_ins_by_method(p: &TenantPoller, c: CredentialKind) -> Result<V
 
 /// Events within the lookback window, counted by feature, method and outcome. The window is
 /// applied here: Graph documents no date filter for this report.
-pub async fn user_events(p: &TenantPoller, c: CredentialKind, s: &ReportSettings) -> Result<EventSummary, GraphError> {
+pub(crate) async fn user_events(
+    p: &TenantPoller,
+    c: CredentialKind,
+    s: &ReportSettings,
+) -> Result<EventSummary, GraphError> {
     let endpoint = ReportKind::UserEventsSummary.endpoint();
     let since = OffsetDateTime::from(SystemTime::now() - s.lookback);
     let top = p.graph.page_size.to_string();
@@ -78,7 +82,7 @@ pub async fn user_events(p: &TenantPoller, c: CredentialKind, s: &ReportSettings
 }
 
 /// The newest day of userMfaSignInSummary.
-pub async fn mfa_sign_ins(p: &TenantPoller, c: CredentialKind) -> Result<Option<DailyCounts>, GraphError> {
+pub(crate) async fn mfa_sign_ins(p: &TenantPoller, c: CredentialKind) -> Result<Option<DailyCounts>, GraphError> {
     let endpoint = ReportKind::MfaSignInSummary.endpoint();
     let url = p.client.url("beta", MFA_SIGN_IN_SUMMARY_PATH, &[]);
     let mut days = Vec::new();
@@ -94,7 +98,7 @@ pub async fn mfa_sign_ins(p: &TenantPoller, c: CredentialKind) -> Result<Option<
 }
 
 /// The newest day of userPasswordResetsAndChangesSummary.
-pub async fn password_resets(p: &TenantPoller, c: CredentialKind) -> Result<Option<DailyCounts>, GraphError> {
+pub(crate) async fn password_resets(p: &TenantPoller, c: CredentialKind) -> Result<Option<DailyCounts>, GraphError> {
     let endpoint = ReportKind::PasswordResetsAndChanges.endpoint();
     let url = p.client.url("beta", PASSWORD_RESETS_PATH, &[]);
     let mut days = Vec::new();

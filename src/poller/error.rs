@@ -6,7 +6,7 @@ use crate::graph::{GraphError, reason_hint};
 use crate::health::{FailureReason, PollFailure};
 
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum PollError {
+pub(crate) enum PollError {
     #[error(transparent)]
     Graph(#[from] GraphError),
 
@@ -20,7 +20,7 @@ pub enum PollError {
 }
 
 impl PollError {
-    pub fn reason(&self) -> FailureReason {
+    pub(crate) fn reason(&self) -> FailureReason {
         match self {
             PollError::Graph(e) => e.reason(),
             PollError::Deadline(_) => FailureReason::Timeout,
@@ -28,14 +28,14 @@ impl PollError {
         }
     }
 
-    pub fn graph_code(&self) -> Option<&str> {
+    pub(crate) fn graph_code(&self) -> Option<&str> {
         match self {
             PollError::Graph(e) => e.graph_code(),
             PollError::Deadline(_) | PollError::Panicked(_) => None,
         }
     }
 
-    pub fn hint(&self) -> &'static str {
+    pub(crate) fn hint(&self) -> &'static str {
         match self {
             PollError::Graph(e) => e.hint(),
             PollError::Deadline(_) | PollError::Panicked(_) => reason_hint(self.reason()),

@@ -14,7 +14,7 @@ use crate::reports::legacy::{
 use crate::reports::{CredentialKind, Page, ReportKind};
 use crate::snapshot::ReportData;
 
-pub async fn registration_count(p: &TenantPoller, c: CredentialKind) -> Result<ReportData, GraphError> {
+pub(crate) async fn registration_count(p: &TenantPoller, c: CredentialKind) -> Result<ReportData, GraphError> {
     let url = p.client.url("beta", REGISTRATION_COUNT_PATH, &[]);
     let page: Page<CredentialUserRegistrationCount> =
         p.client.get_json(ReportKind::CredentialUserRegistrationCount.endpoint(), c, &url).await?;
@@ -33,12 +33,15 @@ pub async fn registration_count(p: &TenantPoller, c: CredentialKind) -> Result<R
     Ok(ReportData::CredentialRegistrationCount { total, by_status })
 }
 
-pub async fn usage_summary(p: &TenantPoller, c: CredentialKind) -> Result<Vec<ActivityRow>, GraphError> {
+pub(crate) async fn usage_summary(p: &TenantPoller, c: CredentialKind) -> Result<Vec<ActivityRow>, GraphError> {
     let endpoint = ReportKind::CredentialUsageSummary.endpoint();
     super::activity::period_rows(p, c, endpoint, &USAGE_PERIODS, usage_summary_path).await
 }
 
-pub async fn registration_details(p: &TenantPoller, c: CredentialKind) -> Result<CredentialDetailsSummary, GraphError> {
+pub(crate) async fn registration_details(
+    p: &TenantPoller,
+    c: CredentialKind,
+) -> Result<CredentialDetailsSummary, GraphError> {
     let endpoint = ReportKind::CredentialUserRegistrationDetails.endpoint();
     let top = p.graph.page_size.to_string();
     let url = p.client.url("beta", USER_REGISTRATION_DETAILS_PATH, &[("$top", &top)]);
@@ -53,7 +56,7 @@ pub async fn registration_details(p: &TenantPoller, c: CredentialKind) -> Result
 
 /// Every event the report still returns (Microsoft keeps a bounded history); no window is applied
 /// because the report has no documented date filter.
-pub async fn usage_details(
+pub(crate) async fn usage_details(
     p: &TenantPoller,
     c: CredentialKind,
     s: &ReportSettings,

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 pub(crate) use error::PollError;
-pub use plan::{PlannedReport, plan};
+pub(crate) use plan::{PlannedReport, plan};
 
 use crate::config::{GraphSettings, TenantSettings};
 use crate::graph::{FailureReason, GraphClient, GraphError};
@@ -27,17 +27,17 @@ use crate::reports::{CredentialKind, ReportKind};
 use crate::snapshot::{ReportData, Store, TenantHandle};
 
 /// A retired or missing report is asked again only this often.
-pub const UNAVAILABLE_RECHECK: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const UNAVAILABLE_RECHECK: Duration = Duration::from_secs(24 * 3600);
 
 /// Everything one tenant's pollers share.
-pub struct TenantPoller {
+pub(crate) struct TenantPoller {
     /// This tenant's entry in the store, which the polls write into.
-    pub entry: TenantHandle,
-    pub settings: TenantSettings,
-    pub graph: GraphSettings,
-    pub client: GraphClient,
-    pub store: Arc<Store>,
-    pub reports: Vec<PlannedReport>,
+    pub(crate) entry: TenantHandle,
+    pub(crate) settings: TenantSettings,
+    pub(crate) graph: GraphSettings,
+    pub(crate) client: GraphClient,
+    pub(crate) store: Arc<Store>,
+    pub(crate) reports: Vec<PlannedReport>,
     /// One lock per report, held for the whole of a poll, so that a poll requested out of schedule
     /// (`poll_now`) waits for the running one instead of overlapping it.
     running: BTreeMap<ReportKind, tokio::sync::Mutex<()>>,
@@ -52,7 +52,7 @@ pub struct TenantPoller {
 }
 
 impl TenantPoller {
-    pub fn new(
+    pub(crate) fn new(
         entry: TenantHandle,
         settings: TenantSettings,
         graph: GraphSettings,
@@ -80,7 +80,7 @@ impl TenantPoller {
     }
 
     /// Reports that are polled (not the ones this cloud lacks).
-    pub fn polled(&self) -> impl Iterator<Item = &PlannedReport> {
+    pub(crate) fn polled(&self) -> impl Iterator<Item = &PlannedReport> {
         self.reports.iter().filter(|r| r.unavailable.is_none())
     }
 
@@ -94,7 +94,7 @@ impl TenantPoller {
 
     /// Runs one complete poll of `report` bounded by the poll deadline, records the outcome in the
     /// store and logs one line. Returns whether it succeeded.
-    pub async fn poll_once(&self, report: &PlannedReport) -> bool {
+    pub(crate) async fn poll_once(&self, report: &PlannedReport) -> bool {
         self.poll(report).await.is_none()
     }
 
@@ -222,7 +222,7 @@ impl TenantPoller {
     }
 
     /// Polls `report` until `shutdown` turns true.
-    pub async fn run(self: Arc<Self>, report: PlannedReport, mut shutdown: watch::Receiver<bool>) {
+    pub(crate) async fn run(self: Arc<Self>, report: PlannedReport, mut shutdown: watch::Receiver<bool>) {
         let mut failures = 0;
         loop {
             // A poll in progress is abandoned at shutdown; its partial sweep is never published.
@@ -306,7 +306,7 @@ fn gone_reason(e: &GraphError) -> String {
 }
 
 /// First retry after a failed sweep that may succeed on its own (Graph or network trouble).
-pub const FAILURE_RETRY_BASE: Duration = Duration::from_secs(60);
+pub(crate) const FAILURE_RETRY_BASE: Duration = Duration::from_secs(60);
 
 /// When to sweep again after the `failures`-th failure in a row: transient failures are retried
 /// from the start with exponential backoff (1, 2, 4 … minutes) capped at the interval, so a sweep

@@ -5,18 +5,18 @@ use crate::config::{Cloud, ReportSettings, TenantSettings};
 use crate::reports::{CredentialKind, ReportKind};
 
 #[derive(Debug, Clone)]
-pub struct PlannedReport {
-    pub kind: ReportKind,
-    pub settings: ReportSettings,
+pub(crate) struct PlannedReport {
+    pub(crate) kind: ReportKind,
+    pub(crate) settings: ReportSettings,
     /// Credential kinds to use, in order: the first is tried, the next after a 403.
-    pub credentials: Vec<CredentialKind>,
+    pub(crate) credentials: Vec<CredentialKind>,
     /// Set when the report is not polled because this cloud does not offer it.
-    pub unavailable: Option<String>,
+    pub(crate) unavailable: Option<String>,
 }
 
 /// The reports of a tenant. Reports whose credential kinds are all missing are left out and
 /// reported in `skipped` with the reason, for one warning at startup.
-pub fn plan(tenant: &TenantSettings) -> (Vec<PlannedReport>, Vec<(ReportKind, String)>) {
+pub(crate) fn plan(tenant: &TenantSettings) -> (Vec<PlannedReport>, Vec<(ReportKind, String)>) {
     let mut planned = Vec::new();
     let mut skipped = Vec::new();
     for (&kind, settings) in &tenant.reports {

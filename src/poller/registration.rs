@@ -11,7 +11,7 @@ use crate::reports::directory::{DirectoryObject, DirectoryRole, PRIVILEGED_ROLE_
 use crate::reports::registration_details::{self, PATH, SELECT, UserRegistrationDetails};
 use crate::reports::{CredentialKind, Page, ReportKind};
 
-pub async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Result<RegistrationSummary, GraphError> {
+pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Result<RegistrationSummary, GraphError> {
     let privileged = if p.settings.breakdowns.iter().any(|b| b.user_role == UserRole::PrivilegedAdmin) {
         privileged_members(p, credential).await?
     } else {

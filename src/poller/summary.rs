@@ -7,7 +7,7 @@ use crate::graph::{BatchGet, GraphError};
 use crate::reports::CredentialKind;
 use crate::reports::summary::{FeatureSummary, MethodSummary, feature_path, method_path};
 
-pub async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Result<Vec<NativeBreakdown>, GraphError> {
+pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Result<Vec<NativeBreakdown>, GraphError> {
     let breakdowns = &p.settings.breakdowns;
     let mut gets = Vec::with_capacity(breakdowns.len() * 2);
     for (i, b) in breakdowns.iter().enumerate() {

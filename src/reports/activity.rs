@@ -4,53 +4,53 @@
 use serde::Deserialize;
 
 /// `aggregationPeriod` values, lower case as the newer functions spell them.
-pub const PERIODS: [&str; 3] = ["d1", "d7", "d30"];
+pub(crate) const PERIODS: [&str; 3] = ["d1", "d7", "d30"];
 
-pub fn registration_activity_path(period: &str) -> String {
+pub(crate) fn registration_activity_path(period: &str) -> String {
     format!("reports/authenticationMethods/userRegistrationActivity(period='{period}')")
 }
 
-pub fn sign_ins_by_method_path(period: &str) -> String {
+pub(crate) fn sign_ins_by_method_path(period: &str) -> String {
     format!("reports/authenticationMethods/userSignInsByAuthMethodSummary(period='{period}')")
 }
 
-pub const USER_EVENTS_PATH: &str = "reports/authenticationMethods/userEventsSummary";
-pub const MFA_SIGN_IN_SUMMARY_PATH: &str = "reports/authenticationMethods/userMfaSignInSummary";
-pub const PASSWORD_RESETS_PATH: &str = "reports/authenticationMethods/userPasswordResetsAndChangesSummary";
+pub(crate) const USER_EVENTS_PATH: &str = "reports/authenticationMethods/userEventsSummary";
+pub(crate) const MFA_SIGN_IN_SUMMARY_PATH: &str = "reports/authenticationMethods/userMfaSignInSummary";
+pub(crate) const PASSWORD_RESETS_PATH: &str = "reports/authenticationMethods/userPasswordResetsAndChangesSummary";
 
 /// userSignInUsageByAuthMethodActivity: keyed by method, successes only.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SignInsByMethod {
-    pub authentication_method: String,
+pub(crate) struct SignInsByMethod {
+    pub(crate) authentication_method: String,
     #[serde(default)]
-    pub success_activity_count: i64,
+    pub(crate) success_activity_count: i64,
 }
 
 /// One day of userMfaSignInSummary; counts are nullable in the schema.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MfaSignInDay {
-    pub created_date_time: String,
+pub(crate) struct MfaSignInDay {
+    pub(crate) created_date_time: String,
     #[serde(default)]
-    pub total_sign_ins: Option<i64>,
+    pub(crate) total_sign_ins: Option<i64>,
     #[serde(default)]
-    pub single_factor_sign_ins: Option<i64>,
+    pub(crate) single_factor_sign_ins: Option<i64>,
     #[serde(default)]
-    pub multi_factor_sign_ins: Option<i64>,
+    pub(crate) multi_factor_sign_ins: Option<i64>,
 }
 
 /// One day of userPasswordResetsAndChangesSummary.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PasswordResetsDay {
-    pub aggregated_date_time: String,
+pub(crate) struct PasswordResetsDay {
+    pub(crate) aggregated_date_time: String,
     #[serde(default)]
-    pub password_resets_by_admin_count: Option<i64>,
+    pub(crate) password_resets_by_admin_count: Option<i64>,
     #[serde(default)]
-    pub password_resets_self_service_count: Option<i64>,
+    pub(crate) password_resets_self_service_count: Option<i64>,
     #[serde(default)]
-    pub change_password_self_service_count: Option<i64>,
+    pub(crate) change_password_self_service_count: Option<i64>,
 }
 
 #[cfg(test)]

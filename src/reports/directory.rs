@@ -5,10 +5,10 @@
 
 use serde::Deserialize;
 
-pub const ROLES_PATH: &str = "directoryRoles";
+pub(crate) const ROLES_PATH: &str = "directoryRoles";
 
 /// Role template ids are fixed across tenants; names are not (they can be localised).
-pub const PRIVILEGED_ROLE_TEMPLATES: [(&str, &str); 9] = [
+pub(crate) const PRIVILEGED_ROLE_TEMPLATES: [(&str, &str); 9] = [
     ("62e90394-69f5-4237-9190-012177145e10", "Global Administrator"),
     ("194ae4cb-b126-40b2-bd5b-6091b380977d", "Security Administrator"),
     ("b1be1c3e-b65d-4f19-8427-f6fa0d97feb9", "Conditional Access Administrator"),
@@ -20,28 +20,28 @@ pub const PRIVILEGED_ROLE_TEMPLATES: [(&str, &str); 9] = [
     ("c4e39bd9-1100-46d3-8c65-fb160da0071f", "Authentication Administrator"),
 ];
 
-pub fn members_path(role_id: &str) -> String {
+pub(crate) fn members_path(role_id: &str) -> String {
     format!("directoryRoles/{role_id}/members")
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DirectoryRole {
-    pub id: String,
+pub(crate) struct DirectoryRole {
+    pub(crate) id: String,
     #[serde(default)]
-    pub role_template_id: Option<String>,
+    pub(crate) role_template_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct DirectoryObject {
-    pub id: String,
+pub(crate) struct DirectoryObject {
+    pub(crate) id: String,
     /// Members can be users, groups or service principals; only users are in the report.
     #[serde(rename = "@odata.type", default)]
-    pub odata_type: Option<String>,
+    pub(crate) odata_type: Option<String>,
 }
 
 impl DirectoryObject {
-    pub fn is_user(&self) -> bool {
+    pub(crate) fn is_user(&self) -> bool {
         self.odata_type.as_deref().is_none_or(|t| t.eq_ignore_ascii_case("#microsoft.graph.user"))
     }
 }

@@ -4,80 +4,80 @@
 
 use serde::Deserialize;
 
-pub const REGISTRATION_COUNT_PATH: &str = "reports/getCredentialUserRegistrationCount";
-pub const USER_REGISTRATION_DETAILS_PATH: &str = "reports/credentialUserRegistrationDetails";
-pub const USAGE_DETAILS_PATH: &str = "reports/userCredentialUsageDetails";
+pub(crate) const REGISTRATION_COUNT_PATH: &str = "reports/getCredentialUserRegistrationCount";
+pub(crate) const USER_REGISTRATION_DETAILS_PATH: &str = "reports/credentialUserRegistrationDetails";
+pub(crate) const USAGE_DETAILS_PATH: &str = "reports/userCredentialUsageDetails";
 
 /// Periods of getCredentialUsageSummary as `period` label values: `d1`, `d7`, `d30`, the spelling
 /// every family shares. The period is a parameter the exporter sends, not a value Graph returns, so
 /// the label need not follow the parameter's upper case.
-pub const USAGE_PERIODS: [&str; 3] = ["d1", "d7", "d30"];
+pub(crate) const USAGE_PERIODS: [&str; 3] = ["d1", "d7", "d30"];
 
 /// The request for one period; the `period` parameter is an upper-case string (`'D30'`).
-pub fn usage_summary_path(period: &str) -> String {
+pub(crate) fn usage_summary_path(period: &str) -> String {
     format!("reports/getCredentialUsageSummary(period='{}')", period.to_ascii_uppercase())
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CredentialUserRegistrationCount {
+pub(crate) struct CredentialUserRegistrationCount {
     #[serde(default)]
-    pub total_user_count: i64,
+    pub(crate) total_user_count: i64,
     #[serde(default)]
-    pub user_registration_counts: Vec<UserRegistrationCount>,
+    pub(crate) user_registration_counts: Vec<UserRegistrationCount>,
 }
 
 /// The documented example misspells the properties (`userRegistrationStatus`, `userRegistationCount`);
 /// both spellings are accepted.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UserRegistrationCount {
+pub(crate) struct UserRegistrationCount {
     #[serde(alias = "userRegistrationStatus")]
-    pub registration_status: String,
+    pub(crate) registration_status: String,
     #[serde(alias = "userRegistationCount", alias = "userRegistrationCount")]
-    pub registration_count: i64,
+    pub(crate) registration_count: i64,
 }
 
 /// One row of getCredentialUsageSummary (and, with the same shape, of userRegistrationActivity).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UsageSummary {
-    pub feature: String,
-    pub auth_method: String,
+pub(crate) struct UsageSummary {
+    pub(crate) feature: String,
+    pub(crate) auth_method: String,
     #[serde(default)]
-    pub successful_activity_count: i64,
+    pub(crate) successful_activity_count: i64,
     #[serde(default)]
-    pub failure_activity_count: i64,
+    pub(crate) failure_activity_count: i64,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CredentialUserRegistrationDetails {
+pub(crate) struct CredentialUserRegistrationDetails {
     #[serde(default)]
-    pub auth_methods: Vec<String>,
+    pub(crate) auth_methods: Vec<String>,
     #[serde(default)]
-    pub is_registered: bool,
+    pub(crate) is_registered: bool,
     #[serde(default)]
-    pub is_enabled: bool,
+    pub(crate) is_enabled: bool,
     #[serde(default)]
-    pub is_capable: bool,
+    pub(crate) is_capable: bool,
     #[serde(default)]
-    pub is_mfa_registered: bool,
+    pub(crate) is_mfa_registered: bool,
 }
 
 /// One event of userCredentialUsageDetails, and with the same shape of the newer userEventsSummary.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UsageEvent {
-    pub feature: String,
+pub(crate) struct UsageEvent {
+    pub(crate) feature: String,
     #[serde(default)]
-    pub auth_method: String,
+    pub(crate) auth_method: String,
     #[serde(default)]
-    pub is_success: bool,
+    pub(crate) is_success: bool,
     #[serde(default)]
-    pub failure_reason: Option<String>,
+    pub(crate) failure_reason: Option<String>,
     #[serde(default)]
-    pub event_date_time: Option<String>,
+    pub(crate) event_date_time: Option<String>,
 }
 
 #[cfg(test)]

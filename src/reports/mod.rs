@@ -4,11 +4,11 @@
 //! ignored, enum-like values stay strings (Graph adds members over time), and nullable or missing properties default
 //! instead of failing the whole page.
 
-pub mod activity;
-pub mod directory;
-pub mod legacy;
+pub(crate) mod activity;
+pub(crate) mod directory;
+pub(crate) mod legacy;
 pub mod registration_details;
-pub mod summary;
+pub(crate) mod summary;
 
 use serde::Deserialize;
 
@@ -24,26 +24,24 @@ pub struct Page<T> {
 
 /// Graph's error envelope: `{"error": {"code", "message", "innerError": {...}}}`.
 #[derive(Debug, Deserialize)]
-pub struct ErrorEnvelope {
-    pub error: ErrorBody,
+pub(crate) struct ErrorEnvelope {
+    pub(crate) error: ErrorBody,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     #[serde(default)]
-    pub code: Option<String>,
+    pub(crate) code: Option<String>,
     #[serde(default)]
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     #[serde(rename = "innerError", alias = "innererror", default)]
-    pub inner_error: Option<InnerError>,
+    pub(crate) inner_error: Option<InnerError>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct InnerError {
+pub(crate) struct InnerError {
     #[serde(rename = "request-id", default)]
-    pub request_id: Option<String>,
-    #[serde(rename = "client-request-id", default)]
-    pub client_request_id: Option<String>,
+    pub(crate) request_id: Option<String>,
 }
 
 #[cfg(test)]

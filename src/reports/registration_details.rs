@@ -27,40 +27,40 @@ userPreferredMethodForSecondaryAuthentication,lastUpdatedDateTime";
 pub struct UserRegistrationDetails<'a> {
     /// The user's object id, matched against privileged directory-role members.
     #[serde(default, borrow)]
-    pub id: Option<Text<'a>>,
+    pub(crate) id: Option<Text<'a>>,
     /// `member`, `guest`, `unknownFutureValue`, or null.
     #[serde(default, borrow)]
-    pub user_type: Option<Text<'a>>,
+    pub(crate) user_type: Option<Text<'a>>,
     /// Nullable in the schema; null counts as not an admin.
     #[serde(default)]
-    pub is_admin: Option<bool>,
+    pub(crate) is_admin: Option<bool>,
     #[serde(default, deserialize_with = "null_as_false")]
-    pub is_mfa_capable: bool,
+    pub(crate) is_mfa_capable: bool,
     #[serde(default, deserialize_with = "null_as_false")]
-    pub is_mfa_registered: bool,
+    pub(crate) is_mfa_registered: bool,
     #[serde(default, deserialize_with = "null_as_false")]
-    pub is_passwordless_capable: bool,
+    pub(crate) is_passwordless_capable: bool,
     #[serde(default, deserialize_with = "null_as_false")]
-    pub is_sspr_capable: bool,
+    pub(crate) is_sspr_capable: bool,
     #[serde(default, deserialize_with = "null_as_false")]
-    pub is_sspr_enabled: bool,
+    pub(crate) is_sspr_enabled: bool,
     #[serde(default, deserialize_with = "null_as_false")]
-    pub is_sspr_registered: bool,
+    pub(crate) is_sspr_registered: bool,
     #[serde(default, deserialize_with = "null_as_false")]
-    pub is_system_preferred_authentication_method_enabled: bool,
+    pub(crate) is_system_preferred_authentication_method_enabled: bool,
     /// Free strings (no enum in the schema); new methods appear without notice.
     #[serde(default, borrow, deserialize_with = "null_as_empty")]
-    pub methods_registered: Vec<Text<'a>>,
+    pub(crate) methods_registered: Vec<Text<'a>>,
     /// `push`, `oath`, … or the empty string seen in Microsoft's own examples, or null.
     #[serde(default, borrow)]
-    pub user_preferred_method_for_secondary_authentication: Option<Text<'a>>,
+    pub(crate) user_preferred_method_for_secondary_authentication: Option<Text<'a>>,
     #[serde(default, borrow)]
-    pub last_updated_date_time: Option<Text<'a>>,
+    pub(crate) last_updated_date_time: Option<Text<'a>>,
 }
 
 /// A JSON string borrowed from the page body, or owned when it had escapes (or was built in code).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Text<'a>(pub Cow<'a, str>);
+pub(crate) struct Text<'a>(pub Cow<'a, str>);
 
 impl std::ops::Deref for Text<'_> {
     type Target = str;
@@ -118,7 +118,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 /// One page of rows, its strings borrowed from `text`: read by `scan::decode` when the page has the
 /// shape Graph sends (about half of serde_json's instructions per row), otherwise by serde_json, whose
 /// error message then says what is wrong with the page. Both read every page they accept the same way.
-pub fn read_page(text: &str) -> Result<Page<UserRegistrationDetails<'_>>, serde_json::Error> {
+pub(crate) fn read_page(text: &str) -> Result<Page<UserRegistrationDetails<'_>>, serde_json::Error> {
     match scan::decode(text) {
         Some(page) => Ok(page),
         None => serde_json::from_str(text),

@@ -8,13 +8,13 @@
 use serde::Deserialize;
 
 /// `usersRegisteredByFeature(includedUserTypes='…',includedUserRoles='…')`.
-pub fn feature_path(user_type: &str, user_role: &str) -> String {
+pub(crate) fn feature_path(user_type: &str, user_role: &str) -> String {
     format!(
         "reports/authenticationMethods/usersRegisteredByFeature(includedUserTypes='{user_type}',includedUserRoles='{user_role}')"
     )
 }
 
-pub fn method_path(user_type: &str, user_role: &str) -> String {
+pub(crate) fn method_path(user_type: &str, user_role: &str) -> String {
     format!(
         "reports/authenticationMethods/usersRegisteredByMethod(includedUserTypes='{user_type}',includedUserRoles='{user_role}')"
     )
@@ -22,35 +22,35 @@ pub fn method_path(user_type: &str, user_role: &str) -> String {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FeatureSummary {
+pub(crate) struct FeatureSummary {
     /// Non-nullable in the schema, yet absent from one documented example: tolerate absence.
     #[serde(default)]
-    pub total_user_count: Option<i64>,
+    pub(crate) total_user_count: Option<i64>,
     #[serde(default)]
-    pub user_registration_feature_counts: Vec<FeatureCount>,
+    pub(crate) user_registration_feature_counts: Vec<FeatureCount>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FeatureCount {
-    pub feature: String,
-    pub user_count: i64,
+pub(crate) struct FeatureCount {
+    pub(crate) feature: String,
+    pub(crate) user_count: i64,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MethodSummary {
+pub(crate) struct MethodSummary {
     #[serde(default)]
-    pub total_user_count: Option<i64>,
+    pub(crate) total_user_count: Option<i64>,
     #[serde(default)]
-    pub user_registration_method_counts: Vec<MethodCount>,
+    pub(crate) user_registration_method_counts: Vec<MethodCount>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MethodCount {
-    pub authentication_method: String,
-    pub user_count: i64,
+pub(crate) struct MethodCount {
+    pub(crate) authentication_method: String,
+    pub(crate) user_count: i64,
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ impl Exposition {
     /// A gzip response (RFC 1952) of the exposition followed by `suffix`, in pieces that share the
     /// cached bytes: the header, the cached DEFLATE stream, the suffix's and the trailer (CRC-32 and
     /// length of the whole text).
-    pub fn gzip_chunks(&self, suffix: &Suffix) -> [Bytes; 4] {
+    pub(crate) fn gzip_chunks(&self, suffix: &Suffix) -> [Bytes; 4] {
         let mut crc = crc32fast::Hasher::new_with_initial_len(self.crc, self.plain_len as u64);
         crc.update(&suffix.plain);
         let mut trailer = [0; 8];
@@ -100,13 +100,13 @@ impl Exposition {
         self.plain.clone()
     }
 
-    pub fn plain_len(&self) -> usize {
+    pub(crate) fn plain_len(&self) -> usize {
         self.plain_len
     }
 
     /// The plain text in one buffer, decompressed if it is not kept. For callers that need it whole
     /// (`--once`, tests); HTTP responses decompress it as they are sent.
-    pub fn plain(&self) -> Bytes {
+    pub(crate) fn plain(&self) -> Bytes {
         if let Some(plain) = &self.plain {
             return plain.clone();
         }
@@ -126,18 +126,19 @@ pub struct Suffix {
 }
 
 impl Suffix {
-    pub fn new(plain: Bytes) -> Self {
+    pub(crate) fn new(plain: Bytes) -> Self {
         let mut encoder = DeflateEncoder::new(Vec::with_capacity(plain.len() / 2 + 64), LEVEL);
         encoder.write_all(&plain).expect("writing to a Vec cannot fail");
         let deflate = Bytes::from(encoder.finish().expect("writing to a Vec cannot fail"));
         Suffix { plain, deflate }
     }
 
-    pub fn empty() -> Self {
+    #[cfg(test)]
+    pub(crate) fn empty() -> Self {
         Suffix::new(Bytes::new())
     }
 
-    pub fn plain(&self) -> Bytes {
+    pub(crate) fn plain(&self) -> Bytes {
         self.plain.clone()
     }
 }

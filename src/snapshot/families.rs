@@ -5,16 +5,16 @@
 
 pub struct Family {
     pub name: &'static str,
-    pub help: &'static str,
+    pub(crate) help: &'static str,
     pub labels: &'static [&'static str],
-    pub counter: bool,
+    pub(crate) counter: bool,
     /// The values of the labels this family does not share with others (see [`SHARED_LABELS`]).
     pub values: &'static [(&'static str, LabelValues)],
     /// Where the numbers come from: a Graph operation, or the exporter itself.
-    pub source: &'static str,
-    pub presence: Presence,
+    pub(crate) source: &'static str,
+    pub(crate) presence: Presence,
     /// The first version that exported the family, unchanged since.
-    pub since: &'static str,
+    pub(crate) since: &'static str,
 }
 
 /// The values a label takes.
@@ -50,7 +50,7 @@ pub enum Presence {
 }
 
 impl Presence {
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Presence::Always => "always",
             Presence::AfterPoll => "once the report's first poll ended (successful or not)",
@@ -189,45 +189,46 @@ pub const PROCESS_FAMILIES: &[(&str, bool)] = &[
 const TR: &[&str] = &["tenant", "report"];
 const BREAKDOWN: &[&str] = &["tenant", "user_type", "user_role"];
 
-pub const BUILD_INFO: &str = "entra_authmethods_build_info";
-pub const CONFIG_RELOAD_SUCCESSFUL: &str = "entra_authmethods_config_last_reload_successful";
-pub const CONFIG_RELOAD_SUCCESS_TIME: &str = "entra_authmethods_config_last_reload_success_timestamp_seconds";
-pub const TENANT_INFO: &str = "entra_authmethods_tenant_info";
-pub const POLL_SUCCESS: &str = "entra_authmethods_poll_success";
-pub const LAST_SUCCESS: &str = "entra_authmethods_last_success_timestamp_seconds";
-pub const POLL_DURATION: &str = "entra_authmethods_poll_duration_seconds";
-pub const POLL_INTERVAL: &str = "entra_authmethods_poll_interval_seconds";
-pub const POLLS: &str = "entra_authmethods_polls_total";
-pub const POLL_FAILURES: &str = "entra_authmethods_poll_failures_total";
-pub const GRAPH_REQUESTS: &str = "entra_authmethods_graph_requests_total";
-pub const TOKEN_REQUESTS: &str = "entra_authmethods_token_requests_total";
-pub const REPORT_AVAILABLE: &str = "entra_authmethods_report_available";
-pub const LAST_ERROR_INFO: &str = "entra_authmethods_last_error_info";
-pub const POLL_OVERRUN: &str = "entra_authmethods_poll_overrun";
-pub const CLIENT_CERTIFICATE_EXPIRY: &str = "entra_authmethods_client_certificate_expiry_timestamp_seconds";
-pub const CLIENT_CERTIFICATE_NOT_BEFORE: &str = "entra_authmethods_client_certificate_not_before_timestamp_seconds";
-pub const USERS: &str = "entra_authmethods_users";
-pub const BY_FEATURE: &str = "entra_authmethods_users_registered_by_feature";
-pub const BY_METHOD: &str = "entra_authmethods_users_registered_by_method";
-pub const BY_DEFAULT_METHOD: &str = "entra_authmethods_users_by_default_method";
-pub const BY_METHODS_REGISTERED: &str = "entra_authmethods_users_by_methods_registered";
-pub const REFRESH: &str = "entra_authmethods_report_refresh_timestamp_seconds";
-pub const CREDENTIAL_REGISTRATIONS: &str = "entra_authmethods_credential_user_registrations";
-pub const CREDENTIAL_USERS: &str = "entra_authmethods_credential_users";
-pub const CREDENTIAL_USAGE: &str = "entra_authmethods_credential_usage_activities";
-pub const CREDENTIAL_DETAILS_USERS: &str = "entra_authmethods_credential_details_users";
-pub const CREDENTIAL_DETAILS_BY_STATUS: &str = "entra_authmethods_credential_details_users_by_status";
-pub const CREDENTIAL_DETAILS_BY_METHOD: &str = "entra_authmethods_credential_details_users_by_method";
-pub const CREDENTIAL_USAGE_EVENTS: &str = "entra_authmethods_credential_usage_events";
-pub const CREDENTIAL_USAGE_FAILURES: &str = "entra_authmethods_credential_usage_event_failures";
-pub const REGISTRATION_ACTIVITIES: &str = "entra_authmethods_registration_activities";
-pub const SIGN_INS_BY_METHOD: &str = "entra_authmethods_sign_ins_by_method";
-pub const USER_EVENTS: &str = "entra_authmethods_user_events";
-pub const USER_EVENT_FAILURES: &str = "entra_authmethods_user_event_failures";
-pub const MFA_SIGN_INS: &str = "entra_authmethods_mfa_sign_ins";
-pub const MFA_SIGN_INS_DAY: &str = "entra_authmethods_mfa_sign_ins_day_timestamp_seconds";
-pub const PASSWORD_RESETS: &str = "entra_authmethods_password_resets_and_changes";
-pub const PASSWORD_RESETS_DAY: &str = "entra_authmethods_password_resets_and_changes_day_timestamp_seconds";
+pub(crate) const BUILD_INFO: &str = "entra_authmethods_build_info";
+pub(crate) const CONFIG_RELOAD_SUCCESSFUL: &str = "entra_authmethods_config_last_reload_successful";
+pub(crate) const CONFIG_RELOAD_SUCCESS_TIME: &str = "entra_authmethods_config_last_reload_success_timestamp_seconds";
+pub(crate) const TENANT_INFO: &str = "entra_authmethods_tenant_info";
+pub(crate) const POLL_SUCCESS: &str = "entra_authmethods_poll_success";
+pub(crate) const LAST_SUCCESS: &str = "entra_authmethods_last_success_timestamp_seconds";
+pub(crate) const POLL_DURATION: &str = "entra_authmethods_poll_duration_seconds";
+pub(crate) const POLL_INTERVAL: &str = "entra_authmethods_poll_interval_seconds";
+pub(crate) const POLLS: &str = "entra_authmethods_polls_total";
+pub(crate) const POLL_FAILURES: &str = "entra_authmethods_poll_failures_total";
+pub(crate) const GRAPH_REQUESTS: &str = "entra_authmethods_graph_requests_total";
+pub(crate) const TOKEN_REQUESTS: &str = "entra_authmethods_token_requests_total";
+pub(crate) const REPORT_AVAILABLE: &str = "entra_authmethods_report_available";
+pub(crate) const LAST_ERROR_INFO: &str = "entra_authmethods_last_error_info";
+pub(crate) const POLL_OVERRUN: &str = "entra_authmethods_poll_overrun";
+pub(crate) const CLIENT_CERTIFICATE_EXPIRY: &str = "entra_authmethods_client_certificate_expiry_timestamp_seconds";
+pub(crate) const CLIENT_CERTIFICATE_NOT_BEFORE: &str =
+    "entra_authmethods_client_certificate_not_before_timestamp_seconds";
+pub(crate) const USERS: &str = "entra_authmethods_users";
+pub(crate) const BY_FEATURE: &str = "entra_authmethods_users_registered_by_feature";
+pub(crate) const BY_METHOD: &str = "entra_authmethods_users_registered_by_method";
+pub(crate) const BY_DEFAULT_METHOD: &str = "entra_authmethods_users_by_default_method";
+pub(crate) const BY_METHODS_REGISTERED: &str = "entra_authmethods_users_by_methods_registered";
+pub(crate) const REFRESH: &str = "entra_authmethods_report_refresh_timestamp_seconds";
+pub(crate) const CREDENTIAL_REGISTRATIONS: &str = "entra_authmethods_credential_user_registrations";
+pub(crate) const CREDENTIAL_USERS: &str = "entra_authmethods_credential_users";
+pub(crate) const CREDENTIAL_USAGE: &str = "entra_authmethods_credential_usage_activities";
+pub(crate) const CREDENTIAL_DETAILS_USERS: &str = "entra_authmethods_credential_details_users";
+pub(crate) const CREDENTIAL_DETAILS_BY_STATUS: &str = "entra_authmethods_credential_details_users_by_status";
+pub(crate) const CREDENTIAL_DETAILS_BY_METHOD: &str = "entra_authmethods_credential_details_users_by_method";
+pub(crate) const CREDENTIAL_USAGE_EVENTS: &str = "entra_authmethods_credential_usage_events";
+pub(crate) const CREDENTIAL_USAGE_FAILURES: &str = "entra_authmethods_credential_usage_event_failures";
+pub(crate) const REGISTRATION_ACTIVITIES: &str = "entra_authmethods_registration_activities";
+pub(crate) const SIGN_INS_BY_METHOD: &str = "entra_authmethods_sign_ins_by_method";
+pub(crate) const USER_EVENTS: &str = "entra_authmethods_user_events";
+pub(crate) const USER_EVENT_FAILURES: &str = "entra_authmethods_user_event_failures";
+pub(crate) const MFA_SIGN_INS: &str = "entra_authmethods_mfa_sign_ins";
+pub(crate) const MFA_SIGN_INS_DAY: &str = "entra_authmethods_mfa_sign_ins_day_timestamp_seconds";
+pub(crate) const PASSWORD_RESETS: &str = "entra_authmethods_password_resets_and_changes";
+pub(crate) const PASSWORD_RESETS_DAY: &str = "entra_authmethods_password_resets_and_changes_day_timestamp_seconds";
 
 pub const FAMILIES: &[Family] = &[
     gauge(BUILD_INFO, "Always 1; labels carry the exporter's version and source revision.", &["version", "revision"])

@@ -47,7 +47,7 @@ pub enum ReportData {
 
 impl ReportData {
     /// A short description for the poll log line.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             ReportData::Registration(s) => format!("{} users", s.rows),
             ReportData::NativeSummary(b) => format!("{} breakdowns", b.len()),
@@ -78,10 +78,10 @@ pub struct ReportSnapshot {
 
 #[derive(Debug, Clone)]
 pub struct LastError {
-    pub reason: FailureReason,
-    pub graph_code: Option<String>,
-    pub message: String,
-    pub hint: &'static str,
+    pub(crate) reason: FailureReason,
+    pub(crate) graph_code: Option<String>,
+    pub(crate) message: String,
+    pub(crate) hint: &'static str,
     pub at: SystemTime,
 }
 
@@ -91,7 +91,7 @@ pub struct PollHealth {
     pub last_success: Option<SystemTime>,
     pub last_duration: Option<Duration>,
     pub polls_total: u64,
-    pub failures: BTreeMap<FailureReason, u64>,
+    pub(crate) failures: BTreeMap<FailureReason, u64>,
     pub last_error: Option<LastError>,
 }
 
@@ -100,14 +100,14 @@ pub struct ReportState {
     /// The last good data; kept when a later poll fails.
     pub data: Option<Arc<ReportSnapshot>>,
     pub health: PollHealth,
-    pub poll_interval: Duration,
+    pub(crate) poll_interval: Duration,
     /// Data older than this is not exported.
-    pub max_staleness: Duration,
+    pub(crate) max_staleness: Duration,
 }
 
 impl ReportState {
     /// Whether the last good data is too old to be served (see `max_staleness`).
-    pub fn is_stale(&self, now: SystemTime) -> bool {
+    pub(crate) fn is_stale(&self, now: SystemTime) -> bool {
         self.data.as_ref().is_some_and(|d| {
             !matches!(d.data, ReportData::Unavailable(_))
                 && now.duration_since(d.completed_at).is_ok_and(|age| age > self.max_staleness)
@@ -128,12 +128,12 @@ pub struct TenantInfo {
 /// A consistent copy of one tenant's state, for rendering and the status page.
 #[derive(Debug, Clone)]
 pub struct TenantStatus {
-    pub info: TenantInfo,
+    pub(crate) info: TenantInfo,
     pub reports: BTreeMap<ReportKind, ReportState>,
-    pub requests: BTreeMap<(String, String), u64>,
-    pub tokens: (u64, u64),
+    pub(crate) requests: BTreeMap<(String, String), u64>,
+    pub(crate) tokens: (u64, u64),
     /// The client certificate's notBefore and notAfter, once a token request has read it.
-    pub certificate_validity: Option<CertificateValidity>,
+    pub(crate) certificate_validity: Option<CertificateValidity>,
 }
 
 /// One tenant's reports and counters. Its pollers hold it, so that a reload that leaves a tenant alone
@@ -154,13 +154,13 @@ pub type PlannedState = (ReportKind, Duration, Duration, Option<String>);
 impl TenantEntry {
     /// A tenant with no data yet; reports that are not polled because this cloud does not offer
     /// them start as unavailable, with the reason.
-    pub fn new(info: TenantInfo, reports: Vec<PlannedState>) -> TenantHandle {
+    pub(crate) fn new(info: TenantInfo, reports: Vec<PlannedState>) -> TenantHandle {
         Self::carrying(info, reports, &BTreeMap::new(), Arc::new(TenantTelemetry::default()))
     }
 
     /// The same tenant under new settings that leave its numbers meaning the same (a new credential,
     /// interval or report list): the data, health and counters of reports still polled carry over.
-    pub fn replanned(&self, info: TenantInfo, reports: Vec<PlannedState>) -> TenantHandle {
+    pub(crate) fn replanned(&self, info: TenantInfo, reports: Vec<PlannedState>) -> TenantHandle {
         let old = self.reports.lock().unwrap_or_else(|p| p.into_inner()).clone();
         Self::carrying(info, reports, &old, self.telemetry.clone())
     }
@@ -197,7 +197,7 @@ impl TenantEntry {
     }
 
     /// The counters this tenant's Graph client reports into.
-    pub fn telemetry(&self) -> Arc<TenantTelemetry> {
+    pub(crate) fn telemetry(&self) -> Arc<TenantTelemetry> {
         self.telemetry.clone()
     }
 
@@ -257,7 +257,7 @@ impl Store {
         Self::with_tenants(tenants.into_iter().map(|(info, reports)| TenantEntry::new(info, reports)).collect(), build)
     }
 
-    pub fn with_tenants(tenants: Vec<TenantHandle>, build: BuildInfo) -> Arc<Store> {
+    pub(crate) fn with_tenants(tenants: Vec<TenantHandle>, build: BuildInfo) -> Arc<Store> {
         let store = Arc::new(Store {
             tenants: RwLock::new(tenants.into()),
             build,
@@ -282,7 +282,7 @@ impl Store {
     }
 
     /// Replaces the list of tenants (after a reload) and records the reload as successful.
-    pub fn set_tenants(&self, tenants: Vec<TenantHandle>) {
+    pub(crate) fn set_tenants(&self, tenants: Vec<TenantHandle>) {
         *self.tenants.write().unwrap_or_else(|p| p.into_inner()) = tenants.into();
         *self.reload.lock().unwrap_or_else(|p| p.into_inner()) =
             ReloadStatus { successful: true, last_success: SystemTime::now() };
@@ -292,12 +292,12 @@ impl Store {
     }
 
     /// Records a reload that was rejected; the running configuration stays.
-    pub fn reload_failed(&self) {
+    pub(crate) fn reload_failed(&self) {
         self.reload.lock().unwrap_or_else(|p| p.into_inner()).successful = false;
         self.invalidate();
     }
 
-    pub fn reload_status(&self) -> ReloadStatus {
+    pub(crate) fn reload_status(&self) -> ReloadStatus {
         *self.reload.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -312,7 +312,7 @@ impl Store {
     /// exposition. Read from /proc at most once per [`PROCESS_METRICS_MAX_AGE`], so that a flood of
     /// scrapes (a load test) does not read /proc for each one; a concurrent scrape waits for the read
     /// in progress.
-    pub fn process_metrics(&self) -> Arc<Suffix> {
+    pub(crate) fn process_metrics(&self) -> Arc<Suffix> {
         let mut cached = self.process.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((read_at, suffix)) = &*cached
             && read_at.elapsed() < PROCESS_METRICS_MAX_AGE
@@ -356,7 +356,7 @@ impl Store {
     }
 
     /// Follows changes of the data (not of the health alone): one increment per successful poll.
-    pub fn subscribe_data(&self) -> watch::Receiver<u64> {
+    pub(crate) fn subscribe_data(&self) -> watch::Receiver<u64> {
         self.data_version.subscribe()
     }
 
@@ -364,7 +364,7 @@ impl Store {
     /// (and ages) as before the restart. Only reports that this configuration polls and that have no
     /// data yet are restored; returns whether this one was. Does not re-render: call
     /// [`Store::invalidate`] after restoring.
-    pub fn restore(
+    pub(crate) fn restore(
         &self,
         entry: &TenantEntry,
         report: ReportKind,
@@ -394,7 +394,7 @@ impl Store {
     }
 
     /// Keeps the last good data and records why this poll failed.
-    pub fn record_failure(
+    pub(crate) fn record_failure(
         &self,
         tenant: &TenantEntry,
         report: ReportKind,
@@ -428,7 +428,7 @@ impl Store {
 
     /// Why the report is unavailable, if its latest data says it is (retired, not offered in this
     /// cloud, an optional permission missing).
-    pub fn unavailable_reason(&self, tenant: &TenantEntry, report: ReportKind) -> Option<String> {
+    pub(crate) fn unavailable_reason(&self, tenant: &TenantEntry, report: ReportKind) -> Option<String> {
         let reports = tenant.reports.lock().unwrap_or_else(|p| p.into_inner());
         match &reports.get(&report)?.data.as_ref()?.data {
             ReportData::Unavailable(why) => Some(why.clone()),
@@ -450,7 +450,7 @@ impl Store {
 
     /// Marks the exposition out of date if some data has passed its max_staleness since the last
     /// render (it must then stop being exported).
-    pub fn check_staleness(&self) {
+    pub(crate) fn check_staleness(&self) {
         let next = *self.next_stale_at.lock().unwrap_or_else(|p| p.into_inner());
         if next.is_some_and(|at| SystemTime::now() >= at) {
             self.invalidate();

@@ -19,20 +19,20 @@ pub struct TenantTelemetry {
 /// notBefore and notAfter of a client certificate, Unix seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CertificateValidity {
-    pub not_before: i64,
-    pub not_after: i64,
+    pub(crate) not_before: i64,
+    pub(crate) not_after: i64,
 }
 
 impl TenantTelemetry {
-    pub fn requests(&self) -> BTreeMap<(String, String), u64> {
+    pub(crate) fn requests(&self) -> BTreeMap<(String, String), u64> {
         self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    pub fn certificate_validity(&self) -> Option<CertificateValidity> {
+    pub(crate) fn certificate_validity(&self) -> Option<CertificateValidity> {
         *self.certificate_validity.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn tokens(&self) -> (u64, u64) {
+    pub(crate) fn tokens(&self) -> (u64, u64) {
         (self.token_success.load(Ordering::Relaxed), self.token_failure.load(Ordering::Relaxed))
     }
 }
