@@ -4,7 +4,10 @@
 
 use std::ffi::OsStr;
 use std::fs::File;
+use std::io;
 use std::path::{Path, PathBuf};
+
+use rand::Rng;
 
 /// Attempts at a free temporary name before giving up.
 const TEMP_ATTEMPTS: usize = 16;
@@ -29,4 +32,32 @@ pub fn create_temp(dir: &Path, name: &OsStr, mut random: impl FnMut() -> u64) ->
         std::io::ErrorKind::AlreadyExists,
         format!("{TEMP_ATTEMPTS} temporary file names were all taken"),
     ))
+}
+
+/// Replaces `path` with what `write` writes, atomically: a temporary file beside it (mode 0600) is
+/// written and synced, renamed over `path`, and the directory is synced so that the rename survives a
+/// crash. A reader sees the old file or the new one, never a part; on failure the temporary file is
+/// removed and `path` is left as it was (unless only the directory's sync failed, after the rename).
+pub fn replace(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name =
+        path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"))?;
+    let (tmp, mut file) = create_temp(dir, name, || rand::rng().random())?;
+    let result = (|| {
+        // The mode given at creation is narrowed by the umask only; set it outright all the same.
+        #[cfg(unix)]
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        write(&mut file)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)?;
+        // A directory can be opened and synced on Unix only.
+        #[cfg(unix)]
+        File::open(dir)?.sync_all()?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }

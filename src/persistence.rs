@@ -224,37 +224,11 @@ pub fn load(path: &Path, store: &Store) -> Restored {
     restored
 }
 
-/// Replaces `path` with `bytes` atomically: a temporary file in the same directory (mode 0600) is
-/// written and synced, renamed over `path`, and the directory is synced so the rename survives a
-/// crash.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path.file_name().unwrap_or(std::ffi::OsStr::new("state"));
-    let (tmp, mut file) = crate::atomic_file::create_temp(&dir, name, rand::random)?;
-    let result = (|| {
-        // The mode given at creation is narrowed by the umask only; set it outright all the same.
-        #[cfg(unix)]
-        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, path)?;
-        #[cfg(unix)]
-        std::fs::File::open(&dir)?.sync_all()?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
 /// Encodes the store's state and writes it; one warning naming the file on failure.
 fn save(path: &Path, status: &[TenantStatus]) {
-    let result = encode(status).map_err(std::io::Error::other).and_then(|bytes| write_atomic(path, &bytes));
+    let result = encode(status)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| crate::atomic_file::replace(path, |f| f.write_all(&bytes)));
     match result {
         Ok(()) => tracing::debug!(file = %path.display(), "state file written"),
         Err(e) => {

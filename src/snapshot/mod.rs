@@ -5,12 +5,14 @@
 mod exposition;
 mod families;
 mod process;
+mod reference;
 mod render;
 mod state;
 mod telemetry;
 
 pub use exposition::{Exposition, KEEP_PLAIN_UP_TO, Suffix};
 pub use families::{FAMILIES, Family};
+pub use reference::render_with_text_encoder;
 pub use render::{CONTENT_TYPE, render};
 pub use state::{
     LastError, PROCESS_METRICS_MAX_AGE, PlannedState, PollHealth, ReloadStatus, ReportData, ReportSnapshot,

@@ -38,8 +38,15 @@ pub fn render(build: &BuildInfo, reload: &ReloadStatus, tenants: &[TenantStatus]
 /// ([`Families::encode`]) or streams them into a compressor ([`Families::write_to`]) without holding a
 /// second, joined copy of the text.
 pub(super) fn render_families(build: &BuildInfo, reload: &ReloadStatus, tenants: &[TenantStatus]) -> Families {
+    let mut families = Families::new();
+    render_into(&mut families, build, reload, tenants);
+    families
+}
+
+/// Walks the store's state into `r`: the direct writer, or in the reference test and the benchmark the
+/// `prometheus` crate's data model (see [`super::reference`]).
+pub(super) fn render_into(r: &mut impl Sink, build: &BuildInfo, reload: &ReloadStatus, tenants: &[TenantStatus]) {
     let now = SystemTime::now();
-    let mut r = Families::new();
     r.set(BUILD_INFO, &[build.version, build.revision], 1.0);
     r.set(CONFIG_RELOAD_SUCCESSFUL, &[], if reload.successful { 1.0 } else { 0.0 });
     r.set(CONFIG_RELOAD_SUCCESS_TIME, &[], unix_seconds(reload.last_success));
@@ -89,7 +96,6 @@ pub(super) fn render_families(build: &BuildInfo, reload: &ReloadStatus, tenants:
             r.data(tenant, t.info.summary_source, &snapshot.data);
         }
     }
-    r
 }
 
 /// Label values escape backslash, double quote and newline (text format 0.0.4).
@@ -110,7 +116,7 @@ fn escape_help(help: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Go's spelling of the special values; Rust's shortest round-trip form otherwise (never an exponent).
-pub(super) fn write_f64(buf: &mut Vec<u8>, v: f64) {
+fn write_f64(buf: &mut Vec<u8>, v: f64) {
     if v.is_nan() {
         buf.extend_from_slice(b"NaN");
     } else if v.is_infinite() {
@@ -162,11 +168,7 @@ fn layout() -> &'static Layout {
     })
 }
 
-impl Families {
-    fn new() -> Self {
-        Families { samples: vec![Vec::new(); FAMILIES.len()], seen: vec![HashSet::new(); FAMILIES.len()] }
-    }
-
+impl Sink for Families {
     fn set(&mut self, family: &str, labels: &[&str], value: f64) {
         if let Some(buf) = self.series(family, labels) {
             write_f64(buf, value);
@@ -179,6 +181,12 @@ impl Families {
             let _ = write!(buf, "{value}");
             buf.push(b'\n');
         }
+    }
+}
+
+impl Families {
+    fn new() -> Self {
+        Families { samples: vec![Vec::new(); FAMILIES.len()], seen: vec![HashSet::new(); FAMILIES.len()] }
     }
 
     /// Writes `name{labels} ` and returns the buffer for the value, or `None` for a series already
@@ -254,6 +262,15 @@ impl Families {
         }
         Ok(())
     }
+}
+
+/// Receives a render's samples: `family` is one of [`FAMILIES`], `labels` its label values in the
+/// table's order. A series already received is ignored (the first value stays), so that malformed
+/// Graph data with a repeated key cannot produce a duplicate sample.
+pub(super) trait Sink {
+    fn set(&mut self, family: &str, labels: &[&str], value: f64);
+
+    fn add(&mut self, family: &str, labels: &[&str], value: u64);
 
     fn data(&mut self, tenant: &str, summary_source: bool, data: &ReportData) {
         match data {
