@@ -12,10 +12,10 @@
 //! The crate's collector keeps CPU time in whole seconds (an integer counter; tikv/rust-prometheus
 //! issues 451 and 560): `rate(process_cpu_seconds_total[1m])` of an exporter idling at 1 % would read
 //! 0 and then a spike of 1/60 every 100 s, so [`Process`] puts getrusage(2)'s user + system time, in
-//! microseconds, in its place, as fine as client_golang's (the dashboards chart that rate). What stays
-//! different from client_golang: the start time in whole seconds (what `changes()` in the restart
-//! alert needs is unaffected), and a `process_max_fds` of 0 for an unlimited soft limit, which Linux
-//! does not allow for RLIMIT_NOFILE (it is capped by `fs.nr_open`).
+//! microseconds, in its place, at least as fine as client_golang's /proc ticks (the dashboards chart
+//! that rate). What stays different from client_golang: the start time in whole seconds (what
+//! `changes()` in the restart alert needs is unaffected), and a `process_max_fds` of 0 for an
+//! unlimited soft limit, which Linux does not allow for RLIMIT_NOFILE (it is capped by `fs.nr_open`).
 
 use std::sync::LazyLock;
 
