@@ -1,7 +1,8 @@
 //! Micro-benchmarks of the costs that grow with a tenant or with Prometheus: decoding and
 //! aggregating userRegistrationDetails pages (users/s per core), rendering the store into the
-//! exposition and compressing it (and the gzip levels to choose from), and serving one scrape from the
-//! cached exposition, plain and gzip.
+//! exposition and compressing it (and the gzip levels to choose from; the text alone, by the direct
+//! writer and by the `prometheus` crate's TextEncoder), and serving one scrape from the cached
+//! exposition, plain and gzip.
 //!
 //! The pages are real simulator answers (fetched once over loopback at setup, with the exporter's
 //! `$select`), so the decoder sees the same bytes as in production tests. Run with
@@ -23,7 +24,7 @@ use entra_authmethods_exporter::http::router;
 use entra_authmethods_exporter::poller::registration::decode_page;
 use entra_authmethods_exporter::reports::registration_details::{PATH, SELECT};
 use entra_authmethods_exporter::reports::{Page, ReportKind};
-use entra_authmethods_exporter::snapshot::{BuildInfo, ReportData, Store, TenantInfo};
+use entra_authmethods_exporter::snapshot::{self, BuildInfo, ReportData, Store, TenantInfo};
 use graph_simulator::{self, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_TENANT_ID, SimulatorConfig};
 
 /// Users in the simulated tenant the pages come from: ten full pages of 1000 rows.
@@ -217,6 +218,16 @@ fn render(c: &mut Criterion, pages: &[Bytes]) {
                 store.invalidate();
                 black_box(store.cached_exposition())
             })
+        });
+        // The text alone, without compression: the direct writer the exporter uses, and the same state
+        // through the `prometheus` crate's MetricFamily protos and TextEncoder (the reference its test
+        // compares against).
+        let (build, reload, status) = (BuildInfo::current(), store.reload_status(), store.status());
+        group.bench_function(format!("text_{tenants}_tenants"), |b| {
+            b.iter(|| black_box(snapshot::render(&build, &reload, &status)))
+        });
+        group.bench_function(format!("text_encoder_{tenants}_tenants"), |b| {
+            b.iter(|| black_box(snapshot::render_with_text_encoder(&build, &reload, &status)))
         });
     }
     group.finish();

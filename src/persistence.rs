@@ -23,9 +23,9 @@ use crate::reports::ReportKind;
 use crate::snapshot::{ReportData, ReportSnapshot, Store, TenantStatus};
 
 /// Value of the file's `format` key.
-pub const FORMAT: &str = "entra-authmethods-exporter-state";
+pub(crate) const FORMAT: &str = "entra-authmethods-exporter-state";
 /// Value of the file's `version` key; another version is ignored.
-pub const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 1;
 /// Larger files are not read: the aggregates of even many tenants are far smaller.
 const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
 
@@ -68,7 +68,7 @@ fn parse_time(text: &str) -> Option<SystemTime> {
 }
 
 /// The file's contents for the store's current state.
-pub fn encode(status: &[TenantStatus]) -> Result<Vec<u8>, serde_json::Error> {
+pub(crate) fn encode(status: &[TenantStatus]) -> Result<Vec<u8>, serde_json::Error> {
     let mut tenants = Vec::with_capacity(status.len());
     for t in status {
         let mut reports = Vec::new();
@@ -93,7 +93,7 @@ pub fn encode(status: &[TenantStatus]) -> Result<Vec<u8>, serde_json::Error> {
 
 /// Why a state file was not used.
 #[derive(Debug, thiserror::Error)]
-pub enum LoadError {
+pub(crate) enum LoadError {
     #[error("cannot read it: {0}")]
     Io(#[from] std::io::Error),
     #[error("it is larger than {MAX_FILE_SIZE} bytes")]
@@ -112,11 +112,11 @@ pub enum LoadError {
 
 /// What [`load`] restored.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Restored {
+pub(crate) struct Restored {
     /// Reports whose data was put back.
-    pub reports: usize,
+    pub(crate) reports: usize,
     /// Entries for tenants or reports not in this configuration, or not decodable.
-    pub ignored: usize,
+    pub(crate) ignored: usize,
 }
 
 fn read(path: &Path) -> Result<Option<StateFile>, LoadError> {
@@ -166,7 +166,7 @@ fn check_values(file: &StateFile) -> Result<(), LoadError> {
 
 /// Restores the data of `path` into `store` (before the first poll). Problems are logged, never
 /// fatal; the file is not modified.
-pub fn load(path: &Path, store: &Store) -> Restored {
+pub(crate) fn load(path: &Path, store: &Store) -> Restored {
     let file = match read(path) {
         Ok(Some(f)) => f,
         Ok(None) => {
@@ -224,37 +224,11 @@ pub fn load(path: &Path, store: &Store) -> Restored {
     restored
 }
 
-/// Replaces `path` with `bytes` atomically: a temporary file in the same directory (mode 0600) is
-/// written and synced, renamed over `path`, and the directory is synced so the rename survives a
-/// crash.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path.file_name().unwrap_or(std::ffi::OsStr::new("state"));
-    let (tmp, mut file) = crate::atomic_file::create_temp(&dir, name, rand::random)?;
-    let result = (|| {
-        // The mode given at creation is narrowed by the umask only; set it outright all the same.
-        #[cfg(unix)]
-        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, path)?;
-        #[cfg(unix)]
-        std::fs::File::open(&dir)?.sync_all()?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
 /// Encodes the store's state and writes it; one warning naming the file on failure.
 fn save(path: &Path, status: &[TenantStatus]) {
-    let result = encode(status).map_err(std::io::Error::other).and_then(|bytes| write_atomic(path, &bytes));
+    let result = encode(status)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| crate::atomic_file::replace(path, |f| f.write_all(&bytes)));
     match result {
         Ok(()) => tracing::debug!(file = %path.display(), "state file written"),
         Err(e) => {
@@ -265,7 +239,7 @@ fn save(path: &Path, status: &[TenantStatus]) {
 
 /// Writes the state file after data changes, coalescing bursts: while a write runs, further changes
 /// are collected into the next single write.
-pub struct StateWriter {
+pub(crate) struct StateWriter {
     path: PathBuf,
     store: Arc<Store>,
     /// The store's data version last written (or attempted).
@@ -273,17 +247,13 @@ pub struct StateWriter {
 }
 
 impl StateWriter {
-    pub fn new(path: PathBuf, store: Arc<Store>) -> Arc<StateWriter> {
+    pub(crate) fn new(path: PathBuf, store: Arc<Store>) -> Arc<StateWriter> {
         let current = *store.subscribe_data().borrow();
         Arc::new(StateWriter { path, store, written: watch::channel(current).0 })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Follows the store until `shutdown`, then writes what is still pending and returns.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+    pub(crate) async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let mut changes = self.store.subscribe_data();
         loop {
             tokio::select! {
@@ -300,7 +270,7 @@ impl StateWriter {
     }
 
     /// Writes the current state if data changed since the last write.
-    pub async fn save_pending(&self) {
+    pub(crate) async fn save_pending(&self) {
         let version = *self.store.subscribe_data().borrow();
         if version <= *self.written.borrow() {
             return;
@@ -315,7 +285,7 @@ impl StateWriter {
     }
 
     /// Resolves once every data change made before the call has been written (or its write failed).
-    pub async fn flush(&self) {
+    pub(crate) async fn flush(&self) {
         let target = *self.store.subscribe_data().borrow();
         let mut rx = self.written.subscribe();
         let _ = rx.wait_for(|&w| w >= target).await;

@@ -1,7 +1,10 @@
-//! Client assertions (graph-api.md 11.3): a certificate and its private key, read from PEM files,
-//! sign a short-lived JWT that replaces the client secret. `jsonwebtoken` (on ring, rustls' provider)
-//! signs it PS256, the algorithm of the current Entra documentation; the header carries `x5t#S256`,
-//! the base64url SHA-256 thumbprint of the DER certificate.
+//! Client assertions (Microsoft identity platform, "certificate credentials":
+//! <https://learn.microsoft.com/en-us/entra/identity-platform/certificate-credentials>): a certificate
+//! and its private key, read from PEM files, sign a short-lived JWT that replaces the client secret.
+//! It is signed PS256 (RSA-PSS with SHA-256, RFC 7518 §3.5), the algorithm of the current Entra
+//! documentation, with ring directly: ring is already rustls' provider and verifies and hashes here
+//! too, and a compact JWS (RFC 7515 §7.1) of a fixed header is two base64url parts and a signature.
+//! The header carries `x5t#S256`, the base64url SHA-256 thumbprint of the DER certificate.
 //!
 //! Entra ID accepts only RSA certificates for client assertions (RS256 or PS256), so a certificate
 //! or key of any other type (EC, Ed25519) is refused when the files are loaded, with the fix.
@@ -12,7 +15,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use ring::{digest, signature};
 use x509_parser::der_parser::{self, ber::BerObjectContent};
 use x509_parser::oid_registry::{self, Oid};
@@ -20,10 +22,10 @@ use x509_parser::oid_registry::{self, Oid};
 use crate::config::Secret;
 
 /// `client_assertion_type` of certificate and federated assertions (RFC 7523).
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Lifetime of an assertion: Entra recommends 5 to 10 minutes; it is used once, at once.
-pub const ASSERTION_LIFETIME_SECS: i64 = 300;
+pub(crate) const ASSERTION_LIFETIME_SECS: i64 = 300;
 
 /// The smallest RSA key Entra and ring accept.
 const MIN_RSA_BITS: usize = 2048;
@@ -33,16 +35,16 @@ const RSA_ONLY: &str =
     "Entra ID accepts only RSA certificates for client assertions; create an RSA key of at least 2048 bits";
 
 /// A certificate with its private key, ready to sign assertions.
-pub struct ClientCertificate {
-    /// The RSA private key (PKCS#1 DER inside), for `jsonwebtoken`.
-    key: EncodingKey,
+pub(crate) struct ClientCertificate {
+    /// The RSA private key (ring's key pair never prints it).
+    key: signature::RsaKeyPair,
     /// base64url(SHA-256(DER certificate)): the `x5t#S256` header.
-    pub thumbprint_s256: String,
+    pub(crate) thumbprint_s256: String,
     /// Unix seconds of notBefore and notAfter.
-    pub not_before: i64,
-    pub not_after: i64,
+    pub(crate) not_before: i64,
+    pub(crate) not_after: i64,
     /// The certificate file, for messages.
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
 }
 
 impl fmt::Debug for ClientCertificate {
@@ -57,7 +59,18 @@ impl fmt::Debug for ClientCertificate {
     }
 }
 
-/// The claims of a client assertion (graph-api.md 11.3), in the order the documentation lists them.
+/// The JOSE header of a client assertion. The members in this order, as the assertions were written
+/// before (by `jsonwebtoken`): a signed JWT's bytes are not reordered by anyone, but keeping them
+/// spares a reviewer the question.
+#[derive(serde::Serialize)]
+struct AssertionHeader<'a> {
+    typ: &'static str,
+    alg: &'static str,
+    #[serde(rename = "x5t#S256")]
+    x5t_s256: &'a str,
+}
+
+/// The claims of a client assertion, in the order Microsoft's certificate-credentials page lists them.
 #[derive(serde::Serialize)]
 struct AssertionClaims<'a> {
     aud: &'a str,
@@ -69,24 +82,24 @@ struct AssertionClaims<'a> {
     exp: i64,
 }
 
-pub fn b64url(bytes: &[u8]) -> String {
+pub(crate) fn b64url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// `x5t#S256` of a DER certificate.
-pub fn thumbprint_s256(der: &[u8]) -> String {
+pub(crate) fn thumbprint_s256(der: &[u8]) -> String {
     b64url(digest::digest(&digest::SHA256, der).as_ref())
 }
 
 /// RFC 3339 UTC for messages.
-pub fn format_unix(t: i64) -> String {
+pub(crate) fn format_unix(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
         .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_else(|| t.to_string())
 }
 
-pub fn now_unix() -> i64 {
+pub(crate) fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
@@ -136,7 +149,7 @@ impl ClientCertificate {
     /// Reads `cert_file` (PEM: the certificate first, and its key unless `key_file` is given).
     /// Errors name the file and the problem, never key material. A certificate or key that is not
     /// RSA is refused: Entra would refuse every assertion it signed.
-    pub fn load(cert_file: &Path, key_file: Option<&Path>) -> Result<Self, String> {
+    pub(crate) fn load(cert_file: &Path, key_file: Option<&Path>) -> Result<Self, String> {
         let cert_pem = std::fs::read(cert_file)
             .map_err(|e| format!("cannot read client_certificate_file {}: {e}", cert_file.display()))?;
         let blocks = pem_blocks(&cert_pem)
@@ -188,7 +201,7 @@ impl ClientCertificate {
             }
         };
         let fail = |what: &str| format!("{key_name} {}: {what}", key_path.display());
-        // PKCS#1 RSAPrivateKey DER: what ring's RsaKeyPair::from_der and jsonwebtoken take.
+        // PKCS#1 RSAPrivateKey DER: what ring's RsaKeyPair::from_der takes.
         let pkcs1 = match key_label.as_str() {
             "PRIVATE KEY" => pkcs8_rsa_key(&key_der).map_err(|p| match p {
                 Pkcs8Problem::Malformed => fail("the PKCS#8 key cannot be parsed"),
@@ -212,7 +225,7 @@ impl ClientCertificate {
         }
         let validity = cert.validity();
         Ok(ClientCertificate {
-            key: EncodingKey::from_rsa_der(&pkcs1),
+            key: pair,
             thumbprint_s256: thumbprint_s256(&cert_der),
             not_before: validity.not_before.timestamp(),
             not_after: validity.not_after.timestamp(),
@@ -221,12 +234,12 @@ impl ClientCertificate {
     }
 
     /// The JWT `alg` of the assertions: always PS256 (RSA-PSS with SHA-256).
-    pub fn algorithm(&self) -> &'static str {
+    pub(crate) fn algorithm(&self) -> &'static str {
         "PS256"
     }
 
     /// Why the certificate cannot be used at `now`, if it cannot: one line naming the file and dates.
-    pub fn validity_problem(&self, now: i64) -> Option<String> {
+    pub(crate) fn validity_problem(&self, now: i64) -> Option<String> {
         let dates = format!("valid from {} to {}", format_unix(self.not_before), format_unix(self.not_after));
         if now > self.not_after {
             Some(format!("client certificate {} has expired ({dates})", self.file.display()))
@@ -238,9 +251,8 @@ impl ClientCertificate {
     }
 
     /// A signed client assertion for the token endpoint `audience`.
-    pub fn assertion(&self, audience: &str, client_id: &str, now: i64) -> Result<Secret, String> {
-        let mut header = Header::new(Algorithm::PS256);
-        header.x5t_s256 = Some(self.thumbprint_s256.clone());
+    pub(crate) fn assertion(&self, audience: &str, client_id: &str, now: i64) -> Result<Secret, String> {
+        let header = AssertionHeader { typ: "JWT", alg: self.algorithm(), x5t_s256: &self.thumbprint_s256 };
         let claims = AssertionClaims {
             aud: audience,
             iss: client_id,
@@ -250,10 +262,17 @@ impl ClientCertificate {
             iat: now,
             exp: now + ASSERTION_LIFETIME_SECS,
         };
-        // jsonwebtoken's errors name the failure kind only (no key material).
-        jsonwebtoken::encode(&header, &claims, &self.key)
-            .map(Secret::new)
-            .map_err(|e| format!("cannot sign the client assertion with {}: {e}", self.file.display()))
+        let fail = |what: &str| format!("cannot sign the client assertion with {}: {what}", self.file.display());
+        // Serialising these two structs cannot fail (strings and integers only); no key material in
+        // the message if it did.
+        let header = serde_json::to_vec(&header).map_err(|e| fail(&e.to_string()))?;
+        let claims = serde_json::to_vec(&claims).map_err(|e| fail(&e.to_string()))?;
+        let signing_input = format!("{}.{}", b64url(&header), b64url(&claims));
+        let mut sig = vec![0; self.key.public().modulus_len()];
+        self.key
+            .sign(&signature::RSA_PSS_SHA256, &ring::rand::SystemRandom::new(), signing_input.as_bytes(), &mut sig)
+            .map_err(|_| fail("the RSA signature failed"))?;
+        Ok(Secret::new(format!("{signing_input}.{}", b64url(&sig))))
     }
 }
 
@@ -279,7 +298,8 @@ mod tests {
 
     #[test]
     fn thumbprints_match_the_documented_example() {
-        // graph-api.md 11.3: hex 84E05C1D98BCE3A5421D225B140B36E86A3D5534 → hOBcHZi846VCHSJbFAs26Go9VTQ
+        // Microsoft's certificate-credentials page: hex 84E05C1D98BCE3A5421D225B140B36E86A3D5534 →
+        // hOBcHZi846VCHSJbFAs26Go9VTQ
         let sha1 = [
             0x84, 0xE0, 0x5C, 0x1D, 0x98, 0xBC, 0xE3, 0xA5, 0x42, 0x1D, 0x22, 0x5B, 0x14, 0x0B, 0x36, 0xE8, 0x6A, 0x3D,
             0x55, 0x34,
@@ -306,6 +326,12 @@ mod tests {
         let jwt = cert.assertion(aud, "c", now).unwrap();
         let parts: Vec<&str> = jwt.expose().split('.').collect();
         assert_eq!(parts.len(), 3);
+        let header_json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[0]).unwrap();
+        assert_eq!(
+            String::from_utf8(header_json).unwrap(),
+            format!(r#"{{"typ":"JWT","alg":"PS256","x5t#S256":"{}"}}"#, cert.thumbprint_s256),
+            "the bytes jsonwebtoken wrote before"
+        );
         let header = decode(parts[0]);
         assert_eq!(
             header,

@@ -5,9 +5,6 @@
 use std::io::Write;
 use std::path::Path;
 
-use rand::Rng;
-
-use crate::atomic_file::create_temp;
 use crate::config::Secret;
 
 pub fn read(path: &Path) -> Result<Secret, String> {
@@ -21,30 +18,11 @@ pub fn read(path: &Path) -> Result<Secret, String> {
 }
 
 pub fn write(path: &Path, token: &Secret) -> Result<(), String> {
-    let fail = |what: &str, e: std::io::Error| format!("cannot {what} refresh_token_file {}: {e}", path.display());
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let file_name =
-        path.file_name().ok_or_else(|| format!("refresh_token_file {} has no file name", path.display()))?;
-    let (tmp, mut f) =
-        create_temp(dir, file_name, || rand::rng().random()).map_err(|e| fail("create a temporary file for", e))?;
-    let result = (|| {
-        // The mode given at creation is narrowed by the umask only; set it outright all the same.
-        #[cfg(unix)]
-        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    crate::atomic_file::replace(path, |f| {
         f.write_all(token.expose().as_bytes())?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        // The rename is durable only once the directory entry is.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| fail("write", e))
+        f.write_all(b"\n")
+    })
+    .map_err(|e| format!("cannot write refresh_token_file {}: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -52,6 +30,7 @@ mod tests {
     use std::ffi::OsStr;
 
     use super::*;
+    use crate::atomic_file::create_temp;
 
     #[test]
     fn written_atomically_with_owner_only_permissions() {

@@ -11,7 +11,7 @@ use crate::snapshot::{ReloadStatus, ReportData, TenantStatus};
 const HEADLINES: [&str; 5] =
     ["mfaCapable", "ssprCapable", "passwordlessCapable", "phishingResistantCapable", "mfaRegistered"];
 
-pub(crate) fn render(tenants: &[TenantStatus], reload: &ReloadStatus, telemetry_path: &str) -> String {
+pub fn render(tenants: &[TenantStatus], reload: &ReloadStatus, telemetry_path: &str) -> String {
     let mut html = String::with_capacity(4096);
     html.push_str(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Entra authentication-methods exporter</title>\

@@ -6,19 +6,20 @@ mod contract;
 mod exposition;
 mod families;
 mod process;
+mod reference;
 mod render;
 mod state;
 mod telemetry;
 
 pub use contract::{REGENERATE as REGENERATE_CONTRACT, markdown as contract_markdown};
-pub use exposition::{Exposition, KEEP_PLAIN_UP_TO, Suffix};
 pub use families::{FAMILIES, Family, LabelValues, PROCESS_FAMILIES, Presence, SHARED_LABELS};
+pub use reference::render_with_text_encoder;
 pub use render::{CONTENT_TYPE, render, render_at};
 pub use state::{
     LastError, PROCESS_METRICS_MAX_AGE, PlannedState, PollHealth, ReloadStatus, ReportData, ReportSnapshot,
     ReportState, Store, TenantEntry, TenantHandle, TenantInfo, TenantStatus,
 };
-pub use telemetry::{CertificateValidity, TenantTelemetry};
+pub(crate) use telemetry::TenantTelemetry;
 
 /// Version and revision of this binary, for `entra_authmethods_build_info`.
 #[derive(Debug, Clone)]

@@ -48,7 +48,20 @@ pub(super) fn render_families(build: &BuildInfo, reload: &ReloadStatus, tenants:
 }
 
 fn render_families_at(build: &BuildInfo, reload: &ReloadStatus, tenants: &[TenantStatus], now: SystemTime) -> Families {
-    let mut r = Families::new();
+    let mut families = Families::new();
+    render_into(&mut families, build, reload, tenants, now);
+    families
+}
+
+/// Walks the store's state into `r` as of `now`: the direct writer, or in the reference test and the
+/// benchmark the `prometheus` crate's data model (see [`super::reference`]).
+pub(super) fn render_into(
+    r: &mut impl Sink,
+    build: &BuildInfo,
+    reload: &ReloadStatus,
+    tenants: &[TenantStatus],
+    now: SystemTime,
+) {
     r.set(BUILD_INFO, &[build.version, build.revision], 1.0);
     r.set(CONFIG_RELOAD_SUCCESSFUL, &[], if reload.successful { 1.0 } else { 0.0 });
     r.set(CONFIG_RELOAD_SUCCESS_TIME, &[], unix_seconds(reload.last_success));
@@ -98,7 +111,6 @@ fn render_families_at(build: &BuildInfo, reload: &ReloadStatus, tenants: &[Tenan
             r.data(tenant, t.info.summary_source, &snapshot.data);
         }
     }
-    r
 }
 
 /// Label values escape backslash, double quote and newline (text format 0.0.4).
@@ -119,7 +131,7 @@ fn escape_help(help: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Go's spelling of the special values; Rust's shortest round-trip form otherwise (never an exponent).
-pub(super) fn write_f64(buf: &mut Vec<u8>, v: f64) {
+fn write_f64(buf: &mut Vec<u8>, v: f64) {
     if v.is_nan() {
         buf.extend_from_slice(b"NaN");
     } else if v.is_infinite() {
@@ -171,11 +183,7 @@ fn layout() -> &'static Layout {
     })
 }
 
-impl Families {
-    fn new() -> Self {
-        Families { samples: vec![Vec::new(); FAMILIES.len()], seen: vec![HashSet::new(); FAMILIES.len()] }
-    }
-
+impl Sink for Families {
     fn set(&mut self, family: &str, labels: &[&str], value: f64) {
         if let Some(buf) = self.series(family, labels) {
             write_f64(buf, value);
@@ -188,6 +196,12 @@ impl Families {
             let _ = write!(buf, "{value}");
             buf.push(b'\n');
         }
+    }
+}
+
+impl Families {
+    fn new() -> Self {
+        Families { samples: vec![Vec::new(); FAMILIES.len()], seen: vec![HashSet::new(); FAMILIES.len()] }
     }
 
     /// Writes `name{labels} ` and returns the buffer for the value, or `None` for a series already
@@ -263,6 +277,15 @@ impl Families {
         }
         Ok(())
     }
+}
+
+/// Receives a render's samples: `family` is one of [`FAMILIES`], `labels` its label values in the
+/// table's order. A series already received is ignored (the first value stays), so that malformed
+/// Graph data with a repeated key cannot produce a duplicate sample.
+pub(super) trait Sink {
+    fn set(&mut self, family: &str, labels: &[&str], value: f64);
+
+    fn add(&mut self, family: &str, labels: &[&str], value: u64);
 
     fn data(&mut self, tenant: &str, summary_source: bool, data: &ReportData) {
         match data {
@@ -479,8 +502,10 @@ pub(super) mod tests {
                 .unwrap()
         };
         assert!(!render_one(&t).contains("\nentra_authmethods_client_certificate_"), "secret credential: no series");
-        t.certificate_validity =
-            Some(crate::snapshot::CertificateValidity { not_before: 1_800_000_000, not_after: 1_900_000_000 });
+        t.certificate_validity = Some(crate::snapshot::telemetry::CertificateValidity {
+            not_before: 1_800_000_000,
+            not_after: 1_900_000_000,
+        });
         let text = render_one(&t);
         for line in [
             "entra_authmethods_client_certificate_not_before_timestamp_seconds{tenant=\"contoso\"} 1800000000",

@@ -297,7 +297,7 @@ impl Store {
         self.invalidate();
     }
 
-    pub(crate) fn reload_status(&self) -> ReloadStatus {
+    pub fn reload_status(&self) -> ReloadStatus {
         *self.reload.lock().unwrap_or_else(|p| p.into_inner())
     }
 
