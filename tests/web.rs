@@ -1,6 +1,8 @@
-//! `--web.config.file`: TLS, client certificates, certificate rotation, basic auth and security
-//! headers over real sockets on 127.0.0.1, with a CA and certificates generated at test time; and
-//! every malformed fixture under tests/testdata/web rejected with a message naming its key.
+//! `--web.config.file`: TLS, client certificates, certificate rotation, basic auth, the rate limit and
+//! security headers over real sockets on 127.0.0.1, with a CA and certificates generated at test
+//! time; every malformed fixture under tests/testdata/web rejected with a message naming its key;
+//! and exporter-toolkit's own test cases (tests/testdata/web/toolkit) with its verdicts, or the
+//! documented difference (docs/web-config.md) where rustls or HTTP/1.1 cannot follow.
 
 mod common;
 
@@ -34,7 +36,13 @@ fn ca(name: &str) -> Ca {
 
 /// (certificate PEM, key PEM) signed by `ca`.
 fn leaf(ca: &Ca, name: &str, client: bool) -> (String, String) {
-    let sans = if client { vec![] } else { vec!["127.0.0.1".to_string(), "localhost".to_string()] };
+    let sans: &[&str] = if client { &[] } else { &["127.0.0.1", "localhost"] };
+    leaf_with_sans(ca, name, client, sans)
+}
+
+/// Like [`leaf`], with these SANs (IP addresses where they parse as one, DNS names otherwise).
+fn leaf_with_sans(ca: &Ca, name: &str, client: bool, sans: &[&str]) -> (String, String) {
+    let sans = sans.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let mut params = CertificateParams::new(sans).unwrap();
     params.distinguished_name.push(rcgen::DnType::CommonName, name);
     params.extended_key_usages =
@@ -351,12 +359,15 @@ async fn rsa_pkcs1_key_is_served() {
 #[tokio::test]
 async fn optional_and_unverified_client_certificate_policies() {
     let stranger_ca = ca("another CA");
-    for (policy, anonymous_ok, stranger_ok) in [
-        ("VerifyClientCertIfGiven", true, false),
-        ("RequireAnyClientCert", false, true),
-        ("RequestClientCert", true, true),
+    // The last row is exporter-toolkit's canonical file (web_config_noAuth.good.yml): without a
+    // client CA, a given certificate is checked against the system's trust store, which does not
+    // hold the test CAs.
+    for (policy, ca_line, anonymous_ok, stranger_ok) in [
+        ("VerifyClientCertIfGiven", "  client_ca_file: ca.crt\n", true, false),
+        ("RequireAnyClientCert", "", false, true),
+        ("RequestClientCert", "", true, true),
+        ("VerifyClientCertIfGiven", "", true, false),
     ] {
-        let ca_line = if policy == "VerifyClientCertIfGiven" { "  client_ca_file: ca.crt\n" } else { "" };
         let setup = Setup::new(&format!(
             "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  client_auth_type: {policy}\n{ca_line}"
         ));
@@ -372,4 +383,340 @@ async fn optional_and_unverified_client_certificate_policies() {
         assert_eq!(got == Some(200), stranger_ok, "{policy}: certificate from an unknown CA");
         exporter.shutdown().await;
     }
+}
+
+/// A router standing in for the exporter's, served through the web config like the exporter is.
+async fn serve_web(web: WebConfig) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    use axum::routing::get;
+    use entra_authmethods_exporter::http::web::{ConnectionLimits, serve};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = axum::Router::new()
+        .route("/metrics", get(|| async { "metrics\n" }))
+        .route("/readyz", get(|| async { "ready\n" }))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/-/healthy", get(|| async { "ok\n" }));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(listener, router, Some(web), ConnectionLimits::default(), async move {
+        let _ = stopped.await;
+    }));
+    (addr, stop)
+}
+
+fn toolkit_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/web/toolkit").join(name)
+}
+
+/// The project's committed RSA test certificate (self-signed, SAN 127.0.0.1) that the toolkit
+/// fixtures serve, as exporter-toolkit's serve an RSA certificate.
+fn rsa_pem() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/web/rsa.crt")).unwrap()
+}
+
+/// One GET over a fresh TLS connection with a client limited to `suites` and `groups` (rustls' ring
+/// defaults where `None`): the status and the negotiated suite, or the failure.
+async fn raw_tls_get(
+    addr: SocketAddr,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    suites: Option<&[rustls::CipherSuite]>,
+    groups: Option<&[rustls::NamedGroup]>,
+) -> Result<(u16, rustls::CipherSuite), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut provider = rustls::crypto::ring::default_provider();
+    if let Some(suites) = suites {
+        // In the order given: the client's preference.
+        let all = rustls::crypto::ring::ALL_CIPHER_SUITES;
+        provider.cipher_suites =
+            suites.iter().filter_map(|id| all.iter().find(|s| s.suite() == *id).copied()).collect();
+    }
+    if let Some(groups) = groups {
+        provider.kx_groups.retain(|g| groups.contains(&g.name()));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der(&rsa_pem())).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(versions)
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let name = rustls::pki_types::ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+    let mut tls =
+        tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| e.to_string())?;
+    let suite = tls.get_ref().1.negotiated_cipher_suite().map(|s| s.suite()).ok_or("no suite")?;
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut response = Vec::new();
+    // A close without close_notify after a complete answer is not a failure here.
+    if let Err(e) = tls.read_to_end(&mut response).await
+        && response.is_empty()
+    {
+        return Err(e.to_string());
+    }
+    let head = String::from_utf8_lossy(&response);
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or(format!("no HTTP answer: {head}"))?;
+    Ok((status, suite))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Verdict {
+    Accept,
+    /// Refused at load, the one-line error containing this.
+    Reject(&'static str),
+}
+
+use Verdict::{Accept, Reject};
+
+/// exporter-toolkit's web/tls_config_test.go cases, one fixture each under tests/testdata/web/toolkit
+/// (the first line of each names the toolkit file): (fixture, the toolkit's verdict, the verdict
+/// here, a warning expected here). The verdicts differ only where docs/web-config.md says why.
+const TOOLKIT_CASES: &[(&str, Verdict, Verdict, Option<&str>)] = &[
+    ("no-such-web-config.yml", Reject(""), Reject("cannot read the file"), None),
+    ("empty.yml", Accept, Accept, None),
+    ("junk.yml", Reject(""), Reject("invalid type"), None),
+    ("misspelled_key.yml", Reject(""), Reject("certfile_typo"), None),
+    ("cert_file_empty.yml", Reject(""), Reject("tls_server_config.cert_file"), None),
+    ("inline_cert_empty.yml", Reject(""), Reject("tls_server_config.cert_file"), None),
+    ("key_file_empty.yml", Reject(""), Reject("tls_server_config.key_file"), None),
+    ("inline_key_empty.yml", Reject(""), Reject("tls_server_config.key_file"), None),
+    ("cert_and_key_file_empty.yml", Reject(""), Reject("tls_server_config.cert_file"), None),
+    ("cert_file_missing.yml", Reject(""), Reject("No such file"), None),
+    ("key_file_missing.yml", Reject(""), Reject("No such file"), None),
+    ("cert_and_key_files_missing.yml", Reject(""), Reject("No such file"), None),
+    ("ca_without_client_auth.yml", Reject(""), Reject("tls_server_config.client_ca_file"), None),
+    ("client_ca_file_missing.yml", Reject(""), Reject("tls_server_config.client_ca_file"), None),
+    ("password_not_bcrypt.yml", Reject(""), Reject("basic_auth_users.mallory"), None),
+    ("invented_cipher.yml", Reject(""), Reject("tls_server_config.cipher_suites"), None),
+    ("invented_curve.yml", Reject(""), Reject("tls_server_config.curve_preferences"), None),
+    ("tls_version_typo.yml", Reject(""), Reject("tls_server_config.min_version"), None),
+    ("verify_if_given_without_ca.yml", Accept, Accept, Some("system's trust store")),
+    ("inline_cert_and_key.yml", Accept, Accept, Some("system's trust store")),
+    ("all_ciphers.yml", Accept, Accept, Some("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA left out")),
+    ("some_ciphers.yml", Accept, Accept, None),
+    ("some_ciphers_client_order.yml", Accept, Accept, None),
+    ("all_curves.yml", Accept, Accept, Some("CurveP521 left out")),
+    // ring has no P-521 and leaving it out would leave no curve.
+    ("only_p521.yml", Accept, Reject("tls_server_config.curve_preferences: CurveP521"), None),
+    ("no_http2_ciphers.yml", Accept, Accept, None),
+    // Go's HTTP/2 rule; this server speaks HTTP/1.1 only.
+    ("http2_without_required_cipher.yml", Reject("HTTP/2"), Accept, Some("HTTP/2")),
+    ("headers.yml", Accept, Accept, None),
+    ("bad_content_type_options.yml", Reject(""), Reject("http_server_config.headers.X-Content-Type-Options"), None),
+    ("bad_frame_options.yml", Reject(""), Reject("http_server_config.headers.X-Frame-Options"), None),
+    ("header_not_allowed.yml", Reject(""), Reject("http_server_config.headers.Content-Type"), None),
+    ("require_any_client_cert.yml", Accept, Accept, None),
+    ("require_any_client_cert_inline_key.yml", Accept, Accept, None),
+    ("require_and_verify.yml", Accept, Accept, None),
+    ("require_and_verify_without_ca.yml", Accept, Accept, Some("system's trust store")),
+    ("allowed_sans_match.yml", Accept, Accept, None),
+    ("allowed_sans_no_match.yml", Accept, Accept, None),
+    ("rate_limit_off.yml", Accept, Accept, None),
+    ("rate_limit_burst_zero.yml", Accept, Accept, Some("429")),
+    ("users.yml", Accept, Accept, None),
+    ("users_no_tls.yml", Accept, Accept, None),
+];
+
+#[test]
+fn exporter_toolkit_cases_get_the_toolkit_verdict() {
+    let dir = toolkit_fixture("");
+    let mut on_disk: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    on_disk.sort();
+    let mut listed: Vec<String> =
+        TOOLKIT_CASES.iter().map(|c| c.0.to_string()).filter(|f| !f.starts_with("no-such")).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed, "every fixture in {} is a case, and every case has a fixture", dir.display());
+    let mut differences = Vec::new();
+    for &(fixture, toolkit, here, warning) in TOOLKIT_CASES {
+        let path = toolkit_fixture(fixture);
+        if path.exists() {
+            let first = std::fs::read_to_string(&path).unwrap();
+            assert!(first.starts_with("# Reproduces exporter-toolkit web/testdata/"), "{fixture} names its case");
+        }
+        if std::mem::discriminant(&toolkit) != std::mem::discriminant(&here) {
+            differences.push(fixture);
+        }
+        match (WebConfig::load(&path), here) {
+            (Ok(web), Accept) => {
+                let found = web.warnings().iter().find(|w| warning.is_some_and(|expected| w.contains(expected)));
+                assert_eq!(found.is_some(), warning.is_some(), "{fixture}: warnings {:?}", web.warnings());
+                assert!(web.warnings().iter().all(|w| !w.contains('\n') && w.contains(fixture)), "{fixture}");
+                assert_eq!(web.password_verifications(), 0, "{fixture}: nothing verified at load");
+            }
+            (Err(e), Reject(expected)) => {
+                assert!(!e.contains('\n') && e.contains(fixture), "{fixture}: one line naming the file: {e}");
+                assert!(e.contains(expected), "{fixture}: {e:?} should contain {expected:?}");
+                assert!(!e.contains("PRIVATE KEY") && !e.contains("$2b$") && !e.contains("hunter2"), "{e}");
+            }
+            (got, want) => panic!("{fixture}: expected {want:?}, got {:?}", got.map(|w| w.summary())),
+        }
+    }
+    assert_eq!(differences, ["only_p521.yml", "http2_without_required_cipher.yml"], "documented differences only");
+}
+
+/// The toolkit's cipher cases over real handshakes: its server serves an RSA certificate, as these
+/// fixtures do. Its "no common cipher" client offers a CBC suite, which a rustls client cannot;
+/// ChaCha20, also outside the server's list, stands in for it.
+#[tokio::test]
+async fn toolkit_cipher_and_curve_cases_over_tls() {
+    use rustls::CipherSuite::{
+        TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 as AES128, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 as AES256,
+        TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 as CHACHA,
+    };
+    let tls12: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
+    let any: &[&'static rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13, &rustls::version::TLS12];
+    for fixture in ["some_ciphers.yml", "some_ciphers_client_order.yml"] {
+        let (addr, _stop) = serve_web(WebConfig::load(toolkit_fixture(fixture)).unwrap()).await;
+        assert_eq!(raw_tls_get(addr, tls12, Some(&[AES128]), None).await, Ok((200, AES128)), "{fixture}");
+        assert!(raw_tls_get(addr, tls12, Some(&[CHACHA]), None).await.is_err(), "{fixture}: no common suite");
+        // The client prefers AES-128 and the server takes the client's order (Go ignores
+        // prefer_server_cipher_suites since 1.18).
+        assert_eq!(raw_tls_get(addr, tls12, Some(&[AES128, AES256]), None).await, Ok((200, AES128)), "{fixture}");
+        assert!(raw_tls_get(addr, &[&rustls::version::TLS13], None, None).await.is_err(), "{fixture}: TLS 1.2 only");
+    }
+    let (addr, _stop) = serve_web(WebConfig::load(toolkit_fixture("all_ciphers.yml")).unwrap()).await;
+    assert_eq!(raw_tls_get(addr, tls12, Some(&[CHACHA]), None).await.map(|r| r.0), Ok(200));
+    assert_eq!(raw_tls_get(addr, any, None, None).await.map(|r| r.0), Ok(200));
+
+    let (addr, _stop) = serve_web(WebConfig::load(toolkit_fixture("all_curves.yml")).unwrap()).await;
+    for group in [rustls::NamedGroup::X25519, rustls::NamedGroup::secp256r1, rustls::NamedGroup::secp384r1] {
+        assert_eq!(raw_tls_get(addr, any, None, Some(&[group])).await.map(|r| r.0), Ok(200), "{group:?}");
+    }
+    // A curve the file leaves out is refused: X25519 only, a P-256 client.
+    let dir = tempfile::tempdir().unwrap();
+    let rsa = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/web");
+    let yml = format!(
+        "tls_server_config:\n  cert_file: {}\n  key_file: {}\n  curve_preferences: [X25519]\n",
+        rsa.join("rsa.crt").display(),
+        rsa.join("rsa.key").display()
+    );
+    std::fs::write(dir.path().join("web.yml"), yml).unwrap();
+    let (addr, _stop) = serve_web(WebConfig::load(dir.path().join("web.yml")).unwrap()).await;
+    assert!(raw_tls_get(addr, any, None, Some(&[rustls::NamedGroup::secp256r1])).await.is_err());
+    assert_eq!(raw_tls_get(addr, any, None, Some(&[rustls::NamedGroup::X25519])).await.map(|r| r.0), Ok(200));
+
+    // http2 rule: served over HTTP/1.1 with the one suite.
+    let web = WebConfig::load(toolkit_fixture("http2_without_required_cipher.yml")).unwrap();
+    let (addr, _stop) = serve_web(web).await;
+    assert_eq!(raw_tls_get(addr, tls12, None, None).await, Ok((200, AES256)));
+}
+
+#[tokio::test]
+async fn inline_certificate_and_key_are_served() {
+    let pem = rsa_pem();
+    for fixture in ["inline_cert_and_key.yml", "require_any_client_cert_inline_key.yml"] {
+        let web = WebConfig::load(toolkit_fixture(fixture)).unwrap();
+        assert!(!format!("{web:?}").contains("PRIVATE KEY"), "Debug must not show the inline key");
+        let (addr, _stop) = serve_web(web).await;
+        let (cert, key) = leaf(&ca("any CA"), "scraper", true);
+        let identity = (fixture.starts_with("require_any")).then_some((cert.as_str(), key.as_str()));
+        let client = tls_client(ClientOpts { ca_pem: &pem, identity, tls12_only: false });
+        let resp = client.get(https(addr, "/metrics")).send().await.expect("served with the inline pair");
+        assert_eq!(resp.status(), 200, "{fixture}");
+        let tls = resp.extensions().get::<reqwest::tls::TlsInfo>().unwrap().clone();
+        assert_eq!(tls.peer_certificate(), Some(der(&pem).as_ref()), "{fixture}");
+    }
+}
+
+#[tokio::test]
+async fn client_allowed_sans_admit_only_certificates_naming_an_allowed_san() {
+    // As in exporter-toolkit: a DNS name, e-mail, IP address or URI SAN must equal an entry; a
+    // certificate is then required, and for the unverified policy its issuer still does not matter.
+    for (policy, ca_line) in [
+        ("RequireAndVerifyClientCert", "  client_ca_file: ca.crt\n"),
+        ("VerifyClientCertIfGiven", "  client_ca_file: ca.crt\n"),
+        ("RequireAnyClientCert", ""),
+    ] {
+        let setup = Setup::new(&format!(
+            "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  client_auth_type: {policy}\n{ca_line}  client_allowed_sans: [scraper.example, 10.0.0.7]\n"
+        ));
+        let (addr, _stop) = serve_web(setup.load()).await;
+        let status = |identity: Option<(String, String)>| {
+            let ca = setup.ca.pem.clone();
+            async move {
+                let identity = identity.as_ref().map(|(c, k)| (c.as_str(), k.as_str()));
+                let client = tls_client(ClientOpts { ca_pem: &ca, identity, tls12_only: false });
+                client.get(https(addr, "/metrics")).send().await.map(|r| r.status().as_u16()).ok()
+            }
+        };
+        let by_name = leaf_with_sans(&setup.ca, "a", true, &["other.example", "scraper.example"]);
+        let by_ip = leaf_with_sans(&setup.ca, "b", true, &["10.0.0.7"]);
+        let other = leaf_with_sans(&setup.ca, "c", true, &["other.example", "10.0.0.8"]);
+        let none = leaf(&setup.ca, "scraper.example", true);
+        assert_eq!(status(Some(by_name)).await, Some(200), "{policy}: allowed DNS SAN");
+        assert_eq!(status(Some(by_ip)).await, Some(200), "{policy}: allowed IP SAN");
+        assert_eq!(status(Some(other)).await, None, "{policy}: no allowed SAN");
+        assert_eq!(status(Some(none)).await, None, "{policy}: the common name is not a SAN");
+        assert_eq!(status(None).await, None, "{policy}: no certificate");
+        let stranger = leaf_with_sans(&ca("another CA"), "d", true, &["scraper.example"]);
+        let expected = (policy == "RequireAnyClientCert").then_some(200);
+        assert_eq!(status(Some(stranger)).await, expected, "{policy}: allowed SAN from another CA");
+    }
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429_past_the_burst_but_never_on_healthz() {
+    let hash = bcrypt::hash("pw", 4).unwrap();
+    let setup = Setup::new(&format!(
+        "rate_limit:\n  interval: 1h\n  burst: 3\nbasic_auth_users:\n  prometheus: {hash}\nhttp_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n"
+    ));
+    let web = setup.load();
+    assert_eq!(web.rate_limit().map(|r| r.burst), Some(3));
+    let (addr, _stop) = serve_web(web).await;
+    let client = common::client();
+    let get = |path: &str, auth: bool| {
+        let req = client.get(format!("http://{addr}{path}"));
+        let req = if auth { req.basic_auth("prometheus", Some("pw")) } else { req };
+        async move { req.send().await.unwrap() }
+    };
+    // Refused credentials take a token too, as in exporter-toolkit (the limit comes first).
+    assert_eq!(get("/metrics", false).await.status(), 401);
+    assert_eq!(get("/metrics", true).await.status(), 200);
+    assert_eq!(get("/readyz", true).await.status(), 200);
+    for path in ["/metrics", "/readyz", "/"] {
+        let resp = get(path, true).await;
+        assert_eq!(resp.status(), 429, "{path}");
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff", "headers on 429 too");
+    }
+    for _ in 0..10 {
+        assert_eq!(get("/healthz", false).await.status(), 200);
+        assert_eq!(get("/-/healthy", false).await.status(), 200);
+    }
+    assert_eq!(get("/metrics", true).await.status(), 429);
+
+    // The toolkit's one-second case: a bucket of 0 refuses every request but the liveness probes.
+    let (addr, _stop) = serve_web(WebConfig::load(toolkit_fixture("rate_limit_burst_zero.yml")).unwrap()).await;
+    let resp = client.get(format!("http://{addr}/metrics")).send().await.unwrap();
+    assert_eq!((resp.status().as_u16(), resp.text().await.unwrap()), (429, "Too Many Requests\n".to_string()));
+    assert_eq!(client.get(format!("http://{addr}/healthz")).send().await.unwrap().status(), 200);
+    // interval 0: no limit at all.
+    let (addr, _stop) = serve_web(WebConfig::load(toolkit_fixture("rate_limit_off.yml")).unwrap()).await;
+    for _ in 0..20 {
+        assert_eq!(client.get(format!("http://{addr}/metrics")).send().await.unwrap().status(), 200);
+    }
+}
+
+/// Loading checks bcrypt hashes by their format only: the toolkit's users file, with a cost-18 hash,
+/// loads and serves without one verification; a cost-12 password is verified when its first request
+/// arrives, once (the cache answers the next).
+#[tokio::test]
+async fn bcrypt_hashes_are_verified_on_request_not_at_load() {
+    let web = WebConfig::load(toolkit_fixture("users_no_tls.yml")).unwrap();
+    assert_eq!(web.basic_auth_users(), 4);
+    assert_eq!(web.password_verifications(), 0, "load verifies nothing");
+    let (addr, _stop) = serve_web(web.clone()).await;
+    let client = common::client();
+    let url = format!("http://{addr}/metrics");
+    assert_eq!(client.get(format!("http://{addr}/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 401, "no credentials: nothing to verify");
+    assert_eq!(web.password_verifications(), 0, "serving verifies nothing until credentials arrive");
+    for expected in [1, 1] {
+        let resp = client.get(&url).basic_auth("heidi", Some("heidi-pass")).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(web.password_verifications(), expected);
+    }
+    let resp = client.get(&url).basic_auth("grace", Some("wrong")).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(web.password_verifications(), 2);
 }
