@@ -670,6 +670,27 @@ mod tests {
     }
 
     #[test]
+    fn what_has_no_effect_is_said_in_a_warning() {
+        let warnings = |text: &str| parse(text, Path::new("/")).unwrap().warnings;
+        let tls = "tls_server_config:\n  cert_file: a\n  key_file: b\n";
+        let w = warnings(&format!("{tls}  client_allowed_sans: [x]\n"));
+        assert!(w.len() == 1 && w[0].contains("client_allowed_sans") && w[0].contains("NoClientCert"), "{w:?}");
+        let w = warnings(&format!("{tls}  client_auth_type: RequestClientCert\n  client_allowed_sans: []\n"));
+        assert!(w.len() == 1 && w[0].contains("every client certificate is refused"), "{w:?}");
+        let w = warnings(&format!("{tls}  cert: inline\n  key: inline-secret\n"));
+        assert!(w.len() == 2 && w.iter().all(|w| w.contains("ignored") && !w.contains("inline-secret")), "{w:?}");
+        let w = warnings(&format!("{tls}  client_auth_type: RequireAndVerifyClientCert\n"));
+        assert!(w.len() == 1 && w[0].contains("system's trust store"), "{w:?}");
+        let w = warnings(&format!("{tls}  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384]\n"));
+        assert!(w.len() == 1 && w[0].contains("HTTP/2"), "{w:?}");
+        let w = warnings(&format!(
+            "{tls}  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384]\nhttp_server_config:\n  http2: false\n"
+        ));
+        assert!(w.is_empty(), "{w:?}");
+        assert!(warnings(&format!("{tls}  prefer_server_cipher_suites: false\n")).is_empty());
+    }
+
+    #[test]
     fn header_values_may_be_yaml_scalars() {
         let p = parse("http_server_config:\n  headers:\n    X-XSS-Protection: 1\n", Path::new("/")).unwrap();
         assert_eq!(p.headers[0].1, "1");
