@@ -442,14 +442,14 @@ async fn client_allowed_sans_admit_only_certificates_naming_an_allowed_san() {
 async fn rate_limit_answers_429_past_the_burst_but_never_on_healthz() {
     let hash = bcrypt::hash("pw", 4).unwrap();
     let setup = Setup::new(&format!(
-        "rate_limit:\n  interval: 1h\n  burst: 3\nbasic_auth_users:\n  prometheus: {hash}\nhttp_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n"
+        "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\nrate_limit:\n  interval: 1h\n  burst: 3\nbasic_auth_users:\n  prometheus: {hash}\nhttp_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n"
     ));
     let web = setup.load();
     assert_eq!(web.rate_limit().map(|r| r.burst), Some(3));
     let (addr, _stop) = serve_web(web).await;
-    let client = common::client();
+    let client = tls_client(ClientOpts { ca_pem: &setup.ca.pem, identity: None, tls12_only: false });
     let get = |path: &str, auth: bool| {
-        let req = client.get(format!("http://{addr}{path}"));
+        let req = client.get(https(addr, path));
         let req = if auth { req.basic_auth("prometheus", Some("pw")) } else { req };
         async move { req.send().await.unwrap() }
     };

@@ -295,26 +295,34 @@ async fn toolkit_rate_limit_cases() {
     }
 }
 
-/// Loading checks bcrypt hashes by their format only: the toolkit's users file, with a cost-18 hash,
-/// loads and serves without one verification; a cost-12 password is verified when its first request
-/// arrives, once (the cache answers the next).
+/// Loading checks bcrypt hashes by their format only: the toolkit's users files, with a cost-18
+/// hash, load and serve without one verification; a cost-12 password is verified when its first
+/// request arrives, once (the cache answers the next).
 #[tokio::test]
 async fn bcrypt_hashes_are_verified_on_request_not_at_load() {
-    let web = WebConfig::load(toolkit_fixture("users_no_tls.yml")).unwrap();
-    assert_eq!(web.basic_auth_users(), 4);
-    assert_eq!(web.password_verifications(), 0, "load verifies nothing");
-    let (addr, _stop) = serve_web(web.clone()).await;
-    let client = reqwest::Client::new();
-    let url = format!("http://{addr}/metrics");
-    assert_eq!(client.get(format!("http://{addr}/healthz")).send().await.unwrap().status(), 200);
-    assert_eq!(client.get(&url).send().await.unwrap().status(), 401, "no credentials: nothing to verify");
-    assert_eq!(web.password_verifications(), 0, "serving verifies nothing until credentials arrive");
-    for expected in [1, 1] {
-        let resp = client.get(&url).basic_auth("heidi", Some("heidi-pass")).send().await.unwrap();
-        assert_eq!(resp.status(), 200);
-        assert_eq!(web.password_verifications(), expected);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der(&rsa_pem())).unwrap();
+    let tls = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    let https = reqwest::Client::builder().tls_backend_preconfigured(tls).build().unwrap();
+    for (fixture, scheme, client) in
+        [("users.yml", "https", https), ("users_no_tls.yml", "http", reqwest::Client::new())]
+    {
+        let web = WebConfig::load(toolkit_fixture(fixture)).unwrap();
+        assert_eq!(web.basic_auth_users(), 4);
+        assert_eq!(web.password_verifications(), 0, "{fixture}: load verifies nothing");
+        let (addr, _stop) = serve_web(web.clone()).await;
+        let url = |path: &str| format!("{scheme}://127.0.0.1:{}{path}", addr.port());
+        assert_eq!(client.get(url("/healthz")).send().await.unwrap().status(), 200);
+        assert_eq!(client.get(url("/metrics")).send().await.unwrap().status(), 401, "no credentials");
+        assert_eq!(web.password_verifications(), 0, "{fixture}: nothing verified until credentials arrive");
+        for expected in [1, 1] {
+            let resp = client.get(url("/metrics")).basic_auth("heidi", Some("heidi-pass")).send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{fixture}");
+            assert_eq!(web.password_verifications(), expected, "{fixture}: the second answer is cached");
+        }
+        let resp = client.get(url("/metrics")).basic_auth("grace", Some("wrong")).send().await.unwrap();
+        assert_eq!(resp.status(), 401);
+        assert_eq!(web.password_verifications(), 2, "{fixture}");
     }
-    let resp = client.get(&url).basic_auth("grace", Some("wrong")).send().await.unwrap();
-    assert_eq!(resp.status(), 401);
-    assert_eq!(web.password_verifications(), 2);
 }
