@@ -468,3 +468,26 @@ async fn rate_limit_answers_429_past_the_burst_but_never_on_healthz() {
     }
     assert_eq!(get("/metrics", true).await.status(), 429);
 }
+
+#[tokio::test]
+async fn inline_client_ca_verifies_client_certificates() {
+    let setup = Setup::new("");
+    let inline: String = setup.ca.pem.lines().map(|l| format!("    {l}\n")).collect();
+    std::fs::write(
+        setup.path("web.yml"),
+        format!(
+            "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca: |\n{inline}"
+        ),
+    )
+    .unwrap();
+    let (addr, _stop) = serve_web(setup.load()).await;
+    let status = |identity: Option<(&str, &str)>| {
+        let client = tls_client(ClientOpts { ca_pem: &setup.ca.pem, identity, tls12_only: false });
+        async move { client.get(https(addr, "/metrics")).send().await.map(|r| r.status().as_u16()).ok() }
+    };
+    let (cert, key) = leaf(&setup.ca, "prometheus", true);
+    assert_eq!(status(Some((&cert, &key))).await, Some(200));
+    let (cert, key) = leaf(&ca("another CA"), "mallory", true);
+    assert_eq!(status(Some((&cert, &key))).await, None, "a certificate from another CA");
+    assert_eq!(status(None).await, None, "no certificate");
+}
