@@ -1,6 +1,7 @@
-//! `--web.config.file`: TLS, client certificates, certificate rotation, basic auth and security
-//! headers over real sockets on 127.0.0.1, with a CA and certificates generated at test time; and
-//! every malformed fixture under tests/testdata/web rejected with a message naming its key.
+//! `--web.config.file`: TLS, client certificates, certificate rotation, basic auth, the rate limit and
+//! security headers over real sockets on 127.0.0.1, with a CA and certificates generated at test
+//! time; and every malformed fixture under tests/testdata/web rejected with a message naming its key.
+//! exporter-toolkit's own test cases are in tests/web_toolkit.rs.
 
 mod common;
 
@@ -34,7 +35,13 @@ fn ca(name: &str) -> Ca {
 
 /// (certificate PEM, key PEM) signed by `ca`.
 fn leaf(ca: &Ca, name: &str, client: bool) -> (String, String) {
-    let sans = if client { vec![] } else { vec!["127.0.0.1".to_string(), "localhost".to_string()] };
+    let sans: &[&str] = if client { &[] } else { &["127.0.0.1", "localhost"] };
+    leaf_with_sans(ca, name, client, sans)
+}
+
+/// Like [`leaf`], with these SANs (IP addresses where they parse as one, DNS names otherwise).
+fn leaf_with_sans(ca: &Ca, name: &str, client: bool, sans: &[&str]) -> (String, String) {
+    let sans = sans.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let mut params = CertificateParams::new(sans).unwrap();
     params.distinguished_name.push(rcgen::DnType::CommonName, name);
     params.extended_key_usages =
@@ -351,12 +358,15 @@ async fn rsa_pkcs1_key_is_served() {
 #[tokio::test]
 async fn optional_and_unverified_client_certificate_policies() {
     let stranger_ca = ca("another CA");
-    for (policy, anonymous_ok, stranger_ok) in [
-        ("VerifyClientCertIfGiven", true, false),
-        ("RequireAnyClientCert", false, true),
-        ("RequestClientCert", true, true),
+    // The last row is exporter-toolkit's canonical file (web_config_noAuth.good.yml): without a
+    // client CA, a given certificate is checked against the system's trust store, which does not
+    // hold the test CAs.
+    for (policy, ca_line, anonymous_ok, stranger_ok) in [
+        ("VerifyClientCertIfGiven", "  client_ca_file: ca.crt\n", true, false),
+        ("RequireAnyClientCert", "", false, true),
+        ("RequestClientCert", "", true, true),
+        ("VerifyClientCertIfGiven", "", true, false),
     ] {
-        let ca_line = if policy == "VerifyClientCertIfGiven" { "  client_ca_file: ca.crt\n" } else { "" };
         let setup = Setup::new(&format!(
             "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  client_auth_type: {policy}\n{ca_line}"
         ));
@@ -372,4 +382,112 @@ async fn optional_and_unverified_client_certificate_policies() {
         assert_eq!(got == Some(200), stranger_ok, "{policy}: certificate from an unknown CA");
         exporter.shutdown().await;
     }
+}
+
+/// A router standing in for the exporter's, served through the web config like the exporter is.
+async fn serve_web(web: WebConfig) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    use axum::routing::get;
+    use entra_authmethods_exporter::http::web::{ConnectionLimits, serve};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = axum::Router::new()
+        .route("/metrics", get(|| async { "metrics\n" }))
+        .route("/readyz", get(|| async { "ready\n" }))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/-/healthy", get(|| async { "ok\n" }));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(listener, router, Some(web), ConnectionLimits::default(), async move {
+        let _ = stopped.await;
+    }));
+    (addr, stop)
+}
+
+#[tokio::test]
+async fn client_allowed_sans_admit_only_certificates_naming_an_allowed_san() {
+    // As in exporter-toolkit: a DNS name, e-mail, IP address or URI SAN must equal an entry; a
+    // certificate is then required, and for the unverified policy its issuer still does not matter.
+    for (policy, ca_line) in [
+        ("RequireAndVerifyClientCert", "  client_ca_file: ca.crt\n"),
+        ("VerifyClientCertIfGiven", "  client_ca_file: ca.crt\n"),
+        ("RequireAnyClientCert", ""),
+    ] {
+        let setup = Setup::new(&format!(
+            "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  client_auth_type: {policy}\n{ca_line}  client_allowed_sans: [scraper.example, 10.0.0.7]\n"
+        ));
+        let (addr, _stop) = serve_web(setup.load()).await;
+        let status = |identity: Option<(String, String)>| {
+            let ca = setup.ca.pem.clone();
+            async move {
+                let identity = identity.as_ref().map(|(c, k)| (c.as_str(), k.as_str()));
+                let client = tls_client(ClientOpts { ca_pem: &ca, identity, tls12_only: false });
+                client.get(https(addr, "/metrics")).send().await.map(|r| r.status().as_u16()).ok()
+            }
+        };
+        let by_name = leaf_with_sans(&setup.ca, "a", true, &["other.example", "scraper.example"]);
+        let by_ip = leaf_with_sans(&setup.ca, "b", true, &["10.0.0.7"]);
+        let other = leaf_with_sans(&setup.ca, "c", true, &["other.example", "10.0.0.8"]);
+        let none = leaf(&setup.ca, "scraper.example", true);
+        assert_eq!(status(Some(by_name)).await, Some(200), "{policy}: allowed DNS SAN");
+        assert_eq!(status(Some(by_ip)).await, Some(200), "{policy}: allowed IP SAN");
+        assert_eq!(status(Some(other)).await, None, "{policy}: no allowed SAN");
+        assert_eq!(status(Some(none)).await, None, "{policy}: the common name is not a SAN");
+        assert_eq!(status(None).await, None, "{policy}: no certificate");
+        let stranger = leaf_with_sans(&ca("another CA"), "d", true, &["scraper.example"]);
+        let expected = (policy == "RequireAnyClientCert").then_some(200);
+        assert_eq!(status(Some(stranger)).await, expected, "{policy}: allowed SAN from another CA");
+    }
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429_past_the_burst_but_never_on_healthz() {
+    let hash = bcrypt::hash("pw", 4).unwrap();
+    let setup = Setup::new(&format!(
+        "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\nrate_limit:\n  interval: 1h\n  burst: 3\nbasic_auth_users:\n  prometheus: {hash}\nhttp_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n"
+    ));
+    let web = setup.load();
+    assert_eq!(web.rate_limit().map(|r| r.burst), Some(3));
+    let (addr, _stop) = serve_web(web).await;
+    let client = tls_client(ClientOpts { ca_pem: &setup.ca.pem, identity: None, tls12_only: false });
+    let get = |path: &str, auth: bool| {
+        let req = client.get(https(addr, path));
+        let req = if auth { req.basic_auth("prometheus", Some("pw")) } else { req };
+        async move { req.send().await.unwrap() }
+    };
+    // Refused credentials take a token too, as in exporter-toolkit (the limit comes first).
+    assert_eq!(get("/metrics", false).await.status(), 401);
+    assert_eq!(get("/metrics", true).await.status(), 200);
+    assert_eq!(get("/readyz", true).await.status(), 200);
+    for path in ["/metrics", "/readyz", "/"] {
+        let resp = get(path, true).await;
+        assert_eq!(resp.status(), 429, "{path}");
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff", "headers on 429 too");
+    }
+    for _ in 0..10 {
+        assert_eq!(get("/healthz", false).await.status(), 200);
+        assert_eq!(get("/-/healthy", false).await.status(), 200);
+    }
+    assert_eq!(get("/metrics", true).await.status(), 429);
+}
+
+#[tokio::test]
+async fn inline_client_ca_verifies_client_certificates() {
+    let setup = Setup::new("");
+    let inline: String = setup.ca.pem.lines().map(|l| format!("    {l}\n")).collect();
+    std::fs::write(
+        setup.path("web.yml"),
+        format!(
+            "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca: |\n{inline}"
+        ),
+    )
+    .unwrap();
+    let (addr, _stop) = serve_web(setup.load()).await;
+    let status = |identity: Option<(&str, &str)>| {
+        let client = tls_client(ClientOpts { ca_pem: &setup.ca.pem, identity, tls12_only: false });
+        async move { client.get(https(addr, "/metrics")).send().await.map(|r| r.status().as_u16()).ok() }
+    };
+    let (cert, key) = leaf(&setup.ca, "prometheus", true);
+    assert_eq!(status(Some((&cert, &key))).await, Some(200));
+    let (cert, key) = leaf(&ca("another CA"), "mallory", true);
+    assert_eq!(status(Some((&cert, &key))).await, None, "a certificate from another CA");
+    assert_eq!(status(None).await, None, "no certificate");
 }

@@ -1,6 +1,6 @@
 //! Securing the HTTP endpoints with the Prometheus exporter-toolkit web configuration file
 //! (`--web.config.file`): TLS with certificate reload and client certificates, basic auth with
-//! bcrypt hashes, and security headers. See docs/security.md.
+//! bcrypt hashes, a rate limit, and security headers. See docs/web-config.md and docs/security.md.
 
 mod auth;
 mod config;
@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use auth::{OPEN_PATHS, REALM};
-pub use config::{ClientAuth, TlsSettings, TlsVersion};
+pub use config::RateLimit;
+pub(crate) use config::TlsSettings;
 pub use serve::{ConnectionLimits, serve};
 
 /// A loaded and validated web configuration. Cloning is cheap.
@@ -22,6 +23,7 @@ pub struct WebConfig {
     parsed: config::Parsed,
     tls: Option<Arc<rustls::ServerConfig>>,
     guard: Arc<auth::Guard>,
+    warnings: Vec<String>,
 }
 
 impl fmt::Debug for WebConfig {
@@ -33,24 +35,46 @@ impl fmt::Debug for WebConfig {
 
 impl WebConfig {
     /// Reads, parses and validates the file, and loads the TLS certificate, key and client CA it
-    /// names. The error is one line: `web config FILE: KEY: reason`.
+    /// names. The error is one line: `web config FILE: KEY: reason`. What the file asks for that
+    /// is left out here (see docs/web-config.md) is logged as a warning and kept in
+    /// [`WebConfig::warnings`]. bcrypt hashes are checked for their format only: nothing is
+    /// verified before a request asks for it.
     pub fn load(path: impl AsRef<Path>) -> Result<WebConfig, String> {
         let path = path.as_ref();
         let fail = |e: String| format!("web config {}: {e}", path.display());
         let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read the file: {e}")))?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let parsed = config::parse(&text, dir).map_err(fail)?;
-        let tls = parsed.tls.as_ref().map(tls::server_config).transpose().map_err(fail)?;
-        let guard = auth::Guard::new(parsed.users.clone(), parsed.headers.clone()).map_err(fail)?;
-        Ok(WebConfig { path: path.to_path_buf(), parsed, tls, guard: Arc::new(guard) })
+        let mut warnings = parsed.warnings.clone();
+        let tls = parsed.tls.as_ref().map(|t| tls::server_config(t, &mut warnings)).transpose().map_err(fail)?;
+        let guard = auth::Guard::new(parsed.users.clone(), parsed.headers.clone(), parsed.rate_limit).map_err(fail)?;
+        let warnings: Vec<String> =
+            warnings.into_iter().map(|w| format!("web config {}: {w}", path.display())).collect();
+        for w in &warnings {
+            tracing::warn!("{w}");
+        }
+        Ok(WebConfig { path: path.to_path_buf(), parsed, tls, guard: Arc::new(guard), warnings })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// What the file asks for that is left out or has no effect here, one line each (already
+    /// logged by [`WebConfig::load`]).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The rate limit, when the file sets a non-zero `rate_limit.interval`.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.parsed.rate_limit
+    }
+
+    /// How many bcrypt verifications basic auth has run so far (requests whose credentials were not
+    /// in the cache); 0 right after [`WebConfig::load`].
+    pub fn password_verifications(&self) -> u64 {
+        self.guard.verifications()
     }
 
     /// The TLS settings, when the file has `tls_server_config`.
-    pub fn tls(&self) -> Option<&TlsSettings> {
+    pub(crate) fn tls(&self) -> Option<&TlsSettings> {
         self.parsed.tls.as_ref()
     }
 
@@ -65,8 +89,18 @@ impl WebConfig {
             Some(t) => format!("TLS on (client_auth_type {:?}, min_version {:?})", t.client_auth, t.min_version),
             None => "TLS off".to_string(),
         };
+        let rate = match self.parsed.rate_limit {
+            Some(r) => {
+                format!("rate limit burst {}, one more every {}", r.burst, humantime::format_duration(r.interval))
+            }
+            None => "no rate limit".to_string(),
+        };
+        // --check-config prints only this line: the warnings go in it too, without the file prefix.
+        let prefix = format!("web config {}: ", self.path.display());
+        let warnings: String =
+            self.warnings.iter().map(|w| format!("; warning: {}", w.strip_prefix(&prefix).unwrap_or(w))).collect();
         format!(
-            "web config {} is valid: {tls}, {} basic auth user(s), {} security header(s)",
+            "web config {} is valid: {tls}, {} basic auth user(s), {} security header(s), {rate}{warnings}",
             self.path.display(),
             self.parsed.users.len(),
             self.parsed.headers.len()
