@@ -4,7 +4,7 @@
 Subcommands (each prints one line per finding and exits 1 if anything failed):
   dashboards                     structure of dashboards/*.json (datasource variable everywhere, uids, ...)
   exprs OUT                      write every dashboard expression into a rule file for `promtool check rules`
-  families --pending A,B         docs/metrics-guide.md tables <-> families used by dashboards and rules
+  families --pending A,B         the metric contract (docs/metrics.md) <-> families used by dashboards and rules
   alerts                         alert metadata, runbook anchors in docs/runbooks.md, unit-test coverage
   flags HELP_FILE                flags used by the deploy files exist in the binary's --help text
   configs BIN                    the deploy configurations pass `BIN --check-config`
@@ -14,7 +14,7 @@ Subcommands (each prints one line per finding and exits 1 if anything failed):
                                  rule that should have data has it (bounded by S seconds)
   e2e URL --pending A,B --scrape FILE
                                  evaluate every panel expression, variable and recording rule on a live
-                                 Prometheus; check the live scrape against docs/metrics-guide.md and the pending list
+                                 Prometheus; check the live scrape against docs/metrics.md and the pending list
 
 Python 3.9+ standard library plus PyYAML.
 """
@@ -35,7 +35,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 DASHBOARDS = sorted((ROOT / "dashboards").glob("*.json"))
 RULES_DIR = ROOT / "deploy" / "prometheus" / "rules"
 # The metric tables (families) and the alert runbooks (one heading per alert) of the manual.
-METRICS_GUIDE = ROOT / "docs" / "metrics-guide.md"
+CONTRACT = ROOT / "docs" / "metrics.md"
 RUNBOOKS = ROOT / "docs" / "runbooks.md"
 DS = {"type": "prometheus", "uid": "${datasource}"}
 # Runbook links all start with this; change it in one place when the repository moves.
@@ -151,12 +151,13 @@ def families_of(expr, records, seen=None):
     return fams
 
 
-def readme_families():
-    """Families in the metrics guide's tables (rows whose first cell is a family name)."""
-    text = METRICS_GUIDE.read_text(encoding="utf-8")
-    families = set(re.findall(r"^\|\s*`(entra_authmethods_[a-z0-9_]+)`", text, re.M))
+def contract_families():
+    """Families of the metric contract, docs/metrics.md (one `### name` heading per family; it is
+    generated from the code's family table, so this compares the dashboards with the code)."""
+    text = CONTRACT.read_text(encoding="utf-8")
+    families = set(re.findall(r"^### (entra_authmethods_[a-z0-9_]+)\s*$", text, re.M))
     if not families:
-        fail("docs/metrics-guide.md has no metrics tables")
+        fail("docs/metrics.md lists no families")
     return families
 
 
@@ -281,11 +282,11 @@ def cmd_families(args):
         for g in groups:
             for r in g["rules"]:
                 in_rules |= families_of(r["expr"], records)
-    documented = readme_families()
+    documented = contract_families()
     for fam in sorted((on_panels | in_rules) - documented - pending):
-        fail(f"{fam} is used by dashboards or rules but is not in docs/metrics-guide.md's metrics tables")
+        fail(f"{fam} is used by dashboards or rules but is not in the metric contract, docs/metrics.md")
     for fam in sorted(documented - on_panels):
-        fail(f"{fam} is in docs/metrics-guide.md's metrics tables but no dashboard panel shows it")
+        fail(f"{fam} is in the metric contract (docs/metrics.md) but no dashboard panel shows it")
     for fam in sorted(pending - on_panels):
         fail(f"{fam} is listed as pending in .ci/deploy-checks but no dashboard panel uses it: remove it there")
     ok(f"{len(documented)} documented families, {len(on_panels)} families on panels, {len(pending)} pending")
@@ -483,9 +484,9 @@ def cmd_e2e(args):
     exported = set(re.findall(r"^# TYPE (entra_authmethods_[a-z0-9_]+) ", scrape, re.M))
     for fam in sorted(pending & exported):
         fail(f"{fam} is exported now: remove it from PENDING_FAMILIES in .ci/deploy-checks, its panels must show data")
-    documented = readme_families()
+    documented = contract_families()
     for fam in sorted(exported - documented):
-        fail(f"{fam} is exported by the demo but not in docs/metrics-guide.md's metrics tables")
+        fail(f"{fam} is exported by the demo but not in the metric contract, docs/metrics.md")
 
     counts = {"data": 0, "absent": 0}
 
