@@ -237,6 +237,28 @@ impl crate::health::PollFailure for GraphError {
 mod tests {
     use super::*;
 
+    /// Every AADSTS code with a hint and every failure reason is explained in the manual's
+    /// troubleshooting table, so a hint in the log always has its longer explanation.
+    #[test]
+    fn the_troubleshooting_page_covers_every_hinted_code_and_every_reason() {
+        let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/troubleshooting.md")).unwrap();
+        let source = include_str!("error.rs");
+        let table = &source[source.find("fn aadsts_hint").unwrap()..source.find("const SCOPE_HINT").unwrap()];
+        let codes: Vec<u32> = table
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|n| n.len() >= 5)
+            .map(|n| n.parse().unwrap())
+            .filter(|c| aadsts_hint(*c).is_some())
+            .collect();
+        assert!(codes.len() >= 12, "{codes:?}");
+        for code in codes {
+            assert!(page.contains(&format!("AADSTS{code}")) || page.contains(&format!(", {code})")), "AADSTS{code}");
+        }
+        for reason in FailureReason::ALL {
+            assert!(page.contains(&format!("`{}`", reason.as_str())), "{}", reason.as_str());
+        }
+    }
+
     fn http(status: u16, code: &str) -> GraphError {
         GraphError::Http {
             endpoint: "userRegistrationDetails".into(),
