@@ -491,3 +491,61 @@ async fn inline_client_ca_verifies_client_certificates() {
     assert_eq!(status(Some((&cert, &key))).await, None, "a certificate from another CA");
     assert_eq!(status(None).await, None, "no certificate");
 }
+
+/// notAfter of a PEM certificate, read here with x509-parser, apart from the exporter's code path.
+fn not_after(pem: &str) -> i64 {
+    let der = der(pem);
+    x509_parser::parse_x509_certificate(der.as_ref()).unwrap().1.validity().not_after.timestamp()
+}
+
+/// A server certificate signed by `ca`, valid until `until` (a date in the past makes it expired).
+fn leaf_until(ca: &Ca, until: (i32, u8, u8)) -> (String, String) {
+    let mut params = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(until.0, until.1, until.2);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &ca.issuer).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// The serving certificate's expiry is exported (at scrape time, so a rotation shows), and an
+/// expired certificate is a warning at load that `--check-config` shows too.
+#[tokio::test]
+async fn the_serving_certificate_expiry_is_exported_and_an_expired_one_warns() {
+    let setup = Setup::new("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n");
+    let web = setup.load();
+    assert!(web.warnings().is_empty(), "{:?}", web.warnings());
+    let (_sim, exporter) = start(web).await;
+    let family = "entra_authmethods_web_tls_certificate_expiry_timestamp_seconds";
+    let read = || async {
+        // A new client, so a new handshake, which is when the exporter looks at the files again.
+        let client = tls_client(ClientOpts { ca_pem: &setup.ca.pem, identity: None, tls12_only: false });
+        let text = client.get(https(exporter.addr, "/metrics")).send().await.unwrap().text().await.unwrap();
+        common::promtool_check_metrics(&text);
+        let line = text.lines().find(|l| l.starts_with(&format!("{family} "))).map(str::to_owned);
+        line.map(|l| l[family.len() + 1..].parse::<f64>().unwrap() as i64)
+    };
+    assert_eq!(read().await, Some(not_after(&setup.server_cert)));
+
+    // Rotation: a certificate valid until 2099 replaces the file; the metric follows within seconds.
+    let (cert, key) = leaf_until(&setup.ca, (2099, 12, 31));
+    std::fs::write(setup.path("tls.key"), &key).unwrap();
+    std::fs::write(setup.path("tls.crt"), &cert).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while read().await != Some(not_after(&cert)) {
+        assert!(Instant::now() < deadline, "the rotated certificate's expiry is exported");
+        tokio::task::yield_now().await;
+    }
+    exporter.shutdown().await;
+
+    // Expired: loading warns, naming the key and the date, and the summary --check-config prints says so.
+    let expired = Setup::new("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n");
+    let (cert, key) = leaf_until(&expired.ca, (2021, 6, 30));
+    std::fs::write(expired.path("tls.crt"), &cert).unwrap();
+    std::fs::write(expired.path("tls.key"), &key).unwrap();
+    let web = expired.load();
+    assert_eq!(web.warnings().len(), 1, "{:?}", web.warnings());
+    let warning = &web.warnings()[0];
+    assert!(warning.contains("tls_server_config.cert_file") && warning.contains("expired at 2021-06-30"), "{warning}");
+    assert!(web.summary().contains("expired at 2021-06-30"), "{}", web.summary());
+}

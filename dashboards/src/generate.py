@@ -747,6 +747,13 @@ health = dashboard(
              " certificate to the app registration and replace the files before this date; no restart is needed.",
              [target(f"entra_authmethods_client_certificate_expiry_timestamp_seconds{{{T}}} * 1000", "{{tenant}}")],
              "dateTimeFromNow", BLUE, w=4, h=8),
+        stat("Serving certificate expires", "When the certificate the exporter serves its endpoints with over TLS"
+             " expires (entra_authmethods_web_tls_certificate_expiry_timestamp_seconds; follows its rotation)."
+             " Empty when the exporter serves plain HTTP. Replace tls_server_config's cert_file and key_file"
+             " before this date; EntraAuthMethodsWebCertificateExpiring fires 14 days ahead.",
+             [target('entra_authmethods_web_tls_certificate_expiry_timestamp_seconds{job=~"$job"} * 1000',
+                     "{{instance}}")],
+             "dateTimeFromNow", BLUE, w=4, h=8),
         stat("Poll overrun", "1 when the latest poll of a report took longer than its interval"
              " (entra_authmethods_poll_overrun): polls then run back to back and the data ages by a whole"
              " sweep. Raise the report's interval (a 1,000,000-user tenant needs about 35 minutes per"

@@ -103,6 +103,9 @@ pub async fn start_with(
             }
         }
     });
+    if let Some(not_after) = web.as_ref().and_then(|w| w.tls_certificate_expiry()) {
+        store.watch_web_tls_certificate(not_after);
+    }
     let mut router = crate::http::router(store.clone(), telemetry_path);
     if let Some(options) = reload {
         let requests = reload::spawn_listener(&mut tasks, fleet.clone(), options.clone(), shutdown.subscribe());

@@ -47,6 +47,8 @@ pub enum Presence {
     CertificateCredential,
     /// On Linux only (read from /proc).
     Linux,
+    /// Only when `--web.config.file` turns TLS on.
+    WebTls,
 }
 
 impl Presence {
@@ -65,12 +67,15 @@ impl Presence {
                 "only for tenants with a certificate credential, once a token was requested"
             }
             Presence::Linux => "on Linux only",
+            Presence::WebTls => "only when the web configuration turns TLS on",
         }
     }
 }
 
 /// The version every family of the first release carries.
 const V0_1_0: &str = "0.1.0";
+/// The next release: families added since 0.1.0.
+const V0_2_0: &str = "0.2.0";
 
 const fn gauge(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Family {
     Family {
@@ -100,6 +105,10 @@ impl Family {
 
     const fn present(self, presence: Presence) -> Family {
         Family { presence, ..self }
+    }
+
+    const fn since(self, since: &'static str) -> Family {
+        Family { since, ..self }
     }
 
     /// The values of `label`: the family's own, else the shared ones.
@@ -190,6 +199,7 @@ const TR: &[&str] = &["tenant", "report"];
 const BREAKDOWN: &[&str] = &["tenant", "user_type", "user_role"];
 
 pub(crate) const BUILD_INFO: &str = "entra_authmethods_build_info";
+pub(crate) const WEB_TLS_CERTIFICATE_EXPIRY: &str = "entra_authmethods_web_tls_certificate_expiry_timestamp_seconds";
 pub(crate) const CONFIG_RELOAD_SUCCESSFUL: &str = "entra_authmethods_config_last_reload_successful";
 pub(crate) const CONFIG_RELOAD_SUCCESS_TIME: &str = "entra_authmethods_config_last_reload_success_timestamp_seconds";
 pub(crate) const TENANT_INFO: &str = "entra_authmethods_tenant_info";
@@ -236,6 +246,14 @@ pub const FAMILIES: &[Family] = &[
             ("version", Open("the exporter's version (`CARGO_PKG_VERSION`)")),
             ("revision", Open("the source revision it was built from (`ENTRA_AUTHMETHODS_REVISION` at build time), `unknown` when not given")),
         ]),
+    gauge(
+        WEB_TLS_CERTIFICATE_EXPIRY,
+        "Unix time at which the certificate the exporter serves over TLS (notAfter) expires; follows its rotation.",
+        &[],
+    )
+        .from("the web configuration's TLS certificate, read at start and when its file changes")
+        .present(Presence::WebTls)
+        .since(V0_2_0),
     gauge(
         CONFIG_RELOAD_SUCCESSFUL,
         "1 if the last configuration reload succeeded (or none was asked for), 0 if the new file was rejected and the previous configuration is still running.",

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use super::BuildInfo;
 use super::exposition::{Exposition, KEEP_PLAIN_UP_TO, Suffix};
+use super::families::WEB_TLS_CERTIFICATE_EXPIRY;
 use super::process;
 use super::render::render_families;
 use super::telemetry::{CertificateValidity, TenantTelemetry};
@@ -224,6 +225,20 @@ pub struct ReloadStatus {
 /// How long the process metrics are served before /proc is read again.
 pub const PROCESS_METRICS_MAX_AGE: Duration = Duration::from_secs(1);
 
+/// Appends the TLS certificate's family to the per-scrape text (`i64::MIN`: no certificate date).
+fn render_web_tls_expiry(text: &mut Vec<u8>, not_after: i64) {
+    use std::io::Write;
+    if not_after == i64::MIN {
+        return;
+    }
+    let family = super::FAMILIES.iter().find(|f| f.name == WEB_TLS_CERTIFICATE_EXPIRY);
+    let help = family.map_or("", |f| f.help);
+    let _ = write!(
+        text,
+        "# HELP {WEB_TLS_CERTIFICATE_EXPIRY} {help}\n# TYPE {WEB_TLS_CERTIFICATE_EXPIRY} gauge\n{WEB_TLS_CERTIFICATE_EXPIRY} {not_after}\n"
+    );
+}
+
 pub struct Store {
     tenants: RwLock<Arc<[TenantHandle]>>,
     build: BuildInfo,
@@ -231,6 +246,9 @@ pub struct Store {
     exposition: ArcSwap<Exposition>,
     /// The process metrics that follow the exposition, and when they were read.
     process: Mutex<Option<(Instant, Arc<Suffix>)>>,
+    /// The TLS serving certificate's notAfter, when the web configuration turns TLS on; instance-level
+    /// and read at scrape time like the process metrics, so a rotation shows without a re-render.
+    web_tls_not_after: std::sync::OnceLock<Arc<std::sync::atomic::AtomicI64>>,
     /// [`KEEP_PLAIN_UP_TO`]; lower in tests, to take the big exposition's path with a small one.
     keep_plain_up_to: AtomicUsize,
     /// The state changed since `exposition` was rendered.
@@ -264,6 +282,7 @@ impl Store {
             reload: Mutex::new(ReloadStatus { successful: true, last_success: SystemTime::now() }),
             exposition: ArcSwap::from_pointee(Exposition::empty()),
             process: Mutex::new(None),
+            web_tls_not_after: std::sync::OnceLock::new(),
             keep_plain_up_to: AtomicUsize::new(KEEP_PLAIN_UP_TO),
             dirty: AtomicBool::new(true),
             next_stale_at: Mutex::new(None),
@@ -319,9 +338,19 @@ impl Store {
         {
             return suffix.clone();
         }
-        let suffix = Arc::new(Suffix::new(Bytes::from(process::render())));
+        let mut text = process::render();
+        if let Some(not_after) = self.web_tls_not_after.get().map(|n| n.load(Ordering::Relaxed)) {
+            render_web_tls_expiry(&mut text, not_after);
+        }
+        let suffix = Arc::new(Suffix::new(Bytes::from(text)));
         *cached = Some((Instant::now(), suffix.clone()));
         suffix
+    }
+
+    /// Exports the TLS serving certificate's notAfter from now on (see [`WEB_TLS_CERTIFICATE_EXPIRY`]).
+    pub fn watch_web_tls_certificate(&self, not_after: Arc<std::sync::atomic::AtomicI64>) {
+        let _ = self.web_tls_not_after.set(not_after);
+        *self.process.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Keeps the plain text next to the gzip copy only up to this size from the next render on, in

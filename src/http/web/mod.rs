@@ -22,6 +22,8 @@ pub struct WebConfig {
     path: PathBuf,
     parsed: config::Parsed,
     tls: Option<Arc<rustls::ServerConfig>>,
+    /// The serving certificate's notAfter, kept current across rotations (with TLS on).
+    tls_not_after: Option<Arc<std::sync::atomic::AtomicI64>>,
     guard: Arc<auth::Guard>,
     warnings: Vec<String>,
 }
@@ -47,13 +49,19 @@ impl WebConfig {
         let parsed = config::parse(&text, dir).map_err(fail)?;
         let mut warnings = parsed.warnings.clone();
         let tls = parsed.tls.as_ref().map(|t| tls::server_config(t, &mut warnings)).transpose().map_err(fail)?;
+        let (tls, tls_not_after) = tls.map_or((None, None), |(config, not_after)| (Some(config), Some(not_after)));
         let guard = auth::Guard::new(parsed.users.clone(), parsed.headers.clone(), parsed.rate_limit).map_err(fail)?;
         let warnings: Vec<String> =
             warnings.into_iter().map(|w| format!("web config {}: {w}", path.display())).collect();
         for w in &warnings {
             tracing::warn!("{w}");
         }
-        Ok(WebConfig { path: path.to_path_buf(), parsed, tls, guard: Arc::new(guard), warnings })
+        Ok(WebConfig { path: path.to_path_buf(), parsed, tls, tls_not_after, guard: Arc::new(guard), warnings })
+    }
+
+    /// The serving certificate's notAfter (Unix seconds), current across rotations; `None` without TLS.
+    pub(crate) fn tls_certificate_expiry(&self) -> Option<Arc<std::sync::atomic::AtomicI64>> {
+        self.tls_not_after.clone()
     }
 
     /// What the file asks for that is left out or has no effect here, one line each (already

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,9 +26,19 @@ const KEY: &str = "tls_server_config";
 /// Builds the server configuration; loads the certificate, key and client CA now, so that a broken
 /// file is a startup error. Errors are `key: reason`, without key material; what the file asks
 /// for that rustls cannot do and is left out goes to `warnings`.
-pub(super) fn server_config(t: &TlsSettings, warnings: &mut Vec<String>) -> Result<Arc<ServerConfig>, String> {
+/// The returned expiry is the serving certificate's notAfter (Unix seconds), kept current across
+/// rotations, for `entra_authmethods_web_tls_certificate_expiry_timestamp_seconds`.
+pub(super) fn server_config(
+    t: &TlsSettings,
+    warnings: &mut Vec<String>,
+) -> Result<(Arc<ServerConfig>, Arc<AtomicI64>), String> {
     let provider = Arc::new(provider(t, warnings)?);
     let resolver = ReloadingResolver::new(t.cert.clone(), t.key.clone(), provider.clone())?;
+    let not_after = resolver.not_after.clone();
+    let (ck, _) = where_is(&t.cert, "cert_file", "cert");
+    if let Some(w) = validity_warning(&resolver.current().cert, unix_now()) {
+        warnings.push(format!("{KEY}.{ck}: {w}"));
+    }
     let versions: Vec<&'static rustls::SupportedProtocolVersion> =
         [(TlsVersion::Tls12, &rustls::version::TLS12), (TlsVersion::Tls13, &rustls::version::TLS13)]
             .into_iter()
@@ -49,7 +60,39 @@ pub(super) fn server_config(t: &TlsSettings, warnings: &mut Vec<String>) -> Resu
     let mut config = builder.with_cert_resolver(Arc::new(resolver));
     // HTTP/1.1 only, whatever `http2` says: see docs/web-config.md.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    Ok((Arc::new(config), not_after))
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// notBefore and notAfter (Unix seconds) of the chain's first certificate, the one clients check.
+fn validity(chain: &[CertificateDer<'_>]) -> Option<(i64, i64)> {
+    let (_, cert) = x509_parser::parse_x509_certificate(chain.first()?.as_ref()).ok()?;
+    Some((cert.validity().not_before.timestamp(), cert.validity().not_after.timestamp()))
+}
+
+/// What to say when the serving certificate is expired or not yet valid at `now`: clients refuse it
+/// either way, which the exporter cannot see (the handshake fails on their side).
+fn validity_warning(chain: &[CertificateDer<'_>], now: i64) -> Option<String> {
+    let (not_before, not_after) = validity(chain)?;
+    let date = |t: i64| {
+        time::OffsetDateTime::from_unix_timestamp(t)
+            .ok()
+            .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+            .unwrap_or_else(|| t.to_string())
+    };
+    if now > not_after {
+        Some(format!("the serving certificate expired at {}; TLS clients refuse it: replace it", date(not_after)))
+    } else if now < not_before {
+        Some(format!(
+            "the serving certificate is not valid before {}; TLS clients refuse it until then",
+            date(not_before)
+        ))
+    } else {
+        None
+    }
 }
 
 /// ring's provider narrowed to the file's `cipher_suites` and `curve_preferences`.
@@ -261,6 +304,8 @@ pub(super) struct ReloadingResolver {
     key: Pem,
     provider: Arc<CryptoProvider>,
     current: Mutex<Current>,
+    /// notAfter of the certificate being served (Unix seconds; `i64::MIN` when it has none).
+    not_after: Arc<AtomicI64>,
 }
 
 impl fmt::Debug for ReloadingResolver {
@@ -273,8 +318,9 @@ impl fmt::Debug for ReloadingResolver {
 impl ReloadingResolver {
     fn new(cert: Pem, key: Pem, provider: Arc<CryptoProvider>) -> Result<Self, String> {
         let (cert_bytes, key_bytes, certified) = load_pair(&cert, &key, &provider)?;
+        let not_after = Arc::new(AtomicI64::new(validity(&certified.cert).map_or(i64::MIN, |(_, end)| end)));
         let current = Current { checked: Instant::now(), cert_bytes, key_bytes, certified, last_error: None };
-        Ok(Self { cert, key, provider, current: Mutex::new(current) })
+        Ok(Self { cert, key, provider, current: Mutex::new(current), not_after })
     }
 
     fn reloads(&self) -> bool {
@@ -303,6 +349,10 @@ impl ReloadingResolver {
         }
         match certified_key(&cert, &key, &self.cert, &self.key, &self.provider) {
             Ok(certified) => {
+                self.not_after.store(validity(&certified.cert).map_or(i64::MIN, |(_, end)| end), Ordering::Relaxed);
+                if let Some(w) = validity_warning(&certified.cert, unix_now()) {
+                    tracing::warn!(cert = ?self.cert, "TLS certificate reloaded, but {w}");
+                }
                 cur.certified = certified;
                 cur.cert_bytes = cert;
                 cur.key_bytes = key;
