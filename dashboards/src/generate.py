@@ -401,7 +401,7 @@ adoption = dashboard(
         timeseries("Feature shares", "Share of users in scope per feature over time (mfaCapable, mfaRegistered,"
                    " ssprRegistered, ssprEnabled, ssprCapable, passwordlessCapable, phishingResistantCapable,"
                    " systemPreferredMethodEnabled). Steps appear when the exporter polls (every 30 minutes by"
-                   " default) and Microsoft refreshes the report (every few hours). With registration_source ="
+                   " default) and Microsoft refreshes the report (most users within 36 hours). With registration_source ="
                    " \"summary\" only Microsoft's five features are shown (no phishingResistantCapable,"
                    " mfaRegistered or systemPreferredMethodEnabled)." + SCOPE,
                    [target(f"tenant:entra_authmethods_users_registered_by_feature:ratio{{{T}, {B}}}",
@@ -765,7 +765,7 @@ health = dashboard(
              [target(f"entra_authmethods_poll_interval_seconds{{{T}}}", "{{tenant}} {{report}}")], "s", BLUE,
              w=4, h=8),
         stat("Microsoft refreshed the report", "When Microsoft last refreshed the registration data (newest"
-             " lastUpdatedDateTime in userRegistrationDetails). It lags reality by up to a few hours.",
+             " lastUpdatedDateTime in userRegistrationDetails). Microsoft updates most users within 36 hours.",
              [target(f"max by (tenant) (entra_authmethods_report_refresh_timestamp_seconds{{{T}}}) * 1000",
                      "{{tenant}}")], "dateTimeFromNow", BLUE, w=4, h=8),
         timeseries("Poll duration", "Wall time of the latest poll per tenant and report; about 2 s per 1,000"
