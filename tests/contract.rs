@@ -15,12 +15,11 @@ use std::time::{Duration, SystemTime};
 
 use common::*;
 use entra_authmethods_exporter::app::RunningExporter;
-use entra_authmethods_exporter::config::Secret;
-use entra_authmethods_exporter::graph::{FailureReason, token_file};
+use entra_authmethods_exporter::graph::FailureReason;
 use entra_authmethods_exporter::snapshot::{
     self, BuildInfo, FAMILIES, LabelValues, ReloadStatus, ReportSnapshot, TenantStatus,
 };
-use graph_simulator::{DEMO_TENANT_ID, Population, RetirableReport, RunningSimulator, SimulatorConfig};
+use graph_simulator::{DEMO_TENANT_ID, Population, RunningSimulator, SimulatorConfig};
 
 /// The simulated tenant of the golden exposition: a few pages of users, so that paging and every
 /// breakdown show, and a file that stays reviewable.
@@ -117,25 +116,7 @@ async fn fixed_tenant() -> (RunningSimulator, RunningExporter, tempfile::TempDir
     let sim = graph_simulator::start(cfg, loopback()).await.unwrap();
     let refreshed_at = time::OffsetDateTime::from_unix_timestamp(REFRESHED_AT).unwrap();
     sim.set_population(DEMO_TENANT_ID, Population::generate_at(USERS, SEED, refreshed_at));
-    for r in [
-        RetirableReport::CredentialUsageSummary,
-        RetirableReport::CredentialUserRegistrationDetails,
-        RetirableReport::UserCredentialUsageDetails,
-    ] {
-        sim.set_retired(r, false);
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let token = dir.path().join("refresh-token");
-    token_file::write(&token, &Secret::new(sim.issue_refresh_token(DEMO_TENANT_ID))).unwrap();
-    let tenant = format!(
-        "refresh_token_file = {:?}\nuser_roles = [\"all\", \"admin\", \"user\", \"privilegedAdmin\"]",
-        token.display().to_string()
-    );
-    let mut reports = String::new();
-    for spec in entra_authmethods_exporter::reports::REPORTS {
-        reports.push_str(&format!("\n[tenant.reports.{}]\nenabled = true\n", spec.name));
-    }
-    let toml = config_toml_with_reports(&sim, "page_size = 200", &tenant, &reports);
+    let (dir, toml) = everything_toml(&sim, "");
     let exporter = start_exporter(&settings(&toml)).await;
     (sim, exporter, dir)
 }

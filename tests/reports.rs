@@ -188,9 +188,8 @@ async fn delegated_only_reports_are_skipped_once_without_a_signed_in_user() {
 }
 
 use common::activity_truth;
-use entra_authmethods_exporter::config::Secret;
 use entra_authmethods_exporter::graph::token_file;
-use graph_simulator::{RetirableReport, RunningSimulator, SimCloud, SimulatorConfig};
+use graph_simulator::{RunningSimulator, SimCloud, SimulatorConfig};
 
 /// A simulator serving every report (retired ones switched back on) and a config for a tenant with
 /// both credentials, every report enabled and the privilegedAdmin breakdown.
@@ -198,25 +197,7 @@ async fn everything(users: usize, seed: u64, source: &str) -> (RunningSimulator,
     let mut cfg = SimulatorConfig::single(users, seed);
     cfg.quota_requests = 10_000;
     let sim = graph_simulator::start(cfg, loopback()).await.unwrap();
-    for r in [
-        RetirableReport::CredentialUsageSummary,
-        RetirableReport::CredentialUserRegistrationDetails,
-        RetirableReport::UserCredentialUsageDetails,
-    ] {
-        sim.set_retired(r, false);
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let token = dir.path().join("refresh-token");
-    token_file::write(&token, &Secret::new(sim.issue_refresh_token(DEMO_TENANT_ID))).unwrap();
-    let tenant = format!(
-        "refresh_token_file = {:?}\nregistration_source = \"{source}\"\nuser_roles = [\"all\", \"admin\", \"user\", \"privilegedAdmin\"]",
-        token.display().to_string()
-    );
-    let mut reports = String::new();
-    for spec in entra_authmethods_exporter::reports::REPORTS {
-        reports.push_str(&format!("\n[tenant.reports.{}]\nenabled = true\n", spec.name));
-    }
-    let toml = config_toml_with_reports(&sim, "page_size = 200", &tenant, &reports);
+    let (dir, toml) = everything_toml(&sim, &format!("registration_source = \"{source}\""));
     (sim, dir, toml)
 }
 

@@ -37,6 +37,33 @@ pub fn config_toml(sim: &RunningSimulator, extra_graph: &str, extra_tenant: &str
     config_toml_with_reports(sim, extra_graph, extra_tenant, &only_details)
 }
 
+/// Everything on for one tenant of `sim`: the retired reports served as if live, a signed-in user's
+/// refresh token beside the app credential (as `--demo` runs), every report enabled and the
+/// privilegedAdmin breakdown; `extra_tenant` adds keys to the tenant. The directory holds the token file.
+pub fn everything_toml(sim: &RunningSimulator, extra_tenant: &str) -> (tempfile::TempDir, String) {
+    for r in [
+        simulator::RetirableReport::CredentialUsageSummary,
+        simulator::RetirableReport::CredentialUserRegistrationDetails,
+        simulator::RetirableReport::UserCredentialUsageDetails,
+    ] {
+        sim.set_retired(r, false);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("refresh-token");
+    let refresh = config::Secret::new(sim.issue_refresh_token(simulator::DEMO_TENANT_ID));
+    entra_authmethods_exporter::graph::token_file::write(&token, &refresh).unwrap();
+    let tenant = format!(
+        "refresh_token_file = {:?}\n{extra_tenant}\nuser_roles = [\"all\", \"admin\", \"user\", \"privilegedAdmin\"]",
+        token.display().to_string()
+    );
+    let mut reports = String::new();
+    for spec in entra_authmethods_exporter::reports::REPORTS {
+        reports.push_str(&format!("\n[tenant.reports.{}]\nenabled = true\n", spec.name));
+    }
+    let toml = config_toml_with_reports(sim, "page_size = 200", &tenant, &reports);
+    (dir, toml)
+}
+
 /// Like [`config_toml`], with `reports` (`[tenant.reports.*]` tables) instead of details only.
 pub fn config_toml_with_reports(
     sim: &RunningSimulator,
