@@ -28,6 +28,12 @@ pub(crate) const FORMAT: &str = "entra-authmethods-exporter-state";
 pub(crate) const VERSION: u32 = 1;
 /// Larger files are not read: the aggregates of even many tenants are far smaller.
 const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+/// How far past this host's clock a time in the file may lie: the clock of a host that wrote it may
+/// have been a little ahead. Beyond that, data would be served as fresh until that time came.
+const FUTURE_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(300);
+/// The largest count a file may hold: every integer up to 2^53 is exact in the float an exposition
+/// sample is, and no directory has more users.
+const MAX_COUNT: u64 = 1 << 53;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct StateFile {
@@ -147,10 +153,29 @@ fn read(path: &Path) -> Result<Option<StateFile>, LoadError> {
     Ok(Some(file))
 }
 
-/// Numbers that no exporter writes mean the file was damaged or edited: it is not used at all.
+/// Numbers that no exporter writes mean the file was damaged or edited: it is not used at all, and
+/// the first value at fault is named (docs/configuration.md, "state_file", lists the rules).
 fn check_values(file: &StateFile) -> Result<(), LoadError> {
+    let latest = SystemTime::now() + FUTURE_TOLERANCE;
+    let not_future = |what: &str, text: &str| match parse_time(text) {
+        Some(t) if t > latest => Err(format!("{what} {text} lies in the future")),
+        _ => Ok(()),
+    };
+    not_future("written_at", &file.written_at).map_err(LoadError::Value)?;
     for tenant in &file.tenants {
         for entry in &tenant.reports {
+            let at =
+                |why: String| LoadError::Value(format!("tenant {:?}, report {:?}: {why}", tenant.name, entry.report));
+            not_future("completed_at", &entry.completed_at).map_err(at)?;
+            if let Some(last) = &entry.last_success {
+                not_future("last_success", last).map_err(at)?;
+            }
+            if let Some(path) = bad_count(&entry.data) {
+                return Err(at(format!("data{path} is not a count (an integer from 0 to 2^53)")));
+            }
+            if let Ok(ReportData::Registration(summary)) = ReportData::deserialize(&entry.data) {
+                check_counted(&summary).map_err(at)?;
+            }
             if let Some(d) = entry.duration_seconds
                 && std::time::Duration::try_from_secs_f64(d).is_err()
             {
@@ -159,6 +184,47 @@ fn check_values(file: &StateFile) -> Result<(), LoadError> {
                     tenant.name, entry.report
                 )));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Where in `data` the first integer outside 0..=2^53 is (`.breakdowns[0].users`), if any. Every
+/// integer in the aggregates is a count; timestamps are floats or strings.
+fn bad_count(data: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match data {
+        Value::Number(n) if !n.is_f64() => (!n.as_u64().is_some_and(|c| c <= MAX_COUNT)).then(|| format!(" = {n}")),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| bad_count(v).map(|p| format!("[{i}]{p}"))),
+        Value::Object(fields) => fields.iter().find_map(|(k, v)| bad_count(v).map(|p| format!(".{k}{p}"))),
+        _ => None,
+    }
+}
+
+/// What counting guarantees, for the numbers the exporter counted itself from userRegistrationDetails:
+/// no feature, method, default-method or method-count bucket above its breakdown's users, and no
+/// breakdown above the tenant's all/all users. Graph's own summaries are not held to this: Graph
+/// sends a feature count above its total, and they are restored as it sent them.
+fn check_counted(summary: &crate::aggregation::RegistrationSummary) -> Result<(), String> {
+    use crate::config::{UserRole, UserType};
+    let all = summary
+        .breakdowns
+        .iter()
+        .find(|b| b.breakdown.user_type == UserType::All && b.breakdown.user_role == UserRole::All)
+        .map(|b| b.users);
+    for b in &summary.breakdowns {
+        let name = format!("{}/{}", b.breakdown.user_type.as_str(), b.breakdown.user_role.as_str());
+        if let Some(all) = all.filter(|all| b.users > *all) {
+            return Err(format!("breakdown {name} has {} users, more than the tenant's {all}", b.users));
+        }
+        let counts = crate::aggregation::registration::FEATURES
+            .iter()
+            .zip(b.features)
+            .map(|(f, c)| (*f, c))
+            .chain(b.methods.iter().chain(&b.default_methods).map(|(m, c)| (m.as_str(), *c)))
+            .chain(b.method_counts.iter().map(|c| ("a method-count bucket", *c)));
+        if let Some((what, count)) = counts.into_iter().find(|(_, c)| *c > b.users) {
+            return Err(format!("breakdown {name}: {what} counts {count} users of its {}", b.users));
         }
     }
     Ok(())
@@ -445,5 +511,84 @@ mod tests {
             assert!(err.contains(expect), "{text}: {err}");
         }
         assert!(read(&dir.path().join("missing.json")).unwrap().is_none());
+    }
+
+    /// A state file of one entry for tenant "t", report "r", whose `data` is `data`.
+    fn file_with(data: serde_json::Value, completed_at: &str) -> String {
+        serde_json::json!({
+            "format": FORMAT, "version": VERSION, "written_at": "2026-01-01T00:00:00Z",
+            "tenants": [{"name": "t", "tenant_id": "i", "reports": [{
+                "report": "r", "completed_at": completed_at, "last_success": completed_at, "data": data
+            }]}]
+        })
+        .to_string()
+    }
+
+    /// The details source's summary for all/all and member/all, as the aggregator writes it.
+    fn counted(users: u64, members: u64) -> serde_json::Value {
+        use crate::config::{Breakdown, UserRole, UserType};
+        let breakdowns = [
+            Breakdown { user_type: UserType::All, user_role: UserRole::All },
+            Breakdown { user_type: UserType::Member, user_role: UserRole::All },
+        ];
+        let summary = crate::aggregation::RegistrationAggregator::new(&breakdowns).finish();
+        let mut data = serde_json::to_value(ReportData::Registration(summary)).unwrap();
+        data["registration"]["breakdowns"][0]["users"] = users.into();
+        data["registration"]["breakdowns"][1]["users"] = members.into();
+        data
+    }
+
+    fn verdict(text: String) -> Result<(), String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, text).unwrap();
+        read(&path).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    const PAST: &str = "2026-01-01T00:00:00Z";
+
+    #[test]
+    fn times_in_the_future_are_refused_beyond_the_tolerance() {
+        let at = |t: SystemTime| format_time(t);
+        let soon = at(SystemTime::now() + std::time::Duration::from_secs(60));
+        let later = at(SystemTime::now() + std::time::Duration::from_secs(3600));
+        assert_eq!(verdict(file_with(counted(10, 5), &soon)), Ok(()), "a minute of clock skew is fine");
+        let err = verdict(file_with(counted(10, 5), &later)).unwrap_err();
+        assert!(
+            err.contains("tenant \"t\", report \"r\": completed_at") && err.contains("lies in the future"),
+            "{err}"
+        );
+        let decade = file_with(counted(10, 5), PAST).replace(PAST, "2036-01-01T00:00:00Z");
+        assert!(verdict(decade).unwrap_err().contains("written_at 2036-01-01T00:00:00Z lies in the future"));
+    }
+
+    #[test]
+    fn counts_are_integers_from_zero_to_two_to_the_53() {
+        assert_eq!(verdict(file_with(counted(MAX_COUNT, 5), PAST)), Ok(()));
+        let err = verdict(file_with(counted(u64::MAX, 5), PAST)).unwrap_err();
+        assert!(err.contains("data.registration.breakdowns[0].users = 18446744073709551615 is not a count"), "{err}");
+        let native = serde_json::json!({"credential_registration_count": {"total": -1, "by_status": []}});
+        let err = verdict(file_with(native, PAST)).unwrap_err();
+        assert!(err.contains("data.credential_registration_count.total = -1 is not a count"), "{err}");
+    }
+
+    #[test]
+    fn what_the_exporter_counted_obeys_counting_and_graph_s_summaries_are_kept_as_sent() {
+        let mut data = counted(10, 5);
+        data["registration"]["breakdowns"][1]["features"][0] = 6.into();
+        let err = verdict(file_with(data, PAST)).unwrap_err();
+        assert!(err.contains("breakdown member/all: ") && err.contains("counts 6 users of its 5"), "{err}");
+        let mut data = counted(10, 5);
+        data["registration"]["breakdowns"][0]["methods"]["fido2"] = 11.into();
+        let err = verdict(file_with(data, PAST)).unwrap_err();
+        assert!(err.contains("breakdown all/all: fido2 counts 11 users of its 10"), "{err}");
+        let err = verdict(file_with(counted(10, 42), PAST)).unwrap_err();
+        assert!(err.contains("breakdown member/all has 42 users, more than the tenant's 10"), "{err}");
+        // Graph's own summary with a feature count above its total (as Graph sends) is restored.
+        let native = serde_json::json!({"native_summary": [{
+            "breakdown": counted(10, 5)["registration"]["breakdowns"][0]["breakdown"],
+            "total_users": 10, "features": [["mfaCapable", 12]], "methods": []
+        }]});
+        assert_eq!(verdict(file_with(native, PAST)), Ok(()));
     }
 }
