@@ -194,7 +194,7 @@ fn check_values(file: &StateFile) -> Result<(), LoadError> {
 fn bad_count(data: &serde_json::Value) -> Option<String> {
     use serde_json::Value;
     match data {
-        Value::Number(n) if !n.is_f64() => (!n.as_u64().is_some_and(|c| c <= MAX_COUNT)).then(|| format!(" = {n}")),
+        Value::Number(n) if !n.is_f64() => n.as_u64().is_none_or(|c| c > MAX_COUNT).then(|| format!(" = {n}")),
         Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| bad_count(v).map(|p| format!("[{i}]{p}"))),
         Value::Object(fields) => fields.iter().find_map(|(k, v)| bad_count(v).map(|p| format!(".{k}{p}"))),
         _ => None,
