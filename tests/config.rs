@@ -396,3 +396,20 @@ fn schema_keys(raw_rs: &str) -> Vec<String> {
     }
     keys
 }
+
+/// A huge configuration or web configuration file (a sparse 512 MiB file here) is refused in one line
+/// naming it, from its size, before anything is read: a reload must not take a container's memory.
+#[test]
+fn huge_config_files_are_refused_before_they_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge.toml");
+    std::fs::File::create(&huge).unwrap().set_len(512 << 20).unwrap();
+    let err = load(&huge, &[]).unwrap_err().to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("config file {}: 536870912 bytes, larger than the 64 MiB", huge.display())),
+        "{err}"
+    );
+    let err = entra_authmethods_exporter::http::web::WebConfig::load(&huge).unwrap_err();
+    assert_eq!(err, format!("web config {}: larger than the 64 MiB a web configuration file may have", huge.display()));
+}

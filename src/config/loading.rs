@@ -21,6 +21,16 @@ pub fn load(sources: Sources<'_>) -> Result<Settings, ConfigError> {
             if !path.is_file() {
                 return Err(ConfigError(format!("{name}: not found or not a regular file")));
             }
+            // The config crate reads the whole file; a huge one (a sparse file, a log pointed at by
+            // mistake) would take memory first and be refused only after. Checked before reading.
+            if let Ok(len) = std::fs::metadata(path).map(|m| m.len())
+                && len > super::MAX_CONFIG_FILE_SIZE
+            {
+                return Err(ConfigError(format!(
+                    "{name}: {len} bytes, larger than the {} MiB a configuration file may have",
+                    super::MAX_CONFIG_FILE_SIZE >> 20
+                )));
+            }
             let source = config::File::from(path).format(config::FileFormat::Toml).required(true);
             Some(FileLayer::new(config::Config::builder().add_source(source), name)?)
         }

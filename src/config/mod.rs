@@ -32,6 +32,10 @@ use crate::catalog::ReportKind;
 /// e.g. `ENTRA_AUTHMETHODS__GRAPH__PAGE_SIZE=500` or `ENTRA_AUTHMETHODS__TENANT__0__CLIENT_SECRET=…`.
 pub(crate) const ENV_PREFIX: &str = "ENTRA_AUTHMETHODS";
 
+/// The largest configuration or web configuration file read: far above what thousands of tenants
+/// need (about 300 bytes each), far below what would strain a container's memory.
+pub const MAX_CONFIG_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
 /// Shortest poll interval accepted: Microsoft updates the registration report for most users within
 /// 36 hours (Microsoft Entra, "Authentication methods activity"),
 /// and polling faster only spends the tenant's shared reports quota.

@@ -35,6 +35,23 @@ impl fmt::Debug for WebConfig {
     }
 }
 
+/// The file's text, refused past [`crate::config::MAX_CONFIG_FILE_SIZE`] without reading more of it.
+fn read_bounded(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let limit = crate::config::MAX_CONFIG_FILE_SIZE;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let too_large = || format!("larger than the {} MiB a web configuration file may have", limit >> 20);
+    if file.metadata().is_ok_and(|m| m.len() > limit) {
+        return Err(too_large());
+    }
+    let mut text = String::new();
+    file.take(limit + 1).read_to_string(&mut text).map_err(|e| format!("cannot read the file: {e}"))?;
+    if text.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(text)
+}
+
 impl WebConfig {
     /// Reads, parses and validates the file, and loads the TLS certificate, key and client CA it
     /// names. The error is one line: `web config FILE: KEY: reason`. What the file asks for that
@@ -44,7 +61,7 @@ impl WebConfig {
     pub fn load(path: impl AsRef<Path>) -> Result<WebConfig, String> {
         let path = path.as_ref();
         let fail = |e: String| format!("web config {}: {e}", path.display());
-        let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read the file: {e}")))?;
+        let text = read_bounded(path).map_err(fail)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let parsed = config::parse(&text, dir).map_err(fail)?;
         let mut warnings = parsed.warnings.clone();
