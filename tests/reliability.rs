@@ -403,3 +403,42 @@ async fn an_endless_managed_identity_answer_is_cut_at_the_token_limit() {
     exporter.shutdown().await;
     sim.shutdown().await;
 }
+
+/// `--once` with a login endpoint that refuses connections: the first report retries the token
+/// request, the tenant's other reports then fail at once with the same cause instead of each
+/// retrying it; one warning names the login endpoint (not Graph) and the exit code is non-zero.
+#[tokio::test]
+async fn once_fails_fast_when_the_login_endpoint_refuses_connections() {
+    let sim = start_simulator(10, 39).await;
+    // Retries slow enough that retrying them for every report would take well over the deadline.
+    let toml = config_toml_with_reports(&sim, "max_attempts = 4", "", "")
+        .replace("retry_backoff_base = \"10ms\"", "retry_backoff_base = \"500ms\"")
+        .replace("retry_backoff_max = \"50ms\"", "retry_backoff_max = \"500ms\"")
+        .replace(&format!("login_endpoint = \"{}\"", sim.base_url()), "login_endpoint = \"http://127.0.0.1:1\"");
+    let started = std::time::Instant::now();
+    let out = run_binary(&toml, &["--once", "--log.format", "json"]).await;
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    let exp = Exposition::parse(&String::from_utf8(out.stdout).unwrap());
+    let network: Vec<_> = exp
+        .family("entra_authmethods_poll_failures_total")
+        .into_iter()
+        .filter(|(l, v)| l["reason"] == "network" && *v == 1.0)
+        .collect();
+    assert!(network.len() >= 5, "every report failed with the network reason: {network:?}");
+    // One report's retries take 1.5 s; every report's would take over 7 s.
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|j| j["level"] == "WARN" && j["reason"] == "network")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert_eq!(warnings[0]["endpoint"], "login endpoint 127.0.0.1:1");
+    assert_eq!(warnings[0]["reports"], network.len());
+    let hint = warnings[0]["hint"].as_str().unwrap();
+    assert!(hint.starts_with("the login endpoint could not be reached") && !hint.contains("Graph could not"), "{hint}");
+    assert_eq!(sim.stats().graph_requests_total(), 0, "Graph was never asked");
+    sim.shutdown().await;
+}

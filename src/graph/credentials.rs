@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::assertion::{ClientCertificate, JWT_BEARER, now_unix};
 use super::client::{BodyError, read_token_body};
-use super::error::GraphError;
+use super::error::{GraphError, TOKEN_ENDPOINT};
 use super::managed_identity::ManagedIdentity;
 use super::token_file;
 use crate::config::{AppCredential, CertificateSettings, GraphSettings, Secret, SecretSource, TenantSettings};
@@ -248,7 +248,7 @@ pub(crate) async fn post_form(
         .body(body)
         .send()
         .await
-        .map_err(|e| transport_error("token", e))?;
+        .map_err(|e| transport_error(TOKEN_ENDPOINT, e))?;
     read_token_response(response).await
 }
 
@@ -313,12 +313,12 @@ struct TokenErrorResponse {
 pub(crate) async fn read_token_response(response: reqwest::Response) -> Result<IssuedToken, GraphError> {
     let status = response.status();
     let body = read_token_body(response).await.map_err(|e| match e {
-        BodyError::Transport(e) => transport_error("token", e),
-        e @ BodyError::TooLarge(_) => GraphError::Decode { endpoint: "token".into(), message: e.to_string() },
+        BodyError::Transport(e) => transport_error(TOKEN_ENDPOINT, e),
+        e @ BodyError::TooLarge(_) => GraphError::Decode { endpoint: TOKEN_ENDPOINT.into(), message: e.to_string() },
     })?;
     if status.is_success() {
         let parsed: TokenResponse = serde_json::from_slice(&body)
-            .map_err(|e| GraphError::Decode { endpoint: "token".into(), message: e.to_string() })?;
+            .map_err(|e| GraphError::Decode { endpoint: TOKEN_ENDPOINT.into(), message: e.to_string() })?;
         let seconds = match parsed.expires_in {
             Some(serde_json::Value::Number(n)) => n.as_f64(),
             Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
@@ -331,7 +331,7 @@ pub(crate) async fn read_token_response(response: reqwest::Response) -> Result<I
         // Entra tokens live 60–90 minutes; assume the short end if the answer does not say.
         .unwrap_or(3600.0);
         if parsed.access_token.is_empty() {
-            return Err(GraphError::Decode { endpoint: "token".into(), message: "empty access_token".into() });
+            return Err(GraphError::Decode { endpoint: TOKEN_ENDPOINT.into(), message: "empty access_token".into() });
         }
         return Ok(IssuedToken {
             access_token: Secret::new(parsed.access_token),
