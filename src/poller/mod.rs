@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 pub(crate) use error::PollError;
-pub(crate) use plan::{PlannedReport, plan};
+pub(crate) use plan::{PlannedReport, check_lines, plan};
 
 use crate::config::{AppCredential, GraphSettings, TenantSettings};
 use crate::graph::{FailureReason, GraphClient, GraphError};
