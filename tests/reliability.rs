@@ -409,12 +409,25 @@ async fn an_endless_managed_identity_answer_is_cut_at_the_token_limit() {
 /// retrying it; one warning names the login endpoint (not Graph) and the exit code is non-zero.
 #[tokio::test]
 async fn once_fails_fast_when_the_login_endpoint_refuses_connections() {
+    once_fails_fast_when_the_login_endpoint_is("http://127.0.0.1:1", "127.0.0.1:1").await;
+}
+
+/// The same for a login host that does not resolve (`.invalid` never does, RFC 6761).
+#[tokio::test]
+async fn once_fails_fast_when_the_login_host_does_not_resolve() {
+    once_fails_fast_when_the_login_endpoint_is("https://nonexistent.invalid", "nonexistent.invalid").await;
+}
+
+async fn once_fails_fast_when_the_login_endpoint_is(login_endpoint: &str, host: &str) {
     let sim = start_simulator(10, 39).await;
     // Retries slow enough that retrying them for every report would take well over the deadline.
     let toml = config_toml_with_reports(&sim, "max_attempts = 4", "", "")
         .replace("retry_backoff_base = \"10ms\"", "retry_backoff_base = \"500ms\"")
         .replace("retry_backoff_max = \"50ms\"", "retry_backoff_max = \"500ms\"")
-        .replace(&format!("login_endpoint = \"{}\"", sim.base_url()), "login_endpoint = \"http://127.0.0.1:1\"");
+        .replace(
+            &format!("login_endpoint = \"{}\"", sim.base_url()),
+            &format!("login_endpoint = \"{login_endpoint}\""),
+        );
     let started = std::time::Instant::now();
     let out = run_binary(&toml, &["--once", "--log.format", "json"]).await;
     let took = started.elapsed();
@@ -435,10 +448,80 @@ async fn once_fails_fast_when_the_login_endpoint_refuses_connections() {
         .filter(|j| j["level"] == "WARN" && j["reason"] == "network")
         .collect();
     assert_eq!(warnings.len(), 1, "{stderr}");
-    assert_eq!(warnings[0]["endpoint"], "login endpoint 127.0.0.1:1");
+    assert_eq!(warnings[0]["endpoint"], format!("login endpoint {host}"));
     assert_eq!(warnings[0]["reports"], network.len());
     let hint = warnings[0]["hint"].as_str().unwrap();
     assert!(hint.starts_with("the login endpoint could not be reached") && !hint.contains("Graph could not"), "{hint}");
     assert_eq!(sim.stats().graph_requests_total(), 0, "Graph was never asked");
+    sim.shutdown().await;
+}
+
+/// Collects the exporter's log lines (JSON) for a test running on one thread.
+#[derive(Clone, Default)]
+struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    fn lines(&self) -> Vec<serde_json::Value> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+}
+
+/// In the daemon, a token failure shared by every report is one warning per cause: again when the
+/// cause changes (a wrong secret, then an expired one), and one info line when the credential
+/// works again. The metrics still count every failed poll.
+#[tokio::test]
+async fn a_token_failure_is_logged_once_per_cause_and_its_recovery_once() {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    // The test runs on one thread (tokio::test's default), so every task of the exporter logs here.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let sim = start_simulator(10, 40).await;
+    let settings = settings(&config_toml_with_reports(&sim, "", "", ""));
+    // Every polled report asks for a token once: the first three get the wrong-secret answer, the
+    // rest the expired-secret one.
+    let polled = 8;
+    sim.push_fault(Fault::TokenFailure { count: 3, error: TokenError::InvalidSecret });
+    sim.push_fault(Fault::TokenFailure { count: polled - 3, error: TokenError::ExpiredSecret });
+    let exporter = start_exporter(&settings).await;
+    assert_eq!(sim.pending_faults(), 0, "each of the {polled} reports asked for a token once");
+    let exp = scrape(exporter.addr).await;
+    let unauthorized = exp
+        .family("entra_authmethods_poll_failures_total")
+        .into_iter()
+        .filter(|(l, v)| l["reason"] == "unauthorized" && *v == 1.0)
+        .count();
+    assert_eq!(unauthorized, polled as usize, "every failed poll is still counted");
+    assert!(exporter.poll_now().await, "the secret works again");
+
+    let lines = logs.lines();
+    // The lines about the token (they name the endpoint); no report logs its own warning for it.
+    let tenant_lines: Vec<_> = lines.iter().filter(|j| j["tenant"] == TENANT && j["endpoint"].is_string()).collect();
+    assert!(!lines.iter().any(|j| j["message"] == "poll failed; keeping the last good data"), "{lines:#?}");
+    let summary: Vec<(String, String)> = tenant_lines
+        .iter()
+        .map(|j| (j["level"].as_str().unwrap().to_string(), j["graph_code"].as_str().unwrap_or("").to_string()))
+        .collect();
+    let expected = [("WARN", "AADSTS7000215"), ("WARN", "AADSTS7000222"), ("INFO", "")];
+    assert_eq!(summary, expected.map(|(l, c)| (l.to_string(), c.to_string())), "{tenant_lines:#?}");
+    assert_eq!(tenant_lines[0]["reports"], polled);
+    assert_eq!(tenant_lines[2]["message"], format!("tenant {TENANT}: credentials work again"));
+    exporter.shutdown().await;
     sim.shutdown().await;
 }
