@@ -525,3 +525,39 @@ async fn a_token_failure_is_logged_once_per_cause_and_its_recovery_once() {
     exporter.shutdown().await;
     sim.shutdown().await;
 }
+
+/// While the token endpoint fails but the current token is still valid, every request retries the
+/// renewal and uses the current token: one warning for the streak, not one per request.
+#[tokio::test]
+async fn a_failing_renewal_is_one_warning_while_the_current_token_is_used() {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let lifetime = std::time::Duration::from_secs(4);
+    let mut cfg = graph_simulator::SimulatorConfig::single(10, 41);
+    cfg.quota_requests = 10_000;
+    cfg.token_lifetime = lifetime;
+    let sim = graph_simulator::start(cfg, loopback()).await.unwrap();
+    let exporter = start_exporter(&settings(&config_toml_with_reports(&sim, "", "", ""))).await;
+    // Past the renewal point (3/4 of the lifetime), well before the token expires.
+    tokio::time::sleep(lifetime.mul_f64(0.8)).await;
+    sim.push_fault(Fault::TokenFailure { count: 1000, error: TokenError::ServerError });
+    assert!(exporter.poll_now().await, "every poll used the current token");
+    let renewals: Vec<_> = logs
+        .lines()
+        .into_iter()
+        .filter(|j| j["message"].as_str().unwrap().starts_with("token renewal failed"))
+        .collect();
+    assert_eq!(renewals.len(), 1, "{renewals:#?}");
+    assert_eq!(renewals[0]["level"], "WARN");
+    let failed = sim.stats().token_requests_failed;
+    assert!(failed > 1, "the renewal was retried by several requests, got {failed}");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}

@@ -369,11 +369,19 @@ pub(crate) struct TokenCache {
     /// Fingerprint of refresh-token material Entra refused (revoked, expired): not sent again, and
     /// not logged again, until `login` writes a new token. Prevents a retry storm against Entra.
     refused: std::sync::Mutex<Option<(u64, GraphError)>>,
+    /// Set while renewals fail and the current token is used instead: every request of every report
+    /// retries the renewal, so only the first failure of a streak is a warning.
+    renewal_failing: std::sync::atomic::AtomicBool,
 }
 
 impl TokenCache {
     pub(crate) fn new(credential: Credential) -> Self {
-        TokenCache { credential, cached: Mutex::new(None), refused: std::sync::Mutex::new(None) }
+        TokenCache {
+            credential,
+            cached: Mutex::new(None),
+            refused: std::sync::Mutex::new(None),
+            renewal_failing: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     /// A valid token: the cached one until it is due for renewal, else a new one. When renewal fails
@@ -399,6 +407,7 @@ impl TokenCache {
         match self.credential.request(http, observer).await {
             Ok(issued) => {
                 observer.token_request(true);
+                self.renewal_failing.store(false, std::sync::atomic::Ordering::Relaxed);
                 let now = Instant::now();
                 let renew_in = issued.lifetime.mul_f64(RENEW_AT_FRACTION);
                 let token = issued.access_token.clone();
@@ -422,7 +431,11 @@ impl TokenCache {
                 }
                 match cached.as_ref().filter(|c| Instant::now() < c.expires_at) {
                     Some(c) => {
-                        tracing::warn!(error = %e, "token renewal failed; using the current token until it expires");
+                        if self.renewal_failing.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                            tracing::debug!(error = %e, "token renewal failed again; using the current token");
+                        } else {
+                            tracing::warn!(error = %e, "token renewal failed; using the current token until it expires");
+                        }
                         Ok(c.token.clone())
                     }
                     None => Err(e),
