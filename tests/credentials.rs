@@ -765,3 +765,24 @@ async fn an_unknown_tenant_is_one_warning_per_tenant() {
     assert!(token[0]["hint"].as_str().unwrap().contains("tenant was not found"));
     sim.shutdown().await;
 }
+
+/// An unreachable managed-identity endpoint is shared by every app report too: one warning naming
+/// that endpoint (not the login endpoint, not Graph) with the count of reports.
+#[tokio::test]
+async fn an_unreachable_managed_identity_endpoint_is_one_warning_naming_it() {
+    let sim = sim().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let endpoint = format!("http://{closed}{IMDS_TOKEN_PATH}");
+    let toml = config_toml_with_reports(&sim, "", "", "")
+        .replace(&format!("client_id = \"{DEMO_CLIENT_ID}\"\n"), "")
+        .replace(&format!("client_secret = \"{DEMO_CLIENT_SECRET}\"\n"), &imds_lines(&endpoint));
+    let out = run_binary_env(&toml, &["--once", "--log.format", "json"], &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let all = warnings(&out.stderr);
+    let token: Vec<_> = all.iter().filter(|j| j["reason"] == "network").collect();
+    assert_eq!(token.len(), 1, "{all:#?}");
+    assert_eq!(token[0]["endpoint"], format!("managed identity endpoint {endpoint}"));
+    assert!(token[0]["reports"].as_u64().unwrap() >= 5, "{}", token[0]);
+    assert!(token[0]["hint"].as_str().unwrap().contains("managed identity endpoint unreachable"));
+    sim.shutdown().await;
+}
