@@ -561,3 +561,42 @@ async fn a_failing_renewal_is_one_warning_while_the_current_token_is_used() {
     exporter.shutdown().await;
     sim.shutdown().await;
 }
+
+/// A credential file that disappears after start (a rotated Kubernetes secret gone wrong) fails
+/// every report before any request is sent: one warning naming the credential's files.
+#[tokio::test]
+async fn a_vanished_secret_file_is_one_warning_for_the_tenant() {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let sim = start_simulator(10, 42).await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, DEMO_CLIENT_SECRET).unwrap();
+    let toml = config_toml_with_reports(&sim, "", "", "").replace(
+        &format!("client_secret = \"{DEMO_CLIENT_SECRET}\""),
+        &format!("client_secret_file = {:?}", secret.display().to_string()),
+    );
+    let exporter = start_exporter(&settings(&toml)).await;
+    std::fs::remove_file(&secret).unwrap();
+    // Graph refuses the cached token, so every poll needs a new one at once.
+    sim.revoke_tokens();
+    assert!(!exporter.poll_now().await);
+    let lines = logs.lines();
+    let token: Vec<_> = lines.iter().filter(|j| j["endpoint"].is_string()).collect();
+    assert_eq!(token.len(), 1, "{lines:#?}");
+    assert_eq!(token[0]["level"], "WARN");
+    assert_eq!(token[0]["endpoint"], "credential's files (no request was sent)");
+    assert_eq!(token[0]["reason"], "config");
+    assert!(token[0]["error"].as_str().unwrap().contains(&secret.display().to_string()), "{}", token[0]);
+    assert!(token[0]["reports"].as_u64().unwrap() >= 5);
+    assert!(!lines.iter().any(|j| j["message"] == "poll failed; keeping the last good data"), "{lines:#?}");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}

@@ -420,6 +420,12 @@ impl TokenCache {
             }
             Err(e) => {
                 observer.token_request(false);
+                // A configuration error here comes from the credential's files, which every report
+                // using this credential shares.
+                let e = match e {
+                    GraphError::Config(message) => GraphError::Credential(message),
+                    e => e,
+                };
                 if let (Some(fp), GraphError::Token { error, .. }) = (fingerprint, &e)
                     && error == "invalid_grant"
                 {

@@ -29,6 +29,12 @@ pub enum GraphError {
     #[error("{0}")]
     Config(String),
 
+    /// The credential's own material could not be used (a secret, certificate or federated token
+    /// file unreadable or invalid), so no token request was sent. Kept apart from `Config` because,
+    /// like a refused token request, it fails every report using the credential at once.
+    #[error("{0}")]
+    Credential(String),
+
     /// The managed-identity endpoint (IMDS or App Service) failed or refused; `reason` is decided
     /// where the answer is read, because its statuses mean other things than Graph's or Entra's.
     #[error("managed identity endpoint {endpoint}: {message}")]
@@ -74,7 +80,7 @@ impl GraphError {
             GraphError::Network { .. } => FailureReason::Network,
             GraphError::Timeout { .. } => FailureReason::Timeout,
             GraphError::Decode { .. } | GraphError::Paging { .. } => FailureReason::Decode,
-            GraphError::Config(_) => FailureReason::Config,
+            GraphError::Config(_) | GraphError::Credential(_) => FailureReason::Config,
             GraphError::ManagedIdentity { reason, .. } => *reason,
         }
     }
@@ -106,6 +112,7 @@ impl GraphError {
         match self {
             GraphError::Token { .. } => Some(TokenSource::Login),
             GraphError::ManagedIdentity { endpoint, .. } => Some(TokenSource::ManagedIdentity(endpoint)),
+            GraphError::Credential(_) => Some(TokenSource::Material),
             GraphError::Network { endpoint, .. }
             | GraphError::Timeout { endpoint, .. }
             | GraphError::Decode { endpoint, .. }
@@ -180,6 +187,8 @@ pub(crate) enum TokenSource<'a> {
     Login,
     /// The managed-identity endpoint (IMDS or App Service), by its URL.
     ManagedIdentity(&'a str),
+    /// None: the credential's files could not be used, so nothing was sent.
+    Material,
 }
 
 const LOGIN_NETWORK_HINT: &str = "the login endpoint could not be reached (Graph was not asked): check DNS, proxy and firewall rules for the tenant's login_endpoint, and cloud";

@@ -25,6 +25,8 @@ pub(crate) struct Cause {
     pub(crate) endpoint: String,
     pub(crate) reason: FailureReason,
     pub(crate) code: Option<String>,
+    /// For a credential file's trouble, which has no code: the message, which names the file.
+    detail: Option<String>,
 }
 
 impl Cause {
@@ -33,12 +35,17 @@ impl Cause {
         let endpoint = match error.token_source()? {
             TokenSource::Login => format!("login endpoint {}", host_and_port(login_endpoint)),
             TokenSource::ManagedIdentity(url) => format!("managed identity endpoint {url}"),
+            TokenSource::Material => "credential's files (no request was sent)".to_string(),
         };
         let code = match error.aadsts_code() {
             Some(n) => Some(format!("AADSTS{n}")),
             None => error.graph_code().map(str::to_string),
         };
-        Some(Cause { endpoint, reason: error.reason(), code })
+        let detail = match error {
+            GraphError::Credential(message) => Some(message.clone()),
+            _ => None,
+        };
+        Some(Cause { endpoint, reason: error.reason(), code, detail })
     }
 
     /// A network failure of the login endpoint (DNS, connection refused): every credential that
@@ -125,7 +132,7 @@ impl TenantPoller {
             graph_code = code,
             hint = error.hint(),
             error = %error,
-            "token request to the {endpoint} failed: {affected} report(s) of this tenant fail until it is fixed (logged once per cause; poll_failures_total counts every poll)"
+            "cannot get a token from the {endpoint}: {affected} report(s) of this tenant fail until it is fixed (logged once per cause; poll_failures_total counts every poll)"
         );
     }
 
@@ -204,6 +211,13 @@ mod tests {
             request_id: None,
         };
         assert_eq!(Cause::of(&graph, &login()), None, "a report's own failure is not shared");
+        let unreadable = |file: &str| GraphError::Credential(format!("cannot read client_secret_file {file}"));
+        let gone = Cause::of(&unreadable("/a"), &login()).unwrap();
+        assert_eq!(
+            (gone.endpoint.as_str(), gone.reason),
+            ("credential's files (no request was sent)", FailureReason::Config)
+        );
+        assert_ne!(Some(gone), Cause::of(&unreadable("/b"), &login()), "another file is another cause");
     }
 
     #[test]
