@@ -115,9 +115,14 @@ impl TenantPoller {
         if self.fail_fast.load(Ordering::Relaxed) && Cause::login_unreachable(error) {
             self.trouble.remember_unreachable(error);
         }
-        let Some(cause) = Cause::of(error, &self.settings.login_endpoint) else { return };
-        let (report, reason, code) = (report.kind.as_str(), cause.reason.as_str(), cause.code.clone());
-        let code = code.as_deref().unwrap_or("");
+        let report = report.kind.as_str();
+        let Some(cause) = Cause::of(error, &self.settings.login_endpoint) else {
+            // Not reached: PollError::Credential is only made for token failures. Never silent, though.
+            tracing::warn!(tenant, report, error = %error, hint = error.hint(), "poll failed; keeping the last good data");
+            return;
+        };
+        let reason = cause.reason.as_str();
+        let code = cause.code.as_deref().unwrap_or("");
         if !self.trouble.failed(kind, cause.clone()) {
             tracing::debug!(tenant, report, reason, code, duration_ms, error = %error, "poll failed: the token request failed as already logged");
             return;
