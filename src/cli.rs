@@ -282,6 +282,14 @@ fn check_config(cli: &Cli) -> ExitCode {
             if let Some(w) = web {
                 println!("{}", w.summary());
             }
+            // What each tenant will poll: a report skipped for want of a credential, or disabled,
+            // otherwise only shows as a warning at startup or as a missing series.
+            for t in &s.tenants {
+                println!("tenant {} (cloud {}):", t.name, t.cloud.as_str());
+                for line in crate::poller::check_lines(t) {
+                    println!("  {line}");
+                }
+            }
             ExitCode::SUCCESS
         }
         (settings, web) => {

@@ -413,3 +413,54 @@ fn huge_config_files_are_refused_before_they_are_read() {
     let err = entra_authmethods_exporter::http::web::WebConfig::load(&huge).unwrap_err();
     assert_eq!(err, format!("web config {}: larger than the 64 MiB a web configuration file may have", huge.display()));
 }
+
+/// `--check-config` lists, after the valid summary, every report of every tenant with `poll` or
+/// `skip` and why, in catalog order, so that an operator sees before starting what will be polled.
+#[test]
+fn check_config_lists_the_reports_each_tenant_polls_or_skips() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    let tenant = |name: &str, extra: &str| {
+        format!(
+            "[[tenant]]\nname = \"{name}\"\ntenant_id = \"00000000-0000-0000-0000-00000000000{}\"\nclient_id = \"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"\nclient_secret = \"s\"\n{extra}",
+            name.len()
+        )
+    };
+    let toml = tenant("contoso", "[tenant.reports.password_resets_and_changes]\nenabled = false\n")
+        + &tenant("gov", "cloud = \"usgov\"\n");
+    std::fs::write(&path, toml).unwrap();
+    let exe = env!("CARGO_BIN_EXE_entra-authmethods-exporter");
+    let out = Command::new(exe).arg("--check-config").arg("--config").arg(&path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let legacy = "every 6h, application credential, needs Reports.Read.All (optional: without it the report is exported as unavailable)";
+    let login = "it needs a signed-in user's token: set refresh_token_file and run `entra-authmethods-exporter login`";
+    let expected = format!(
+        "configuration is valid: 2 tenant(s)
+tenant contoso (cloud global):
+  poll registration_details: every 30m, application credential, needs AuditLog.Read.All
+  skip registration_summary: off by default (enable with [tenant.reports.registration_summary] enabled = true)
+  poll credential_user_registration_count: {legacy}
+  poll credential_usage_summary: {legacy}
+  poll credential_user_registration_details: {legacy}
+  poll user_credential_usage_details: {legacy}
+  skip registration_activity: {login}
+  skip sign_ins_by_method: {login}
+  poll user_events_summary: every 1h, application credential, needs AuditLog.Read.All
+  poll mfa_sign_in_summary: every 6h, application credential, needs AuditLog.Read.All
+  skip password_resets_and_changes: disabled in the configuration (enable with [tenant.reports.password_resets_and_changes] enabled = true)
+tenant gov (cloud usgov):
+  poll registration_details: every 30m, application credential, needs AuditLog.Read.All
+  skip registration_summary: off by default (enable with [tenant.reports.registration_summary] enabled = true)
+  skip credential_user_registration_count: not offered in the usgov cloud
+  skip credential_usage_summary: not offered in the usgov cloud
+  skip credential_user_registration_details: not offered in the usgov cloud
+  skip user_credential_usage_details: not offered in the usgov cloud
+  skip registration_activity: {login}
+  skip sign_ins_by_method: {login}
+  poll user_events_summary: every 1h, application credential, needs AuditLog.Read.All
+  poll mfa_sign_in_summary: every 6h, application credential, needs AuditLog.Read.All
+  poll password_resets_and_changes: every 6h, application credential, needs AuditLog.Read.All
+"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+}

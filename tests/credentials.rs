@@ -706,3 +706,83 @@ async fn auto_uses_app_service_variables_from_the_environment() {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("chose workload_identity"), "{text}");
 }
+
+/// The JSON log lines of a run at warning level.
+fn warnings(stderr: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|j| j["level"] == "WARN")
+        .collect()
+}
+
+/// One cause, one warning: a wrong client secret fails the token request that every report of the
+/// tenant shares, so it is one warning line naming the login endpoint and the number of reports,
+/// not one per report. Every failed poll is still counted in the metrics.
+#[tokio::test]
+async fn a_wrong_client_secret_is_one_warning_per_tenant_not_one_per_report() {
+    let sim = sim().await;
+    let toml = config_toml_with_reports(&sim, "", "", "")
+        .replace(&format!("client_secret = \"{DEMO_CLIENT_SECRET}\""), "client_secret = \"not-the-secret\"");
+    let out = run_binary(&toml, &["--once", "--log.format", "json"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let exp = Exposition::parse(&String::from_utf8(out.stdout).unwrap());
+    let failures = exp.family("entra_authmethods_poll_failures_total");
+    let failed: Vec<_> = failures.iter().filter(|(l, v)| l["reason"] == "unauthorized" && **v == 1.0).collect();
+    assert!(failed.len() >= 5, "every app report failed and was counted: {failures:?}");
+
+    let all = warnings(&out.stderr);
+    let token: Vec<_> = all.iter().filter(|j| j.to_string().contains("invalid_client")).collect();
+    assert_eq!(token.len(), 1, "one warning for the tenant: {all:#?}");
+    let line = token[0];
+    let login = sim.base_url().trim_start_matches("http://").trim_end_matches('/').to_string();
+    assert_eq!(line["tenant"], TENANT);
+    assert_eq!(line["endpoint"], format!("login endpoint {login}"));
+    assert_eq!(line["reports"], failed.len(), "{line}");
+    assert_eq!(line["graph_code"], "AADSTS7000215");
+    assert!(line["hint"].as_str().unwrap().contains("secret's Value (not its Secret ID)"), "{line}");
+    let message = line["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("login endpoint {login}")) && message.contains(&format!("{} report", failed.len()))
+    );
+    assert!(!all.iter().any(|j| j["message"] == "poll failed; keeping the last good data"), "{all:#?}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("not-the-secret"), "the secret is never logged");
+    sim.shutdown().await;
+}
+
+/// An unknown tenant is one cause too: one warning with the tenant hint.
+#[tokio::test]
+async fn an_unknown_tenant_is_one_warning_per_tenant() {
+    let sim = sim().await;
+    let unknown = "0f0e0d0c-0b0a-4999-8888-777766665555";
+    let toml = config_toml_with_reports(&sim, "", "", "").replace(DEMO_TENANT_ID, unknown);
+    let out = run_binary(&toml, &["--once", "--log.format", "json"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let all = warnings(&out.stderr);
+    let token: Vec<_> = all.iter().filter(|j| j.to_string().contains("AADSTS90002")).collect();
+    assert_eq!(token.len(), 1, "{all:#?}");
+    assert_eq!(token[0]["reason"], "unauthorized");
+    assert!(token[0]["hint"].as_str().unwrap().contains("tenant was not found"));
+    sim.shutdown().await;
+}
+
+/// An unreachable managed-identity endpoint is shared by every app report too: one warning naming
+/// that endpoint (not the login endpoint, not Graph) with the count of reports.
+#[tokio::test]
+async fn an_unreachable_managed_identity_endpoint_is_one_warning_naming_it() {
+    let sim = sim().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let endpoint = format!("http://{closed}{IMDS_TOKEN_PATH}");
+    let toml = config_toml_with_reports(&sim, "", "", "")
+        .replace(&format!("client_id = \"{DEMO_CLIENT_ID}\"\n"), "")
+        .replace(&format!("client_secret = \"{DEMO_CLIENT_SECRET}\"\n"), &imds_lines(&endpoint));
+    let out = run_binary_env(&toml, &["--once", "--log.format", "json"], &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let all = warnings(&out.stderr);
+    let token: Vec<_> = all.iter().filter(|j| j["reason"] == "network").collect();
+    assert_eq!(token.len(), 1, "{all:#?}");
+    assert_eq!(token[0]["endpoint"], format!("managed identity endpoint {endpoint}"));
+    assert!(token[0]["reports"].as_u64().unwrap() >= 5, "{}", token[0]);
+    assert!(token[0]["hint"].as_str().unwrap().contains("managed identity endpoint unreachable"));
+    sim.shutdown().await;
+}

@@ -403,3 +403,200 @@ async fn an_endless_managed_identity_answer_is_cut_at_the_token_limit() {
     exporter.shutdown().await;
     sim.shutdown().await;
 }
+
+/// `--once` with a login endpoint that refuses connections: the first report retries the token
+/// request, the tenant's other reports then fail at once with the same cause instead of each
+/// retrying it; one warning names the login endpoint (not Graph) and the exit code is non-zero.
+#[tokio::test]
+async fn once_fails_fast_when_the_login_endpoint_refuses_connections() {
+    once_fails_fast_when_the_login_endpoint_is("http://127.0.0.1:1", "127.0.0.1:1").await;
+}
+
+/// The same for a login host that does not resolve (`.invalid` never does, RFC 6761).
+#[tokio::test]
+async fn once_fails_fast_when_the_login_host_does_not_resolve() {
+    once_fails_fast_when_the_login_endpoint_is("https://nonexistent.invalid", "nonexistent.invalid").await;
+}
+
+async fn once_fails_fast_when_the_login_endpoint_is(login_endpoint: &str, host: &str) {
+    let sim = start_simulator(10, 39).await;
+    // Retries slow enough that retrying them for every report would take well over the deadline.
+    let toml = config_toml_with_reports(&sim, "max_attempts = 4", "", "")
+        .replace("retry_backoff_base = \"10ms\"", "retry_backoff_base = \"500ms\"")
+        .replace("retry_backoff_max = \"50ms\"", "retry_backoff_max = \"500ms\"")
+        .replace(
+            &format!("login_endpoint = \"{}\"", sim.base_url()),
+            &format!("login_endpoint = \"{login_endpoint}\""),
+        );
+    let started = std::time::Instant::now();
+    let out = run_binary(&toml, &["--once", "--log.format", "json"]).await;
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    let exp = Exposition::parse(&String::from_utf8(out.stdout).unwrap());
+    let network: Vec<_> = exp
+        .family("entra_authmethods_poll_failures_total")
+        .into_iter()
+        .filter(|(l, v)| l["reason"] == "network" && *v == 1.0)
+        .collect();
+    assert!(network.len() >= 5, "every report failed with the network reason: {network:?}");
+    // One report's retries take 1.5 s; every report's would take over 7 s.
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|j| j["level"] == "WARN" && j["reason"] == "network")
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert_eq!(warnings[0]["endpoint"], format!("login endpoint {host}"));
+    assert_eq!(warnings[0]["reports"], network.len());
+    let hint = warnings[0]["hint"].as_str().unwrap();
+    assert!(hint.starts_with("the login endpoint could not be reached") && !hint.contains("Graph could not"), "{hint}");
+    assert_eq!(sim.stats().graph_requests_total(), 0, "Graph was never asked");
+    sim.shutdown().await;
+}
+
+/// Collects the exporter's log lines (JSON) for a test running on one thread.
+#[derive(Clone, Default)]
+struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    fn lines(&self) -> Vec<serde_json::Value> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+}
+
+/// In the daemon, a token failure shared by every report is one warning per cause: again when the
+/// cause changes (a wrong secret, then an expired one), and one info line when the credential
+/// works again. The metrics still count every failed poll.
+#[tokio::test]
+async fn a_token_failure_is_logged_once_per_cause_and_its_recovery_once() {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    // The test runs on one thread (tokio::test's default), so every task of the exporter logs here.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let sim = start_simulator(10, 40).await;
+    let settings = settings(&config_toml_with_reports(&sim, "", "", ""));
+    // Every polled report asks for a token once: the first three get the wrong-secret answer, the
+    // rest the expired-secret one.
+    let polled = 8;
+    sim.push_fault(Fault::TokenFailure { count: 3, error: TokenError::InvalidSecret });
+    sim.push_fault(Fault::TokenFailure { count: polled - 3, error: TokenError::ExpiredSecret });
+    let exporter = start_exporter(&settings).await;
+    assert_eq!(sim.pending_faults(), 0, "each of the {polled} reports asked for a token once");
+    let exp = scrape(exporter.addr).await;
+    let unauthorized = exp
+        .family("entra_authmethods_poll_failures_total")
+        .into_iter()
+        .filter(|(l, v)| l["reason"] == "unauthorized" && *v == 1.0)
+        .count();
+    assert_eq!(unauthorized, polled as usize, "every failed poll is still counted");
+    assert!(exporter.poll_now().await, "the secret works again");
+
+    let lines = logs.lines();
+    // The lines about the token (they name the endpoint); no report logs its own warning for it.
+    let tenant_lines: Vec<_> = lines.iter().filter(|j| j["tenant"] == TENANT && j["endpoint"].is_string()).collect();
+    assert!(!lines.iter().any(|j| j["message"] == "poll failed; keeping the last good data"), "{lines:#?}");
+    let summary: Vec<(String, String)> = tenant_lines
+        .iter()
+        .map(|j| (j["level"].as_str().unwrap().to_string(), j["graph_code"].as_str().unwrap_or("").to_string()))
+        .collect();
+    let expected = [("WARN", "AADSTS7000215"), ("WARN", "AADSTS7000222"), ("INFO", "")];
+    assert_eq!(summary, expected.map(|(l, c)| (l.to_string(), c.to_string())), "{tenant_lines:#?}");
+    assert_eq!(tenant_lines[0]["reports"], polled);
+    assert_eq!(tenant_lines[2]["message"], format!("tenant {TENANT}: credentials work again"));
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// While the token endpoint fails but the current token is still valid, every request retries the
+/// renewal and uses the current token: one warning for the streak, not one per request.
+#[tokio::test]
+async fn a_failing_renewal_is_one_warning_while_the_current_token_is_used() {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let lifetime = std::time::Duration::from_secs(4);
+    let mut cfg = graph_simulator::SimulatorConfig::single(10, 41);
+    cfg.quota_requests = 10_000;
+    cfg.token_lifetime = lifetime;
+    let sim = graph_simulator::start(cfg, loopback()).await.unwrap();
+    let exporter = start_exporter(&settings(&config_toml_with_reports(&sim, "", "", ""))).await;
+    // Past the renewal point (3/4 of the lifetime), well before the token expires.
+    tokio::time::sleep(lifetime.mul_f64(0.8)).await;
+    sim.push_fault(Fault::TokenFailure { count: 1000, error: TokenError::ServerError });
+    assert!(exporter.poll_now().await, "every poll used the current token");
+    let renewals: Vec<_> = logs
+        .lines()
+        .into_iter()
+        .filter(|j| j["message"].as_str().unwrap().starts_with("token renewal failed"))
+        .collect();
+    assert_eq!(renewals.len(), 1, "{renewals:#?}");
+    assert_eq!(renewals[0]["level"], "WARN");
+    let failed = sim.stats().token_requests_failed;
+    assert!(failed > 1, "the renewal was retried by several requests, got {failed}");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// A credential file that disappears after start (a rotated Kubernetes secret gone wrong) fails
+/// every report before any request is sent: one warning naming the credential's files.
+#[tokio::test]
+async fn a_vanished_secret_file_is_one_warning_for_the_tenant() {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let sim = start_simulator(10, 42).await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, DEMO_CLIENT_SECRET).unwrap();
+    let toml = config_toml_with_reports(&sim, "", "", "").replace(
+        &format!("client_secret = \"{DEMO_CLIENT_SECRET}\""),
+        &format!("client_secret_file = {:?}", secret.display().to_string()),
+    );
+    let exporter = start_exporter(&settings(&toml)).await;
+    std::fs::remove_file(&secret).unwrap();
+    // Graph refuses the cached token, so every poll needs a new one at once.
+    sim.revoke_tokens();
+    assert!(!exporter.poll_now().await);
+    let lines = logs.lines();
+    let token: Vec<_> = lines.iter().filter(|j| j["endpoint"].is_string()).collect();
+    assert_eq!(token.len(), 1, "{lines:#?}");
+    assert_eq!(token[0]["level"], "WARN");
+    assert_eq!(token[0]["endpoint"], "credential's files (no request was sent)");
+    assert_eq!(token[0]["reason"], "config");
+    assert!(token[0]["error"].as_str().unwrap().contains(&secret.display().to_string()), "{}", token[0]);
+    assert!(token[0]["reports"].as_u64().unwrap() >= 5);
+    assert!(!lines.iter().any(|j| j["message"] == "poll failed; keeping the last good data"), "{lines:#?}");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}

@@ -115,6 +115,7 @@ impl Fleet {
     pub(super) async fn poll_all_concurrently(&self) -> bool {
         let mut set = JoinSet::new();
         for p in self.pollers().await {
+            p.fail_fast_on_login_outage();
             for report in p.polled().cloned().collect::<Vec<_>>() {
                 let p = p.clone();
                 set.spawn(async move { p.poll_once(&report).await });

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::assertion::{ClientCertificate, JWT_BEARER, now_unix};
 use super::client::{BodyError, read_token_body};
-use super::error::GraphError;
+use super::error::{GraphError, TOKEN_ENDPOINT};
 use super::managed_identity::ManagedIdentity;
 use super::token_file;
 use crate::config::{AppCredential, CertificateSettings, GraphSettings, Secret, SecretSource, TenantSettings};
@@ -248,7 +248,7 @@ pub(crate) async fn post_form(
         .body(body)
         .send()
         .await
-        .map_err(|e| transport_error("token", e))?;
+        .map_err(|e| transport_error(TOKEN_ENDPOINT, e))?;
     read_token_response(response).await
 }
 
@@ -313,12 +313,12 @@ struct TokenErrorResponse {
 pub(crate) async fn read_token_response(response: reqwest::Response) -> Result<IssuedToken, GraphError> {
     let status = response.status();
     let body = read_token_body(response).await.map_err(|e| match e {
-        BodyError::Transport(e) => transport_error("token", e),
-        e @ BodyError::TooLarge(_) => GraphError::Decode { endpoint: "token".into(), message: e.to_string() },
+        BodyError::Transport(e) => transport_error(TOKEN_ENDPOINT, e),
+        e @ BodyError::TooLarge(_) => GraphError::Decode { endpoint: TOKEN_ENDPOINT.into(), message: e.to_string() },
     })?;
     if status.is_success() {
         let parsed: TokenResponse = serde_json::from_slice(&body)
-            .map_err(|e| GraphError::Decode { endpoint: "token".into(), message: e.to_string() })?;
+            .map_err(|e| GraphError::Decode { endpoint: TOKEN_ENDPOINT.into(), message: e.to_string() })?;
         let seconds = match parsed.expires_in {
             Some(serde_json::Value::Number(n)) => n.as_f64(),
             Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
@@ -331,7 +331,7 @@ pub(crate) async fn read_token_response(response: reqwest::Response) -> Result<I
         // Entra tokens live 60–90 minutes; assume the short end if the answer does not say.
         .unwrap_or(3600.0);
         if parsed.access_token.is_empty() {
-            return Err(GraphError::Decode { endpoint: "token".into(), message: "empty access_token".into() });
+            return Err(GraphError::Decode { endpoint: TOKEN_ENDPOINT.into(), message: "empty access_token".into() });
         }
         return Ok(IssuedToken {
             access_token: Secret::new(parsed.access_token),
@@ -369,11 +369,19 @@ pub(crate) struct TokenCache {
     /// Fingerprint of refresh-token material Entra refused (revoked, expired): not sent again, and
     /// not logged again, until `login` writes a new token. Prevents a retry storm against Entra.
     refused: std::sync::Mutex<Option<(u64, GraphError)>>,
+    /// Set while renewals fail and the current token is used instead: every request of every report
+    /// retries the renewal, so only the first failure of a streak is a warning.
+    renewal_failing: std::sync::atomic::AtomicBool,
 }
 
 impl TokenCache {
     pub(crate) fn new(credential: Credential) -> Self {
-        TokenCache { credential, cached: Mutex::new(None), refused: std::sync::Mutex::new(None) }
+        TokenCache {
+            credential,
+            cached: Mutex::new(None),
+            refused: std::sync::Mutex::new(None),
+            renewal_failing: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     /// A valid token: the cached one until it is due for renewal, else a new one. When renewal fails
@@ -399,6 +407,7 @@ impl TokenCache {
         match self.credential.request(http, observer).await {
             Ok(issued) => {
                 observer.token_request(true);
+                self.renewal_failing.store(false, std::sync::atomic::Ordering::Relaxed);
                 let now = Instant::now();
                 let renew_in = issued.lifetime.mul_f64(RENEW_AT_FRACTION);
                 let token = issued.access_token.clone();
@@ -411,6 +420,12 @@ impl TokenCache {
             }
             Err(e) => {
                 observer.token_request(false);
+                // A configuration error here comes from the credential's files, which every report
+                // using this credential shares.
+                let e = match e {
+                    GraphError::Config(message) => GraphError::Credential(message),
+                    e => e,
+                };
                 if let (Some(fp), GraphError::Token { error, .. }) = (fingerprint, &e)
                     && error == "invalid_grant"
                 {
@@ -422,7 +437,11 @@ impl TokenCache {
                 }
                 match cached.as_ref().filter(|c| Instant::now() < c.expires_at) {
                     Some(c) => {
-                        tracing::warn!(error = %e, "token renewal failed; using the current token until it expires");
+                        if self.renewal_failing.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                            tracing::debug!(error = %e, "token renewal failed again; using the current token");
+                        } else {
+                            tracing::warn!(error = %e, "token renewal failed; using the current token until it expires");
+                        }
                         Ok(c.token.clone())
                     }
                     None => Err(e),

@@ -29,6 +29,12 @@ pub enum GraphError {
     #[error("{0}")]
     Config(String),
 
+    /// The credential's own material could not be used (a secret, certificate or federated token
+    /// file unreadable or invalid), so no token request was sent. Kept apart from `Config` because,
+    /// like a refused token request, it fails every report using the credential at once.
+    #[error("{0}")]
+    Credential(String),
+
     /// The managed-identity endpoint (IMDS or App Service) failed or refused; `reason` is decided
     /// where the answer is read, because its statuses mean other things than Graph's or Entra's.
     #[error("managed identity endpoint {endpoint}: {message}")]
@@ -74,7 +80,7 @@ impl GraphError {
             GraphError::Network { .. } => FailureReason::Network,
             GraphError::Timeout { .. } => FailureReason::Timeout,
             GraphError::Decode { .. } | GraphError::Paging { .. } => FailureReason::Decode,
-            GraphError::Config(_) => FailureReason::Config,
+            GraphError::Config(_) | GraphError::Credential(_) => FailureReason::Config,
             GraphError::ManagedIdentity { reason, .. } => *reason,
         }
     }
@@ -97,6 +103,25 @@ impl GraphError {
         let digits = &d[d.find("AADSTS")? + "AADSTS".len()..];
         let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
         digits[..end].parse().ok()
+    }
+
+    /// Where a failed token request went, when this error is one: the tenant's login endpoint or its
+    /// managed-identity endpoint. Token acquisition is shared by every report of a credential, so the
+    /// poller logs such a failure once per tenant rather than once per report.
+    pub(crate) fn token_source(&self) -> Option<TokenSource<'_>> {
+        match self {
+            GraphError::Token { .. } => Some(TokenSource::Login),
+            GraphError::ManagedIdentity { endpoint, .. } => Some(TokenSource::ManagedIdentity(endpoint)),
+            GraphError::Credential(_) => Some(TokenSource::Material),
+            GraphError::Network { endpoint, .. }
+            | GraphError::Timeout { endpoint, .. }
+            | GraphError::Decode { endpoint, .. }
+                if endpoint == TOKEN_ENDPOINT =>
+            {
+                Some(TokenSource::Login)
+            }
+            _ => None,
+        }
     }
 
     /// A sentence telling the operator what to do, for the log line and the status page.
@@ -137,10 +162,37 @@ impl GraphError {
             Some("invalid_request") => {
                 "Entra refused the token request: check tenant_id, client_id and the credential settings against the AADSTS message"
             }
+            // Graph was never asked: the reason's own hint would send the operator to the wrong host.
+            _ if self.token_source() == Some(TokenSource::Login) => match self.reason() {
+                FailureReason::Network => LOGIN_NETWORK_HINT,
+                FailureReason::Timeout => LOGIN_TIMEOUT_HINT,
+                _ => {
+                    "the login endpoint's answer could not be read; check login_endpoint and any proxy, and report it if it persists"
+                }
+            },
             _ => reason_hint(self.reason()),
         }
     }
 }
+
+/// The `endpoint` that errors of the token endpoint's transport carry (the login endpoint's
+/// `/oauth2/v2.0/token`), as opposed to Graph's report paths.
+pub(crate) const TOKEN_ENDPOINT: &str = "token";
+
+/// Which endpoint a failed token request went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenSource<'a> {
+    /// The tenant's `login_endpoint` (Entra's token endpoint), for secrets, certificates, workload
+    /// identity and refresh tokens.
+    Login,
+    /// The managed-identity endpoint (IMDS or App Service), by its URL.
+    ManagedIdentity(&'a str),
+    /// None: the credential's files could not be used, so nothing was sent.
+    Material,
+}
+
+const LOGIN_NETWORK_HINT: &str = "the login endpoint could not be reached (Graph was not asked): check DNS, proxy and firewall rules for the tenant's login_endpoint, and cloud";
+const LOGIN_TIMEOUT_HINT: &str = "the login endpoint did not answer in time (Graph was not asked): check connectivity to the tenant's login_endpoint or raise request_timeout";
 
 /// What to do about a failure known only by its reason.
 pub(crate) fn reason_hint(reason: FailureReason) -> &'static str {
@@ -410,6 +462,30 @@ mod tests {
         assert!(scope.hint().contains("cloud"), "{}", scope.hint());
         let other = GraphError::Token { status: Some(400), error: "invalid_request".into(), description: None };
         assert!(!other.hint().contains("national cloud"), "only AADSTS90038 gets the national-cloud hint");
+    }
+
+    #[test]
+    fn token_endpoint_failures_blame_the_login_endpoint_not_graph() {
+        let at = |endpoint: &str| GraphError::Network { endpoint: endpoint.into(), message: "dns error".into() };
+        let login = at(TOKEN_ENDPOINT);
+        assert_eq!(login.token_source(), Some(TokenSource::Login));
+        assert!(login.hint().starts_with("the login endpoint could not be reached"), "{}", login.hint());
+        assert!(!login.hint().contains("Graph could not"), "{}", login.hint());
+        let graph = at("userRegistrationDetails");
+        assert_eq!(graph.token_source(), None);
+        assert!(graph.hint().starts_with("Graph could not be reached"));
+        let slow = GraphError::Timeout { endpoint: TOKEN_ENDPOINT.into(), message: "m".into() };
+        assert!(slow.hint().starts_with("the login endpoint did not answer in time"), "{}", slow.hint());
+        let token = token(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
+        assert_eq!(token.token_source(), Some(TokenSource::Login));
+        let mi = GraphError::ManagedIdentity {
+            endpoint: "http://169.254.169.254/x".into(),
+            reason: FailureReason::Network,
+            code: None,
+            message: "m".into(),
+        };
+        assert_eq!(mi.token_source(), Some(TokenSource::ManagedIdentity("http://169.254.169.254/x")));
+        assert_eq!(http(403, "x").token_source(), None);
     }
 
     #[test]

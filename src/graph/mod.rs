@@ -19,6 +19,6 @@ pub(crate) use batch::BatchGet;
 pub(crate) use client::{BodyError, read_token_body};
 pub use client::{GraphClient, MAX_GRAPH_BODY, MAX_TOKEN_BODY, http_client};
 pub(crate) use credentials::{delegated_scope, post_form, token_url};
-pub(crate) use error::reason_hint;
 pub use error::{FailureReason, GraphError};
+pub(crate) use error::{TokenSource, reason_hint};
 pub use paging::{PageRead, PagingStats};

@@ -4,11 +4,17 @@
 
 use crate::graph::{GraphError, reason_hint};
 use crate::health::{FailureReason, PollFailure};
+use crate::reports::CredentialKind;
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub(crate) enum PollError {
     #[error(transparent)]
     Graph(#[from] GraphError),
+
+    /// Getting the token of credential `kind` failed: shared by every report using it, so it is
+    /// logged once per tenant (see `trouble.rs`), not once per report.
+    #[error("{error}")]
+    Credential { kind: CredentialKind, error: GraphError },
 
     /// The whole poll ran past `graph.poll_timeout` (the value, as humantime writes it).
     #[error("poll did not finish within the poll_timeout of {0}")]
@@ -22,7 +28,7 @@ pub(crate) enum PollError {
 impl PollError {
     pub(crate) fn reason(&self) -> FailureReason {
         match self {
-            PollError::Graph(e) => e.reason(),
+            PollError::Graph(e) | PollError::Credential { error: e, .. } => e.reason(),
             PollError::Deadline(_) => FailureReason::Timeout,
             PollError::Panicked(_) => FailureReason::Internal,
         }
@@ -30,14 +36,14 @@ impl PollError {
 
     pub(crate) fn graph_code(&self) -> Option<&str> {
         match self {
-            PollError::Graph(e) => e.graph_code(),
+            PollError::Graph(e) | PollError::Credential { error: e, .. } => e.graph_code(),
             PollError::Deadline(_) | PollError::Panicked(_) => None,
         }
     }
 
     pub(crate) fn hint(&self) -> &'static str {
         match self {
-            PollError::Graph(e) => e.hint(),
+            PollError::Graph(e) | PollError::Credential { error: e, .. } => e.hint(),
             PollError::Deadline(_) | PollError::Panicked(_) => reason_hint(self.reason()),
         }
     }

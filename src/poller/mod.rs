@@ -9,8 +9,10 @@ mod plan;
 pub mod registration;
 mod summary;
 mod supervise;
+mod trouble;
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,12 +21,13 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 pub(crate) use error::PollError;
-pub(crate) use plan::{PlannedReport, plan};
+pub(crate) use plan::{PlannedReport, check_lines, plan};
 
-use crate::config::{GraphSettings, TenantSettings};
+use crate::config::{AppCredential, GraphSettings, TenantSettings};
 use crate::graph::{FailureReason, GraphClient, GraphError};
 use crate::reports::{CredentialKind, ReportKind};
 use crate::snapshot::{ReportData, Store, TenantHandle};
+use trouble::CredentialTrouble;
 
 /// A retired or missing report is asked again only this often.
 pub(crate) const UNAVAILABLE_RECHECK: Duration = Duration::from_secs(24 * 3600);
@@ -49,6 +52,11 @@ pub(crate) struct TenantPoller {
     /// or fails slowly holds at most one slot and cannot starve the others. Its reports share one
     /// quota (per app and tenant) anyway, so running them in parallel would not make them faster.
     turn: tokio::sync::Mutex<()>,
+    /// Token failures already logged, so that one shared cause is one warning, not one per report.
+    trouble: CredentialTrouble,
+    /// Set for `--once`: after the login endpoint failed with a network error, the tenant's other
+    /// polls that need it fail at once rather than each retrying it.
+    fail_fast: AtomicBool,
 }
 
 impl TenantPoller {
@@ -76,7 +84,15 @@ impl TenantPoller {
             warned: Mutex::new(HashSet::new()),
             limiter,
             turn: tokio::sync::Mutex::new(()),
+            trouble: CredentialTrouble::default(),
+            fail_fast: AtomicBool::new(false),
         }
+    }
+
+    /// For `--once`: a network failure of the login endpoint fails the tenant's remaining polls
+    /// at once (see [`fail_fast`](Self::fail_fast)).
+    pub(crate) fn fail_fast_on_login_outage(&self) {
+        self.fail_fast.store(true, Ordering::Relaxed);
     }
 
     /// Reports that are polled (not the ones this cloud lacks).
@@ -108,9 +124,12 @@ impl TenantPoller {
         let _slot = self.limiter.acquire().await.ok();
         let started = Instant::now();
         let deadline = self.graph.poll_timeout;
-        let outcome = match tokio::time::timeout(deadline, self.fetch_supervised(report)).await {
-            Ok(result) => result,
-            Err(_) => Err(PollError::Deadline(humantime::format_duration(deadline).to_string())),
+        let outcome = match self.unreachable_login(report) {
+            Some(failed) => Err(failed),
+            None => match tokio::time::timeout(deadline, self.fetch_supervised(report)).await {
+                Ok(result) => result,
+                Err(_) => Err(PollError::Deadline(humantime::format_duration(deadline).to_string())),
+            },
         };
         let elapsed = started.elapsed();
         let tenant = self.settings.name.as_str();
@@ -133,11 +152,22 @@ impl TenantPoller {
                         &format!("report {name} is unavailable ({why}); it is checked again later"),
                     );
                 }
+                self.token_worked(report);
                 tracing::info!(tenant, report = name, result = %data.describe(), duration_ms = elapsed.as_millis() as u64, "poll succeeded");
                 self.store.record_success(&self.entry, report.kind, data, elapsed);
                 None
             }
+            Err(PollError::Credential { kind, error }) => {
+                self.token_failed(report, kind, &error, elapsed);
+                let error = PollError::Credential { kind, error };
+                self.store.record_failure(&self.entry, report.kind, &error, elapsed);
+                Some(error.reason())
+            }
             Err(error) => {
+                if matches!(&error, PollError::Graph(GraphError::Http { .. })) {
+                    // Graph answered, so the token was obtained.
+                    self.token_worked(report);
+                }
                 tracing::warn!(
                     tenant,
                     report = name,
@@ -166,7 +196,7 @@ impl TenantPoller {
 
     /// Tries the report's credential kinds in order: Graph's support for application tokens is
     /// undocumented for some reports, so a 403 with the app token falls back to the delegated one.
-    async fn fetch_with_fallback(&self, report: &PlannedReport) -> Result<ReportData, GraphError> {
+    async fn fetch_with_fallback(&self, report: &PlannedReport) -> Result<ReportData, PollError> {
         let mut last = None;
         for &credential in &report.credentials {
             match self.fetch(report, credential).await {
@@ -184,14 +214,17 @@ impl TenantPoller {
                 {
                     return Ok(ReportData::Unavailable(gone_reason(&e)));
                 }
-                other => return other,
+                Err(error) if error.token_source().is_some() => {
+                    return Err(PollError::Credential { kind: credential, error });
+                }
+                other => return Ok(other?),
             }
         }
         let error = last.unwrap_or_else(|| GraphError::Config("no credential for this report".into()));
         if let Some(why) = optional_permission_missing(report.kind, &error) {
             return Ok(ReportData::Unavailable(why));
         }
-        Err(error)
+        Err(error.into())
     }
 
     async fn fetch(&self, report: &PlannedReport, credential: CredentialKind) -> Result<ReportData, GraphError> {

@@ -1,6 +1,7 @@
 //! Which reports a tenant polls, with which credential, and which it cannot: decided once at start
 //! from the configuration, so a missing credential is one warning, not a failure every interval.
 
+use crate::catalog::REPORTS;
 use crate::config::{Cloud, ReportSettings, TenantSettings};
 use crate::reports::{CredentialKind, ReportKind};
 
@@ -44,4 +45,77 @@ pub(crate) fn plan(tenant: &TenantSettings) -> (Vec<PlannedReport>, Vec<(ReportK
         planned.push(PlannedReport { kind, settings: settings.clone(), credentials, unavailable });
     }
     (planned, skipped)
+}
+
+/// The permission a whole report depends on that the setup lists as optional: without it the
+/// report is exported as unavailable, which the configuration cannot tell in advance.
+const OPTIONAL_PERMISSION: &str = "Reports.Read.All";
+
+/// For `--check-config`: one line per report of the catalog, in catalog order, saying whether this
+/// tenant polls it (how often, with which credential, needing which permission) or skips it and why.
+/// Only what the configuration decides: a retired report or a missing permission shows at the first poll.
+pub(crate) fn check_lines(tenant: &TenantSettings) -> Vec<String> {
+    let (planned, skipped) = plan(tenant);
+    REPORTS
+        .iter()
+        .map(|spec| {
+            let name = spec.name;
+            if let Some(r) = planned.iter().find(|r| r.kind == spec.kind) {
+                return match &r.unavailable {
+                    Some(why) => format!("skip {name}: {why}"),
+                    None => format!(
+                        "poll {name}: every {}, {}, needs {}{}",
+                        humantime::format_duration(r.settings.interval),
+                        credential_words(&r.credentials),
+                        spec.permission,
+                        if spec.permission == OPTIONAL_PERMISSION {
+                            " (optional: without it the report is exported as unavailable)"
+                        } else {
+                            ""
+                        }
+                    ),
+                };
+            }
+            if let Some((_, why)) = skipped.iter().find(|(k, _)| *k == spec.kind) {
+                return format!("skip {name}: it {why}");
+            }
+            let off = if spec.default_enabled { "disabled in the configuration" } else { "off by default" };
+            format!("skip {name}: {off} (enable with [tenant.reports.{name}] enabled = true)")
+        })
+        .collect()
+}
+
+fn credential_words(kinds: &[CredentialKind]) -> &'static str {
+    match kinds {
+        [CredentialKind::App] => "application credential",
+        [CredentialKind::App, CredentialKind::Delegated] => {
+            "application credential (the signed-in user's token after a 403)"
+        }
+        _ => "signed-in user's token",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_a_refresh_token_the_delegated_reports_are_polled_and_the_fallback_named() {
+        let toml = "[[tenant]]\nname = \"c\"\ntenant_id = \"00000000-0000-0000-0000-000000000001\"\nclient_id = \"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"\nclient_secret = \"s\"\nrefresh_token_file = \"/nonexistent/token\"\n";
+        let settings = crate::config::from_toml_str(toml).unwrap();
+        let lines = check_lines(&settings.tenants[0]);
+        assert_eq!(lines.len(), REPORTS.len());
+        assert!(
+            lines.contains(
+                &"poll registration_activity: every 1h, signed-in user's token, needs AuditLog.Read.All".to_string()
+            ),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[0].starts_with(
+                "poll registration_details: every 30m, application credential (the signed-in user's token after a 403)"
+            ),
+            "{lines:#?}"
+        );
+    }
 }
