@@ -72,8 +72,17 @@ impl Pacer {
     /// Waits until one more request fits in the window, then records it. Callers queue on a mutex,
     /// so concurrent requests are admitted in order. Keep the returned [`Sent`] until the answer has
     /// arrived.
+    #[cfg(test)]
     pub(crate) async fn acquire(&self) -> Sent<'_> {
+        self.acquire_reporting(|_| {}).await
+    }
+
+    /// [`acquire`](Self::acquire), calling `waiting(true)` when the request has to wait for the
+    /// window (Graph's quota) and `waiting(false)` once it is admitted after such a wait, so a long
+    /// sweep can say that it waits for the quota rather than for Graph.
+    pub(crate) async fn acquire_reporting(&self, waiting: impl Fn(bool)) -> Sent<'_> {
         let _turn = self.queue.lock().await;
+        let mut waited = false;
         loop {
             // Registered before the window is read, so an answer arriving meanwhile is not missed.
             let answered = self.answered.notified();
@@ -84,6 +93,9 @@ impl Pacer {
                 if window.len() < self.limit {
                     let id = self.next_id.fetch_add(1, Ordering::Relaxed);
                     window.push(Entry { id, at: now, in_flight: true });
+                    if waited {
+                        waiting(false);
+                    }
                     return Sent { pacer: self, id };
                 }
                 // The first answered entry to leave the window; none while all are in flight.
@@ -92,6 +104,10 @@ impl Pacer {
                     oldest.checked_add(self.period).unwrap_or_else(|| oldest + Duration::from_secs(100 * 365 * 86_400))
                 })
             };
+            if !waited {
+                waited = true;
+                waiting(true);
+            }
             match wake {
                 Some(wake) => {
                     tokio::select! {

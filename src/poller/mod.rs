@@ -6,6 +6,7 @@ mod activity;
 mod error;
 mod legacy;
 mod plan;
+mod progress;
 pub mod registration;
 mod summary;
 mod supervise;
@@ -61,9 +62,10 @@ impl TenantPoller {
         limiter: Arc<tokio::sync::Semaphore>,
     ) -> Self {
         let (reports, skipped) = plan(&settings);
-        for (kind, why) in skipped {
+        for (kind, why) in &skipped {
             tracing::warn!(tenant = settings.name.as_str(), report = kind.as_str(), "report skipped: it {why}");
         }
+        entry.set_skipped(skipped);
         let running = reports.iter().map(|r| (r.kind, tokio::sync::Mutex::new(()))).collect();
         TenantPoller {
             entry,
@@ -101,17 +103,23 @@ impl TenantPoller {
     /// One poll; `None` on success, else the failure reason (which decides how soon to retry).
     async fn poll(&self, report: &PlannedReport) -> Option<FailureReason> {
         let Some(lock) = self.running.get(&report.kind) else { return Some(FailureReason::Config) };
+        self.store.poll_queued(&self.entry, report.kind);
         let _running = lock.lock().await;
         // Waiting for a slot is not part of the poll: the deadline and the duration start after it.
         // Each tenant keeps its own pacer, so a slow or failing tenant only holds its own slots.
         let _turn = self.turn.lock().await;
         let _slot = self.limiter.acquire().await.ok();
+        let mut progress = self.store.poll_started(&self.entry, report.kind);
         let started = Instant::now();
         let deadline = self.graph.poll_timeout;
-        let outcome = match tokio::time::timeout(deadline, self.fetch_supervised(report)).await {
+        let sweep = tokio::time::timeout(deadline, self.fetch_supervised(report));
+        let outcome = match tokio::select! { r = sweep => r, () = self.log_progress(report.kind) => unreachable!() } {
             Ok(result) => result,
             Err(_) => Err(PollError::Deadline(humantime::format_duration(deadline).to_string())),
         };
+        if outcome.is_ok() {
+            progress.succeeded();
+        }
         let elapsed = started.elapsed();
         let tenant = self.settings.name.as_str();
         let name = report.kind.as_str();
@@ -247,6 +255,7 @@ impl TenantPoller {
                 }
             };
             let wait = with_jitter(next);
+            self.store.poll_scheduled(&self.entry, report.kind, std::time::SystemTime::now() + wait);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.wait_for(|&stop| stop) => return,

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use super::BuildInfo;
 use super::exposition::{Exposition, KEEP_PLAIN_UP_TO, Suffix};
 use super::process;
+use super::progress::ReportProgress;
 use super::render::render_families;
 use super::telemetry::{CertificateValidity, TenantTelemetry};
 use crate::aggregation::RegistrationSummary;
@@ -134,6 +135,10 @@ pub struct TenantStatus {
     pub(crate) tokens: (u64, u64),
     /// The client certificate's notBefore and notAfter, once a token request has read it.
     pub(crate) certificate_validity: Option<CertificateValidity>,
+    /// Live progress of the reports' polls.
+    pub(crate) progress: BTreeMap<ReportKind, ReportProgress>,
+    /// Reports configured but not polled (no credential for them), with the reason.
+    pub(crate) skipped: Vec<(ReportKind, String)>,
 }
 
 /// One tenant's reports and counters. Its pollers hold it, so that a reload that leaves a tenant alone
@@ -142,6 +147,8 @@ pub struct TenantEntry {
     info: TenantInfo,
     reports: Mutex<BTreeMap<ReportKind, ReportState>>,
     telemetry: Arc<TenantTelemetry>,
+    /// Reports left out of the plan, for the status page (set by the poller, which plans).
+    skipped: Mutex<Vec<(ReportKind, String)>>,
 }
 
 /// A tenant's entry in the store, shared with its pollers.
@@ -189,7 +196,7 @@ impl TenantEntry {
                 (kind, state)
             })
             .collect();
-        Arc::new(TenantEntry { info, reports: Mutex::new(reports), telemetry })
+        Arc::new(TenantEntry { info, reports: Mutex::new(reports), telemetry, skipped: Mutex::new(Vec::new()) })
     }
 
     pub fn info(&self) -> &TenantInfo {
@@ -201,6 +208,11 @@ impl TenantEntry {
         self.telemetry.clone()
     }
 
+    /// Records the reports the plan left out and why.
+    pub(crate) fn set_skipped(&self, skipped: Vec<(ReportKind, String)>) {
+        *self.skipped.lock().unwrap_or_else(|p| p.into_inner()) = skipped;
+    }
+
     /// A consistent copy of this tenant's state.
     pub fn status(&self) -> TenantStatus {
         TenantStatus {
@@ -209,6 +221,8 @@ impl TenantEntry {
             requests: self.telemetry.requests(),
             tokens: self.telemetry.tokens(),
             certificate_validity: self.telemetry.certificate_validity(),
+            progress: self.telemetry.progress.snapshot(),
+            skipped: self.skipped.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         }
     }
 }
@@ -220,6 +234,15 @@ pub struct ReloadStatus {
     /// When the configuration now running was loaded (the start counts as the first load).
     pub last_success: SystemTime,
 }
+
+/// While a poll runs, the exposition is rendered again at most this often, so that its progress
+/// (`poll_pages_read`, `graph_requests_total`) moves between scrapes. A page never renders: the
+/// poller and the Graph client only update the tenant's progress, and the first scrape after this
+/// interval renders once, whatever the number of pages and tenants. Renders stay bounded by the
+/// scrapes too (none without one), so with Prometheus' usual 15 s or more every scrape during a sweep
+/// sees fresh numbers at one render each, and a flood of scrapes (several Prometheus, a load test)
+/// costs at most one render per interval however long the sweep.
+pub(crate) const PROGRESS_RENDER_INTERVAL: Duration = Duration::from_secs(2);
 
 /// How long the process metrics are served before /proc is read again.
 pub const PROCESS_METRICS_MAX_AGE: Duration = Duration::from_secs(1);
@@ -239,6 +262,11 @@ pub struct Store {
     next_stale_at: Mutex<Option<SystemTime>>,
     /// Serialises renders so that the last writer's state is the one that ends up cached.
     render_lock: Mutex<()>,
+    /// Polls running (holding their turn), across tenants: while any does, a render older than
+    /// [`PROGRESS_RENDER_INTERVAL`] counts as out of date.
+    polls_running: AtomicUsize,
+    /// When the cached exposition was rendered.
+    rendered_at: Mutex<Option<Instant>>,
     /// Set while a render runs, so a scrape arriving after the render cleared `dirty` waits for it
     /// instead of serving the exposition from before the change.
     rendering: AtomicBool,
@@ -269,6 +297,8 @@ impl Store {
             next_stale_at: Mutex::new(None),
             render_lock: Mutex::new(()),
             rendering: AtomicBool::new(false),
+            polls_running: AtomicUsize::new(0),
+            rendered_at: Mutex::new(None),
             polls_completed: watch::channel(0).0,
             data_version: watch::channel(0).0,
         });
@@ -457,11 +487,43 @@ impl Store {
         }
     }
 
+    /// A poll of `report` waits for its turn (shown on the status page).
+    pub(crate) fn poll_queued(&self, tenant: &TenantEntry, report: ReportKind) {
+        tenant.telemetry.progress.queued(report);
+    }
+
+    /// A poll of `report` got its turn; its progress is live until the returned guard is dropped
+    /// (after [`Store::record_success`] or [`Store::record_failure`], or when the poll is abandoned).
+    pub(crate) fn poll_started<'a>(&'a self, tenant: &'a TenantEntry, report: ReportKind) -> RunningPoll<'a> {
+        tenant.telemetry.progress.started(report);
+        self.polls_running.fetch_add(1, Ordering::AcqRel);
+        self.invalidate();
+        RunningPoll { store: self, tenant, report, succeeded: false }
+    }
+
+    /// When `report` is polled next, for the status page.
+    pub(crate) fn poll_scheduled(&self, tenant: &TenantEntry, report: ReportKind, at: SystemTime) {
+        tenant.telemetry.progress.next_poll(report, at);
+    }
+
+    /// Whether a poll runs and the cached exposition is older than [`PROGRESS_RENDER_INTERVAL`].
+    fn progress_due(&self) -> bool {
+        self.polls_running.load(Ordering::Acquire) > 0
+            && self
+                .rendered_at
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_none_or(|at| at.elapsed() >= PROGRESS_RENDER_INTERVAL)
+    }
+
     fn render_if_dirty(&self) {
         // `rendering` is set before `dirty` is cleared and reset after the new exposition is stored,
         // so whoever sees `dirty` cleared also sees a render in progress, or its result.
         if !self.dirty.load(Ordering::Acquire) && !self.rendering.load(Ordering::Acquire) {
-            return;
+            if !self.progress_due() {
+                return;
+            }
+            self.invalidate();
         }
         // A concurrent scrape waits here for the render in progress rather than serve older bytes.
         let _guard = self.render_lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -483,10 +545,35 @@ impl Store {
             })
             .min();
         *self.next_stale_at.lock().unwrap_or_else(|p| p.into_inner()) = next_stale;
+        *self.rendered_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         let families = render_families(&self.build, &self.reload_status(), &status);
         drop(status);
         self.exposition.store(Arc::new(Exposition::new(families, self.keep_plain_up_to.load(Ordering::Relaxed))));
         self.rendering.store(false, Ordering::Release);
+    }
+}
+
+/// A running poll (see [`Store::poll_started`]); dropping it ends the poll's progress.
+pub(crate) struct RunningPoll<'a> {
+    store: &'a Store,
+    tenant: &'a TenantEntry,
+    report: ReportKind,
+    succeeded: bool,
+}
+
+impl RunningPoll<'_> {
+    /// The poll succeeded: its page count is the estimate for the next sweep.
+    pub(crate) fn succeeded(&mut self) {
+        self.succeeded = true;
+    }
+}
+
+impl Drop for RunningPoll<'_> {
+    fn drop(&mut self) {
+        self.tenant.telemetry.progress.finished(self.report, self.succeeded);
+        self.store.polls_running.fetch_sub(1, Ordering::AcqRel);
+        // poll_in_progress falls to 0 at the next scrape, not a render interval later.
+        self.store.invalidate();
     }
 }
 
