@@ -122,3 +122,32 @@ async fn the_status_page_lists_skipped_reports_with_the_reason() {
     exporter.shutdown().await;
     sim.shutdown().await;
 }
+
+/// `--once` off a terminal (here a pipe) draws no bar and ends with one summary line on stderr,
+/// whether the polls succeed or fail.
+#[tokio::test]
+async fn once_ends_with_one_summary_line_and_no_bar_off_a_terminal() {
+    let sim = start_simulator(250, 93).await;
+    let out = run_binary(&config_toml(&sim, "page_size = 100", ""), &["--once"]).await;
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let summary: Vec<&str> = stderr.lines().filter(|l| l.starts_with("once: ")).collect();
+    assert_eq!(summary.len(), 1, "{stderr}");
+    // The rows are the report's: every user in scope, in pages of 100.
+    let exp = Exposition::parse(&String::from_utf8(out.stdout.clone()).unwrap());
+    let users = exp.get("entra_authmethods_users", &[("tenant", TENANT), ("user_type", "all"), ("user_role", "all")]);
+    let users = users.expect("users in scope") as u64;
+    let pages = users.div_ceil(100);
+    let expected = format!("once: 1 tenant, 1 report ok, 0 failed, 0 skipped, {users} rows in {pages} pages, ");
+    assert!(summary[0].starts_with(&expected), "{} vs {expected}", summary[0]);
+    assert!(stderr.ends_with(&format!("{}\n", summary[0])), "the summary is the last line: {stderr}");
+    assert!(!stderr.contains('\r') && !stderr.contains("reports ·"), "no progress bar off a terminal: {stderr}");
+
+    sim.set_licensed(graph_simulator::DEMO_TENANT_ID, false);
+    let out = run_binary(&config_toml(&sim, "", ""), &["--once"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.starts_with("once: 1 tenant, 0 reports ok, 1 failed, 0 skipped, 0 rows in 0 pages, "), "{stderr}");
+    sim.shutdown().await;
+}
