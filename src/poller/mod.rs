@@ -18,6 +18,7 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 pub(crate) use error::PollError;
 pub(crate) use plan::{PlannedReport, plan};
@@ -103,8 +104,10 @@ impl TenantPoller {
     /// One poll; `None` on success, else the failure reason (which decides how soon to retry).
     async fn poll(&self, report: &PlannedReport) -> Option<FailureReason> {
         let Some(lock) = self.running.get(&report.kind) else { return Some(FailureReason::Config) };
-        self.store.poll_queued(&self.entry, report.kind);
         let _running = lock.lock().await;
+        // Queued only once this report's previous poll is over, so that a poll asked for out of
+        // schedule does not mark the running one as waiting.
+        self.store.poll_queued(&self.entry, report.kind);
         // Waiting for a slot is not part of the poll: the deadline and the duration start after it.
         // Each tenant keeps its own pacer, so a slow or failing tenant only holds its own slots.
         let _turn = self.turn.lock().await;
@@ -112,7 +115,9 @@ impl TenantPoller {
         let mut progress = self.store.poll_started(&self.entry, report.kind);
         let started = Instant::now();
         let deadline = self.graph.poll_timeout;
-        let sweep = tokio::time::timeout(deadline, self.fetch_supervised(report));
+        // At debug level the sweep's lines (each page, each retry) name the tenant and report.
+        let span = tracing::debug_span!("poll", tenant = self.settings.name.as_str(), report = report.kind.as_str());
+        let sweep = tokio::time::timeout(deadline, self.fetch_supervised(report).instrument(span));
         let outcome = match tokio::select! { r = sweep => r, () = self.log_progress(report.kind) => unreachable!() } {
             Ok(result) => result,
             Err(_) => Err(PollError::Deadline(humantime::format_duration(deadline).to_string())),
