@@ -582,6 +582,41 @@ mod tests {
     use super::*;
     use crate::aggregation::activity::ActivityRow;
 
+    /// Pages never render; while a poll runs, a scrape renders again only once the cached
+    /// exposition is PROGRESS_RENDER_INTERVAL old, and the end of the poll shows at once.
+    #[test]
+    fn progress_renders_at_most_once_per_interval_while_a_poll_runs() {
+        use crate::health::RequestObserver;
+        let info = TenantInfo { name: "t".into(), tenant_id: "id".into(), cloud: "global", summary_source: false };
+        let hour = Duration::from_secs(3600);
+        let kind = ReportKind::RegistrationDetails;
+        let store = Store::new(vec![(info, vec![(kind, hour, hour, None)])], BuildInfo { version: "v", revision: "r" });
+        let entry = store.tenants()[0].clone();
+        let pages = |store: &Store| {
+            let text = String::from_utf8(store.exposition().to_vec()).unwrap();
+            let line = text.lines().find(|l| l.starts_with("entra_authmethods_poll_pages_read{")).unwrap().to_string();
+            let running =
+                text.contains("entra_authmethods_poll_in_progress{report=\"registration_details\",tenant=\"t\"} 1");
+            (line.rsplit(' ').next().unwrap().parse::<u64>().unwrap(), running)
+        };
+        let mut poll = store.poll_started(&entry, kind);
+        assert_eq!(pages(&store), (0, true));
+        entry.telemetry().page_read(10);
+        entry.telemetry().graph_request("userRegistrationDetails", "200");
+        assert_eq!(pages(&store), (0, true), "a page alone does not render");
+        let back = Instant::now().checked_sub(PROGRESS_RENDER_INTERVAL).unwrap();
+        *store.rendered_at.lock().unwrap() = Some(back);
+        assert_eq!(pages(&store), (1, true), "an interval later the next scrape renders");
+        assert!(String::from_utf8(store.exposition().to_vec()).unwrap().contains("code=\"200\""));
+        entry.telemetry().page_read(10);
+        poll.succeeded();
+        drop(poll);
+        assert_eq!(pages(&store), (2, false), "the end of the poll renders at once");
+        *store.rendered_at.lock().unwrap() = Some(back);
+        let before = store.cached_exposition();
+        assert!(Arc::ptr_eq(&before, &store.cached_exposition()), "no poll runs: no render however old");
+    }
+
     #[test]
     fn a_max_staleness_beyond_what_a_time_holds_means_never_stale() {
         let info = TenantInfo { name: "t".into(), tenant_id: "id".into(), cloud: "global", summary_source: false };
