@@ -772,6 +772,14 @@ health = dashboard(
                    " users at Graph's report quota.",
                    [target(f"entra_authmethods_poll_duration_seconds{{{T}}}", "{{tenant}} {{report}}")],
                    "s", w=8),
+        timeseries("Poll progress", "Pages read by the running poll of each report, or by its last poll"
+                   " (entra_authmethods_poll_pages_read), and the polls running per tenant"
+                   " (entra_authmethods_poll_in_progress). Updated every few seconds during a sweep: a first"
+                   " sweep of a large tenant takes minutes at Graph's quota. The status page (/) shows the page"
+                   " count to expect and an estimated finish.",
+                   [target(f"entra_authmethods_poll_pages_read{{{T}}}", "{{tenant}} {{report}} pages"),
+                    target(f"sum by (tenant) (entra_authmethods_poll_in_progress{{{T}}})", "{{tenant}} polls running")],
+                   "short", w=8),
         row("Polls and Graph"),
         timeseries("Polls per hour", "Completed polls per tenant and report in the preceding hour.",
                    [target(f"sum by (tenant, report) (increase(entra_authmethods_polls_total{{{T}}}[1h]))",

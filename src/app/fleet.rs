@@ -111,6 +111,11 @@ impl Fleet {
         all_ok
     }
 
+    /// How many tenant × report polls a round has (the `--once` progress bar's total).
+    pub(super) async fn planned_polls(&self) -> usize {
+        self.pollers().await.iter().map(|p| p.polled().count()).sum()
+    }
+
     /// Polls every tenant and report once, concurrently (for `--once`).
     pub(super) async fn poll_all_concurrently(&self) -> bool {
         let mut set = JoinSet::new();

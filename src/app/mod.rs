@@ -2,12 +2,12 @@
 //! `--demo` and the integration tests, so all of them run the same code.
 
 mod fleet;
+mod once;
 mod reload;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -17,25 +17,11 @@ use crate::http::web::ConnectionLimits;
 use crate::snapshot::{BuildInfo, Store};
 
 use fleet::Fleet;
+pub use once::run_once;
 pub use reload::{ConfigSource, ReloadOptions, ReloadOutcome, ReloadReply};
 
 /// How often the store checks whether some data passed its max_staleness between polls.
 const STALENESS_CHECK: std::time::Duration = std::time::Duration::from_secs(15);
-
-/// Polls every tenant and report once, concurrently, and returns the exposition and whether every
-/// poll succeeded (for `--once`).
-pub async fn run_once(settings: &Settings) -> Result<(Bytes, bool), GraphError> {
-    let store = Store::with_tenants(Vec::new(), BuildInfo::current());
-    let (fleet, _) = watch::channel(false);
-    let fleet = Fleet::new(settings, store.clone(), fleet.subscribe())?;
-    // Created before the polls: it writes the data they produce (and nothing if they all fail).
-    let state = settings.state_file.as_ref().map(|p| crate::persistence::StateWriter::new(p.clone(), store.clone()));
-    let all_ok = fleet.poll_all_concurrently().await;
-    if let Some(writer) = state {
-        writer.save_pending().await;
-    }
-    Ok((store.exposition(), all_ok))
-}
 
 /// A running exporter: pollers in the background and the HTTP server on `addr`.
 pub struct RunningExporter {

@@ -77,7 +77,7 @@ impl GraphClient {
                 // One slot per inner request, held until the batch's answer has arrived.
                 let mut paced = Vec::with_capacity(chunk.len());
                 for _ in chunk {
-                    paced.push(self.pacer.acquire().await);
+                    paced.push(self.pacer.acquire_reporting(|waiting| self.observer.waiting_for_quota(waiting)).await);
                 }
                 let body = BatchRequestBody {
                     requests: chunk.iter().map(|g| BatchRequest { id: &g.id, method: "GET", url: &g.url }).collect(),

@@ -168,7 +168,11 @@ impl GraphClient {
         // pacing window, and check it again after the wait, which may have outlasted its freshness.
         self.token(tokens).await?;
         // Held until the answer arrives (report GETs only; a $batch's inner requests are paced one by one).
-        let paced = if post_body.is_none() { Some(self.pacer.acquire().await) } else { None };
+        let paced = if post_body.is_none() {
+            Some(self.pacer.acquire_reporting(|waiting| self.observer.waiting_for_quota(waiting)).await)
+        } else {
+            None
+        };
         let token = self.token(tokens).await?;
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let request = match post_body {

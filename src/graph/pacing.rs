@@ -52,6 +52,20 @@ impl Drop for Sent<'_> {
     }
 }
 
+/// A wait for the window in progress, reported to [`Pacer::acquire_reporting`]'s callback.
+struct Waiting<F: Fn(bool)> {
+    report: F,
+    on: bool,
+}
+
+impl<F: Fn(bool)> Drop for Waiting<F> {
+    fn drop(&mut self) {
+        if self.on {
+            (self.report)(false);
+        }
+    }
+}
+
 /// Window entries that stand for no request (a pause after a 429).
 const PAUSE: u64 = u64::MAX;
 
@@ -72,8 +86,19 @@ impl Pacer {
     /// Waits until one more request fits in the window, then records it. Callers queue on a mutex,
     /// so concurrent requests are admitted in order. Keep the returned [`Sent`] until the answer has
     /// arrived.
+    #[cfg(test)]
     pub(crate) async fn acquire(&self) -> Sent<'_> {
+        self.acquire_reporting(|_| {}).await
+    }
+
+    /// [`acquire`](Self::acquire), calling `waiting(true)` when the request has to wait for the
+    /// window (Graph's quota) and `waiting(false)` once it is admitted after such a wait, so a long
+    /// sweep can say that it waits for the quota rather than for Graph.
+    pub(crate) async fn acquire_reporting(&self, waiting: impl Fn(bool)) -> Sent<'_> {
         let _turn = self.queue.lock().await;
+        // Reports the end of the wait also when the request is dropped while waiting (a cancelled
+        // prefetch), so that the flag does not outlive it.
+        let mut wait = Waiting { report: waiting, on: false };
         loop {
             // Registered before the window is read, so an answer arriving meanwhile is not missed.
             let answered = self.answered.notified();
@@ -84,6 +109,7 @@ impl Pacer {
                 if window.len() < self.limit {
                     let id = self.next_id.fetch_add(1, Ordering::Relaxed);
                     window.push(Entry { id, at: now, in_flight: true });
+                    drop(wait);
                     return Sent { pacer: self, id };
                 }
                 // The first answered entry to leave the window; none while all are in flight.
@@ -92,6 +118,10 @@ impl Pacer {
                     oldest.checked_add(self.period).unwrap_or_else(|| oldest + Duration::from_secs(100 * 365 * 86_400))
                 })
             };
+            if !wait.on {
+                wait.on = true;
+                (wait.report)(true);
+            }
             match wake {
                 Some(wake) => {
                     tokio::select! {
@@ -140,6 +170,21 @@ mod tests {
         assert_eq!(times[4], Duration::ZERO);
         assert_eq!(times[5], Duration::from_millis(10_200));
         assert_eq!(times[10], Duration::from_millis(20_400));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_for_the_window_is_reported_and_its_end_too() {
+        let pacer = Pacer::new(1, Duration::from_secs(10));
+        let events = std::sync::Mutex::new(Vec::new());
+        let report = |w| events.lock().unwrap().push(w);
+        drop(pacer.acquire_reporting(report).await);
+        assert!(events.lock().unwrap().is_empty(), "no wait, nothing reported");
+        drop(pacer.acquire_reporting(report).await);
+        assert_eq!(*events.lock().unwrap(), [true, false]);
+        // A request dropped while it waits ends its wait too.
+        let waiting = pacer.acquire_reporting(report);
+        assert!(tokio::time::timeout(Duration::from_secs(1), waiting).await.is_err());
+        assert_eq!(*events.lock().unwrap(), [true, false, true, false]);
     }
 
     #[tokio::test(start_paused = true)]

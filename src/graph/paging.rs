@@ -108,6 +108,15 @@ impl GraphClient {
             spare = buffer;
             stats.pages += 1;
             stats.rows += page.rows as u64;
+            // Per page, so a long sweep can be watched (the status page, poll_pages_read).
+            self.observer.page_read(page.rows);
+            tracing::debug!(
+                endpoint,
+                page = stats.pages,
+                rows = page.rows,
+                more = page.next_link.is_some(),
+                "page read"
+            );
             if let Some(link) = page.next_link {
                 let url = self.next_url(endpoint, &link, &seen, stats.pages)?;
                 seen.insert(hash_url(url.as_str()));

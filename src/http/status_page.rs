@@ -2,11 +2,11 @@
 //! the config is HTML-escaped; no secret is ever part of the state it renders.
 
 use std::fmt::Write;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::aggregation::registration::FEATURES;
 use crate::config::{UserRole, UserType};
-use crate::snapshot::{ReloadStatus, ReportData, TenantStatus};
+use crate::snapshot::{Phase, ReloadStatus, ReportData, ReportProgress, ReportState, TenantStatus};
 
 const HEADLINES: [&str; 5] =
     ["mfaCapable", "ssprCapable", "passwordlessCapable", "phishingResistantCapable", "mfaRegistered"];
@@ -42,35 +42,40 @@ pub fn render(tenants: &[TenantStatus], reload: &ReloadStatus, telemetry_path: &
             escape(&t.info.tenant_id),
             t.info.cloud
         );
-        html.push_str("<table><tr><th>Report</th><th>Status</th><th>Last success</th><th>Last error</th><th>What to do</th></tr>\n");
+        html.push_str(
+            "<table><tr><th>Report</th><th>Status</th><th>Last success</th><th>Next poll</th><th>Last error</th><th>What to do</th></tr>\n",
+        );
+        let now = SystemTime::now();
         for (kind, state) in &t.reports {
             let h = &state.health;
-            let unavailable = state.data.as_ref().and_then(|d| match &d.data {
-                ReportData::Unavailable(why) => Some(why.clone()),
-                _ => None,
-            });
-            let status = match h.last_attempt_ok {
-                _ if unavailable.is_some() => {
-                    format!("unavailable: {}", escape(unavailable.as_deref().unwrap_or_default()))
-                }
-                _ if state.is_stale(SystemTime::now()) => {
-                    "<span class=\"fail\">stale: data not exported</span>".to_string()
-                }
-                Some(true) => "<span class=\"ok\">ok</span>".to_string(),
-                Some(false) => "<span class=\"fail\">failing</span>".to_string(),
-                None => "first poll running".to_string(),
-            };
+            let progress = t.progress.get(kind);
             let (err, hint) = match &h.last_error {
                 Some(e) => (format!("{} at {}: {}", e.reason, format_time(e.at), e.message), e.hint.to_string()),
                 None => (String::new(), String::new()),
             };
+            let next = match progress.and_then(|p| p.next_poll.filter(|_| p.phase == Phase::Idle)) {
+                Some(at) => format!("{} (in {})", format_time(at), age(at.duration_since(now).unwrap_or_default())),
+                None => String::new(),
+            };
             let _ = writeln!(
                 html,
-                "<tr><td>{}</td><td>{status}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{next}</td><td>{}</td><td>{}</td></tr>",
                 kind.as_str(),
-                h.last_success.map(format_time).unwrap_or_else(|| "never".into()),
+                report_status(state, progress, now),
+                h.last_success
+                    .map(|at| format!("{} ({} ago)", format_time(at), age(now.duration_since(at).unwrap_or_default())))
+                    .unwrap_or_else(|| "never".into()),
                 escape(&err),
                 escape(&hint)
+            );
+        }
+        for (kind, why) in &t.skipped {
+            let _ = writeln!(
+                html,
+                "<tr><td>{}</td><td>skipped: {}</td><td>never</td><td>not polled</td><td></td><td>{}</td></tr>",
+                kind.as_str(),
+                escape(why),
+                escape(&format!("it {why}; or disable the report"))
             );
         }
         html.push_str("</table>\n");
@@ -106,6 +111,51 @@ pub fn render(tenants: &[TenantStatus], reload: &ReloadStatus, telemetry_path: &
     html
 }
 
+/// The Status cell: a running or queued poll first (what the exporter does now), then what the
+/// last poll left. Escaped where it quotes Graph.
+fn report_status(state: &ReportState, progress: Option<&ReportProgress>, now: SystemTime) -> String {
+    let unavailable = state.data.as_ref().and_then(|d| match &d.data {
+        ReportData::Unavailable(why) => Some(why.as_str()),
+        _ => None,
+    });
+    if let Some(why) = unavailable {
+        return format!("unavailable: {}", escape(why));
+    }
+    let before = match state.health.last_attempt_ok {
+        _ if state.is_stale(now) => "<span class=\"fail\">stale: data not exported</span>",
+        Some(true) => "<span class=\"ok\">ok</span>",
+        Some(false) => "<span class=\"fail\">failing</span>",
+        None => "",
+    };
+    let live = match progress {
+        Some(p) if p.phase == Phase::Queued => "queued (waiting for its turn)".to_string(),
+        Some(p) if p.phase == Phase::Running => running(p, now),
+        _ if before.is_empty() => return "not polled yet".into(),
+        _ => return before.into(),
+    };
+    if before.is_empty() { live } else { format!("{live}; last poll {before}") }
+}
+
+/// "page 12 of about 30, done in about 40s", or that a request waits for Graph's quota.
+fn running(p: &ReportProgress, now: SystemTime) -> String {
+    let mut s = format!("polling: page {}", p.pages);
+    if let Some(total) = p.last_sweep_pages.filter(|&m| m >= p.pages) {
+        let _ = write!(s, " of about {total} (from the last sweep)");
+    }
+    if let Some(at) = p.estimated_finish(now) {
+        let _ = write!(s, ", done in about {} ({})", age(at.duration_since(now).unwrap_or_default()), format_time(at));
+    }
+    if p.waiting_for_quota {
+        s.push_str(", waiting for Graph's quota");
+    }
+    s
+}
+
+/// A duration to the second, as people read it ("3m 20s").
+fn age(d: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+}
+
 fn format_time(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
@@ -127,6 +177,30 @@ fn escape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_running_poll_shows_its_page_its_estimate_and_the_quota() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let p = ReportProgress {
+            phase: Phase::Running,
+            pages: 10,
+            started: Some(now - Duration::from_secs(20)),
+            last_sweep_pages: Some(30),
+            waiting_for_quota: true,
+            ..Default::default()
+        };
+        let text = running(&p, now);
+        assert!(text.starts_with("polling: page 10 of about 30 (from the last sweep), done in about 40s ("), "{text}");
+        assert!(text.ends_with(", waiting for Graph's quota"), "{text}");
+        let first = ReportProgress { phase: Phase::Running, pages: 3, ..Default::default() };
+        assert_eq!(running(&first, now), "polling: page 3");
+        let state = ReportState::default();
+        let queued = ReportProgress { phase: Phase::Queued, ..Default::default() };
+        assert_eq!(report_status(&state, Some(&queued), now), "queued (waiting for its turn)");
+        assert_eq!(report_status(&state, None, now), "not polled yet");
+    }
+
     #[test]
     fn escape_neutralises_markup() {
         assert_eq!(super::escape("<b a=\"x\">&'"), "&lt;b a=&quot;x&quot;&gt;&amp;&#39;");

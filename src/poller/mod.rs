@@ -6,6 +6,7 @@ mod activity;
 mod error;
 mod legacy;
 mod plan;
+mod progress;
 pub mod registration;
 mod summary;
 mod supervise;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 pub(crate) use error::PollError;
 pub(crate) use plan::{PlannedReport, check_lines, plan};
@@ -69,9 +71,10 @@ impl TenantPoller {
         limiter: Arc<tokio::sync::Semaphore>,
     ) -> Self {
         let (reports, skipped) = plan(&settings);
-        for (kind, why) in skipped {
+        for (kind, why) in &skipped {
             tracing::warn!(tenant = settings.name.as_str(), report = kind.as_str(), "report skipped: it {why}");
         }
+        entry.set_skipped(skipped);
         let running = reports.iter().map(|r| (r.kind, tokio::sync::Mutex::new(()))).collect();
         TenantPoller {
             entry,
@@ -118,19 +121,31 @@ impl TenantPoller {
     async fn poll(&self, report: &PlannedReport) -> Option<FailureReason> {
         let Some(lock) = self.running.get(&report.kind) else { return Some(FailureReason::Config) };
         let _running = lock.lock().await;
+        // Queued only once this report's previous poll is over, so that a poll asked for out of
+        // schedule does not mark the running one as waiting.
+        self.store.poll_queued(&self.entry, report.kind);
         // Waiting for a slot is not part of the poll: the deadline and the duration start after it.
         // Each tenant keeps its own pacer, so a slow or failing tenant only holds its own slots.
         let _turn = self.turn.lock().await;
         let _slot = self.limiter.acquire().await.ok();
+        let mut progress = self.store.poll_started(&self.entry, report.kind);
         let started = Instant::now();
         let deadline = self.graph.poll_timeout;
+        // At debug level the sweep's lines (each page, each retry) name the tenant and report.
+        let span = tracing::debug_span!("poll", tenant = self.settings.name.as_str(), report = report.kind.as_str());
         let outcome = match self.unreachable_login(report) {
             Some(failed) => Err(failed),
-            None => match tokio::time::timeout(deadline, self.fetch_supervised(report)).await {
-                Ok(result) => result,
-                Err(_) => Err(PollError::Deadline(humantime::format_duration(deadline).to_string())),
-            },
+            None => {
+                let sweep = tokio::time::timeout(deadline, self.fetch_supervised(report).instrument(span));
+                match tokio::select! { r = sweep => r, () = self.log_progress(report.kind) => unreachable!() } {
+                    Ok(result) => result,
+                    Err(_) => Err(PollError::Deadline(humantime::format_duration(deadline).to_string())),
+                }
+            }
         };
+        if outcome.is_ok() {
+            progress.succeeded();
+        }
         let elapsed = started.elapsed();
         let tenant = self.settings.name.as_str();
         let name = report.kind.as_str();
@@ -280,6 +295,7 @@ impl TenantPoller {
                 }
             };
             let wait = with_jitter(next);
+            self.store.poll_scheduled(&self.entry, report.kind, std::time::SystemTime::now() + wait);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.wait_for(|&stop| stop) => return,

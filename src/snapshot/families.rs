@@ -74,7 +74,7 @@ impl Presence {
 
 /// The version every family of the first release carries.
 const V0_1_0: &str = "0.1.0";
-/// The next release: families added since 0.1.0.
+/// The next release: families added since 0.1.0 (live sweep progress, the TLS serving certificate).
 const V0_2_0: &str = "0.2.0";
 
 const fn gauge(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Family {
@@ -214,6 +214,8 @@ pub(crate) const TOKEN_REQUESTS: &str = "entra_authmethods_token_requests_total"
 pub(crate) const REPORT_AVAILABLE: &str = "entra_authmethods_report_available";
 pub(crate) const LAST_ERROR_INFO: &str = "entra_authmethods_last_error_info";
 pub(crate) const POLL_OVERRUN: &str = "entra_authmethods_poll_overrun";
+pub(crate) const POLL_IN_PROGRESS: &str = "entra_authmethods_poll_in_progress";
+pub(crate) const POLL_PAGES_READ: &str = "entra_authmethods_poll_pages_read";
 pub(crate) const CLIENT_CERTIFICATE_EXPIRY: &str = "entra_authmethods_client_certificate_expiry_timestamp_seconds";
 pub(crate) const CLIENT_CERTIFICATE_NOT_BEFORE: &str =
     "entra_authmethods_client_certificate_not_before_timestamp_seconds";
@@ -286,6 +288,18 @@ pub const FAMILIES: &[Family] = &[
         TR,
     )
         .present(Presence::AfterPoll),
+    gauge(
+        POLL_IN_PROGRESS,
+        "1 while a poll of the report runs (it holds its turn and sends requests), else 0; a poll waiting for its turn is not running yet.",
+        TR,
+    )
+        .since(V0_2_0),
+    gauge(
+        POLL_PAGES_READ,
+        "Pages read by the running poll of the report, or by the last poll while none runs; updated during a sweep (at most every few seconds).",
+        TR,
+    )
+        .since(V0_2_0),
     counter(POLLS, "Polls of the report completed since the exporter started.", TR),
     counter(
         POLL_FAILURES,

@@ -6,6 +6,7 @@ mod contract;
 mod exposition;
 mod families;
 mod process;
+mod progress;
 mod reference;
 mod render;
 mod state;
@@ -13,6 +14,7 @@ mod telemetry;
 
 pub use contract::{REGENERATE as REGENERATE_CONTRACT, markdown as contract_markdown};
 pub use families::{FAMILIES, Family, LabelValues, PROCESS_FAMILIES, Presence, SHARED_LABELS};
+pub(crate) use progress::{Phase, ReportProgress};
 pub use reference::render_with_text_encoder;
 pub use render::{CONTENT_TYPE, render, render_at};
 pub use state::{

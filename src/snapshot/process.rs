@@ -21,6 +21,8 @@ use std::sync::LazyLock;
 
 use prometheus::{Encoder, Registry, TextEncoder};
 
+use super::families::WEB_TLS_CERTIFICATE_EXPIRY;
+
 static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
     let registry = Registry::new();
     #[cfg(target_os = "linux")]
@@ -81,6 +83,21 @@ pub fn render() -> Vec<u8> {
         text.clear();
     }
     text
+}
+
+/// Appends the TLS serving certificate's family (instance-level, read at scrape time like the process
+/// metrics) to the per-scrape text (`i64::MIN`: no certificate date).
+pub(crate) fn render_web_tls_expiry(text: &mut Vec<u8>, not_after: i64) {
+    use std::io::Write;
+    if not_after == i64::MIN {
+        return;
+    }
+    let family = super::FAMILIES.iter().find(|f| f.name == WEB_TLS_CERTIFICATE_EXPIRY);
+    let help = family.map_or("", |f| f.help);
+    let _ = write!(
+        text,
+        "# HELP {WEB_TLS_CERTIFICATE_EXPIRY} {help}\n# TYPE {WEB_TLS_CERTIFICATE_EXPIRY} gauge\n{WEB_TLS_CERTIFICATE_EXPIRY} {not_after}\n"
+    );
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use super::BuildInfo;
 use super::families::*;
+use super::progress::Phase;
 use super::state::{ReloadStatus, ReportData, TenantStatus};
 use crate::aggregation::RegistrationSummary;
 use crate::aggregation::activity::{ActivityRow, DailyCounts, NativeBreakdown};
@@ -82,6 +83,10 @@ pub(super) fn render_into(
             let labels = [tenant, kind.as_str()];
             let h = &state.health;
             r.set(POLL_INTERVAL, &labels, state.poll_interval.as_secs_f64());
+            let progress = t.progress.get(kind);
+            let running = progress.is_some_and(|p| p.phase == Phase::Running);
+            r.set(POLL_IN_PROGRESS, &labels, if running { 1.0 } else { 0.0 });
+            r.add(POLL_PAGES_READ, &labels, progress.map_or(0, |p| p.pages));
             r.add(POLLS, &labels, h.polls_total);
             for reason in FailureReason::ALL {
                 let n = h.failures.get(&reason).copied().unwrap_or(0);
@@ -457,6 +462,8 @@ pub(super) mod tests {
             requests: BTreeMap::from([(("userRegistrationDetails".to_string(), "200".to_string()), 4)]),
             tokens: (1, 0),
             certificate_validity: None,
+            progress: BTreeMap::new(),
+            skipped: Vec::new(),
         }
     }
 

@@ -13,8 +13,8 @@ use tokio::sync::watch;
 
 use super::BuildInfo;
 use super::exposition::{Exposition, KEEP_PLAIN_UP_TO, Suffix};
-use super::families::WEB_TLS_CERTIFICATE_EXPIRY;
 use super::process;
+use super::progress::ReportProgress;
 use super::render::render_families;
 use super::telemetry::{CertificateValidity, TenantTelemetry};
 use crate::aggregation::RegistrationSummary;
@@ -135,6 +135,10 @@ pub struct TenantStatus {
     pub(crate) tokens: (u64, u64),
     /// The client certificate's notBefore and notAfter, once a token request has read it.
     pub(crate) certificate_validity: Option<CertificateValidity>,
+    /// Live progress of the reports' polls.
+    pub(crate) progress: BTreeMap<ReportKind, ReportProgress>,
+    /// Reports configured but not polled (no credential for them), with the reason.
+    pub(crate) skipped: Vec<(ReportKind, String)>,
 }
 
 /// One tenant's reports and counters. Its pollers hold it, so that a reload that leaves a tenant alone
@@ -143,6 +147,8 @@ pub struct TenantEntry {
     info: TenantInfo,
     reports: Mutex<BTreeMap<ReportKind, ReportState>>,
     telemetry: Arc<TenantTelemetry>,
+    /// Reports left out of the plan, for the status page (set by the poller, which plans).
+    skipped: Mutex<Vec<(ReportKind, String)>>,
 }
 
 /// A tenant's entry in the store, shared with its pollers.
@@ -190,7 +196,7 @@ impl TenantEntry {
                 (kind, state)
             })
             .collect();
-        Arc::new(TenantEntry { info, reports: Mutex::new(reports), telemetry })
+        Arc::new(TenantEntry { info, reports: Mutex::new(reports), telemetry, skipped: Mutex::new(Vec::new()) })
     }
 
     pub fn info(&self) -> &TenantInfo {
@@ -202,6 +208,11 @@ impl TenantEntry {
         self.telemetry.clone()
     }
 
+    /// Records the reports the plan left out and why.
+    pub(crate) fn set_skipped(&self, skipped: Vec<(ReportKind, String)>) {
+        *self.skipped.lock().unwrap_or_else(|p| p.into_inner()) = skipped;
+    }
+
     /// A consistent copy of this tenant's state.
     pub fn status(&self) -> TenantStatus {
         TenantStatus {
@@ -210,6 +221,8 @@ impl TenantEntry {
             requests: self.telemetry.requests(),
             tokens: self.telemetry.tokens(),
             certificate_validity: self.telemetry.certificate_validity(),
+            progress: self.telemetry.progress.snapshot(),
+            skipped: self.skipped.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         }
     }
 }
@@ -222,22 +235,17 @@ pub struct ReloadStatus {
     pub last_success: SystemTime,
 }
 
+/// While a poll runs, the exposition is rendered again at most this often, so that its progress
+/// (`poll_pages_read`, `graph_requests_total`) moves between scrapes. A page never renders: the
+/// poller and the Graph client only update the tenant's progress, and the first scrape after this
+/// interval renders once, whatever the number of pages and tenants. Renders stay bounded by the
+/// scrapes too (none without one), so with Prometheus' usual 15 s or more every scrape during a sweep
+/// sees fresh numbers at one render each, and a flood of scrapes (several Prometheus, a load test)
+/// costs at most one render per interval however long the sweep.
+pub(crate) const PROGRESS_RENDER_INTERVAL: Duration = Duration::from_secs(2);
+
 /// How long the process metrics are served before /proc is read again.
 pub const PROCESS_METRICS_MAX_AGE: Duration = Duration::from_secs(1);
-
-/// Appends the TLS certificate's family to the per-scrape text (`i64::MIN`: no certificate date).
-fn render_web_tls_expiry(text: &mut Vec<u8>, not_after: i64) {
-    use std::io::Write;
-    if not_after == i64::MIN {
-        return;
-    }
-    let family = super::FAMILIES.iter().find(|f| f.name == WEB_TLS_CERTIFICATE_EXPIRY);
-    let help = family.map_or("", |f| f.help);
-    let _ = write!(
-        text,
-        "# HELP {WEB_TLS_CERTIFICATE_EXPIRY} {help}\n# TYPE {WEB_TLS_CERTIFICATE_EXPIRY} gauge\n{WEB_TLS_CERTIFICATE_EXPIRY} {not_after}\n"
-    );
-}
 
 pub struct Store {
     tenants: RwLock<Arc<[TenantHandle]>>,
@@ -257,6 +265,11 @@ pub struct Store {
     next_stale_at: Mutex<Option<SystemTime>>,
     /// Serialises renders so that the last writer's state is the one that ends up cached.
     render_lock: Mutex<()>,
+    /// Polls running (holding their turn), across tenants: while any does, a render older than
+    /// [`PROGRESS_RENDER_INTERVAL`] counts as out of date.
+    polls_running: AtomicUsize,
+    /// When the cached exposition was rendered.
+    rendered_at: Mutex<Option<Instant>>,
     /// Set while a render runs, so a scrape arriving after the render cleared `dirty` waits for it
     /// instead of serving the exposition from before the change.
     rendering: AtomicBool,
@@ -288,6 +301,8 @@ impl Store {
             next_stale_at: Mutex::new(None),
             render_lock: Mutex::new(()),
             rendering: AtomicBool::new(false),
+            polls_running: AtomicUsize::new(0),
+            rendered_at: Mutex::new(None),
             polls_completed: watch::channel(0).0,
             data_version: watch::channel(0).0,
         });
@@ -340,14 +355,14 @@ impl Store {
         }
         let mut text = process::render();
         if let Some(not_after) = self.web_tls_not_after.get().map(|n| n.load(Ordering::Relaxed)) {
-            render_web_tls_expiry(&mut text, not_after);
+            process::render_web_tls_expiry(&mut text, not_after);
         }
         let suffix = Arc::new(Suffix::new(Bytes::from(text)));
         *cached = Some((Instant::now(), suffix.clone()));
         suffix
     }
 
-    /// Exports the TLS serving certificate's notAfter from now on (see [`WEB_TLS_CERTIFICATE_EXPIRY`]).
+    /// Exports the TLS serving certificate's notAfter from now on (see `entra_authmethods_web_tls_certificate_expiry_timestamp_seconds`).
     pub fn watch_web_tls_certificate(&self, not_after: Arc<std::sync::atomic::AtomicI64>) {
         let _ = self.web_tls_not_after.set(not_after);
         *self.process.lock().unwrap_or_else(|p| p.into_inner()) = None;
@@ -486,11 +501,43 @@ impl Store {
         }
     }
 
+    /// A poll of `report` waits for its turn (shown on the status page).
+    pub(crate) fn poll_queued(&self, tenant: &TenantEntry, report: ReportKind) {
+        tenant.telemetry.progress.queued(report);
+    }
+
+    /// A poll of `report` got its turn; its progress is live until the returned guard is dropped
+    /// (after [`Store::record_success`] or [`Store::record_failure`], or when the poll is abandoned).
+    pub(crate) fn poll_started<'a>(&'a self, tenant: &'a TenantEntry, report: ReportKind) -> RunningPoll<'a> {
+        tenant.telemetry.progress.started(report);
+        self.polls_running.fetch_add(1, Ordering::AcqRel);
+        self.invalidate();
+        RunningPoll { store: self, tenant, report, succeeded: false }
+    }
+
+    /// When `report` is polled next, for the status page.
+    pub(crate) fn poll_scheduled(&self, tenant: &TenantEntry, report: ReportKind, at: SystemTime) {
+        tenant.telemetry.progress.next_poll(report, at);
+    }
+
+    /// Whether a poll runs and the cached exposition is older than [`PROGRESS_RENDER_INTERVAL`].
+    fn progress_due(&self) -> bool {
+        self.polls_running.load(Ordering::Acquire) > 0
+            && self
+                .rendered_at
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_none_or(|at| at.elapsed() >= PROGRESS_RENDER_INTERVAL)
+    }
+
     fn render_if_dirty(&self) {
         // `rendering` is set before `dirty` is cleared and reset after the new exposition is stored,
         // so whoever sees `dirty` cleared also sees a render in progress, or its result.
         if !self.dirty.load(Ordering::Acquire) && !self.rendering.load(Ordering::Acquire) {
-            return;
+            if !self.progress_due() {
+                return;
+            }
+            self.invalidate();
         }
         // A concurrent scrape waits here for the render in progress rather than serve older bytes.
         let _guard = self.render_lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -512,6 +559,7 @@ impl Store {
             })
             .min();
         *self.next_stale_at.lock().unwrap_or_else(|p| p.into_inner()) = next_stale;
+        *self.rendered_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         let families = render_families(&self.build, &self.reload_status(), &status);
         drop(status);
         self.exposition.store(Arc::new(Exposition::new(families, self.keep_plain_up_to.load(Ordering::Relaxed))));
@@ -519,10 +567,69 @@ impl Store {
     }
 }
 
+/// A running poll (see [`Store::poll_started`]); dropping it ends the poll's progress.
+pub(crate) struct RunningPoll<'a> {
+    store: &'a Store,
+    tenant: &'a TenantEntry,
+    report: ReportKind,
+    succeeded: bool,
+}
+
+impl RunningPoll<'_> {
+    /// The poll succeeded: its page count is the estimate for the next sweep.
+    pub(crate) fn succeeded(&mut self) {
+        self.succeeded = true;
+    }
+}
+
+impl Drop for RunningPoll<'_> {
+    fn drop(&mut self) {
+        self.tenant.telemetry.progress.finished(self.report, self.succeeded);
+        self.store.polls_running.fetch_sub(1, Ordering::AcqRel);
+        // poll_in_progress falls to 0 at the next scrape, not a render interval later.
+        self.store.invalidate();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::aggregation::activity::ActivityRow;
+
+    /// Pages never render; while a poll runs, a scrape renders again only once the cached
+    /// exposition is PROGRESS_RENDER_INTERVAL old, and the end of the poll shows at once.
+    #[test]
+    fn progress_renders_at_most_once_per_interval_while_a_poll_runs() {
+        use crate::health::RequestObserver;
+        let info = TenantInfo { name: "t".into(), tenant_id: "id".into(), cloud: "global", summary_source: false };
+        let hour = Duration::from_secs(3600);
+        let kind = ReportKind::RegistrationDetails;
+        let store = Store::new(vec![(info, vec![(kind, hour, hour, None)])], BuildInfo { version: "v", revision: "r" });
+        let entry = store.tenants()[0].clone();
+        let pages = |store: &Store| {
+            let text = String::from_utf8(store.exposition().to_vec()).unwrap();
+            let line = text.lines().find(|l| l.starts_with("entra_authmethods_poll_pages_read{")).unwrap().to_string();
+            let running =
+                text.contains("entra_authmethods_poll_in_progress{report=\"registration_details\",tenant=\"t\"} 1");
+            (line.rsplit(' ').next().unwrap().parse::<u64>().unwrap(), running)
+        };
+        let mut poll = store.poll_started(&entry, kind);
+        assert_eq!(pages(&store), (0, true));
+        entry.telemetry().page_read(10);
+        entry.telemetry().graph_request("userRegistrationDetails", "200");
+        assert_eq!(pages(&store), (0, true), "a page alone does not render");
+        let back = Instant::now().checked_sub(PROGRESS_RENDER_INTERVAL).unwrap();
+        *store.rendered_at.lock().unwrap() = Some(back);
+        assert_eq!(pages(&store), (1, true), "an interval later the next scrape renders");
+        assert!(String::from_utf8(store.exposition().to_vec()).unwrap().contains("code=\"200\""));
+        entry.telemetry().page_read(10);
+        poll.succeeded();
+        drop(poll);
+        assert_eq!(pages(&store), (2, false), "the end of the poll renders at once");
+        *store.rendered_at.lock().unwrap() = Some(back);
+        let before = store.cached_exposition();
+        assert!(Arc::ptr_eq(&before, &store.cached_exposition()), "no poll runs: no render however old");
+    }
 
     #[test]
     fn a_max_staleness_beyond_what_a_time_holds_means_never_stale() {

@@ -1,9 +1,11 @@
-//! Request counters of one tenant, fed by the Graph client through [`RequestObserver`].
+//! Request counters and poll progress of one tenant, fed by the Graph client through
+//! [`RequestObserver`].
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::progress::TenantProgress;
 use crate::health::RequestObserver;
 
 #[derive(Debug, Default)]
@@ -14,6 +16,9 @@ pub struct TenantTelemetry {
     token_failure: AtomicU64,
     /// Validity of the client certificate last used.
     certificate_validity: Mutex<Option<CertificateValidity>>,
+    /// Kept here, beside the counters, because this is what the Graph client reports pages and
+    /// quota waits to, and it outlives a reload that keeps the tenant (as the counters do).
+    pub(crate) progress: TenantProgress,
 }
 
 /// notBefore and notAfter of a client certificate, Unix seconds.
@@ -46,6 +51,14 @@ impl RequestObserver for TenantTelemetry {
     fn token_request(&self, success: bool) {
         let counter = if success { &self.token_success } else { &self.token_failure };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn page_read(&self, rows: usize) {
+        self.progress.page_read(rows);
+    }
+
+    fn waiting_for_quota(&self, waiting: bool) {
+        self.progress.waiting_for_quota(waiting);
     }
 
     fn client_certificate_validity(&self, not_before: i64, not_after: i64) {
