@@ -471,6 +471,20 @@ impl std::io::Write for CapturedLogs {
 }
 
 impl CapturedLogs {
+    /// Captures the info-level and higher lines of this thread (a current-thread test runtime) until
+    /// the guard is dropped.
+    fn install() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
+        let logs = CapturedLogs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || writer.clone())
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
     fn lines(&self) -> Vec<serde_json::Value> {
         let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
         text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
@@ -482,16 +496,8 @@ impl CapturedLogs {
 /// works again. The metrics still count every failed poll.
 #[tokio::test]
 async fn a_token_failure_is_logged_once_per_cause_and_its_recovery_once() {
-    let logs = CapturedLogs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
     // The test runs on one thread (tokio::test's default), so every task of the exporter logs here.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = CapturedLogs::install();
     let sim = start_simulator(10, 40).await;
     let settings = settings(&config_toml_with_reports(&sim, "", "", ""));
     // Every polled report asks for a token once: the first three get the wrong-secret answer, the
@@ -530,15 +536,7 @@ async fn a_token_failure_is_logged_once_per_cause_and_its_recovery_once() {
 /// renewal and uses the current token: one warning for the streak, not one per request.
 #[tokio::test]
 async fn a_failing_renewal_is_one_warning_while_the_current_token_is_used() {
-    let logs = CapturedLogs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = CapturedLogs::install();
     let lifetime = std::time::Duration::from_secs(4);
     let mut cfg = graph_simulator::SimulatorConfig::single(10, 41);
     cfg.quota_requests = 10_000;
@@ -566,15 +564,7 @@ async fn a_failing_renewal_is_one_warning_while_the_current_token_is_used() {
 /// every report before any request is sent: one warning naming the credential's files.
 #[tokio::test]
 async fn a_vanished_secret_file_is_one_warning_for_the_tenant() {
-    let logs = CapturedLogs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = CapturedLogs::install();
     let sim = start_simulator(10, 42).await;
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("secret");
