@@ -226,6 +226,16 @@ fn check_counted(summary: &crate::aggregation::RegistrationSummary) -> Result<()
         if let Some((what, count)) = counts.into_iter().find(|(_, c)| *c > b.users) {
             return Err(format!("breakdown {name}: {what} counts {count} users of its {}", b.users));
         }
+        // Every user is in exactly one strength tier.
+        if let Some(tiers) = b.strength
+            && tiers.iter().sum::<u64>() != b.users
+        {
+            return Err(format!(
+                "breakdown {name}: its strength tiers sum to {}, not its {} users",
+                tiers.iter().sum::<u64>(),
+                b.users
+            ));
+        }
     }
     Ok(())
 }
@@ -533,8 +543,11 @@ mod tests {
         ];
         let summary = crate::aggregation::RegistrationAggregator::new(&breakdowns).finish();
         let mut data = serde_json::to_value(ReportData::Registration(summary)).unwrap();
+        // Users with no tiered method: the strength tiers stay a partition of the users.
         data["registration"]["breakdowns"][0]["users"] = users.into();
+        data["registration"]["breakdowns"][0]["strength"] = serde_json::json!([0, 0, 0, 0, users]);
         data["registration"]["breakdowns"][1]["users"] = members.into();
+        data["registration"]["breakdowns"][1]["strength"] = serde_json::json!([0, 0, 0, 0, members]);
         data
     }
 
@@ -566,7 +579,10 @@ mod tests {
     fn counts_are_integers_from_zero_to_two_to_the_53() {
         assert_eq!(verdict(file_with(counted(MAX_COUNT, 5), PAST)), Ok(()));
         let err = verdict(file_with(counted(u64::MAX, 5), PAST)).unwrap_err();
-        assert!(err.contains("data.registration.breakdowns[0].users = 18446744073709551615 is not a count"), "{err}");
+        assert!(
+            err.contains("data.registration.breakdowns[0].") && err.contains(" = 18446744073709551615 is not a count"),
+            "{err}"
+        );
         let native = serde_json::json!({"credential_registration_count": {"total": -1, "by_status": []}});
         let err = verdict(file_with(native, PAST)).unwrap_err();
         assert!(err.contains("data.credential_registration_count.total = -1 is not a count"), "{err}");
@@ -582,6 +598,10 @@ mod tests {
         data["registration"]["breakdowns"][0]["methods"]["fido2"] = 11.into();
         let err = verdict(file_with(data, PAST)).unwrap_err();
         assert!(err.contains("breakdown all/all: fido2 counts 11 users of its 10"), "{err}");
+        let mut data = counted(10, 5);
+        data["registration"]["breakdowns"][0]["strength"] = serde_json::json!([1, 0, 0, 0, 0]);
+        let err = verdict(file_with(data, PAST)).unwrap_err();
+        assert!(err.contains("breakdown all/all: its strength tiers sum to 1, not its 10 users"), "{err}");
         let err = verdict(file_with(counted(10, 42), PAST)).unwrap_err();
         assert!(err.contains("breakdown member/all has 42 users, more than the tenant's 10"), "{err}");
         // Graph's own summary with a feature count above its total (as Graph sends) is restored.

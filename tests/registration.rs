@@ -9,19 +9,26 @@ use common::truth::{self, Truth};
 use common::*;
 use graph_simulator::{DEMO_TENANT_ID, Population};
 
-const DATA_FAMILIES: [&str; 5] = [
+const DATA_FAMILIES: [&str; 6] = [
     "entra_authmethods_users",
     "entra_authmethods_users_registered_by_feature",
     "entra_authmethods_users_registered_by_method",
     "entra_authmethods_users_by_default_method",
     "entra_authmethods_users_by_methods_registered",
+    "entra_authmethods_users_by_strongest_method",
 ];
 
 /// Every expected series is present with its value, and every exported data series is expected
 /// (known methods with no users are exported as 0).
 fn assert_matches_truth(exp: &Exposition, truth: &Truth) {
-    let expected =
-        [&truth.users, &truth.by_feature, &truth.by_method, &truth.by_default_method, &truth.by_method_count];
+    let expected = [
+        &truth.users,
+        &truth.by_feature,
+        &truth.by_method,
+        &truth.by_default_method,
+        &truth.by_method_count,
+        &truth.by_strongest_method,
+    ];
     for (family, want) in DATA_FAMILIES.iter().zip(expected) {
         let got = exp.family(family);
         for (labels, value) in want {
@@ -32,6 +39,19 @@ fn assert_matches_truth(exp: &Exposition, truth: &Truth) {
                 assert_eq!(*value, 0.0, "{family}{labels:?} is exported as {value} but no user has it");
             }
         }
+    }
+    // The strength tiers partition each breakdown's users, and the top tier is the feature.
+    for (labels, users) in &truth.users {
+        let l: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let tier = |s: &'static str| {
+            let mut l = l.clone();
+            l.push(("strength", s));
+            exp.get("entra_authmethods_users_by_strongest_method", &l).unwrap()
+        };
+        assert_eq!(truth::STRENGTHS.iter().map(|s| tier(s)).sum::<f64>(), *users, "{labels:?}");
+        let mut f = l.clone();
+        f.push(("feature", "phishingResistantCapable"));
+        assert_eq!(tier("phishingResistant"), exp.get("entra_authmethods_users_registered_by_feature", &f).unwrap());
     }
     let refresh = exp.get("entra_authmethods_report_refresh_timestamp_seconds", &[("tenant", TENANT)]);
     match (refresh, truth.refresh_timestamp) {

@@ -498,6 +498,13 @@ methods = dashboard(
                  [target(f"max by (tenant, methods) (entra_authmethods_users_by_methods_registered{{{T}, {B}}})",
                          "{{tenant}} {{methods}} methods", instant=True)],
                  "short", w=8, h=12),
+        bargauge("Users by strongest method", "Users by the strongest tier among their registered methods:"
+                 " phishingResistant > passwordless > mfa > phone > none; each user counts once, so the bars sum"
+                 " to the users in scope. phone is who Microsoft's SMS and voice retirement (from 2027-02-01)"
+                 " blocks until they register something else." + SCOPE,
+                 [target(f"max by (tenant, strength) (entra_authmethods_users_by_strongest_method{{{T}, {B}}})",
+                         "{{tenant}} {{strength}}", instant=True)],
+                 "short", w=8, h=12),
         bargauge("Phishing-resistant methods", "Users per phishing-resistant method: FIDO2 security keys,"
                  " device-bound and synced passkeys, Windows Hello for Business, macOS platform credential and"
                  " certificate-based authentication." + SCOPE,

@@ -41,6 +41,31 @@ pub(crate) const PHISHING_RESISTANT_METHODS: &[&str] = &[
     "certificateBasedAuthentication",
 ];
 
+/// The `strength` label values, strongest first: a user's tier is the strongest among the tiers of
+/// their registered methods, so the five values partition the users of a breakdown.
+pub(crate) const STRENGTHS: [&str; 5] = ["phishingResistant", "passwordless", "mfa", "phone", "none"];
+/// Index of `none` in [`STRENGTHS`]: no registered method has a tier.
+const NO_TIER: u8 = 4;
+
+/// The tier of a method (an index into [`STRENGTHS`]), or `None` for methods in no tier (email,
+/// security questions, Temporary Access Pass, password, unknown names). The phishing-resistant tier is
+/// exactly [`PHISHING_RESISTANT_METHODS`], so it always equals the `phishingResistantCapable` feature;
+/// phone is what the SMS and voice retirement of 2027 blocks (Microsoft Entra, "SMS and voice
+/// retirement").
+pub(crate) fn strength_tier(method: &str) -> Option<u8> {
+    if PHISHING_RESISTANT_METHODS.contains(&method) {
+        return Some(0);
+    }
+    match method {
+        "microsoftAuthenticatorPasswordless" => Some(1),
+        "microsoftAuthenticatorPush" | "softwareOneTimePasscode" | "hardwareOneTimePasscode" | "externalAuthMethod" => {
+            Some(2)
+        }
+        "mobilePhone" | "alternateMobilePhone" | "officePhone" => Some(3),
+        _ => None,
+    }
+}
+
 /// Methods always exported (as 0 when nobody has them) so that a method that drops to zero users
 /// shows as 0 rather than vanishing; any other method Graph returns is exported too, as spelled.
 pub(crate) const KNOWN_METHODS: &[&str] = &[
@@ -85,6 +110,7 @@ struct Counts {
     methods: Vec<u64>,
     default_methods: Vec<u64>,
     method_counts: [u64; METHOD_COUNT_BUCKETS.len()],
+    strength: [u64; STRENGTHS.len()],
 }
 
 /// Method names seen so far, each with a small index. A tenant has a few dozen at most, so a linear
@@ -113,9 +139,9 @@ pub struct RegistrationAggregator {
     privileged: Option<HashSet<String>>,
     counts: Vec<Counts>,
     methods: Names,
-    /// Parallel to `methods`: whether the method is in [`PHISHING_RESISTANT_METHODS`], looked up
-    /// once per name rather than once per row.
-    phishing_resistant: Vec<bool>,
+    /// Parallel to `methods`: each method's [`strength_tier`], looked up once per name rather than
+    /// once per row (tier 0 is the phishing-resistant feature).
+    tiers: Vec<Option<u8>>,
     default_methods: Names,
     /// The current row's distinct method indices; kept to reuse its allocation.
     row_methods: Vec<usize>,
@@ -145,6 +171,10 @@ pub(crate) struct BreakdownSummary {
     pub(crate) default_methods: BTreeMap<String, u64>,
     /// Parallel to [`METHOD_COUNT_BUCKETS`].
     pub(crate) method_counts: [u64; METHOD_COUNT_BUCKETS.len()],
+    /// Parallel to [`STRENGTHS`]. `None` in state files written before it existed: the family is then
+    /// left out until the next poll rather than shown as zeros.
+    #[serde(default)]
+    pub(crate) strength: Option<[u64; STRENGTHS.len()]>,
 }
 
 impl RegistrationAggregator {
@@ -163,7 +193,7 @@ impl RegistrationAggregator {
             breakdowns,
             privileged,
             methods: Names::default(),
-            phishing_resistant: Vec::new(),
+            tiers: Vec::new(),
             default_methods: Names::default(),
             row_methods: Vec::new(),
             newest_refresh: None,
@@ -194,19 +224,19 @@ impl RegistrationAggregator {
         // A user is counted once per method even if Graph repeats a method in the list.
         let mut distinct = std::mem::take(&mut self.row_methods);
         distinct.clear();
-        let mut phishing_resistant = false;
+        let mut strongest = NO_TIER;
         for m in row.methods_registered.iter().map(|m| &**m).filter(|m| !m.is_empty()) {
             let id = self.methods.id(m);
-            if id == self.phishing_resistant.len() {
+            if id == self.tiers.len() {
                 // A new name: room for it in every breakdown, so that counting is a plain addition.
-                self.phishing_resistant.push(PHISHING_RESISTANT_METHODS.contains(&m));
+                self.tiers.push(strength_tier(m));
                 for counts in &mut self.counts {
                     counts.methods.resize(id + 1, 0);
                 }
             }
             if !distinct.contains(&id) {
                 distinct.push(id);
-                phishing_resistant |= self.phishing_resistant[id];
+                strongest = strongest.min(self.tiers[id].unwrap_or(NO_TIER));
             }
         }
         let feature_flags = [
@@ -217,7 +247,7 @@ impl RegistrationAggregator {
             row.is_sspr_capable,
             row.is_passwordless_capable,
             row.is_system_preferred_authentication_method_enabled,
-            phishing_resistant,
+            strongest == 0,
         ];
         let default_method = match row.user_preferred_method_for_secondary_authentication.as_deref() {
             None | Some("") => UNSET_DEFAULT,
@@ -254,6 +284,7 @@ impl RegistrationAggregator {
             }
             counts.default_methods[default_id] += 1;
             counts.method_counts[bucket] += 1;
+            counts.strength[usize::from(strongest)] += 1;
         }
         self.row_methods = distinct;
     }
@@ -270,6 +301,7 @@ impl RegistrationAggregator {
                 methods: with_known(&self.methods, &c.methods, KNOWN_METHODS),
                 default_methods: with_known(&self.default_methods, &c.default_methods, KNOWN_DEFAULT_METHODS),
                 method_counts: c.method_counts,
+                strength: Some(c.strength),
             })
             .collect();
         RegistrationSummary {

@@ -224,6 +224,7 @@ pub(crate) const BY_FEATURE: &str = "entra_authmethods_users_registered_by_featu
 pub(crate) const BY_METHOD: &str = "entra_authmethods_users_registered_by_method";
 pub(crate) const BY_DEFAULT_METHOD: &str = "entra_authmethods_users_by_default_method";
 pub(crate) const BY_METHODS_REGISTERED: &str = "entra_authmethods_users_by_methods_registered";
+pub(crate) const BY_STRONGEST_METHOD: &str = "entra_authmethods_users_by_strongest_method";
 pub(crate) const REFRESH: &str = "entra_authmethods_report_refresh_timestamp_seconds";
 pub(crate) const CREDENTIAL_REGISTRATIONS: &str = "entra_authmethods_credential_user_registrations";
 pub(crate) const CREDENTIAL_USERS: &str = "entra_authmethods_credential_users";
@@ -399,6 +400,15 @@ pub const FAMILIES: &[Family] = &[
         .from(DETAILS)
         .values(&[("methods", Closed(&["0", "1", "2", "3", "4+"]))])
         .present(Presence::WithData),
+    gauge(
+        BY_STRONGEST_METHOD,
+        "Users by the strongest tier among their registered methods (phishingResistant > passwordless > mfa > phone > none); the five values sum to entra_authmethods_users of the breakdown, and phishingResistant equals the phishingResistantCapable feature. Cached from the last successful background poll of Microsoft Graph.",
+        &["tenant", "user_type", "user_role", "strength"],
+    )
+        .from(DETAILS)
+        .values(&[("strength", Closed(&crate::aggregation::registration::STRENGTHS))])
+        .present(Presence::WithData)
+        .since(V0_2_0),
     gauge(
         REFRESH,
         "Newest lastUpdatedDateTime in userRegistrationDetails: when Microsoft last refreshed the report data. Cached from the last successful background poll of Microsoft Graph.",

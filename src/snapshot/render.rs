@@ -14,7 +14,7 @@ use crate::aggregation::RegistrationSummary;
 use crate::aggregation::activity::{ActivityRow, DailyCounts, NativeBreakdown};
 use crate::aggregation::events::EventSummary;
 use crate::aggregation::legacy::STATUSES;
-use crate::aggregation::registration::{FEATURES, METHOD_COUNT_BUCKETS};
+use crate::aggregation::registration::{FEATURES, METHOD_COUNT_BUCKETS, STRENGTHS};
 use crate::health::FailureReason;
 
 /// The `graph_code` label: Graph's and Entra's codes are short identifiers (`Authentication_…`,
@@ -351,6 +351,10 @@ pub(super) trait Sink {
             for (bucket, n) in METHOD_COUNT_BUCKETS.iter().zip(b.method_counts) {
                 self.set(BY_METHODS_REGISTERED, &[tenant, ut, ur, bucket], n as f64);
             }
+            // Counted from the details rows whatever the source of the core families.
+            for (strength, n) in STRENGTHS.iter().zip(b.strength.iter().flatten()) {
+                self.set(BY_STRONGEST_METHOD, &[tenant, ut, ur, strength], *n as f64);
+            }
         }
     }
 
@@ -431,6 +435,7 @@ pub(super) mod tests {
                 methods,
                 default_methods: BTreeMap::from([("unset".to_string(), 3)]),
                 method_counts: [0, 1, 1, 1, 0],
+                strength: Some([1, 0, 1, 1, 0]),
             }],
             refresh_timestamp: Some(1_700_000_000.5),
             rows: 3,

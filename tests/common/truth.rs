@@ -19,6 +19,24 @@ const PHISHING_RESISTANT: &[&str] = &[
     "certificateBasedAuthentication",
 ];
 
+/// docs/metrics-guide.md: the strength tiers below phishing-resistant; other methods have no tier.
+fn tier(method: &str) -> Option<usize> {
+    if PHISHING_RESISTANT.contains(&method) {
+        return Some(0);
+    }
+    match method {
+        "microsoftAuthenticatorPasswordless" => Some(1),
+        "microsoftAuthenticatorPush" | "softwareOneTimePasscode" | "hardwareOneTimePasscode" | "externalAuthMethod" => {
+            Some(2)
+        }
+        "mobilePhone" | "alternateMobilePhone" | "officePhone" => Some(3),
+        _ => None,
+    }
+}
+
+/// The `strength` values, strongest first.
+pub const STRENGTHS: [&str; 5] = ["phishingResistant", "passwordless", "mfa", "phone", "none"];
+
 pub type Labels = BTreeMap<String, String>;
 
 /// Expected value of every data series, by family.
@@ -29,6 +47,7 @@ pub struct Truth {
     pub by_method: BTreeMap<Labels, f64>,
     pub by_default_method: BTreeMap<Labels, f64>,
     pub by_method_count: BTreeMap<Labels, f64>,
+    pub by_strongest_method: BTreeMap<Labels, f64>,
     pub refresh_timestamp: Option<f64>,
     pub listed_users: usize,
 }
@@ -66,6 +85,9 @@ pub fn compute(tenant: &str, population: &Population) -> Truth {
             for b in ["0", "1", "2", "3", "4+"] {
                 truth.by_method_count.insert(labels(tenant, t, r, Some(("methods", b))), 0.0);
             }
+            for s in STRENGTHS {
+                truth.by_strongest_method.insert(labels(tenant, t, r, Some(("strength", s))), 0.0);
+            }
         }
     }
     for u in population.users.iter().filter(|u| u.enabled) {
@@ -87,6 +109,7 @@ pub fn compute(tenant: &str, population: &Population) -> Truth {
             ("systemPreferredMethodEnabled", u.system_preferred_enabled == Some(true)),
             ("phishingResistantCapable", methods.iter().any(|m| PHISHING_RESISTANT.contains(m))),
         ];
+        let strength = STRENGTHS[methods.iter().filter_map(|m| tier(m)).min().unwrap_or(4)];
         let default = match u.default_method.as_deref() {
             None | Some("") => "unset",
             Some(m) => m,
@@ -117,6 +140,7 @@ pub fn compute(tenant: &str, population: &Population) -> Truth {
                 }
                 *truth.by_default_method.entry(labels(tenant, t, r, Some(("method", default)))).or_insert(0.0) += 1.0;
                 *truth.by_method_count.get_mut(&labels(tenant, t, r, Some(("methods", bucket)))).unwrap() += 1.0;
+                *truth.by_strongest_method.get_mut(&labels(tenant, t, r, Some(("strength", strength)))).unwrap() += 1.0;
             }
         }
     }
