@@ -8,6 +8,7 @@ use std::io::{self, Read};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::buf::Chain;
 use bytes::{Buf, Bytes};
 use flate2::bufread::DeflateDecoder;
 use hyper::body::{Body, Frame, SizeHint};
@@ -18,7 +19,7 @@ use hyper::body::{Body, Frame, SizeHint};
 const CHUNK: usize = 64 * 1024;
 
 pub(crate) struct Inflate {
-    decoder: DeflateDecoder<bytes::buf::Reader<Bytes>>,
+    decoder: DeflateDecoder<bytes::buf::Reader<Chain<Bytes, Bytes>>>,
     /// Bytes of the decompressed text still to send.
     remaining: usize,
     /// Sent after the text.
@@ -26,9 +27,10 @@ pub(crate) struct Inflate {
 }
 
 impl Inflate {
-    /// `deflate`: the cached raw DEFLATE stream; `plain_len`: the length of its text, which is all
-    /// that is read from it (the stream has no final block); `tail`: what follows the text.
-    pub(crate) fn new(deflate: Bytes, plain_len: usize, tail: Bytes) -> Self {
+    /// `deflate`: the cached raw DEFLATE stream ended by a final block
+    /// ([`crate::snapshot::Exposition::terminated_deflate`]); `plain_len`: the length of its text;
+    /// `tail`: what follows the text.
+    pub(crate) fn new(deflate: Chain<Bytes, Bytes>, plain_len: usize, tail: Bytes) -> Self {
         Inflate { decoder: DeflateDecoder::new(deflate.reader()), remaining: plain_len, tail }
     }
 }

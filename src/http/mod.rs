@@ -58,7 +58,11 @@ async fn metrics(State(state): State<AppState>, request: HeaderMap) -> Response 
     } else {
         match exposition.plain_cached() {
             Some(plain) => Body::new(chunks::Chunks::new([plain, process.plain()])),
-            None => Body::new(inflate::Inflate::new(exposition.deflate(), exposition.plain_len(), process.plain())),
+            None => Body::new(inflate::Inflate::new(
+                exposition.terminated_deflate(),
+                exposition.plain_len(),
+                process.plain(),
+            )),
         }
     };
     let mut response = body.into_response();
