@@ -245,6 +245,31 @@ async fn a_whole_poll_is_bounded_by_the_poll_timeout() {
     sim.shutdown().await;
 }
 
+/// The poll deadline grows with the pages read at the configured pacing, so a sweep that the pacer
+/// makes longer than `poll_timeout` still completes: a 2,000,000-user tenant at Graph's quota is 2,000
+/// pages at one request per 2 s, 67 minutes against the default `poll_timeout` of one hour. Scaled
+/// down here: 40 pages at one request per 150 ms (about 6 s of pacing, the first page at once) against a `poll_timeout` of
+/// 2 s, so a fixed deadline would cut it three times over.
+#[tokio::test]
+async fn a_sweep_the_pacer_makes_longer_than_poll_timeout_completes() {
+    let sim = start_simulator(400, 36).await;
+    let toml = config_toml(&sim, "page_size = 10\npoll_timeout = \"2s\"", "").replace(
+        "rate_limit_requests = 1000\nrate_limit_period = \"1s\"",
+        "rate_limit_requests = 1\nrate_limit_period = \"150ms\"",
+    );
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    assert_eq!(exp.get("entra_authmethods_poll_success", &REPORT), Some(1.0));
+    assert_eq!(failures(&exp, "timeout"), Some(0.0));
+    let truth = truth::compute(TENANT, &sim.population(DEMO_TENANT_ID));
+    assert_eq!(users_all(&exp), Some(truth.listed_users as f64));
+    assert_eq!(requests(&exp, "200"), Some(truth.listed_users.div_ceil(10) as f64));
+    let took = exp.get("entra_authmethods_poll_duration_seconds", &REPORT).expect("poll duration");
+    assert!(took > 2.0, "the sweep ({took} s) ran past poll_timeout, so the paced deadline carried it");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_unreachable_graph_is_a_network_failure() {
     // Bind then drop a listener to get a port nothing listens on.

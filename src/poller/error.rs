@@ -16,9 +16,12 @@ pub(crate) enum PollError {
     #[error("{error}")]
     Credential { kind: CredentialKind, error: GraphError },
 
-    /// The whole poll ran past `graph.poll_timeout` (the value, as humantime writes it).
-    #[error("poll did not finish within the poll_timeout of {0}")]
-    Deadline(String),
+    /// The poll ran past its deadline: `graph.poll_timeout` plus `pace` for each of the `pages` it
+    /// read (durations as humantime writes them; see `deadline.rs`).
+    #[error(
+        "poll did not finish within its deadline: the poll_timeout of {poll_timeout} plus {pace} for each of the {pages} pages it read"
+    )]
+    Deadline { poll_timeout: String, pages: u64, pace: String },
 
     /// The poll panicked (a bug); the message is the panic's.
     #[error("internal error: the poll panicked: {0}")]
@@ -29,7 +32,7 @@ impl PollError {
     pub(crate) fn reason(&self) -> FailureReason {
         match self {
             PollError::Graph(e) | PollError::Credential { error: e, .. } => e.reason(),
-            PollError::Deadline(_) => FailureReason::Timeout,
+            PollError::Deadline { .. } => FailureReason::Timeout,
             PollError::Panicked(_) => FailureReason::Internal,
         }
     }
@@ -37,14 +40,14 @@ impl PollError {
     pub(crate) fn graph_code(&self) -> Option<&str> {
         match self {
             PollError::Graph(e) | PollError::Credential { error: e, .. } => e.graph_code(),
-            PollError::Deadline(_) | PollError::Panicked(_) => None,
+            PollError::Deadline { .. } | PollError::Panicked(_) => None,
         }
     }
 
     pub(crate) fn hint(&self) -> &'static str {
         match self {
             PollError::Graph(e) | PollError::Credential { error: e, .. } => e.hint(),
-            PollError::Deadline(_) | PollError::Panicked(_) => reason_hint(self.reason()),
+            PollError::Deadline { .. } | PollError::Panicked(_) => reason_hint(self.reason()),
         }
     }
 }
@@ -69,9 +72,12 @@ mod tests {
 
     #[test]
     fn the_poller_s_own_failures_keep_their_reason_message_and_hint() {
-        let deadline = PollError::Deadline("2m".into());
+        let deadline = PollError::Deadline { poll_timeout: "2m".into(), pages: 3, pace: "2s".into() };
         assert_eq!(deadline.reason(), FailureReason::Timeout);
-        assert_eq!(deadline.to_string(), "poll did not finish within the poll_timeout of 2m");
+        assert_eq!(
+            deadline.to_string(),
+            "poll did not finish within its deadline: the poll_timeout of 2m plus 2s for each of the 3 pages it read"
+        );
         assert_eq!(deadline.hint(), "Graph did not answer in time; check connectivity or raise the timeouts");
         let panicked = PollError::Panicked("boom".into());
         assert_eq!(panicked.reason(), FailureReason::Internal);

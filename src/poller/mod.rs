@@ -3,6 +3,7 @@
 //! Polls of one report never overlap: the next waits for the current one to finish.
 
 mod activity;
+mod deadline;
 mod error;
 mod legacy;
 mod plan;
@@ -130,16 +131,16 @@ impl TenantPoller {
         let _slot = self.limiter.acquire().await.ok();
         let mut progress = self.store.poll_started(&self.entry, report.kind);
         let started = Instant::now();
-        let deadline = self.graph.poll_timeout;
         // At debug level the sweep's lines (each page, each retry) name the tenant and report.
         let span = tracing::debug_span!("poll", tenant = self.settings.name.as_str(), report = report.kind.as_str());
         let outcome = match self.unreachable_login(report) {
             Some(failed) => Err(failed),
             None => {
-                let sweep = tokio::time::timeout(deadline, self.fetch_supervised(report).instrument(span));
-                match tokio::select! { r = sweep => r, () = self.log_progress(report.kind) => unreachable!() } {
-                    Ok(result) => result,
-                    Err(_) => Err(PollError::Deadline(humantime::format_duration(deadline).to_string())),
+                let sweep = self.fetch_supervised(report).instrument(span);
+                tokio::select! {
+                    result = sweep => result,
+                    expired = self.deadline(report.kind, started) => Err(expired),
+                    () = self.log_progress(report.kind) => unreachable!(),
                 }
             }
         };

@@ -122,6 +122,11 @@ impl TenantProgress {
         });
     }
 
+    /// Pages the running (or last) poll of `report` has read: the poll deadline grows with them.
+    pub(crate) fn pages(&self, report: ReportKind) -> u64 {
+        self.with(|i| i.reports.get(&report).map_or(0, |p| p.pages))
+    }
+
     pub(crate) fn waiting_for_quota(&self, waiting: bool) {
         self.with(|i| {
             if let Some(p) = i.current.and_then(|c| i.reports.get_mut(&c)) {
