@@ -202,7 +202,16 @@ pub(crate) const BUILD_INFO: &str = "entra_authmethods_build_info";
 pub(crate) const WEB_TLS_CERTIFICATE_EXPIRY: &str = "entra_authmethods_web_tls_certificate_expiry_timestamp_seconds";
 pub(crate) const CONFIG_RELOAD_SUCCESSFUL: &str = "entra_authmethods_config_last_reload_successful";
 pub(crate) const CONFIG_RELOAD_SUCCESS_TIME: &str = "entra_authmethods_config_last_reload_success_timestamp_seconds";
+pub(crate) const SMS_VOICE_RETIREMENT: &str = "entra_authmethods_sms_voice_retirement_timestamp_seconds";
 pub(crate) const TENANT_INFO: &str = "entra_authmethods_tenant_info";
+
+/// When Microsoft stops delivering MFA and SSPR codes and calls by SMS and voice, by `audience`:
+/// 2027-02-01 for everyone but Global Administrators and external users, who follow on 2027-07-01
+/// (Microsoft Entra, "SMS and voice retirement", updated 2026-09). Users whose strongest method is a
+/// phone (`users_by_strongest_method{strength="phone"}`) are blocked at sign-in from then on, so the
+/// dashboards count the days left and the phone-only alert runs in the 90 days before.
+pub(crate) const SMS_VOICE_RETIREMENT_DATES: [(&str, i64); 2] =
+    [("users", 1_801_440_000), ("global_admins_and_external_users", 1_814_400_000)];
 pub(crate) const POLL_SUCCESS: &str = "entra_authmethods_poll_success";
 pub(crate) const LAST_SUCCESS: &str = "entra_authmethods_last_success_timestamp_seconds";
 pub(crate) const POLL_DURATION: &str = "entra_authmethods_poll_duration_seconds";
@@ -267,6 +276,13 @@ pub const FAMILIES: &[Family] = &[
         "Unix time at which the running configuration was loaded (at start or by the last successful reload).",
         &[],
     ),
+    gauge(
+        SMS_VOICE_RETIREMENT,
+        "Unix time from which Microsoft no longer sends MFA and SSPR codes or calls by SMS and voice, per audience (users: 2027-02-01; global_admins_and_external_users: 2027-07-01). A date of this release, not read from Graph.",
+        &["audience"],
+    )
+        .values(&[("audience", Closed(&["users", "global_admins_and_external_users"]))])
+        .since(V0_2_0),
     gauge(
         TENANT_INFO,
         "Always 1; maps the tenant label to its Entra tenant ID and cloud.",

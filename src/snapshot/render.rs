@@ -66,6 +66,9 @@ pub(super) fn render_into(
     r.set(BUILD_INFO, &[build.version, build.revision], 1.0);
     r.set(CONFIG_RELOAD_SUCCESSFUL, &[], if reload.successful { 1.0 } else { 0.0 });
     r.set(CONFIG_RELOAD_SUCCESS_TIME, &[], unix_seconds(reload.last_success));
+    for (audience, at) in SMS_VOICE_RETIREMENT_DATES {
+        r.set(SMS_VOICE_RETIREMENT, &[audience], at as f64);
+    }
     for t in tenants {
         let tenant = t.info.name.as_str();
         r.set(TENANT_INFO, &[tenant, &t.info.tenant_id, t.info.cloud], 1.0);

@@ -10,7 +10,7 @@ docs/runbooks.md (your fork, wiki or intranet):
     python3 deploy/prometheus/rules/runbooks.py --base-url https://git.example.com/ops/entra-authmethods-exporter/blob/main/docs/runbooks.md
     python3 deploy/prometheus/rules/runbooks.py --check          # exit 1 if the files are not what this writes
 
-It rewrites alerts.yml and the expected annotations of alerts_test.yml (promtool compares annotations
+It rewrites alerts.yml and the expected annotations of the promtool tests (*_test.yml) (promtool compares annotations
 exactly), then the Kubernetes PrometheusRule through .ci/gen-prometheusrule when that script is there.
 Standard library only; everything else in the files, comments included, is left as it is.
 """
@@ -96,8 +96,7 @@ def main():
     runbooks = sections()
     targets = [
         (RULES / "alerts.yml", re.compile(r"\s*- alert: (\S+)")),
-        (RULES / "alerts_test.yml", re.compile(r"\s*alertname: (\S+)")),
-    ]
+    ] + [(test, re.compile(r"\s*alertname: (\S+)")) for test in sorted(RULES.glob("*_test.yml"))]
     stale = []
     for path, name_re in targets:
         text = rewrite(path, runbooks, base, name_re)
