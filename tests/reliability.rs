@@ -434,49 +434,73 @@ async fn an_endless_managed_identity_answer_is_cut_at_the_token_limit() {
 /// retrying it; one warning names the login endpoint (not Graph) and the exit code is non-zero.
 #[tokio::test]
 async fn once_fails_fast_when_the_login_endpoint_refuses_connections() {
-    once_fails_fast_when_the_login_endpoint_is("http://127.0.0.1:1", "127.0.0.1:1").await;
+    once_fails_fast_when_the_login_endpoint_is("http://127.0.0.1:1", "127.0.0.1:1", "network").await;
 }
 
 /// The same for a login host that does not resolve (`.invalid` never does, RFC 6761).
 #[tokio::test]
 async fn once_fails_fast_when_the_login_host_does_not_resolve() {
-    once_fails_fast_when_the_login_endpoint_is("https://nonexistent.invalid", "nonexistent.invalid").await;
+    once_fails_fast_when_the_login_endpoint_is("https://nonexistent.invalid", "nonexistent.invalid", "network").await;
 }
 
-async fn once_fails_fast_when_the_login_endpoint_is(login_endpoint: &str, host: &str) {
+/// The same for a login endpoint that accepts connections and never answers: the first report waits
+/// out its attempts' request timeouts, the others do not wait again.
+#[tokio::test]
+async fn once_fails_fast_when_the_login_endpoint_never_answers() {
+    let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let server = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(tcp);
+        }
+    });
+    once_fails_fast_when_the_login_endpoint_is(&format!("http://{addr}"), &addr.to_string(), "timeout").await;
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        4,
+        "only the first report's four attempts reached the login endpoint"
+    );
+    server.abort();
+}
+
+async fn once_fails_fast_when_the_login_endpoint_is(login_endpoint: &str, host: &str, reason: &str) {
     let sim = start_simulator(10, 39).await;
-    // Retries slow enough that retrying them for every report would take well over the deadline.
     let toml = config_toml_with_reports(&sim, "max_attempts = 4", "", "")
-        .replace("retry_backoff_base = \"10ms\"", "retry_backoff_base = \"500ms\"")
-        .replace("retry_backoff_max = \"50ms\"", "retry_backoff_max = \"500ms\"")
+        .replace("request_timeout = \"5s\"", "request_timeout = \"300ms\"")
         .replace(
             &format!("login_endpoint = \"{}\"", sim.base_url()),
             &format!("login_endpoint = \"{login_endpoint}\""),
         );
-    let started = std::time::Instant::now();
     let out = run_binary(&toml, &["--once", "--log.format", "json"]).await;
-    let took = started.elapsed();
     assert_eq!(out.status.code(), Some(1));
     let exp = Exposition::parse(&String::from_utf8(out.stdout).unwrap());
-    let network: Vec<_> = exp
+    let failed: Vec<_> = exp
         .family("entra_authmethods_poll_failures_total")
         .into_iter()
-        .filter(|(l, v)| l["reason"] == "network" && *v == 1.0)
+        .filter(|(l, v)| l["reason"] == reason && *v == 1.0)
         .collect();
-    assert!(network.len() >= 5, "every report failed with the network reason: {network:?}");
-    // One report's retries take 1.5 s; every report's would take over 7 s.
-    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    assert!(failed.len() >= 5, "every report failed with the {reason} reason: {failed:?}");
+    // The first report's four attempts failed; every other report failed with their cause without
+    // asking the login endpoint again (each asking would add four).
+    assert_eq!(
+        exp.get("entra_authmethods_token_requests_total", &[("tenant", TENANT), ("outcome", "failure")]),
+        Some(4.0)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     let warnings: Vec<serde_json::Value> = stderr
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|j| j["level"] == "WARN" && j["reason"] == "network")
+        .filter(|j| j["level"] == "WARN" && j["reason"] == reason)
         .collect();
     assert_eq!(warnings.len(), 1, "{stderr}");
     assert_eq!(warnings[0]["endpoint"], format!("login endpoint {host}"));
-    assert_eq!(warnings[0]["reports"], network.len());
+    assert_eq!(warnings[0]["reports"], failed.len());
     let hint = warnings[0]["hint"].as_str().unwrap();
-    assert!(hint.starts_with("the login endpoint could not be reached") && !hint.contains("Graph could not"), "{hint}");
+    assert!(hint.starts_with("the login endpoint") && hint.contains("Graph was not asked"), "{hint}");
     assert_eq!(sim.stats().graph_requests_total(), 0, "Graph was never asked");
     sim.shutdown().await;
 }

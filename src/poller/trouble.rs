@@ -48,10 +48,12 @@ impl Cause {
         Some(Cause { endpoint, reason: error.reason(), code, detail })
     }
 
-    /// A network failure of the login endpoint (DNS, connection refused): every credential that
-    /// asks the login endpoint fails the same way, whichever kind hit it first.
+    /// A network failure of the login endpoint (DNS, connection refused) or no answer within the
+    /// request timeout: every credential that asks the login endpoint fails the same way, whichever
+    /// kind hit it first, and asking again for each report would only wait out the same retries.
     pub(crate) fn login_unreachable(error: &GraphError) -> bool {
-        error.token_source() == Some(TokenSource::Login) && error.reason() == FailureReason::Network
+        error.token_source() == Some(TokenSource::Login)
+            && matches!(error.reason(), FailureReason::Network | FailureReason::Timeout)
     }
 }
 
