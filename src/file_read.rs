@@ -218,12 +218,16 @@ fn start(path: &Path, limit: u64, deadline: Duration, reader: &Reader) -> Result
     let spawned = std::thread::Builder::new().name("file-read".into()).spawn(move || {
         let key = their_key;
         let result = reader(&key.0, limit).map(Arc::new);
+        // Out of the map before the outcome is published: a read asked for after this one returned
+        // reads the file again rather than getting these bytes.
+        {
+            let mut flights = lock(&FLIGHTS);
+            if flights.get(&key).is_some_and(|f| Arc::ptr_eq(f, &theirs)) {
+                flights.remove(&key);
+            }
+        }
         *lock(&theirs.outcome) = Some(result);
         theirs.done.notify_all();
-        let mut flights = lock(&FLIGHTS);
-        if flights.get(&key).is_some_and(|f| Arc::ptr_eq(f, &theirs)) {
-            flights.remove(&key);
-        }
     });
     if let Err(e) = spawned {
         return Err(Problem::Io { kind: e.kind(), message: format!("cannot start a thread to read it: {e}") });
@@ -319,6 +323,11 @@ mod tests {
         std::os::unix::fs::symlink(&file, &link).unwrap();
         assert_eq!(read_blocking(&file, "f", LIMIT).unwrap(), b"value\n");
         assert_eq!(read_string_blocking(&link, "f", LIMIT).unwrap(), "value\n");
+        // A read asked for after the previous one returned reads the file again (a rotated secret).
+        for i in 0..200 {
+            std::fs::write(&file, i.to_string()).unwrap();
+            assert_eq!(read_string_blocking(&file, "f", LIMIT).unwrap(), i.to_string());
+        }
     }
 
     #[test]
