@@ -214,3 +214,56 @@ async fn a_later_reload_is_not_queued_behind_one_that_hangs() {
     exporter.shutdown().await;
     sim.shutdown().await;
 }
+
+/// Every other file the configuration names is refused the same way, in one line naming it: the
+/// configuration file, the web configuration, a client certificate; a state file that is a FIFO is
+/// ignored with a warning and the exporter starts and serves without it.
+#[tokio::test]
+async fn the_config_web_config_certificate_and_state_files_refuse_a_fifo() {
+    let sim = start_simulator(20, 154).await;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let refused = |what: &str| format!("{what} {}: it is a FIFO (named pipe), not a regular file", fifo.display());
+
+    let err = entra_authmethods_exporter::preflight::load(Sources { file: Some(&fifo), env: Some(Default::default()) })
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with(&refused("config file")), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let err = entra_authmethods_exporter::http::web::WebConfig::load(&fifo).unwrap_err();
+    assert!(err.starts_with(&refused("web config")), "{err}");
+    let web = dir.path().join("web.yml");
+    std::fs::write(
+        &web,
+        format!("tls_server_config:\n  cert_file: {}\n  key_file: {}\n", fifo.display(), fifo.display()),
+    )
+    .unwrap();
+    let err = entra_authmethods_exporter::http::web::WebConfig::load(&web).unwrap_err();
+    assert!(err.contains(&format!("tls_server_config.cert_file: {}: it is a FIFO", fifo.display())), "{err}");
+
+    let toml = config_toml(&sim, "", "").replace(
+        &format!("client_secret = \"{DEMO_CLIENT_SECRET}\""),
+        &format!("client_certificate_file = {:?}", fifo.display().to_string()),
+    );
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, &toml).unwrap();
+    let err =
+        entra_authmethods_exporter::preflight::load(Sources { file: Some(&config), env: Some(Default::default()) })
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains(&refused("client_certificate_file")), "{err}");
+
+    let with_state = format!("state_file = {:?}\n{}", fifo.display().to_string(), config_toml(&sim, "", ""));
+    let exporter = tokio::time::timeout(COMMAND_BOUND, start_exporter(&settings(&with_state)))
+        .await
+        .expect("the exporter starts without the state file");
+    healthz_answers_promptly(exporter.addr, 3).await;
+    let exp = scrape(exporter.addr).await;
+    assert!(
+        exp.get("entra_authmethods_users", &[("tenant", TENANT), ("user_type", "all"), ("user_role", "all")]).is_some()
+    );
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}

@@ -18,9 +18,10 @@ pub fn load(sources: Sources<'_>) -> Result<Settings, ConfigError> {
     let file = match sources.file {
         Some(path) => {
             let name = format!("config file {}", path.display());
-            // Read with the size limit, off any runtime thread's concern: a FIFO, a device or a
-            // directory is refused, a huge file (a sparse file, a log pointed at by mistake) is
-            // refused from its size before it is read, a hung mount fails after the read deadline.
+            // Read with crate::file_read: a FIFO, a device or a directory is refused, a huge file (a
+            // sparse file, a log pointed at by mistake) is refused from its size before it is read,
+            // and a hung mount fails after the read deadline. Async callers run this on the
+            // blocking pool.
             let text = crate::file_read::read_string_blocking(path, name.clone(), super::MAX_CONFIG_FILE_SIZE)
                 .map_err(|e| {
                     ConfigError(match e.problem {
