@@ -202,7 +202,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         return simulate(listen, users, seed, quota_requests, quota_window).await;
     }
     if let Some(Command::Login { tenant }) = &cli.command {
-        let settings = load_settings(cli.config.as_deref())?;
+        let file = cli.config.clone();
+        let settings = off_runtime(move || load_settings(file.as_deref())).await?;
         return run_login(&settings, tenant).await;
     }
     let listen = parse_listen_address(&cli.listen_address)?;
@@ -210,7 +211,8 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         // With --web.config.file, TLS decides the scheme; basic auth does not matter for /healthz.
         let tls = match cli.web_config_file.as_deref() {
             Some(path) => {
-                let web = crate::http::web::WebConfig::load(path)?;
+                let path = path.to_path_buf();
+                let web = off_runtime(move || crate::http::web::WebConfig::load(path)).await?;
                 if let Some(auth) = web.tls().map(|t| t.client_auth).filter(|a| a.requires_certificate()) {
                     return Err(format!(
                         "healthcheck: the exporter requires a client certificate (client_auth_type {auth:?}) and \
@@ -228,17 +230,20 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     let limits =
         crate::http::web::ConnectionLimits { max_connections: cli.max_connections as usize, ..Default::default() };
     if cli.demo {
-        let web = cli.web_config_file.as_deref().map(crate::http::web::WebConfig::load).transpose()?;
+        let web = off_runtime(load_web_config(cli.web_config_file.clone())).await?;
         if let Some(w) = &web {
             tracing::info!(summary = %w.summary(), "web config loaded");
         }
         return demo(listen, &cli.telemetry_path, web, limits).await;
     }
     if cli.check_config {
-        return Ok(check_config(&cli));
+        return tokio::task::spawn_blocking(move || check_config(&cli))
+            .await
+            .map_err(|e| format!("--check-config did not finish: {e}"));
     }
-    let settings = load_settings(cli.config.as_deref()).and_then(|s| shard(s, cli.shard_index, cli.shard_count))?;
-    let web = cli.web_config_file.as_deref().map(crate::http::web::WebConfig::load).transpose();
+    let (file, index, count) = (cli.config.clone(), cli.shard_index, cli.shard_count);
+    let settings = off_runtime(move || load_settings(file.as_deref()).and_then(|s| shard(s, index, count))).await?;
+    let web = off_runtime(load_web_config(cli.web_config_file.clone())).await;
     if cli.once {
         let (exposition, all_ok) = app::run_once(&settings).await.map_err(|e| e.to_string())?;
         use std::io::Write;
@@ -261,6 +266,21 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
     tracing::info!("shutting down");
     exporter.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `load` (configuration loading, whose file reads block for at most their deadline) on the
+/// blocking pool, never on a worker of the runtime.
+async fn off_runtime<T: Send + 'static>(
+    load: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(load).await.map_err(|e| format!("loading the configuration did not finish: {e}"))?
+}
+
+/// Loads the web configuration file, if one is given.
+fn load_web_config(
+    file: Option<std::path::PathBuf>,
+) -> impl FnOnce() -> Result<Option<crate::http::web::WebConfig>, String> + Send + 'static {
+    move || file.map(crate::http::web::WebConfig::load).transpose()
 }
 
 /// `--check-config`: validates the configuration and the web config, prints the warnings (stderr)

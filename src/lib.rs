@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 #[cfg(feature = "simulator")]
 pub mod demo;
+pub mod file_read;
 pub mod graph;
 pub mod health;
 pub mod healthcheck;

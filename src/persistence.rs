@@ -100,10 +100,9 @@ pub(crate) fn encode(status: &[TenantStatus]) -> Result<Vec<u8>, serde_json::Err
 /// Why a state file was not used.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum LoadError {
-    #[error("cannot read it: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("it is larger than {MAX_FILE_SIZE} bytes")]
-    TooLarge,
+    /// Not read ([`crate::file_read`]: not a regular file, too large, unreadable, a hung read).
+    #[error("{}", read_problem(.0))]
+    Read(crate::file_read::Problem),
     #[error("it is not valid JSON (corrupt or truncated): {0}")]
     Json(serde_json::Error),
     #[error("it is not an entra-authmethods-exporter state file (format is not {FORMAT:?})")]
@@ -125,21 +124,28 @@ pub(crate) struct Restored {
     pub(crate) ignored: usize,
 }
 
-fn read(path: &Path) -> Result<Option<StateFile>, LoadError> {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    if file.metadata()?.len() > MAX_FILE_SIZE {
-        return Err(LoadError::TooLarge);
+fn read_problem(p: &crate::file_read::Problem) -> String {
+    use crate::file_read::Problem;
+    match p {
+        Problem::Io { message, .. } => format!("cannot read it: {message}"),
+        Problem::TooLarge { .. } => format!("it is larger than {MAX_FILE_SIZE} bytes"),
+        other => other.to_string(),
     }
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_FILE_SIZE + 1), &mut bytes)?;
-    if bytes.len() as u64 > MAX_FILE_SIZE {
-        return Err(LoadError::TooLarge);
+}
+
+/// Reads the file off the async runtime ([`crate::file_read`]); `None` when there is none yet.
+async fn read(path: &Path) -> Result<Option<StateFile>, LoadError> {
+    let label = format!("state_file {}", path.display());
+    match crate::file_read::read(path, label, MAX_FILE_SIZE).await {
+        Ok(bytes) => decode(&bytes).map(Some),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(LoadError::Read(e.problem)),
     }
-    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(LoadError::Json)?;
+}
+
+/// The state file in `bytes`, checked.
+fn decode(bytes: &[u8]) -> Result<StateFile, LoadError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(LoadError::Json)?;
     if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
         return Err(LoadError::Foreign);
     }
@@ -150,7 +156,7 @@ fn read(path: &Path) -> Result<Option<StateFile>, LoadError> {
     }
     let file: StateFile = serde_json::from_value(value).map_err(LoadError::Structure)?;
     check_values(&file)?;
-    Ok(Some(file))
+    Ok(file)
 }
 
 /// Numbers that no exporter writes mean the file was damaged or edited: it is not used at all, and
@@ -242,8 +248,8 @@ fn check_counted(summary: &crate::aggregation::RegistrationSummary) -> Result<()
 
 /// Restores the data of `path` into `store` (before the first poll). Problems are logged, never
 /// fatal; the file is not modified.
-pub(crate) fn load(path: &Path, store: &Store) -> Restored {
-    let file = match read(path) {
+pub(crate) async fn load(path: &Path, store: &Store) -> Restored {
+    let file = match read(path).await {
         Ok(Some(f)) => f,
         Ok(None) => {
             tracing::info!(file = %path.display(), "no state file yet; it is written after the first successful poll");
@@ -392,8 +398,8 @@ mod tests {
         )
     }
 
-    #[test]
-    fn a_state_round_trips_through_the_file() {
+    #[tokio::test]
+    async fn a_state_round_trips_through_the_file() {
         let a = store();
         let rows = vec![ActivityRow { period: "d7", feature: "f".into(), method: "m".into(), success: 3, failure: 1 }];
         a.record_success(
@@ -423,7 +429,7 @@ mod tests {
         let path = dir.path().join("state.json");
         save(&path, &a.status());
         let b = store();
-        assert_eq!(load(&path, &b), Restored { reports: 3, ignored: 0 });
+        assert_eq!(load(&path, &b).await, Restored { reports: 3, ignored: 0 });
         for (sa, sb) in a.status()[0].reports.values().zip(b.status()[0].reports.values()) {
             let (da, db) = (sa.data.as_ref().unwrap(), sb.data.as_ref().unwrap());
             assert_eq!(da.data, db.data);
@@ -450,8 +456,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_sweep_longer_than_the_interval_is_reported_right_after_a_restart() {
+    #[tokio::test]
+    async fn a_sweep_longer_than_the_interval_is_reported_right_after_a_restart() {
         let a = store();
         let rows = vec![ActivityRow { period: "d1", feature: "f".into(), method: "m".into(), success: 1, failure: 0 }];
         let slow = Duration::from_secs(2 * 3600);
@@ -465,7 +471,7 @@ mod tests {
         let path = dir.path().join("state.json");
         save(&path, &a.status());
         let b = store();
-        assert_eq!(load(&path, &b).reports, 1);
+        assert_eq!(load(&path, &b).await.reports, 1);
         let text = String::from_utf8(b.exposition().to_vec()).unwrap();
         assert!(
             text.contains("entra_authmethods_poll_overrun{report=\"registration_activity\",tenant=\"t\"} 1"),
@@ -473,8 +479,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn unknown_label_values_are_ignored_per_entry() {
+    #[tokio::test]
+    async fn unknown_label_values_are_ignored_per_entry() {
         let a = store();
         let daily = DailyCounts { day: 1.5e9, counts: vec![("total", 4)] };
         a.record_success(
@@ -494,11 +500,11 @@ mod tests {
         let path = dir.path().join("state.json");
         let text = String::from_utf8(encode(&a.status()).unwrap()).unwrap().replace("\"d7\"", "\"d99\"");
         std::fs::write(&path, text).unwrap();
-        assert_eq!(load(&path, &store()), Restored { reports: 1, ignored: 1 });
+        assert_eq!(load(&path, &store()).await, Restored { reports: 1, ignored: 1 });
     }
 
-    #[test]
-    fn bad_files_are_rejected_with_a_reason() {
+    #[tokio::test]
+    async fn bad_files_are_rejected_with_a_reason() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         for (text, expect) in [
@@ -517,10 +523,10 @@ mod tests {
             ),
         ] {
             std::fs::write(&path, text).unwrap();
-            let err = read(&path).err().unwrap().to_string();
+            let err = read(&path).await.err().unwrap().to_string();
             assert!(err.contains(expect), "{text}: {err}");
         }
-        assert!(read(&dir.path().join("missing.json")).unwrap().is_none());
+        assert!(read(&dir.path().join("missing.json")).await.unwrap().is_none());
     }
 
     /// A state file of one entry for tenant "t", report "r", whose `data` is `data`.
@@ -555,7 +561,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         std::fs::write(&path, text).unwrap();
-        read(&path).map(|_| ()).map_err(|e| e.to_string())
+        let bytes = std::fs::read(&path).unwrap();
+        decode(&bytes).map(|_| ()).map_err(|e| e.to_string())
     }
 
     const PAST: &str = "2026-01-01T00:00:00Z";

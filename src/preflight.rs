@@ -44,7 +44,7 @@ pub(crate) fn check(settings: &mut Settings) -> Result<(), ConfigError> {
             }
             Some(AppCredential::Secret(source @ SecretSource::File(_))) => {
                 source
-                    .read()
+                    .read_blocking()
                     .map_err(|m| ConfigError(format!("{}: {}: {m}", origin.secret_file_source, origin.label)))?;
             }
             _ => {}

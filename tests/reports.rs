@@ -380,7 +380,7 @@ async fn the_rotated_refresh_token_is_persisted_and_a_revoked_one_is_not_retried
     let (sim, dir, toml) = everything(100, 65, "details").await;
     let exporter = start_exporter(&settings(&toml)).await;
     let file = dir.path().join("refresh-token");
-    let stored = token_file::read(&file).unwrap();
+    let stored = token_file::read(&file).await.unwrap();
     assert_eq!(Some(stored.expose().to_string()), sim.last_refresh_token(DEMO_TENANT_ID), "rotation persisted");
 
     // Revoke the refresh token and the access tokens issued from it, as a password reset does.
@@ -426,7 +426,7 @@ async fn login_runs_the_device_code_flow_end_to_end() {
     };
     let (result, ()) = tokio::join!(flow, approve);
     result.unwrap();
-    let stored = token_file::read(&token).unwrap();
+    let stored = token_file::read(&token).await.unwrap();
     assert_eq!(Some(stored.expose().to_string()), sim.last_refresh_token(DEMO_TENANT_ID));
     #[cfg(unix)]
     {
@@ -504,7 +504,7 @@ async fn login_completes_on_the_simulators_verification_page() {
     }
     assert!(status.success(), "login exits 0: {rest}");
     assert!(rest.contains("Signed in."), "{rest}");
-    let stored = token_file::read(&token).unwrap();
+    let stored = token_file::read(&token).await.unwrap();
     assert_eq!(Some(stored.expose().to_string()), sim.last_refresh_token(DEMO_TENANT_ID));
     sim.shutdown().await;
 }
@@ -539,7 +539,7 @@ async fn login_survives_an_absurd_device_code_lifetime() {
     let s = settings(&toml);
     let http = entra_authmethods_exporter::graph::http_client(&s.graph).unwrap();
     entra_authmethods_exporter::login::login(&http, &s.tenants[0], |_| {}).await.unwrap();
-    assert_eq!(token_file::read(&token).unwrap().expose(), "rt");
+    assert_eq!(token_file::read(&token).await.unwrap().expose(), "rt");
     server.abort();
     sim.shutdown().await;
 }

@@ -36,7 +36,7 @@ pub(super) struct RunningTenant {
 impl Fleet {
     /// Builds every tenant's entry, client and poller (without starting them) and restores the
     /// state file, so that the last known numbers are served at once, with their real age.
-    pub(super) fn new(
+    pub(super) async fn new(
         settings: &Settings,
         store: Arc<Store>,
         shutdown: watch::Receiver<bool>,
@@ -53,7 +53,7 @@ impl Fleet {
         }
         store.set_tenants(inner.tenants.iter().map(|t| t.poller.entry.clone()).collect());
         if let Some(path) = &settings.state_file {
-            crate::persistence::load(path, &store);
+            crate::persistence::load(path, &store).await;
         }
         Ok(Fleet { store, shutdown, inner: Mutex::new(inner) })
     }

@@ -66,7 +66,7 @@ pub async fn start_with(
         tokio::net::TcpListener::bind(listen).await.map_err(|source| StartError::Listen { addr: listen, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: listen, source })?;
     let (shutdown, _) = watch::channel(false);
-    let fleet = Arc::new(Fleet::new(settings, store.clone(), shutdown.subscribe())?);
+    let fleet = Arc::new(Fleet::new(settings, store.clone(), shutdown.subscribe()).await?);
     let mut tasks = JoinSet::new();
     // Started before the pollers so that no data change is missed; it writes only after a change,
     // so an unusable state file stays as it is until a good poll.

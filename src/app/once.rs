@@ -27,7 +27,7 @@ pub async fn run_once(settings: &Settings) -> Result<(Bytes, bool), GraphError> 
     let started = Instant::now();
     let store = Store::with_tenants(Vec::new(), BuildInfo::current());
     let (fleet, _) = watch::channel(false);
-    let fleet = Fleet::new(settings, store.clone(), fleet.subscribe())?;
+    let fleet = Fleet::new(settings, store.clone(), fleet.subscribe()).await?;
     let total = fleet.planned_polls().await;
     // Created before the polls: it writes the data they produce (and nothing if they all fail).
     let state = settings.state_file.as_ref().map(|p| crate::persistence::StateWriter::new(p.clone(), store.clone()));

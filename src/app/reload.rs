@@ -3,6 +3,8 @@
 //! restart, new ones start and removed ones stop. A rejected file leaves everything as it was.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
@@ -64,9 +66,18 @@ impl fmt::Display for ReloadOutcome {
 /// The answer to one reload request: the outcome, or why the new configuration was rejected.
 pub type ReloadReply = crate::http::ReloadReply<ReloadOutcome>;
 
-/// Loads the configuration from `source` and applies it.
-pub(super) async fn from_source(fleet: &Fleet, source: &ConfigSource) -> Result<ReloadOutcome, String> {
-    match (source.0)() {
+/// Loads the configuration from `source` on the blocking pool: its file reads wait for at most
+/// their deadline ([`crate::file_read`]), never on a worker of the runtime.
+async fn load(source: &ConfigSource) -> Result<Settings, String> {
+    let load = source.0.clone();
+    tokio::task::spawn_blocking(move || load())
+        .await
+        .map_err(|e| format!("loading the configuration did not finish: {e}"))?
+}
+
+/// Applies what [`load`] gave, or records and logs why it was rejected.
+async fn apply(fleet: &Fleet, loaded: Result<Settings, String>) -> Result<ReloadOutcome, String> {
+    match loaded {
         Ok(settings) => fleet.apply(settings).await,
         Err(e) => {
             fleet.store.reload_failed();
@@ -76,8 +87,17 @@ pub(super) async fn from_source(fleet: &Fleet, source: &ConfigSource) -> Result<
     }
 }
 
-/// Serves reload requests from the HTTP endpoint (through the returned sender) and SIGHUP, one at a
-/// time, until shutdown.
+/// A reload whose files are being read, and the requests waiting for its outcome.
+struct Loading {
+    waiting: Vec<ReloadReply>,
+    load: Pin<Box<dyn Future<Output = Result<Settings, String>> + Send>>,
+}
+
+/// Serves reload requests from the HTTP endpoint (through the returned sender) and SIGHUP until
+/// shutdown, applying one configuration at a time. A request that comes while the files of an
+/// earlier one are still being read starts a new load, which replaces the earlier one (its reads
+/// may hang on a file that has been fixed since): every request waiting is answered with the
+/// outcome of the latest load, which read the files after all of them were made.
 pub(super) fn spawn_listener(
     tasks: &mut JoinSet<()>,
     fleet: Arc<Fleet>,
@@ -92,17 +112,42 @@ pub(super) fn spawn_listener(
             let _ = shutdown.wait_for(|&s| s).await;
         };
         tokio::pin!(stop);
+        let mut loading: Option<Loading> = None;
         loop {
-            tokio::select! {
-                Some(reply) = rx.recv() => {
-                    let _ = reply.send(from_source(&fleet, &options.source).await);
+            let waiting = async {
+                match loading.as_mut() {
+                    Some(l) => l.load.as_mut().await,
+                    None => std::future::pending().await,
                 }
+            };
+            let requested = tokio::select! {
+                Some(reply) = rx.recv() => Some(reply),
                 Some(()) = next_hangup(&mut hup) => {
                     tracing::info!("SIGHUP: reloading the configuration");
-                    let _ = from_source(&fleet, &options.source).await;
+                    None
+                }
+                loaded = waiting => {
+                    let waiting = loading.take().map(|l| l.waiting).unwrap_or_default();
+                    let outcome = apply(&fleet, loaded).await;
+                    for reply in waiting {
+                        let _ = reply.send(outcome.clone());
+                    }
+                    continue;
                 }
                 _ = &mut stop => return,
-            }
+            };
+            let mut waiting = match loading.take() {
+                Some(earlier) => {
+                    tracing::info!(
+                        "a reload was asked for while the previous one was still reading its files; starting over"
+                    );
+                    earlier.waiting
+                }
+                None => Vec::new(),
+            };
+            waiting.extend(requested);
+            let source = options.source.clone();
+            loading = Some(Loading { waiting, load: Box::pin(async move { load(&source).await }) });
         }
     });
     tx

@@ -18,20 +18,21 @@ pub fn load(sources: Sources<'_>) -> Result<Settings, ConfigError> {
     let file = match sources.file {
         Some(path) => {
             let name = format!("config file {}", path.display());
-            if !path.is_file() {
-                return Err(ConfigError(format!("{name}: not found or not a regular file")));
-            }
-            // The config crate reads the whole file; a huge one (a sparse file, a log pointed at by
-            // mistake) would take memory first and be refused only after. Checked before reading.
-            if let Ok(len) = std::fs::metadata(path).map(|m| m.len())
-                && len > super::MAX_CONFIG_FILE_SIZE
-            {
-                return Err(ConfigError(format!(
-                    "{name}: {len} bytes, larger than the {} MiB a configuration file may have",
-                    super::MAX_CONFIG_FILE_SIZE >> 20
-                )));
-            }
-            let source = config::File::from(path).format(config::FileFormat::Toml).required(true);
+            // Read with crate::file_read: a FIFO, a device or a directory is refused, a huge file (a
+            // sparse file, a log pointed at by mistake) is refused from its size before it is read,
+            // and a hung mount fails after the read deadline. Async callers run this on the
+            // blocking pool.
+            let text = crate::file_read::read_string_blocking(path, name.clone(), super::MAX_CONFIG_FILE_SIZE)
+                .map_err(|e| {
+                    ConfigError(match e.problem {
+                        crate::file_read::Problem::TooLarge { len: Some(len), .. } => format!(
+                            "{name}: {len} bytes, larger than the {} MiB a configuration file may have",
+                            super::MAX_CONFIG_FILE_SIZE >> 20
+                        ),
+                        _ => e.to_string(),
+                    })
+                })?;
+            let source = config::File::from_str(&text, config::FileFormat::Toml);
             Some(FileLayer::new(config::Config::builder().add_source(source), name)?)
         }
         None => None,

@@ -1,7 +1,9 @@
 //! Secrets that must never reach a log line, an error message, a status page or a file we write.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use crate::file_read;
 
 /// A secret value. `Debug` and `Display` print a fixed placeholder, so a secret that slips into a
 /// `{:?}` of a config struct or an error chain is still not disclosed.
@@ -40,22 +42,42 @@ pub enum SecretSource {
 }
 
 impl SecretSource {
-    /// Reads the current value. The error names the file but never its content.
-    pub(crate) fn read(&self) -> Result<Secret, String> {
+    /// Reads the current value off the async runtime (a token request). The error names the file
+    /// but never its content.
+    pub(crate) async fn read(&self) -> Result<Secret, String> {
         match self {
             SecretSource::Inline(secret) => Ok(secret.clone()),
             SecretSource::File(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read client_secret_file {}: {e}", path.display()))?;
-                // Files written by editors and `kubectl create secret --from-file` often end in a newline.
-                let value = text.trim_end_matches(['\n', '\r']);
-                if value.is_empty() {
-                    return Err(format!("client_secret_file {} is empty", path.display()));
-                }
-                Ok(Secret::new(value))
+                let text = file_read::read_string(path, label(path), file_read::CREDENTIAL_LIMIT).await;
+                value(path, text.map_err(|e| e.to_string())?)
             }
         }
     }
+
+    /// [`SecretSource::read`] for sync code (the preflight checks), blocking for at most
+    /// [`file_read::DEADLINE`].
+    pub(crate) fn read_blocking(&self) -> Result<Secret, String> {
+        match self {
+            SecretSource::Inline(secret) => Ok(secret.clone()),
+            SecretSource::File(path) => {
+                let text = file_read::read_string_blocking(path, label(path), file_read::CREDENTIAL_LIMIT);
+                value(path, text.map_err(|e| e.to_string())?)
+            }
+        }
+    }
+}
+
+fn label(path: &Path) -> String {
+    format!("client_secret_file {}", path.display())
+}
+
+fn value(path: &Path, text: String) -> Result<Secret, String> {
+    // Files written by editors and `kubectl create secret --from-file` often end in a newline.
+    let value = text.trim_end_matches(['\n', '\r']);
+    if value.is_empty() {
+        return Err(format!("client_secret_file {} is empty", path.display()));
+    }
+    Ok(Secret::new(value))
 }
 
 #[cfg(test)]
@@ -77,10 +99,10 @@ mod tests {
         let path = dir.path().join("secret");
         std::fs::write(&path, "first\n").unwrap();
         let src = SecretSource::File(path.clone());
-        assert_eq!(src.read().unwrap().expose(), "first");
+        assert_eq!(src.read_blocking().unwrap().expose(), "first");
         std::fs::write(&path, "second").unwrap();
-        assert_eq!(src.read().unwrap().expose(), "second");
+        assert_eq!(src.read_blocking().unwrap().expose(), "second");
         std::fs::write(&path, "\n").unwrap();
-        assert!(src.read().unwrap_err().contains("is empty"));
+        assert!(src.read_blocking().unwrap_err().contains("is empty"));
     }
 }

@@ -20,6 +20,7 @@ use x509_parser::der_parser::{self, ber::BerObjectContent};
 use x509_parser::oid_registry::{self, Oid};
 
 use crate::config::Secret;
+use crate::file_read;
 
 /// `client_assertion_type` of certificate and federated assertions (RFC 7523).
 pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -149,10 +150,37 @@ impl ClientCertificate {
     /// Reads `cert_file` (PEM: the certificate first, and its key unless `key_file` is given).
     /// Errors name the file and the problem, never key material. A certificate or key that is not
     /// RSA is refused: Entra would refuse every assertion it signed.
+    /// Blocks for at most [`file_read::DEADLINE`] per file: for sync code (the preflight checks).
     pub(crate) fn load(cert_file: &Path, key_file: Option<&Path>) -> Result<Self, String> {
-        let cert_pem = std::fs::read(cert_file)
-            .map_err(|e| format!("cannot read client_certificate_file {}: {e}", cert_file.display()))?;
-        let blocks = pem_blocks(&cert_pem)
+        let cert_pem = file_read::read_blocking(cert_file, cert_label(cert_file), file_read::CREDENTIAL_LIMIT)
+            .map_err(|e| e.to_string())?;
+        let key_pem = match key_file {
+            Some(path) => Some(
+                file_read::read_blocking(path, key_label(path), file_read::CREDENTIAL_LIMIT)
+                    .map_err(|e| e.to_string())?,
+            ),
+            None => None,
+        };
+        Self::parse(cert_file, &cert_pem, key_file.zip(key_pem.as_deref()))
+    }
+
+    /// [`ClientCertificate::load`] off the async runtime (a token request).
+    pub(crate) async fn load_async(cert_file: &Path, key_file: Option<&Path>) -> Result<Self, String> {
+        let cert_pem = file_read::read(cert_file, cert_label(cert_file), file_read::CREDENTIAL_LIMIT)
+            .await
+            .map_err(|e| e.to_string())?;
+        let key_pem = match key_file {
+            Some(path) => Some(
+                file_read::read(path, key_label(path), file_read::CREDENTIAL_LIMIT).await.map_err(|e| e.to_string())?,
+            ),
+            None => None,
+        };
+        Self::parse(cert_file, &cert_pem, key_file.zip(key_pem.as_deref()))
+    }
+
+    /// Parses the PEM of `cert_file` and, when the key is in a file of its own, that file's PEM.
+    fn parse(cert_file: &Path, cert_pem: &[u8], key: Option<(&Path, &[u8])>) -> Result<Self, String> {
+        let blocks = pem_blocks(cert_pem)
             .map_err(|e| format!("client_certificate_file {} is not PEM: {e}", cert_file.display()))?;
         let cert_der = blocks
             .iter()
@@ -179,11 +207,9 @@ impl ClientCertificate {
                 rsa.key_size()
             ));
         }
-        let (key_label, key_der, key_name, key_path) = match key_file {
-            Some(path) => {
-                let pem = std::fs::read(path)
-                    .map_err(|e| format!("cannot read client_certificate_key_file {}: {e}", path.display()))?;
-                let blocks = pem_blocks(&pem)
+        let (key_label, key_der, key_name, key_path) = match key {
+            Some((path, pem)) => {
+                let blocks = pem_blocks(pem)
                     .map_err(|_| format!("client_certificate_key_file {} is not PEM", path.display()))?;
                 let (label, der) = blocks.into_iter().find(|(l, _)| l.contains("PRIVATE KEY")).ok_or_else(|| {
                     format!("client_certificate_key_file {} holds no PRIVATE KEY block", path.display())
@@ -277,6 +303,14 @@ impl ClientCertificate {
 }
 
 /// (label, DER) of every PEM block.
+fn cert_label(path: &Path) -> String {
+    format!("client_certificate_file {}", path.display())
+}
+
+fn key_label(path: &Path) -> String {
+    format!("client_certificate_key_file {}", path.display())
+}
+
 fn pem_blocks(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut out = Vec::new();
     for block in x509_parser::pem::Pem::iter_from_buffer(bytes) {

@@ -105,14 +105,14 @@ impl Credential {
 
     /// Identifies the credential material in use, so that a refresh token Entra refused is not sent
     /// again until `login` replaced it.
-    fn fingerprint(&self) -> Option<u64> {
+    async fn fingerprint(&self) -> Option<u64> {
         match self {
             Credential::ClientSecret { .. }
             | Credential::ClientCertificate { .. }
             | Credential::WorkloadIdentity { .. }
             | Credential::ManagedIdentity(_) => None,
             Credential::RefreshToken { file, .. } => {
-                let text = std::fs::read(file).ok()?;
+                let text = token_file::read_bytes(file).await?;
                 let mut h = std::hash::DefaultHasher::new();
                 std::hash::Hash::hash(&text, &mut h);
                 Some(std::hash::Hasher::finish(&h))
@@ -124,7 +124,8 @@ impl Credential {
         match self {
             Credential::ManagedIdentity(mi) => mi.request(now_unix()).await,
             Credential::ClientCertificate { token_url, client_id, files, scope, tenant, last_thumbprint } => {
-                let cert = ClientCertificate::load(&files.certificate_file, files.key_file.as_deref())
+                let cert = ClientCertificate::load_async(&files.certificate_file, files.key_file.as_deref())
+                    .await
                     .map_err(GraphError::Config)?;
                 observer.client_certificate_validity(cert.not_before, cert.not_after);
                 let now = now_unix();
@@ -163,12 +164,10 @@ impl Credential {
                 }
             }
             Credential::WorkloadIdentity { token_url, client_id, token_file, scope } => {
-                let text = std::fs::read_to_string(token_file).map_err(|e| {
-                    GraphError::Config(format!(
-                        "cannot read the federated token file {} (AZURE_FEDERATED_TOKEN_FILE): {e}",
-                        token_file.display()
-                    ))
-                })?;
+                let label = format!("the federated token file {} (AZURE_FEDERATED_TOKEN_FILE)", token_file.display());
+                let text = crate::file_read::read_string(token_file, label, crate::file_read::CREDENTIAL_LIMIT)
+                    .await
+                    .map_err(|e| GraphError::Config(e.to_string()))?;
                 let assertion = Secret::new(text.trim());
                 if assertion.expose().is_empty() {
                     return Err(GraphError::Config(format!(
@@ -179,7 +178,7 @@ impl Credential {
                 assertion_grant(http, token_url, client_id, scope, &assertion).await
             }
             Credential::ClientSecret { token_url, client_id, secret, scope } => {
-                let secret = secret.read().map_err(GraphError::Config)?;
+                let secret = secret.read().await.map_err(GraphError::Config)?;
                 let form = [
                     ("client_id", client_id.as_str()),
                     ("scope", scope.as_str()),
@@ -189,7 +188,7 @@ impl Credential {
                 post_form(http, token_url, &form).await
             }
             Credential::RefreshToken { token_url, client_id, file, scope, tenant } => {
-                let refresh = token_file::read(file).map_err(|message| GraphError::Token {
+                let refresh = token_file::read(file).await.map_err(|message| GraphError::Token {
                     status: None,
                     error: "login_required".into(),
                     description: Some(format!("{message}; run `entra-authmethods-exporter login --tenant {tenant}`")),
@@ -397,7 +396,7 @@ impl TokenCache {
         if let Some(c) = cached.as_ref().filter(|c| now < c.renew_at) {
             return Ok(c.token.clone());
         }
-        let fingerprint = self.credential.fingerprint();
+        let fingerprint = self.credential.fingerprint().await;
         let refused = self.refused.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let (Some(fp), Some((refused_fp, error))) = (fingerprint, refused)
             && fp == refused_fp

@@ -6,10 +6,22 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::config::Secret;
+use crate::file_read;
 
-pub fn read(path: &Path) -> Result<Secret, String> {
+fn label(path: &Path) -> String {
+    format!("refresh_token_file {}", path.display())
+}
+
+/// The raw bytes of the file (to recognise a token Entra refused), `None` when it cannot be read.
+pub(crate) async fn read_bytes(path: &Path) -> Option<Vec<u8>> {
+    file_read::read(path, label(path), file_read::CREDENTIAL_LIMIT).await.ok()
+}
+
+/// Reads the token off the async runtime ([`crate::file_read`]); the error names the file, never
+/// its content.
+pub async fn read(path: &Path) -> Result<Secret, String> {
     let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read refresh_token_file {}: {e}", path.display()))?;
+        file_read::read_string(path, label(path), file_read::CREDENTIAL_LIMIT).await.map_err(|e| e.to_string())?;
     let token = text.trim();
     if token.is_empty() {
         return Err(format!("refresh_token_file {} is empty", path.display()));
@@ -32,13 +44,13 @@ mod tests {
     use super::*;
     use crate::atomic_file::create_temp;
 
-    #[test]
-    fn written_atomically_with_owner_only_permissions() {
+    #[tokio::test]
+    async fn written_atomically_with_owner_only_permissions() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("contoso.refresh");
         write(&path, &Secret::new("first")).unwrap();
         write(&path, &Secret::new("second")).unwrap();
-        assert_eq!(read(&path).unwrap().expose(), "second");
+        assert_eq!(read(&path).await.unwrap().expose(), "second");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -46,14 +58,14 @@ mod tests {
         }
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file left behind");
-        assert!(read(&dir.path().join("missing")).unwrap_err().contains("cannot read"));
+        assert!(read(&dir.path().join("missing")).await.unwrap_err().contains("cannot read"));
     }
 
     /// Symlinks planted where the temporary file goes (the old name was predictable from the PID)
     /// are never followed: the file they point to is left alone.
     #[cfg(unix)]
-    #[test]
-    fn planted_symlinks_are_not_followed() {
+    #[tokio::test]
+    async fn planted_symlinks_are_not_followed() {
         let dir = tempfile::tempdir().unwrap();
         let victim = dir.path().join("victim");
         std::fs::write(&victim, "precious").unwrap();
@@ -62,7 +74,7 @@ mod tests {
         std::os::unix::fs::symlink(&victim, &old_name).unwrap();
         write(&path, &Secret::new("token")).unwrap();
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
-        assert_eq!(read(&path).unwrap().expose(), "token");
+        assert_eq!(read(&path).await.unwrap().expose(), "token");
 
         // A symlink at the first random name is skipped for the next one.
         let taken = dir.path().join(format!(".contoso.refresh.tmp.{:016x}", 1));

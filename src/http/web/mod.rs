@@ -35,21 +35,16 @@ impl fmt::Debug for WebConfig {
     }
 }
 
-/// The file's text, refused past [`crate::config::MAX_CONFIG_FILE_SIZE`] without reading more of it.
+/// The file's text, refused past [`crate::config::MAX_CONFIG_FILE_SIZE`] without reading more of it,
+/// and refused when it is not a regular file (see [`crate::file_read`]).
 fn read_bounded(path: &Path) -> Result<String, String> {
-    use std::io::Read;
+    use crate::file_read::Problem;
     let limit = crate::config::MAX_CONFIG_FILE_SIZE;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
-    let too_large = || format!("larger than the {} MiB a web configuration file may have", limit >> 20);
-    if file.metadata().is_ok_and(|m| m.len() > limit) {
-        return Err(too_large());
-    }
-    let mut text = String::new();
-    file.take(limit + 1).read_to_string(&mut text).map_err(|e| format!("cannot read the file: {e}"))?;
-    if text.len() as u64 > limit {
-        return Err(too_large());
-    }
-    Ok(text)
+    crate::file_read::read_string_blocking(path, "web config", limit).map_err(|e| match e.problem {
+        Problem::Io { message, .. } => format!("cannot read the file: {message}"),
+        Problem::TooLarge { .. } => format!("larger than the {} MiB a web configuration file may have", limit >> 20),
+        other => other.to_string(),
+    })
 }
 
 impl WebConfig {

@@ -4,8 +4,8 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use rustls::DigitallySignedStruct;
@@ -57,7 +57,7 @@ pub(super) fn server_config(
         Some(v) => builder.with_client_cert_verifier(v),
         None => builder.with_no_client_auth(),
     };
-    let mut config = builder.with_cert_resolver(Arc::new(resolver));
+    let mut config = builder.with_cert_resolver(resolver);
     // HTTP/1.1 only, whatever `http2` says: see docs/web-config.md.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok((Arc::new(config), not_after))
@@ -225,16 +225,26 @@ fn where_is(pem: &Pem, file_key: &'static str, inline_key: &'static str) -> (&'s
     }
 }
 
-fn read(pem: &Pem) -> std::io::Result<Vec<u8>> {
+/// The PEM's bytes; a file is read with [`crate::file_read`] (regular files only, at most 1 MiB,
+/// within its deadline). The error names the file: `cannot read FILE: …` or `FILE: …`.
+fn read(pem: &Pem) -> Result<Vec<u8>, String> {
+    use crate::file_read::{self, Problem};
     match pem {
-        Pem::File(p) => std::fs::read(p),
+        Pem::File(p) => {
+            file_read::read_blocking(p, p.display().to_string(), file_read::CREDENTIAL_LIMIT).map_err(|e| {
+                match e.problem {
+                    Problem::Io { message, .. } => format!("cannot read {}: {message}", p.display()),
+                    other => format!("{}: {other}", p.display()),
+                }
+            })
+        }
         Pem::Inline(s) => Ok(s.as_bytes().to_vec()),
     }
 }
 
 fn load_roots(pem: &Pem) -> Result<RootCertStore, String> {
     let (key, at) = where_is(pem, "client_ca_file", "client_ca");
-    let bytes = read(pem).map_err(|e| format!("{KEY}.{key}: cannot read {at}: {e}"))?;
+    let bytes = read(pem).map_err(|e| format!("{KEY}.{key}: {e}"))?;
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(&bytes) {
         let cert = cert.map_err(|e| format!("{KEY}.{key}: {at}: invalid PEM: {e}"))?;
@@ -251,10 +261,10 @@ type LoadedPair = (Vec<u8>, Vec<u8>, Arc<CertifiedKey>);
 
 /// Reads and checks the pair; errors name the key and the file, never the contents.
 fn load_pair(cert: &Pem, key: &Pem, provider: &CryptoProvider) -> Result<LoadedPair, String> {
-    let (ck, cat) = where_is(cert, "cert_file", "cert");
-    let (kk, kat) = where_is(key, "key_file", "key");
-    let cert_bytes = read(cert).map_err(|e| format!("{KEY}.{ck}: cannot read {cat}: {e}"))?;
-    let key_bytes = read(key).map_err(|e| format!("{KEY}.{kk}: cannot read {kat}: {e}"))?;
+    let (ck, _) = where_is(cert, "cert_file", "cert");
+    let (kk, _) = where_is(key, "key_file", "key");
+    let cert_bytes = read(cert).map_err(|e| format!("{KEY}.{ck}: {e}"))?;
+    let key_bytes = read(key).map_err(|e| format!("{KEY}.{kk}: {e}"))?;
     let certified = certified_key(&cert_bytes, &key_bytes, cert, key, provider)?;
     Ok((cert_bytes, key_bytes, certified))
 }
@@ -298,8 +308,13 @@ struct Current {
 /// Serves the configured certificate; on a handshake, at most once per [`CHECK_EVERY`], re-reads
 /// the files among `cert`/`key` and switches to the new pair when it changed and is valid. A
 /// half-written or mismatched pair keeps the previous one and is retried later. Inline text is
-/// never re-read: it changes only with the web config, which is read at start.
+/// never re-read: it changes only with the web config, which is read at start. The files are read
+/// on a thread of their own, never in the handshake: it serves the current pair at once, and a
+/// later handshake gets the new one (a file on a hung mount cannot stall the server).
 pub(super) struct ReloadingResolver {
+    me: Weak<ReloadingResolver>,
+    /// A re-read is under way.
+    refreshing: AtomicBool,
     cert: Pem,
     key: Pem,
     provider: Arc<CryptoProvider>,
@@ -316,11 +331,19 @@ impl fmt::Debug for ReloadingResolver {
 }
 
 impl ReloadingResolver {
-    fn new(cert: Pem, key: Pem, provider: Arc<CryptoProvider>) -> Result<Self, String> {
+    fn new(cert: Pem, key: Pem, provider: Arc<CryptoProvider>) -> Result<Arc<Self>, String> {
         let (cert_bytes, key_bytes, certified) = load_pair(&cert, &key, &provider)?;
         let not_after = Arc::new(AtomicI64::new(validity(&certified.cert).map_or(i64::MIN, |(_, end)| end)));
         let current = Current { checked: Instant::now(), cert_bytes, key_bytes, certified, last_error: None };
-        Ok(Self { cert, key, provider, current: Mutex::new(current), not_after })
+        Ok(Arc::new_cyclic(|me| Self {
+            me: me.clone(),
+            refreshing: AtomicBool::new(false),
+            cert,
+            key,
+            provider,
+            current: Mutex::new(current),
+            not_after,
+        }))
     }
 
     fn reloads(&self) -> bool {
@@ -332,17 +355,36 @@ impl ReloadingResolver {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if self.reloads() && cur.checked.elapsed() >= CHECK_EVERY {
+        if self.reloads()
+            && cur.checked.elapsed() >= CHECK_EVERY
+            && let Some(me) = self.me.upgrade()
+            && !self.refreshing.swap(true, Ordering::AcqRel)
+        {
             cur.checked = Instant::now();
-            self.refresh(&mut cur);
+            let spawned = std::thread::Builder::new().name("tls-reload".into()).spawn(move || {
+                me.refresh();
+                me.refreshing.store(false, Ordering::Release);
+            });
+            if spawned.is_err() {
+                self.refreshing.store(false, Ordering::Release);
+            }
         }
         cur.certified.clone()
     }
 
-    fn refresh(&self, cur: &mut Current) {
-        let (Ok(cert), Ok(key)) = (read(&self.cert), read(&self.key)) else {
-            self.note_error(cur, "cannot read the certificate or key file".to_string());
-            return;
+    fn refresh(&self) {
+        let files = read(&self.cert).and_then(|cert| Ok((cert, read(&self.key)?)));
+        let mut cur = match self.current.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let cur = &mut *cur;
+        let (cert, key) = match files {
+            Ok(files) => files,
+            Err(e) => {
+                self.note_error(cur, format!("cannot read the certificate or key file: {e}"));
+                return;
+            }
         };
         if cert == cur.cert_bytes && key == cur.key_bytes {
             return;
