@@ -104,7 +104,7 @@ fn environment_errors_name_the_variable() {
         (
             "ENTRA_AUTHMETHODS__STAT_FILE",
             "/tmp/x",
-            "environment variable ENTRA_AUTHMETHODS__STAT_FILE: unknown key stat_file (known: state_file, graph, sharding, tenant)",
+            "environment variable ENTRA_AUTHMETHODS__STAT_FILE: unknown key stat_file (known: state_file, graph, sharding, tenant, method_strength)",
         ),
         (
             "ENTRA_AUTHMETHODS__TENANT__0__POL_INTERVAL",

@@ -460,3 +460,56 @@ async fn a_directory_roles_next_link_to_another_host_is_not_followed() {
     exporter.shutdown().await;
     sim.shutdown().await;
 }
+
+/// Every method the strength tiers name (the legacy `fido2`, both certificate spellings) plus
+/// `password` and names no table knows, given to a share of the users of a generated tenant.
+fn with_every_named_method(users: usize, seed: u64) -> Population {
+    let mut population = Population::generate(users, seed);
+    let extra: Vec<String> = [
+        "fido2",
+        "x509Certificate",
+        "certificateBasedAuthentication",
+        "password",
+        "someNewMethod",
+        "quantumEntanglementKey",
+    ]
+    .map(String::from)
+    .into();
+    population.add_methods(&extra, 7);
+    population
+}
+
+/// `[method_strength]` moves users between tiers: email counted as mfa, mobilePhone and the legacy
+/// fido2 out of every tier (so out of phishingResistantCapable too), a method Microsoft may add one
+/// day given a tier; a reload with another table applies at the next poll. Compared with truth from
+/// the tests' own tier table with the same overrides.
+#[tokio::test]
+async fn a_method_strength_table_overrides_and_extends_the_tiers() {
+    let sim = start_simulator(1500, 13).await;
+    sim.set_population(DEMO_TENANT_ID, with_every_named_method(1500, 13));
+    let population = sim.population(DEMO_TENANT_ID);
+    for m in truth::NAMED_METHODS.iter().chain(&["password", "someNewMethod", "quantumEntanglementKey"]) {
+        assert!(population.listed().any(|u| u.methods_registered.iter().any(|x| x == m)), "nobody has {m}");
+    }
+    let toml = |overrides: &[(&str, &str)]| {
+        let table: String = overrides.iter().map(|(m, t)| format!("{m} = \"{t}\"\n")).collect();
+        config_toml(&sim, &format!("\n[method_strength]\n{table}"), "")
+    };
+    let first = [("email", "mfa"), ("mobilePhone", "none"), ("fido2", "none"), ("someNewMethod", "phishingResistant")];
+    let exporter = start_exporter(&settings(&toml(&first))).await;
+    let exp = scrape(exporter.addr).await;
+    let truth = truth::compute_with_strength(TENANT, &population, &first);
+    assert_matches_truth(&exp, &truth);
+    assert_ne!(
+        truth.by_strongest_method,
+        truth::compute(TENANT, &population).by_strongest_method,
+        "the overrides change the tiers of this population"
+    );
+
+    let second = [("officePhone", "passwordless"), ("securityQuestion", "phone")];
+    exporter.reload(settings(&toml(&second))).await.expect("the new table is valid");
+    assert!(exporter.poll_now().await);
+    assert_matches_truth(&scrape(exporter.addr).await, &truth::compute_with_strength(TENANT, &population, &second));
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}

@@ -6,5 +6,6 @@ pub(crate) mod events;
 mod labels;
 pub(crate) mod legacy;
 pub(crate) mod registration;
+pub(crate) mod strength;
 
 pub use registration::{RegistrationAggregator, RegistrationSummary};

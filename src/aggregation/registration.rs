@@ -2,6 +2,7 @@
 //! for every configured user_type × user_role breakdown.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -23,48 +24,7 @@ pub(crate) const FEATURES: [&str; 8] = [
     "phishingResistantCapable",
 ];
 
-/// Methods that count as phishing-resistant: FIDO2 security keys and passkeys (device-bound and
-/// synced), Windows Hello for Business, the macOS platform credential (Secure Enclave key) and
-/// certificate-based authentication. `fido2` is the legacy spelling in the v1.0 resource text; the
-/// certificate value is not documented, so both plausible spellings are listed (Microsoft Graph,
-/// "userRegistrationDetails resource type" (<https://learn.microsoft.com/graph/api/resources/userregistrationdetails>)).
-pub(crate) const PHISHING_RESISTANT_METHODS: &[&str] = &[
-    "fido2",
-    "fido2SecurityKey",
-    "passKeyDeviceBound",
-    "passKeyDeviceBoundAuthenticator",
-    "passKeyDeviceBoundWindowsHello",
-    "passKeySynced",
-    "windowsHelloForBusiness",
-    "macOsSecureEnclaveKey",
-    "x509Certificate",
-    "certificateBasedAuthentication",
-];
-
-/// The `strength` label values, strongest first: a user's tier is the strongest among the tiers of
-/// their registered methods, so the five values partition the users of a breakdown.
-pub(crate) const STRENGTHS: [&str; 5] = ["phishingResistant", "passwordless", "mfa", "phone", "none"];
-/// Index of `none` in [`STRENGTHS`]: no registered method has a tier.
-const NO_TIER: u8 = 4;
-
-/// The tier of a method (an index into [`STRENGTHS`]), or `None` for methods in no tier (email,
-/// security questions, Temporary Access Pass, password, unknown names). The phishing-resistant tier is
-/// exactly [`PHISHING_RESISTANT_METHODS`], so it always equals the `phishingResistantCapable` feature;
-/// phone is what the SMS and voice retirement of 2027 blocks (Microsoft Entra, "SMS and voice
-/// retirement").
-pub(crate) fn strength_tier(method: &str) -> Option<u8> {
-    if PHISHING_RESISTANT_METHODS.contains(&method) {
-        return Some(0);
-    }
-    match method {
-        "microsoftAuthenticatorPasswordless" => Some(1),
-        "microsoftAuthenticatorPush" | "softwareOneTimePasscode" | "hardwareOneTimePasscode" | "externalAuthMethod" => {
-            Some(2)
-        }
-        "mobilePhone" | "alternateMobilePhone" | "officePhone" => Some(3),
-        _ => None,
-    }
-}
+pub(crate) use super::strength::{NO_TIER, STRENGTHS, StrengthTable};
 
 /// Methods always exported (as 0 when nobody has them) so that a method that drops to zero users
 /// shows as 0 rather than vanishing; any other method Graph returns is exported too, as spelled.
@@ -139,9 +99,11 @@ pub struct RegistrationAggregator {
     privileged: Option<HashSet<String>>,
     counts: Vec<Counts>,
     methods: Names,
-    /// Parallel to `methods`: each method's [`strength_tier`], looked up once per name rather than
+    /// Parallel to `methods`: each method's tier in `strength`, looked up once per name rather than
     /// once per row (tier 0 is the phishing-resistant feature).
     tiers: Vec<Option<u8>>,
+    /// The default tiers with `[method_strength]` applied.
+    strength: Arc<StrengthTable>,
     default_methods: Names,
     /// The current row's distinct method indices; kept to reuse its allocation.
     row_methods: Vec<usize>,
@@ -194,12 +156,19 @@ impl RegistrationAggregator {
             privileged,
             methods: Names::default(),
             tiers: Vec::new(),
+            strength: Arc::default(),
             default_methods: Names::default(),
             row_methods: Vec::new(),
             newest_refresh: None,
             rows: 0,
             unparsable_timestamps: 0,
         }
+    }
+
+    /// Tiers from `table` (the defaults with `[method_strength]` applied) instead of the defaults.
+    pub(crate) fn with_strength(mut self, table: Arc<StrengthTable>) -> Self {
+        self.strength = table;
+        self
     }
 
     pub fn add_page(&mut self, rows: &[UserRegistrationDetails<'_>]) {
@@ -229,7 +198,7 @@ impl RegistrationAggregator {
             let id = self.methods.id(m);
             if id == self.tiers.len() {
                 // A new name: room for it in every breakdown, so that counting is a plain addition.
-                self.tiers.push(strength_tier(m));
+                self.tiers.push(self.strength.tier(m));
                 for counts in &mut self.counts {
                     counts.methods.resize(id + 1, 0);
                 }

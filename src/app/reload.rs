@@ -296,6 +296,8 @@ fn same_numbers(old: &TenantSettings, new: &TenantSettings) -> bool {
         && old.graph_endpoint == new.graph_endpoint
         && old.breakdowns == new.breakdowns
         && old.registration_source == new.registration_source
+        // The strength tiers and the phishingResistantCapable feature depend on it.
+        && old.method_strength == new.method_strength
         && old.reports.iter().all(|(kind, o)| {
             new.reports
                 .get(kind)

@@ -156,6 +156,12 @@ fn resolve(
                 [] => Err(usage()),
             }
         }
+        // Environment variable names are upper case (and read case-insensitively), so they cannot
+        // spell Graph's camelCase method names.
+        ["method_strength", ..] => Err(
+            "method_strength is set in the configuration file only: its keys are camelCase method names (such as microsoftAuthenticatorPush), which environment variable names cannot carry"
+                .into(),
+        ),
         [key, extra @ ..] => match kind_of(TOP_LEVEL, key) {
             Some(kind) => leaf(key.to_string(), key.to_string(), kind, extra),
             None => Err(format!("unknown key {dotted} (known: {})", TOP_LEVEL_NAMES.join(", "))),

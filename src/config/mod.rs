@@ -9,6 +9,7 @@ mod raw;
 mod report_settings;
 mod schema;
 mod secret;
+mod strength;
 mod tenant;
 mod validate;
 
@@ -25,6 +26,8 @@ pub use credential::{
 };
 pub use loading::{from_toml_str, load};
 pub use secret::{Secret, SecretSource};
+pub use strength::MethodStrength;
+pub(crate) use strength::{NO_TIER, STRENGTH_TIERS};
 
 use crate::catalog::ReportKind;
 
@@ -145,6 +148,8 @@ pub struct TenantSettings {
     pub(crate) registration_source: RegistrationSource,
     /// Enabled reports and their settings.
     pub reports: BTreeMap<ReportKind, ReportSettings>,
+    /// `[method_strength]`, the same for every tenant (a copy of the top-level table).
+    pub(crate) method_strength: std::sync::Arc<MethodStrength>,
 }
 
 /// Which report feeds `entra_authmethods_users`, `…_registered_by_feature` and `…_registered_by_method`.

@@ -17,7 +17,16 @@ pub(crate) struct RawConfig {
     pub(crate) sharding: RawSharding,
     #[serde(default, rename = "tenant")]
     pub(crate) tenants: Vec<RawTenant>,
+    /// `[method_strength]`: method name → strength tier, over the defaults.
+    #[serde(default)]
+    pub(crate) method_strength: RawMethodStrength,
 }
+
+/// `[method_strength]`: method names are Graph's camelCase spellings, so its keys are free (not
+/// checked against a schema) and set in the file only.
+#[derive(Debug, Default, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct RawMethodStrength(pub(crate) std::collections::BTreeMap<String, String>);
 
 /// `[sharding]`: this replica's share of the tenants; the flags `--shard.index`/`--shard.count` win.
 #[derive(Debug, Default, Deserialize)]

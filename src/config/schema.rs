@@ -27,7 +27,7 @@ pub(super) enum Kind {
 pub(super) const TOP_LEVEL: &[(&str, Kind)] = &[("state_file", Kind::Text)];
 
 /// Every top-level name, for the "known:" list of messages.
-pub(super) const TOP_LEVEL_NAMES: &[&str] = &["state_file", "graph", "sharding", "tenant"];
+pub(super) const TOP_LEVEL_NAMES: &[&str] = &["state_file", "graph", "sharding", "tenant", "method_strength"];
 
 pub(super) const GRAPH: &[(&str, Kind)] = &[
     ("connect_timeout", Kind::Duration),
@@ -214,6 +214,7 @@ pub(super) fn check_file(root: &Map<String, Value>) -> Result<Vec<Option<String>
                     check_file_value(&place, kind, &v.kind)?;
                 }
             }
+            "method_strength" => check_method_strength(&value.kind)?,
             "tenant" => {
                 let items = match &value.kind {
                     ValueKind::Array(items) => items,
@@ -248,6 +249,21 @@ pub(super) fn check_file(root: &Map<String, Value>) -> Result<Vec<Option<String>
         }
     }
     Ok(tenants)
+}
+
+/// `[method_strength]`: a table whose keys are method names (any) and whose values are strings; the
+/// tier names themselves are checked by validation, which names the key.
+fn check_method_strength(value: &ValueKind) -> Result<(), String> {
+    let ValueKind::Table(entries) = value else {
+        return Err(format!(
+            "method_strength must be a table ([method_strength] with lines such as email = \"mfa\"), not {}",
+            type_name(value)
+        ));
+    };
+    for (method, v) in sorted(entries) {
+        check_file_value(&format!("method_strength.{method}"), Kind::Text, &v.kind)?;
+    }
+    Ok(())
 }
 
 fn check_tenant(label: &str, entries: &Map<String, Value>) -> Result<(), String> {

@@ -188,6 +188,8 @@ pub(super) fn validate_tenant(
         breakdowns,
         registration_source,
         reports,
+        // Set by the caller from the top-level table.
+        method_strength: Default::default(),
     })
 }
 

@@ -272,3 +272,28 @@ fn environment_variables_are_merged_with_their_kinds() {
         .to_string();
     assert!(err.contains("reports.user_events_summary.enabled = \"yes please\" is not true or false"), "{err}");
 }
+
+/// `[method_strength]` keeps the camelCase method names as written, gives every tenant the same
+/// table, and cannot be set from the environment (whose variable names cannot spell them).
+#[test]
+fn method_strength_is_read_from_the_file_with_its_spelling() {
+    let toml = format!(
+        "[method_strength]\nsomeNewMethod = \"mfa\"\nmobilePhone = \"none\"\n{}{}",
+        minimal(),
+        minimal().replace("contoso", "fabrikam")
+    );
+    let s = load_str(&toml, &[]).unwrap();
+    let expected: std::collections::BTreeMap<String, u8> =
+        [("mobilePhone".to_string(), NO_TIER), ("someNewMethod".to_string(), 2)].into();
+    for t in &s.tenants {
+        assert_eq!(t.method_strength.overrides, expected, "{}", t.name);
+    }
+    assert!(load_str(&minimal(), &[]).unwrap().tenants[0].method_strength.overrides.is_empty());
+
+    let var = "ENTRA_AUTHMETHODS__METHOD_STRENGTH__SOMENEWMETHOD";
+    let err = load_str(&minimal(), &[(var, "mfa")]).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("environment variable {var}: method_strength is set in the configuration file only")),
+        "{err}"
+    );
+}

@@ -7,12 +7,15 @@ use std::path::{Path, PathBuf};
 use super::credential::AzureEnv;
 use super::loading::Invalid;
 use super::raw::{RawConfig, RawGraph};
+use super::strength::validate_method_strength;
 use super::tenant::validate_tenant;
 use super::{GraphSettings, Settings, schema};
 
 pub(super) fn validate(raw: RawConfig, azure: &AzureEnv) -> Result<Settings, Invalid> {
     let state_file = raw.state_file.map(validate_state_file).transpose()?;
     let graph = validate_graph(raw.graph)?;
+    // Shared by every tenant: each tenant's settings carry it, so that a reload changing it restarts them.
+    let method_strength = std::sync::Arc::new(validate_method_strength(raw.method_strength.0)?);
     if raw.tenants.is_empty() {
         return Err(Invalid::new(
             &[],
@@ -24,7 +27,8 @@ pub(super) fn validate(raw: RawConfig, azure: &AzureEnv) -> Result<Settings, Inv
     let mut warnings = Vec::new();
     let mut auto_choices = Vec::new();
     for (index, t) in raw.tenants.into_iter().enumerate() {
-        let tenant = validate_tenant(index, t, azure, &mut warnings, &mut auto_choices)?;
+        let mut tenant = validate_tenant(index, t, azure, &mut warnings, &mut auto_choices)?;
+        tenant.method_strength = method_strength.clone();
         if !names.insert(tenant.name.clone()) {
             return Err(Invalid::new(
                 &[&format!("tenant[{index}].name")],

@@ -26,6 +26,7 @@ use tracing::Instrument;
 pub(crate) use error::PollError;
 pub(crate) use plan::{PlannedReport, check_lines, plan};
 
+use crate::aggregation::strength::StrengthTable;
 use crate::config::{AppCredential, GraphSettings, TenantSettings};
 use crate::graph::{FailureReason, GraphClient, GraphError};
 use crate::reports::{CredentialKind, ReportKind};
@@ -44,6 +45,8 @@ pub(crate) struct TenantPoller {
     pub(crate) client: GraphClient,
     pub(crate) store: Arc<Store>,
     pub(crate) reports: Vec<PlannedReport>,
+    /// `[method_strength]` resolved over the default tiers once, for every sweep of this tenant.
+    pub(crate) strength: Arc<StrengthTable>,
     /// One lock per report, held for the whole of a poll, so that a poll requested out of schedule
     /// (`poll_now`) waits for the running one instead of overlapping it.
     running: BTreeMap<ReportKind, tokio::sync::Mutex<()>>,
@@ -77,8 +80,10 @@ impl TenantPoller {
         }
         entry.set_skipped(skipped);
         let running = reports.iter().map(|r| (r.kind, tokio::sync::Mutex::new(()))).collect();
+        let strength = Arc::new(StrengthTable::new(&settings.method_strength));
         TenantPoller {
             entry,
+            strength,
             settings,
             graph,
             client,

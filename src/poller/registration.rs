@@ -20,7 +20,8 @@ pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Resul
     let endpoint = ReportKind::RegistrationDetails.endpoint();
     let top = p.graph.page_size.to_string();
     let url = p.client.url("v1.0", PATH, &[("$top", &top), ("$select", SELECT)]);
-    let mut aggregator = RegistrationAggregator::with_privileged(&p.settings.breakdowns, privileged);
+    let mut aggregator =
+        RegistrationAggregator::with_privileged(&p.settings.breakdowns, privileged).with_strength(p.strength.clone());
     // Rows borrow their strings from the page body, and the page is counted only once it decoded whole.
     let stats = p
         .client

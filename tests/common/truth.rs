@@ -19,8 +19,13 @@ const PHISHING_RESISTANT: &[&str] = &[
     "certificateBasedAuthentication",
 ];
 
-/// docs/metrics-guide.md: the strength tiers below phishing-resistant; other methods have no tier.
-fn tier(method: &str) -> Option<usize> {
+/// docs/metrics-guide.md and docs/configuration.md: the tier of a method (an index into
+/// [`STRENGTHS`]) under the `[method_strength]` entries `overrides` (method, tier name), where `none`
+/// takes a method out of every tier; without an entry, the default table.
+fn tier(method: &str, overrides: &[(&str, &str)]) -> Option<usize> {
+    if let Some((_, name)) = overrides.iter().find(|(m, _)| *m == method) {
+        return STRENGTHS.iter().position(|s| s == name).filter(|&i| i < 4);
+    }
     if PHISHING_RESISTANT.contains(&method) {
         return Some(0);
     }
@@ -33,6 +38,28 @@ fn tier(method: &str) -> Option<usize> {
         _ => None,
     }
 }
+
+/// Every method the default tier table names (docs/metrics-guide.md).
+pub const NAMED_METHODS: &[&str] = &[
+    "fido2",
+    "fido2SecurityKey",
+    "passKeyDeviceBound",
+    "passKeyDeviceBoundAuthenticator",
+    "passKeyDeviceBoundWindowsHello",
+    "passKeySynced",
+    "windowsHelloForBusiness",
+    "macOsSecureEnclaveKey",
+    "x509Certificate",
+    "certificateBasedAuthentication",
+    "microsoftAuthenticatorPasswordless",
+    "microsoftAuthenticatorPush",
+    "softwareOneTimePasscode",
+    "hardwareOneTimePasscode",
+    "externalAuthMethod",
+    "mobilePhone",
+    "alternateMobilePhone",
+    "officePhone",
+];
 
 /// The `strength` values, strongest first.
 pub const STRENGTHS: [&str; 5] = ["phishingResistant", "passwordless", "mfa", "phone", "none"];
@@ -64,6 +91,11 @@ fn labels(tenant: &str, t: &str, r: &str, extra: Option<(&str, &str)>) -> Labels
 }
 
 pub fn compute(tenant: &str, population: &Population) -> Truth {
+    compute_with_strength(tenant, population, &[])
+}
+
+/// [`compute`] with `[method_strength]` entries (method, tier name) over the default tiers.
+pub fn compute_with_strength(tenant: &str, population: &Population, overrides: &[(&str, &str)]) -> Truth {
     let mut truth = Truth::default();
     let types = ["all", "member", "guest"];
     let roles = ["all", "admin", "user"];
@@ -107,9 +139,9 @@ pub fn compute(tenant: &str, population: &Population) -> Truth {
             ("ssprCapable", u.is_sspr_capable),
             ("passwordlessCapable", u.is_passwordless_capable),
             ("systemPreferredMethodEnabled", u.system_preferred_enabled == Some(true)),
-            ("phishingResistantCapable", methods.iter().any(|m| PHISHING_RESISTANT.contains(m))),
+            ("phishingResistantCapable", methods.iter().any(|m| tier(m, overrides) == Some(0))),
         ];
-        let strength = STRENGTHS[methods.iter().filter_map(|m| tier(m)).min().unwrap_or(4)];
+        let strength = STRENGTHS[methods.iter().filter_map(|m| tier(m, overrides)).min().unwrap_or(4)];
         let default = match u.default_method.as_deref() {
             None | Some("") => "unset",
             Some(m) => m,

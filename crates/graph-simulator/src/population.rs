@@ -130,6 +130,27 @@ impl Population {
         Population { users: out, refreshed_at, events: log }
     }
 
+    /// Gives every `every`-th user one more registered method, taken from `methods` in turn (the
+    /// first such user gets `methods[0]`, the next `methods[1]`, …), and recomputes their derived
+    /// fields. For tests that need methods the generator writes rarely or never: legacy spellings,
+    /// undocumented ones, names Graph might add (see [`Population::invented_methods`]).
+    pub fn add_methods(&mut self, methods: &[String], every: usize) {
+        if methods.is_empty() {
+            return;
+        }
+        for (k, u) in self.users.iter_mut().step_by(every.max(1)).enumerate() {
+            let mut registered = u.methods_registered.clone();
+            registered.push(methods[k % methods.len()].clone());
+            u.set_methods(registered);
+        }
+    }
+
+    /// `count` distinct method names no documentation knows (`inventedMethod0`, `inventedMethod1`,
+    /// …): what a Graph sending ever new values would look like, for clients' label bounds.
+    pub fn invented_methods(count: usize) -> Vec<String> {
+        (0..count).map(|i| format!("inventedMethod{i}")).collect()
+    }
+
     /// Restore the time order of `events` after editing them (stable: equal times keep their order).
     pub fn sort_events(&mut self) {
         events::sort(&mut self.events);
