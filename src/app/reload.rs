@@ -251,6 +251,8 @@ fn same_numbers(old: &TenantSettings, new: &TenantSettings) -> bool {
         && old.graph_endpoint == new.graph_endpoint
         && old.breakdowns == new.breakdowns
         && old.registration_source == new.registration_source
+        && old.groups == new.groups
+        && old.exclude_groups == new.exclude_groups
         && old.reports.iter().all(|(kind, o)| {
             new.reports
                 .get(kind)

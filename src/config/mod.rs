@@ -4,6 +4,7 @@
 mod cloud;
 mod credential;
 mod env;
+mod groups;
 mod loading;
 mod raw;
 mod report_settings;
@@ -23,6 +24,7 @@ pub use credential::{
     AppCredential, CertificateSettings, DelegatedSettings, IMDS_TOKEN_ENDPOINT, ManagedIdentitySettings,
     WorkloadIdentitySettings,
 };
+pub(crate) use groups::GroupSettings;
 pub use loading::{from_toml_str, load};
 pub use secret::{Secret, SecretSource};
 
@@ -145,6 +147,11 @@ pub struct TenantSettings {
     pub(crate) registration_source: RegistrationSource,
     /// Enabled reports and their settings.
     pub reports: BTreeMap<ReportKind, ReportSettings>,
+    /// `[[tenant.group]]`: groups counted on their own (details source only).
+    pub(crate) groups: Vec<GroupSettings>,
+    /// `exclude_groups`: object ids of groups whose members leave every count made from
+    /// userRegistrationDetails (details source only).
+    pub(crate) exclude_groups: Vec<String>,
 }
 
 /// Which report feeds `entra_authmethods_users`, `…_registered_by_feature` and `…_registered_by_method`.
