@@ -267,7 +267,7 @@ pub(crate) fn load(path: &Path, store: &Store) -> Restored {
             continue;
         };
         for entry in tenant.reports {
-            let kind = ReportKind::from_name(&entry.report);
+            let kind = ReportKind::from_label(&entry.report);
             let completed_at = parse_time(&entry.completed_at);
             let (Some(kind), Some(completed_at)) = (kind, completed_at) else {
                 restored.ignored += 1;
@@ -444,6 +444,7 @@ mod tests {
                 refresh_timestamp: Some(t),
                 rows: 0,
                 unparsable_timestamps: 0,
+                groups: None,
             });
             let back: ReportData = serde_json::from_slice(&serde_json::to_vec(&data).unwrap()).unwrap();
             assert_eq!(back, data, "{t}");

@@ -189,6 +189,11 @@ impl TenantSettings {
         self.app_credential.is_some()
     }
 
+    /// Whether group memberships are read before each registration sweep.
+    pub(crate) fn reads_groups(&self) -> bool {
+        !self.groups.is_empty() || !self.exclude_groups.is_empty()
+    }
+
     /// The `.default` scope of the Graph resource this tenant talks to. A custom `graph_endpoint`
     /// (proxy, simulator) still receives tokens for its cloud's Graph resource.
     pub(crate) fn scope(&self) -> String {
