@@ -259,3 +259,41 @@ async fn without_group_member_read_all_no_excluded_user_is_ever_counted() {
     assert!(page.contains("GroupMember.Read.All"), "the status page names the permission: {page}");
     exporter.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_restart_restores_the_group_counts_and_exclusions() {
+    let sim = start_simulator(900, 16).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let toml = format!(
+        "state_file = {:?}\n{}",
+        path.to_str().unwrap(),
+        config(&sim, &[("pilot", &gid("Passkey pilot")), ("staff", &gid("All staff"))], &[&gid("Sales")])
+    );
+    let (text, ok) = entra_authmethods_exporter::app::run_once(&settings(&toml)).await.unwrap();
+    assert!(ok, "the first run succeeds");
+    let before = Exposition::parse(std::str::from_utf8(&text).unwrap());
+
+    // After the restart Graph cannot be reached: the numbers come from the state file alone.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = toml.replace(&format!("\"{}\"", sim.base_url()), &format!("\"http://127.0.0.1:{port}\""));
+    let exporter =
+        entra_authmethods_exporter::app::start(&settings(&down), loopback(), "/metrics", None).await.unwrap();
+    let at_once = scrape(exporter.addr).await;
+    for family in [
+        "entra_authmethods_excluded_users",
+        "entra_authmethods_group_available",
+        "entra_authmethods_group_users",
+        "entra_authmethods_group_users_registered_by_feature",
+        "entra_authmethods_group_users_by_strongest_method",
+        "entra_authmethods_users",
+    ] {
+        assert!(!before.family(family).is_empty(), "{family}");
+        assert_eq!(at_once.family(family), before.family(family), "{family}");
+    }
+    let pop = sim.population(DEMO_TENANT_ID);
+    let excluded = excluded_set(&pop, &["Sales"]);
+    let listed = pop.users.iter().filter(|u| u.enabled && excluded.contains(&u.id)).count();
+    assert_eq!(at_once.get("entra_authmethods_excluded_users", &[("tenant", TENANT)]), Some(listed as f64));
+    exporter.shutdown().await;
+}
