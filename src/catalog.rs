@@ -19,6 +19,10 @@ pub enum ReportKind {
     UserEventsSummary,
     MfaSignInSummary,
     PasswordResetsAndChanges,
+    /// The members of the tenant's `[[tenant.group]]` and `exclude_groups` groups, read before each
+    /// registration sweep by the same poll ([`GROUP_MEMBERS`]): not in [`REPORTS`], so it has no
+    /// `[tenant.reports.*]` table and no task of its own, but its own poll health.
+    GroupMembers,
 }
 
 /// Which kind of token a report is read with.
@@ -179,9 +183,26 @@ pub const REPORTS: [ReportSpec; 11] = [
     },
 ];
 
+/// The group-membership reads: directory reads, not a report, so they have their own pacing and do
+/// not spend the reports quota (Microsoft Graph, "List group transitive members",
+/// <https://learn.microsoft.com/graph/api/group-list-transitivemembers>).
+pub const GROUP_MEMBERS: ReportSpec = ReportSpec {
+    kind: ReportKind::GroupMembers,
+    name: "group_members",
+    endpoint: "transitiveMembers",
+    credentials: APP_FIRST,
+    permission: "GroupMember.Read.All",
+    global_only: false,
+    default_enabled: false,
+    default_interval: None,
+};
+
 impl ReportKind {
     pub(crate) fn spec(self) -> &'static ReportSpec {
-        REPORTS.iter().find(|s| s.kind == self).expect("every kind is in REPORTS")
+        if self == ReportKind::GroupMembers {
+            return &GROUP_MEMBERS;
+        }
+        REPORTS.iter().find(|s| s.kind == self).expect("every kind but GroupMembers is in REPORTS")
     }
 
     pub fn as_str(self) -> &'static str {
@@ -192,8 +213,14 @@ impl ReportKind {
         self.spec().endpoint
     }
 
+    /// The report of a `[tenant.reports.NAME]` table: [`REPORTS`] only.
     pub fn from_name(name: &str) -> Option<ReportKind> {
         REPORTS.iter().find(|s| s.name == name).map(|s| s.kind)
+    }
+
+    /// Any `report` label value, [`GROUP_MEMBERS`] included (for the state file).
+    pub(crate) fn from_label(name: &str) -> Option<ReportKind> {
+        Self::from_name(name).or((name == GROUP_MEMBERS.name).then_some(ReportKind::GroupMembers))
     }
 }
 
@@ -207,6 +234,10 @@ mod tests {
             assert_eq!(ReportKind::from_name(spec.name), Some(spec.kind));
             assert_eq!(spec.kind.spec().name, spec.name);
             assert_eq!(REPORTS.iter().filter(|s| s.name == spec.name).count(), 1);
+            assert_eq!(ReportKind::from_label(spec.name), Some(spec.kind));
         }
+        assert_eq!(ReportKind::GroupMembers.as_str(), "group_members");
+        assert_eq!(ReportKind::from_label("group_members"), Some(ReportKind::GroupMembers));
+        assert_eq!(ReportKind::from_name("group_members"), None, "no [tenant.reports.group_members] table");
     }
 }

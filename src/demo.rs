@@ -36,7 +36,10 @@ graph_endpoint = "{simulator_base_url}"
 login_endpoint = "{simulator_base_url}"
 poll_interval = "1m"
 user_roles = ["all", "admin", "user", "privilegedAdmin"]
-"#
+# Break-glass accounts leave every count made from userRegistrationDetails.
+exclude_groups = ["{break_glass}"]
+"#,
+        break_glass = simulator::group_object_id(DEMO_TENANT_ID, "Break-glass accounts"),
     );
     let mut reports: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
     if let Some(file) = refresh_token_file {
@@ -62,6 +65,11 @@ user_roles = ["all", "admin", "user", "privilegedAdmin"]
     reports.entry("user_events_summary").or_default().push("lookback = \"7d\"");
     for (report, lines) in reports {
         toml.push_str(&format!("\n[tenant.reports.{report}]\n{}\n", lines.join("\n")));
+    }
+    // Two of the simulated directory's groups, counted on their own (All staff nests departments).
+    for (name, group) in [("passkey-pilot", "Passkey pilot"), ("all-staff", "All staff")] {
+        let id = simulator::group_object_id(DEMO_TENANT_ID, group);
+        toml.push_str(&format!("\n[[tenant.group]]\nname = \"{name}\"\nid = \"{id}\"\n"));
     }
     toml
 }

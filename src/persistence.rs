@@ -243,6 +243,32 @@ fn check_counted(summary: &crate::aggregation::RegistrationSummary) -> Result<()
             ));
         }
     }
+    if let Some(groups) = &summary.groups {
+        check_groups(groups, all)?;
+    }
+    Ok(())
+}
+
+/// The group counts: no feature above the group's users, tiers that sum to them, no group above the
+/// tenant's all/all users, and no numbers for a group whose members were not read.
+fn check_groups(summary: &crate::aggregation::groups::GroupSummary, all: Option<u64>) -> Result<(), String> {
+    for g in &summary.groups {
+        let name = &g.name;
+        if !g.available && (g.users > 0 || g.features.iter().chain(&g.strength).any(|c| *c > 0)) {
+            return Err(format!("group {name:?} was not read but has counts"));
+        }
+        if let Some(all) = all.filter(|all| g.users > *all) {
+            return Err(format!("group {name:?} has {} users, more than the tenant's {all}", g.users));
+        }
+        let features = crate::aggregation::registration::FEATURES.iter().zip(g.features);
+        if let Some((feature, count)) = features.into_iter().find(|(_, c)| *c > g.users) {
+            return Err(format!("group {name:?}: {feature} counts {count} users of its {}", g.users));
+        }
+        let tiers: u64 = g.strength.iter().sum();
+        if tiers != g.users {
+            return Err(format!("group {name:?}: its strength tiers sum to {tiers}, not its {} users", g.users));
+        }
+    }
     Ok(())
 }
 
@@ -273,7 +299,7 @@ pub(crate) async fn load(path: &Path, store: &Store) -> Restored {
             continue;
         };
         for entry in tenant.reports {
-            let kind = ReportKind::from_name(&entry.report);
+            let kind = ReportKind::from_label(&entry.report);
             let completed_at = parse_time(&entry.completed_at);
             let (Some(kind), Some(completed_at)) = (kind, completed_at) else {
                 restored.ignored += 1;
@@ -450,6 +476,7 @@ mod tests {
                 refresh_timestamp: Some(t),
                 rows: 0,
                 unparsable_timestamps: 0,
+                groups: None,
             });
             let back: ReportData = serde_json::from_slice(&serde_json::to_vec(&data).unwrap()).unwrap();
             assert_eq!(back, data, "{t}");
@@ -611,6 +638,21 @@ mod tests {
         assert!(err.contains("breakdown all/all: its strength tiers sum to 1, not its 10 users"), "{err}");
         let err = verdict(file_with(counted(10, 42), PAST)).unwrap_err();
         assert!(err.contains("breakdown member/all has 42 users, more than the tenant's 10"), "{err}");
+        // Group counts obey the same rules, within the tenant's all/all users.
+        let group = |users: u64, features: [u64; 8], strength: [u64; 5]| {
+            let mut data = counted(10, 5);
+            data["registration"]["groups"] = serde_json::json!({"excluded_users": 3, "groups": [
+                {"name": "pilot", "available": true, "users": users, "features": features, "strength": strength}
+            ]});
+            verdict(file_with(data, PAST))
+        };
+        assert_eq!(group(4, [4, 3, 0, 0, 0, 0, 0, 1], [1, 0, 2, 1, 0]), Ok(()));
+        let err = group(4, [5, 0, 0, 0, 0, 0, 0, 0], [1, 0, 2, 1, 0]).unwrap_err();
+        assert!(err.contains("group \"pilot\": mfaCapable counts 5 users of its 4"), "{err}");
+        let err = group(4, [0; 8], [1, 0, 0, 1, 0]).unwrap_err();
+        assert!(err.contains("group \"pilot\": its strength tiers sum to 2, not its 4 users"), "{err}");
+        let err = group(11, [0; 8], [11, 0, 0, 0, 0]).unwrap_err();
+        assert!(err.contains("group \"pilot\" has 11 users, more than the tenant's 10"), "{err}");
         // Graph's own summary with a feature count above its total (as Graph sends) is restored.
         let native = serde_json::json!({"native_summary": [{
             "breakdown": counted(10, 5)["registration"]["breakdowns"][0]["breakdown"],

@@ -93,7 +93,9 @@ fn docs_metrics_md_is_the_family_table_rendered() {
             Some(LabelValues::Closed(set)) => set.to_vec(),
             _ => panic!("{family}: {label} is a closed set"),
         };
-    let reports: Vec<&str> = entra_authmethods_exporter::reports::REPORTS.iter().map(|r| r.name).collect();
+    // Every report of the catalog, and the group-membership reads the registration poll records.
+    let mut reports: Vec<&str> = entra_authmethods_exporter::reports::REPORTS.iter().map(|r| r.name).collect();
+    reports.push(entra_authmethods_exporter::reports::GROUP_MEMBERS.name);
     assert_eq!(closed("entra_authmethods_polls_total", "report"), reports);
     let reasons: Vec<&str> = FailureReason::ALL.iter().map(|r| r.as_str()).collect();
     assert_eq!(closed("entra_authmethods_poll_failures_total", "reason"), reasons);
@@ -116,7 +118,10 @@ async fn fixed_tenant() -> (RunningSimulator, RunningExporter, tempfile::TempDir
     let sim = graph_simulator::start(cfg, loopback()).await.unwrap();
     let refreshed_at = time::OffsetDateTime::from_unix_timestamp(REFRESHED_AT).unwrap();
     sim.set_population(DEMO_TENANT_ID, Population::generate_at(USERS, SEED, refreshed_at));
-    let (dir, toml) = everything_toml(&sim, "");
+    // A group and an exclusion, so the group families are served (and golden) too.
+    let id = |name: &str| graph_simulator::group_object_id(DEMO_TENANT_ID, name);
+    let (dir, mut toml) = everything_toml(&sim, &format!("exclude_groups = [{:?}]", id("Break-glass accounts")));
+    toml.push_str(&format!("\n[[tenant.group]]\nname = \"passkey-pilot\"\nid = {:?}\n", id("Passkey pilot")));
     let exporter = start_exporter(&settings(&toml)).await;
     (sim, exporter, dir)
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod activity;
 pub(crate) mod events;
+pub(crate) mod groups;
 mod labels;
 pub(crate) mod legacy;
 pub(crate) mod registration;

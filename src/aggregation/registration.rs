@@ -121,6 +121,18 @@ pub struct RegistrationSummary {
     /// Rows read, for logs.
     pub rows: u64,
     pub(crate) unparsable_timestamps: u64,
+    /// Groups and exclusions (`None` when the tenant configures neither, and in older state files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) groups: Option<super::groups::GroupSummary>,
+}
+
+/// What [`RegistrationAggregator::add`] found of one row, for the group counts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowClass {
+    /// Parallel to [`FEATURES`].
+    pub(crate) features: [bool; FEATURES.len()],
+    /// An index into [`STRENGTHS`].
+    pub(crate) strength: u8,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,7 +189,7 @@ impl RegistrationAggregator {
         }
     }
 
-    pub(crate) fn add(&mut self, row: &UserRegistrationDetails<'_>) {
+    pub(crate) fn add(&mut self, row: &UserRegistrationDetails<'_>) -> RowClass {
         self.rows += 1;
         if let Some(ts) = row.last_updated_date_time.as_deref() {
             match parse_utc_timestamp(ts).map(Ok).unwrap_or_else(|| OffsetDateTime::parse(ts, &Rfc3339)) {
@@ -256,6 +268,7 @@ impl RegistrationAggregator {
             counts.strength[usize::from(strongest)] += 1;
         }
         self.row_methods = distinct;
+        RowClass { features: feature_flags, strength: strongest }
     }
 
     pub fn finish(self) -> RegistrationSummary {
@@ -280,6 +293,7 @@ impl RegistrationAggregator {
                 .map(|t| t.unix_timestamp() as f64 + f64::from(t.nanosecond()) * 1e-9),
             rows: self.rows,
             unparsable_timestamps: self.unparsable_timestamps,
+            groups: None,
         }
     }
 }

@@ -113,7 +113,7 @@ impl Fleet {
 
     /// How many tenant × report polls a round has (the `--once` progress bar's total).
     pub(super) async fn planned_polls(&self) -> usize {
-        self.pollers().await.iter().map(|p| p.polled().count()).sum()
+        self.pollers().await.iter().map(|p| p.recorded_polls()).sum()
     }
 
     /// Polls every tenant and report once, concurrently (for `--once`).

@@ -54,7 +54,8 @@ pub async fn run_once(settings: &Settings) -> Result<(Bytes, bool), GraphError> 
         tally.pages,
         started.elapsed().as_secs_f64()
     );
-    Ok((store.exposition(), all_ok))
+    // A group that could not be read fails `group_members` while the registration poll succeeds.
+    Ok((store.exposition(), all_ok && tally.ok == tally.done))
 }
 
 fn plural(n: u64) -> &'static str {

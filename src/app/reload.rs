@@ -298,6 +298,8 @@ fn same_numbers(old: &TenantSettings, new: &TenantSettings) -> bool {
         && old.registration_source == new.registration_source
         // The strength tiers and the phishingResistantCapable feature depend on it.
         && old.method_strength == new.method_strength
+        && old.groups == new.groups
+        && old.exclude_groups == new.exclude_groups
         && old.reports.iter().all(|(kind, o)| {
             new.reports
                 .get(kind)

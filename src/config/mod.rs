@@ -4,6 +4,7 @@
 mod cloud;
 mod credential;
 mod env;
+mod groups;
 mod loading;
 mod raw;
 mod report_settings;
@@ -24,6 +25,7 @@ pub use credential::{
     AppCredential, CertificateSettings, DelegatedSettings, IMDS_TOKEN_ENDPOINT, ManagedIdentitySettings,
     WorkloadIdentitySettings,
 };
+pub(crate) use groups::GroupSettings;
 pub use loading::{from_toml_str, load};
 pub use secret::{Secret, SecretSource};
 pub use strength::MethodStrength;
@@ -150,6 +152,11 @@ pub struct TenantSettings {
     pub reports: BTreeMap<ReportKind, ReportSettings>,
     /// `[method_strength]`, the same for every tenant (a copy of the top-level table).
     pub(crate) method_strength: std::sync::Arc<MethodStrength>,
+    /// `[[tenant.group]]`: groups counted on their own (details source only).
+    pub(crate) groups: Vec<GroupSettings>,
+    /// `exclude_groups`: object ids of groups whose members leave every count made from
+    /// userRegistrationDetails (details source only).
+    pub(crate) exclude_groups: Vec<String>,
 }
 
 /// Which report feeds `entra_authmethods_users`, `…_registered_by_feature` and `…_registered_by_method`.
@@ -185,6 +192,11 @@ impl TenantSettings {
     /// Whether reports read with application permissions can be polled.
     pub(crate) fn has_app_credential(&self) -> bool {
         self.app_credential.is_some()
+    }
+
+    /// Whether group memberships are read before each registration sweep.
+    pub(crate) fn reads_groups(&self) -> bool {
+        !self.groups.is_empty() || !self.exclude_groups.is_empty()
     }
 
     /// The `.default` scope of the Graph resource this tenant talks to. A custom `graph_endpoint`

@@ -106,8 +106,21 @@ pub(crate) struct RawTenant {
     pub(crate) registration_source: Option<String>,
     pub(crate) refresh_token_file: Option<PathBuf>,
     pub(crate) delegated_client_id: Option<String>,
+    /// Object ids of groups whose members leave every count made from userRegistrationDetails.
+    pub(crate) exclude_groups: Option<Vec<String>>,
     #[serde(default)]
     pub(crate) reports: std::collections::BTreeMap<String, RawReport>,
+    /// `[[tenant.group]]`: groups counted on their own.
+    #[serde(default, rename = "group")]
+    pub(crate) groups: Vec<RawGroup>,
+}
+
+/// `[[tenant.group]]`: a group whose members get their own counts (the `group` label).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGroup {
+    pub(crate) name: Option<String>,
+    pub(crate) id: Option<String>,
 }
 
 /// `[tenant.reports.<name>]`: per-report overrides.

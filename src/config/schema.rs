@@ -66,7 +66,11 @@ pub(super) const TENANT: &[(&str, Kind)] = &[
     ("registration_source", Kind::Text),
     ("refresh_token_file", Kind::Text),
     ("delegated_client_id", Kind::Text),
+    ("exclude_groups", Kind::List),
 ];
+
+/// The keys of a `[[tenant.group]]` table.
+pub(super) const GROUP: &[(&str, Kind)] = &[("name", Kind::Text), ("id", Kind::Text)];
 
 /// The keys of a `[tenant.reports.<report>]` table.
 pub(super) const REPORT: &[(&str, Kind)] = &[
@@ -295,10 +299,39 @@ fn check_tenant(label: &str, entries: &Map<String, Value>) -> Result<(), String>
             }
             continue;
         }
+        if key == "group" {
+            check_groups(label, value)?;
+            continue;
+        }
         let Some(kind) = kind_of(TENANT, key) else {
-            return Err(format!("{label}: unknown key {key} (known: {}, reports)", names(TENANT)));
+            return Err(format!("{label}: unknown key {key} (known: {}, reports, group)", names(TENANT)));
         };
         check_file_value(&format!("{label}: {key}"), kind, &value.kind)?;
+    }
+    Ok(())
+}
+
+/// `[[tenant.group]]` tables: a list of tables with the keys of [`GROUP`].
+fn check_groups(label: &str, value: &Value) -> Result<(), String> {
+    let ValueKind::Array(items) = &value.kind else {
+        return Err(format!(
+            "{label}: group must be written [[tenant.group]] (a list of tables, one per group), not {}",
+            type_name(&value.kind)
+        ));
+    };
+    for (index, item) in items.iter().enumerate() {
+        let ValueKind::Table(entries) = &item.kind else {
+            return Err(format!(
+                "{label}: group[{index}] must be a [[tenant.group]] table, not {}",
+                type_name(&item.kind)
+            ));
+        };
+        for (k, v) in sorted(entries) {
+            let Some(kind) = kind_of(GROUP, k) else {
+                return Err(format!("{label}: unknown key group[{index}].{k} (known: {})", names(GROUP)));
+            };
+            check_file_value(&format!("{label}: group[{index}].{k}"), kind, &v.kind)?;
+        }
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ use super::cloud::{Cloud, parse_endpoint};
 use super::credential::{
     AppCredential, AzureEnv, keyed_credentials, managed_identity_settings, validate_credential_kind,
 };
+use super::groups::validate_groups;
 use super::loading::Invalid;
 use super::raw::RawTenant;
 use super::report_settings::validate_reports;
@@ -174,6 +175,17 @@ pub(super) fn validate_tenant(
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         err(&keys, msg)
     })?;
+    let details_enabled = reports.contains_key(&crate::catalog::ReportKind::RegistrationDetails);
+    let (groups, exclude_groups) = validate_groups(
+        std::mem::take(&mut t.groups),
+        t.exclude_groups.take(),
+        registration_source == RegistrationSource::Summary,
+        details_enabled,
+    )
+    .map_err(|(keys, msg)| {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        err(&keys, msg)
+    })?;
 
     Ok(TenantSettings {
         name,
@@ -190,6 +202,8 @@ pub(super) fn validate_tenant(
         reports,
         // Set by the caller from the top-level table.
         method_strength: Default::default(),
+        groups,
+        exclude_groups,
     })
 }
 
@@ -223,7 +237,7 @@ fn names<T: Copy>(allowed: &[T], name: fn(T) -> &'static str) -> String {
     allowed.iter().map(|&a| format!("{:?}", name(a))).collect::<Vec<_>>().join(", ")
 }
 
-pub(super) fn is_guid(s: &str) -> bool {
+pub(crate) fn is_guid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() == 5
         && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))

@@ -217,7 +217,11 @@ fn the_schema_and_the_raw_structs_have_the_same_keys() {
     assert_eq!(serde_fields("bogus_key = 1"), TOP_LEVEL_NAMES);
     assert_eq!(serde_fields("[graph]\nbogus_key = 1"), keys(GRAPH));
     assert_eq!(serde_fields("[sharding]\nbogus_key = 1"), keys(SHARDING));
-    assert_eq!(serde_fields("[[tenant]]\nbogus_key = 1"), [keys(TENANT), vec!["reports".into()]].concat());
+    assert_eq!(
+        serde_fields("[[tenant]]\nbogus_key = 1"),
+        [keys(TENANT), vec!["reports".into(), "group".into()]].concat()
+    );
+    assert_eq!(serde_fields("[[tenant]]\n[[tenant.group]]\nbogus_key = 1"), keys(schema::GROUP));
     assert_eq!(serde_fields("[[tenant]]\n[tenant.reports.user_events_summary]\nbogus_key = 1"), keys(REPORT));
     assert_eq!(keys(TOP_LEVEL), ["state_file"]);
 

@@ -15,6 +15,16 @@ use crate::health::RequestObserver;
 use crate::reports::CredentialKind;
 use crate::reports::ErrorEnvelope;
 
+/// The `endpoint` names of directory reads, paced by their own pacer (see `GraphClient::directory_pacer`).
+pub(crate) const DIRECTORY_ENDPOINTS: [&str; 3] = ["directoryRoles", "directoryRoleMembers", "transitiveMembers"];
+/// Directory reads allowed per [`DIRECTORY_PERIOD`]. Graph's identity and access limits for one app in
+/// one tenant are thousands of resource units per 10 seconds (Microsoft Graph, "Microsoft Graph
+/// service-specific throttling limits", <https://learn.microsoft.com/graph/throttling-limits>,
+/// "Identity and access service limits"); a few resource units per member page, paced at 50 per 10 s,
+/// stays far below them while reading a 100,000-member group (100 pages of 999) in about 20 seconds.
+const DIRECTORY_REQUESTS: u32 = 50;
+const DIRECTORY_PERIOD: Duration = Duration::from_secs(10);
+
 /// A Graph client for one tenant (one app registration in one tenant, the unit of Graph's quota).
 /// Clones share the tokens and the pacer, so a clone can fetch the next page in its own task while
 /// the current one is decoded.
@@ -28,6 +38,10 @@ pub struct GraphClient {
     app: Option<Arc<TokenCache>>,
     delegated: Option<Arc<TokenCache>>,
     pub(crate) pacer: Arc<Pacer>,
+    /// Directory reads (role and group members) are not reports: Graph throttles them under its
+    /// identity and access limits, not the reports quota, so they are paced apart and never wait
+    /// for, or use up, the reports window.
+    directory_pacer: Arc<Pacer>,
     pub(crate) settings: GraphSettings,
     pub(crate) observer: Arc<dyn RequestObserver>,
 }
@@ -47,9 +61,15 @@ impl GraphClient {
             app: Credential::app(tenant, settings)?.map(|c| Arc::new(TokenCache::new(c))),
             delegated: Credential::delegated(tenant)?.map(|c| Arc::new(TokenCache::new(c))),
             pacer: Arc::new(Pacer::new(settings.rate_limit_requests, settings.rate_limit_period)),
+            directory_pacer: Arc::new(Pacer::new(DIRECTORY_REQUESTS, DIRECTORY_PERIOD)),
             settings: settings.clone(),
             observer,
         })
+    }
+
+    /// The pacer of `endpoint`'s quota: the directory's for [`DIRECTORY_ENDPOINTS`], else the reports'.
+    fn pacer_for(&self, endpoint: &str) -> &Pacer {
+        if DIRECTORY_ENDPOINTS.contains(&endpoint) { &self.directory_pacer } else { &self.pacer }
     }
 
     fn tokens(&self, kind: CredentialKind) -> Option<&TokenCache> {
@@ -148,7 +168,7 @@ impl GraphClient {
             tracing::debug!(endpoint, attempt, delay_ms = delay.as_millis() as u64, error = %error, "retrying");
             if retry_after.is_some() {
                 // Graph keeps counting while it throttles: hold every request of this tenant, not just this one.
-                self.pacer.pause_for(delay).await;
+                self.pacer_for(endpoint).pause_for(delay).await;
             } else {
                 tokio::time::sleep(delay).await;
             }
@@ -169,7 +189,7 @@ impl GraphClient {
         self.token(tokens).await?;
         // Held until the answer arrives (report GETs only; a $batch's inner requests are paced one by one).
         let paced = if post_body.is_none() {
-            Some(self.pacer.acquire_reporting(|waiting| self.observer.waiting_for_quota(waiting)).await)
+            Some(self.pacer_for(endpoint).acquire_reporting(|waiting| self.observer.waiting_for_quota(waiting)).await)
         } else {
             None
         };

@@ -5,6 +5,7 @@
 mod activity;
 mod deadline;
 mod error;
+mod groups;
 mod legacy;
 mod plan;
 mod progress;
@@ -104,9 +105,15 @@ impl TenantPoller {
         self.fail_fast.store(true, Ordering::Relaxed);
     }
 
-    /// Reports that are polled (not the ones this cloud lacks).
+    /// Reports that are polled, each by a task of its own (not the ones this cloud lacks, and not
+    /// `group_members`, which the registration poll reads before its sweep).
     pub(crate) fn polled(&self) -> impl Iterator<Item = &PlannedReport> {
-        self.reports.iter().filter(|r| r.unavailable.is_none())
+        self.reports.iter().filter(|r| r.unavailable.is_none() && r.kind != ReportKind::GroupMembers)
+    }
+
+    /// Polls whose outcome a round records: [`polled`](Self::polled) plus `group_members`.
+    pub(crate) fn recorded_polls(&self) -> usize {
+        self.reports.iter().filter(|r| r.unavailable.is_none()).count()
     }
 
     /// Logs `message` once per `key` for this tenant.
@@ -271,6 +278,10 @@ impl TenantPoller {
             ReportKind::MfaSignInSummary => activity::mfa_sign_ins(self, c).await.map(ReportData::MfaSignIns),
             ReportKind::PasswordResetsAndChanges => {
                 activity::password_resets(self, c).await.map(ReportData::PasswordResets)
+            }
+            // Read within the registration poll (see `polled`), never on its own.
+            ReportKind::GroupMembers => {
+                Err(GraphError::Config("group_members is read with registration_details".into()))
             }
         }
     }

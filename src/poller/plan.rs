@@ -44,6 +44,12 @@ pub(crate) fn plan(tenant: &TenantSettings) -> (Vec<PlannedReport>, Vec<(ReportK
         }
         planned.push(PlannedReport { kind, settings: settings.clone(), credentials, unavailable });
     }
+    // Group memberships are read by the registration poll, with its interval and credentials.
+    if tenant.reads_groups()
+        && let Some(details) = planned.iter().find(|r| r.kind == ReportKind::RegistrationDetails)
+    {
+        planned.push(PlannedReport { kind: ReportKind::GroupMembers, ..details.clone() });
+    }
     (planned, skipped)
 }
 
@@ -82,6 +88,15 @@ pub(crate) fn check_lines(tenant: &TenantSettings) -> Vec<String> {
             let off = if spec.default_enabled { "disabled in the configuration" } else { "off by default" };
             format!("skip {name}: {off} (enable with [tenant.reports.{name}] enabled = true)")
         })
+        .chain(planned.iter().filter(|r| r.kind == ReportKind::GroupMembers && r.unavailable.is_none()).map(|r| {
+            format!(
+                "poll group_members: before each registration_details sweep, {} group(s) and {} exclusion group(s), {}, needs {}",
+                tenant.groups.len(),
+                tenant.exclude_groups.len(),
+                credential_words(&r.credentials),
+                r.kind.spec().permission
+            )
+        }))
         .collect()
 }
 

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use super::TenantPoller;
+use crate::aggregation::groups::GroupJoin;
 use crate::aggregation::{RegistrationAggregator, RegistrationSummary};
 use crate::config::UserRole;
 use crate::graph::{FailureReason, GraphError, PageRead};
@@ -12,6 +13,8 @@ use crate::reports::registration_details::{self, PATH, SELECT, UserRegistrationD
 use crate::reports::{CredentialKind, Page, ReportKind};
 
 pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Result<RegistrationSummary, GraphError> {
+    // Memberships first: an exclusion group that cannot be read ends the poll before the sweep.
+    let memberships = if p.settings.reads_groups() { Some(super::groups::read(p, credential).await?) } else { None };
     let privileged = if p.settings.breakdowns.iter().any(|b| b.user_role == UserRole::PrivilegedAdmin) {
         privileged_members(p, credential).await?
     } else {
@@ -22,16 +25,21 @@ pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Resul
     let url = p.client.url("v1.0", PATH, &[("$top", &top), ("$select", SELECT)]);
     let mut aggregator =
         RegistrationAggregator::with_privileged(&p.settings.breakdowns, privileged).with_strength(p.strength.clone());
+    let mut join = memberships.map(|m| GroupJoin::new(m.excluded, m.groups));
     // Rows borrow their strings from the page body, and the page is counted only once it decoded whole.
     let stats = p
         .client
         .for_each_page_body(endpoint, credential, url, |body| {
             let page = decode_page(body)?;
-            aggregator.add_page(&page.value);
+            match &mut join {
+                Some(join) => join.add_page(&mut aggregator, &page.value),
+                None => aggregator.add_page(&page.value),
+            }
             Ok(PageRead { rows: page.value.len(), next_link: page.next_link })
         })
         .await?;
-    let summary = aggregator.finish();
+    let mut summary = aggregator.finish();
+    summary.groups = join.map(GroupJoin::finish);
     if summary.unparsable_timestamps > 0 {
         tracing::debug!(
             tenant = p.settings.name.as_str(),

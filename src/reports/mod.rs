@@ -12,7 +12,7 @@ pub(crate) mod summary;
 
 use serde::Deserialize;
 
-pub use crate::catalog::{CredentialKind, REPORTS, ReportKind, ReportSpec};
+pub use crate::catalog::{CredentialKind, GROUP_MEMBERS, REPORTS, ReportKind, ReportSpec};
 
 /// One page of an OData collection. `value` is required: a 200 answer without it is not a page.
 #[derive(Debug, Deserialize)]

@@ -137,10 +137,12 @@ pub const SHARED_LABELS: &[(&str, LabelValues)] = &[
             "user_events_summary",
             "mfa_sign_in_summary",
             "password_resets_and_changes",
+            "group_members",
         ]),
     ),
     ("user_type", Closed(&["all", "member", "guest"])),
     ("user_role", Closed(&["all", "admin", "user", "privilegedAdmin"])),
+    ("group", Open("the `name` of one of the tenant's `[[tenant.group]]` tables")),
 ];
 
 const FAILURE_REASONS: LabelValues = Closed(&[
@@ -181,6 +183,8 @@ const USER_EVENTS_SUMMARY: &str =
     "`GET /beta/reports/authenticationMethods/userEventsSummary` (report `user_events_summary`)";
 const MFA_SUMMARY: &str =
     "`GET /beta/reports/authenticationMethods/userMfaSignInSummary` (report `mfa_sign_in_summary`)";
+const DETAILS_AND_GROUPS: &str = "`GET /v1.0/reports/authenticationMethods/userRegistrationDetails` (report `registration_details`) joined with `GET /v1.0/groups/{id}/transitiveMembers` (report `group_members`)";
+const FEATURE_VALUES: LabelValues = Closed(&crate::aggregation::registration::FEATURES);
 const PASSWORD_SUMMARY: &str = "`GET /beta/reports/authenticationMethods/userPasswordResetsAndChangesSummary` (report `password_resets_and_changes`)";
 
 /// The standard process metrics of Prometheus' client libraries (src/snapshot/process.rs), appended
@@ -234,6 +238,11 @@ pub(crate) const BY_METHOD: &str = "entra_authmethods_users_registered_by_method
 pub(crate) const BY_DEFAULT_METHOD: &str = "entra_authmethods_users_by_default_method";
 pub(crate) const BY_METHODS_REGISTERED: &str = "entra_authmethods_users_by_methods_registered";
 pub(crate) const BY_STRONGEST_METHOD: &str = "entra_authmethods_users_by_strongest_method";
+pub(crate) const EXCLUDED_USERS: &str = "entra_authmethods_excluded_users";
+pub(crate) const GROUP_USERS: &str = "entra_authmethods_group_users";
+pub(crate) const GROUP_BY_FEATURE: &str = "entra_authmethods_group_users_registered_by_feature";
+pub(crate) const GROUP_BY_STRONGEST_METHOD: &str = "entra_authmethods_group_users_by_strongest_method";
+pub(crate) const GROUP_AVAILABLE: &str = "entra_authmethods_group_available";
 pub(crate) const REFRESH: &str = "entra_authmethods_report_refresh_timestamp_seconds";
 pub(crate) const CREDENTIAL_REGISTRATIONS: &str = "entra_authmethods_credential_user_registrations";
 pub(crate) const CREDENTIAL_USERS: &str = "entra_authmethods_credential_users";
@@ -329,9 +338,9 @@ pub const FAMILIES: &[Family] = &[
         "HTTP requests sent to Microsoft Graph by endpoint and status code (network or timeout when none); updated when a poll completes.",
         &["tenant", "endpoint", "code"],
     )
-        .from("every request to Microsoft Graph (`/v1.0/…`, `/beta/…`, `/v1.0/$batch`, `/v1.0/directoryRoles`)")
+        .from("every request to Microsoft Graph (`/v1.0/…`, `/beta/…`, `/v1.0/$batch`, `/v1.0/directoryRoles`, `/v1.0/groups/{id}/transitiveMembers`)")
         .values(&[
-            ("endpoint", Open("Graph's operation name: `userRegistrationDetails`, `usersRegisteredByFeature`, `usersRegisteredByMethod`, `$batch`, `getCredentialUserRegistrationCount`, `getCredentialUsageSummary`, `credentialUserRegistrationDetails`, `userCredentialUsageDetails`, `userRegistrationActivity`, `userSignInsByAuthMethodSummary`, `userEventsSummary`, `userMfaSignInSummary`, `userPasswordResetsAndChangesSummary`, `directoryRoles`, `directoryRoleMembers`")),
+            ("endpoint", Open("Graph's operation name: `userRegistrationDetails`, `usersRegisteredByFeature`, `usersRegisteredByMethod`, `$batch`, `getCredentialUserRegistrationCount`, `getCredentialUsageSummary`, `credentialUserRegistrationDetails`, `userCredentialUsageDetails`, `userRegistrationActivity`, `userSignInsByAuthMethodSummary`, `userEventsSummary`, `userMfaSignInSummary`, `userPasswordResetsAndChangesSummary`, `directoryRoles`, `directoryRoleMembers`, `transitiveMembers`")),
             ("code", Open("the HTTP status code (`200`, `429`, …), or `network` or `timeout` when there was no answer")),
         ])
         .present(Presence::AfterRequest),
@@ -386,9 +395,7 @@ pub const FAMILIES: &[Family] = &[
         &["tenant", "user_type", "user_role", "feature"],
     )
         .from(DETAILS_OR_SUMMARY)
-        .values(&[
-            ("feature", Closed(&["mfaCapable", "mfaRegistered", "ssprRegistered", "ssprEnabled", "ssprCapable", "passwordlessCapable", "systemPreferredMethodEnabled", "phishingResistantCapable"])),
-        ])
+        .values(&[("feature", FEATURE_VALUES)])
         .present(Presence::WithData),
     gauge(
         BY_METHOD,
@@ -422,6 +429,48 @@ pub const FAMILIES: &[Family] = &[
         &["tenant", "user_type", "user_role", "strength"],
     )
         .from(DETAILS)
+        .values(&[("strength", Closed(&crate::aggregation::registration::STRENGTHS))])
+        .present(Presence::WithData)
+        .since(V0_2_0),
+    gauge(
+        EXCLUDED_USERS,
+        "Users of userRegistrationDetails left out of every count made from it (users, features, methods, default method, methods registered, strength, groups) because an exclude_groups group holds them. Cached from the last successful background poll of Microsoft Graph.",
+        &["tenant"],
+    )
+        .from(DETAILS_AND_GROUPS)
+        .present(Presence::WithData)
+        .since(V0_2_0),
+    gauge(
+        GROUP_AVAILABLE,
+        "1 if the group's members were read before the registration sweep whose numbers are exported, 0 if they could not be read (its group families are then absent; see entra_authmethods_last_error_info{report=\"group_members\"}).",
+        &["tenant", "group"],
+    )
+        .from(DETAILS_AND_GROUPS)
+        .present(Presence::WithData)
+        .since(V0_2_0),
+    gauge(
+        GROUP_USERS,
+        "Users of userRegistrationDetails who are transitive members of the group, after exclusions. Cached from the last successful background poll of Microsoft Graph.",
+        &["tenant", "group"],
+    )
+        .from(DETAILS_AND_GROUPS)
+        .present(Presence::WithData)
+        .since(V0_2_0),
+    gauge(
+        GROUP_BY_FEATURE,
+        "Users of the group registered for or capable of a feature, counted as entra_authmethods_users_registered_by_feature counts the tenant's. Cached from the last successful background poll of Microsoft Graph.",
+        &["tenant", "group", "feature"],
+    )
+        .from(DETAILS_AND_GROUPS)
+        .values(&[("feature", FEATURE_VALUES)])
+        .present(Presence::WithData)
+        .since(V0_2_0),
+    gauge(
+        GROUP_BY_STRONGEST_METHOD,
+        "Users of the group by the strongest tier among their registered methods; the five values sum to entra_authmethods_group_users. Cached from the last successful background poll of Microsoft Graph.",
+        &["tenant", "group", "strength"],
+    )
+        .from(DETAILS_AND_GROUPS)
         .values(&[("strength", Closed(&crate::aggregation::registration::STRENGTHS))])
         .present(Presence::WithData)
         .since(V0_2_0),

@@ -328,7 +328,8 @@ pub(super) trait Sink {
             ReportData::UserEvents(e) => self.events(USER_EVENTS, USER_EVENT_FAILURES, tenant, e),
             ReportData::MfaSignIns(d) => self.daily(MFA_SIGN_INS, MFA_SIGN_INS_DAY, tenant, d.as_ref()),
             ReportData::PasswordResets(d) => self.daily(PASSWORD_RESETS, PASSWORD_RESETS_DAY, tenant, d.as_ref()),
-            ReportData::Unavailable(_) => {}
+            // The group counts are part of the registration sweep's summary.
+            ReportData::Unavailable(_) | ReportData::GroupMembers { .. } => {}
         }
     }
 
@@ -357,6 +358,23 @@ pub(super) trait Sink {
             // Counted from the details rows whatever the source of the core families.
             for (strength, n) in STRENGTHS.iter().zip(b.strength.iter().flatten()) {
                 self.set(BY_STRONGEST_METHOD, &[tenant, ut, ur, strength], *n as f64);
+            }
+        }
+        let Some(groups) = &summary.groups else { return };
+        self.set(EXCLUDED_USERS, &[tenant], groups.excluded_users as f64);
+        for g in &groups.groups {
+            let group = g.name.as_str();
+            self.set(GROUP_AVAILABLE, &[tenant, group], if g.available { 1.0 } else { 0.0 });
+            // A group whose members were not read has no numbers, rather than zeros.
+            if !g.available {
+                continue;
+            }
+            self.set(GROUP_USERS, &[tenant, group], g.users as f64);
+            for (feature, n) in FEATURES.iter().zip(g.features) {
+                self.set(GROUP_BY_FEATURE, &[tenant, group, feature], n as f64);
+            }
+            for (strength, n) in STRENGTHS.iter().zip(g.strength) {
+                self.set(GROUP_BY_STRONGEST_METHOD, &[tenant, group, strength], n as f64);
             }
         }
     }
@@ -443,6 +461,7 @@ pub(super) mod tests {
             refresh_timestamp: Some(1_700_000_000.5),
             rows: 3,
             unparsable_timestamps: 0,
+            groups: None,
         };
         let state = ReportState {
             data: Some(Arc::new(ReportSnapshot {

@@ -44,6 +44,12 @@ pub enum ReportData {
     PasswordResets(Option<DailyCounts>),
     /// Graph answered that the report does not exist (retired, or not offered in this cloud).
     Unavailable(String),
+    /// The group memberships read before a registration sweep: groups read and the user members
+    /// they hold (the counts themselves are part of the sweep's [`RegistrationSummary`]).
+    GroupMembers {
+        groups: u64,
+        members: u64,
+    },
 }
 
 impl ReportData {
@@ -67,6 +73,7 @@ impl ReportData {
                 }
             }
             ReportData::Unavailable(why) => format!("unavailable: {why}"),
+            ReportData::GroupMembers { groups, members } => format!("{groups} groups, {members} user members"),
         }
     }
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod activity_truth;
+pub mod group_truth;
 pub mod truth;
 
 use std::collections::BTreeMap;

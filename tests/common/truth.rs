@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use graph_simulator::Population;
+use graph_simulator::{Population, SimUser};
 
 /// docs/metrics-guide.md: the phishing-resistant methods.
 const PHISHING_RESISTANT: &[&str] = &[
@@ -91,11 +91,45 @@ fn labels(tenant: &str, t: &str, r: &str, extra: Option<(&str, &str)>) -> Labels
 }
 
 pub fn compute(tenant: &str, population: &Population) -> Truth {
-    compute_with_strength(tenant, population, &[])
+    compute_full(tenant, population, &[], &|_| true)
 }
 
 /// [`compute`] with `[method_strength]` entries (method, tier name) over the default tiers.
 pub fn compute_with_strength(tenant: &str, population: &Population, overrides: &[(&str, &str)]) -> Truth {
+    compute_full(tenant, population, overrides, &|_| true)
+}
+
+/// A user's features (in the `feature` label's order) and strength tier, by the rules of
+/// docs/metrics-guide.md, under the `[method_strength]` entries `overrides`.
+pub fn features_and_strength(u: &SimUser, overrides: &[(&str, &str)]) -> ([(&'static str, bool); 8], &'static str) {
+    let mut methods: Vec<&str> = u.methods_registered.iter().map(String::as_str).collect();
+    methods.sort_unstable();
+    methods.dedup();
+    let features = [
+        ("mfaCapable", u.is_mfa_capable),
+        ("mfaRegistered", u.is_mfa_registered),
+        ("ssprRegistered", u.is_sspr_registered),
+        ("ssprEnabled", u.is_sspr_enabled),
+        ("ssprCapable", u.is_sspr_capable),
+        ("passwordlessCapable", u.is_passwordless_capable),
+        ("systemPreferredMethodEnabled", u.system_preferred_enabled == Some(true)),
+        ("phishingResistantCapable", methods.iter().any(|m| tier(m, overrides) == Some(0))),
+    ];
+    (features, STRENGTHS[methods.iter().filter_map(|m| tier(m, overrides)).min().unwrap_or(4)])
+}
+
+/// [`compute`] over the listed users `keep` accepts (by object id): the others are excluded.
+pub fn compute_where(tenant: &str, population: &Population, keep: &dyn Fn(&str) -> bool) -> Truth {
+    compute_full(tenant, population, &[], keep)
+}
+
+/// [`compute`] under `[method_strength]` entries `overrides`, over the listed users `keep` accepts.
+pub fn compute_full(
+    tenant: &str,
+    population: &Population,
+    overrides: &[(&str, &str)],
+    keep: &dyn Fn(&str) -> bool,
+) -> Truth {
     let mut truth = Truth::default();
     let types = ["all", "member", "guest"];
     let roles = ["all", "admin", "user"];
@@ -122,7 +156,7 @@ pub fn compute_with_strength(tenant: &str, population: &Population, overrides: &
             }
         }
     }
-    for u in population.users.iter().filter(|u| u.enabled) {
+    for u in population.users.iter().filter(|u| u.enabled && keep(&u.id)) {
         truth.listed_users += 1;
         if let Ok(ts) = time::OffsetDateTime::parse(&u.last_updated, &time::format_description::well_known::Rfc3339) {
             let secs = ts.unix_timestamp() as f64 + f64::from(ts.nanosecond()) * 1e-9;
@@ -131,17 +165,7 @@ pub fn compute_with_strength(tenant: &str, population: &Population, overrides: &
         let mut methods: Vec<&str> = u.methods_registered.iter().map(String::as_str).collect();
         methods.sort_unstable();
         methods.dedup();
-        let features = [
-            ("mfaCapable", u.is_mfa_capable),
-            ("mfaRegistered", u.is_mfa_registered),
-            ("ssprRegistered", u.is_sspr_registered),
-            ("ssprEnabled", u.is_sspr_enabled),
-            ("ssprCapable", u.is_sspr_capable),
-            ("passwordlessCapable", u.is_passwordless_capable),
-            ("systemPreferredMethodEnabled", u.system_preferred_enabled == Some(true)),
-            ("phishingResistantCapable", methods.iter().any(|m| tier(m, overrides) == Some(0))),
-        ];
-        let strength = STRENGTHS[methods.iter().filter_map(|m| tier(m, overrides)).min().unwrap_or(4)];
+        let (features, strength) = features_and_strength(u, overrides);
         let default = match u.default_method.as_deref() {
             None | Some("") => "unset",
             Some(m) => m,

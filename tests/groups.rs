@@ -1,0 +1,299 @@
+//! Groups and exclusions end to end: the simulator and the real exporter over HTTP on 127.0.0.1,
+//! every group family, `excluded_users` and every tenant-level details family compared with truth
+//! computed from the simulator's population and its public group data (tests/common/group_truth.rs
+//! walks the nested groups itself).
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::group_truth::{self, transitive_users};
+use common::truth::{self, Truth};
+use common::*;
+use graph_simulator::{DEMO_TENANT_ID, Fault, Population, RunningSimulator, group_object_id, groups_of};
+
+const DATA_FAMILIES: [&str; 6] = [
+    "entra_authmethods_users",
+    "entra_authmethods_users_registered_by_feature",
+    "entra_authmethods_users_registered_by_method",
+    "entra_authmethods_users_by_default_method",
+    "entra_authmethods_users_by_methods_registered",
+    "entra_authmethods_users_by_strongest_method",
+];
+
+/// A group ID no simulator tenant has.
+const UNKNOWN_GROUP: &str = "deadbeef-0000-4000-8000-000000000404";
+
+/// Every tenant-level details family equals `truth` (series the truth lacks must be 0).
+fn assert_tenant_families(exp: &Exposition, truth: &Truth) {
+    let expected = [
+        &truth.users,
+        &truth.by_feature,
+        &truth.by_method,
+        &truth.by_default_method,
+        &truth.by_method_count,
+        &truth.by_strongest_method,
+    ];
+    for (family, want) in DATA_FAMILIES.iter().zip(expected) {
+        let got = exp.family(family);
+        assert!(!want.is_empty());
+        for (labels, value) in want {
+            assert_eq!(got.get(labels), Some(value), "{family}{labels:?}");
+        }
+        for (labels, value) in &got {
+            if !want.contains_key(labels) {
+                assert_eq!(*value, 0.0, "{family}{labels:?} is exported as {value} but no user has it");
+            }
+        }
+    }
+}
+
+/// `family` holds exactly the series of `want`.
+fn assert_exact(exp: &Exposition, family: &str, want: &group_truth::Series) {
+    assert_eq!(&exp.family(family), want, "{family}");
+}
+
+/// The object id of the simulator's group `name` in the demo tenant.
+fn gid(name: &str) -> String {
+    group_object_id(DEMO_TENANT_ID, name)
+}
+
+/// A configuration polling only the registration details (pages of 300 users and 300 members), with
+/// `[[tenant.group]]` tables (label, object id) and `exclude_groups`.
+fn config(sim: &RunningSimulator, groups: &[(&str, &str)], exclude: &[&str]) -> String {
+    let ids: Vec<String> = exclude.iter().map(|id| format!("{id:?}")).collect();
+    let mut toml = config_toml(sim, "page_size = 300", &format!("exclude_groups = [{}]", ids.join(", ")));
+    // After the tenant's [tenant.reports.*] tables: the group tables belong to the same tenant.
+    for (name, id) in groups {
+        toml.push_str(&format!("\n[[tenant.group]]\nname = {name:?}\nid = {id:?}\n"));
+    }
+    toml
+}
+
+fn excluded_set(pop: &Population, names: &[&str]) -> HashSet<String> {
+    names.iter().flat_map(|n| transitive_users(pop, DEMO_TENANT_ID, n)).collect()
+}
+
+#[tokio::test]
+async fn group_families_and_exclusions_match_the_population() {
+    let sim = start_simulator(3000, 11).await;
+    let pop = sim.population(DEMO_TENANT_ID);
+    let groups = [
+        ("passkey-pilot", "Passkey pilot"),
+        ("engineering", "Engineering"),
+        ("all-staff", "All staff"),
+        ("empty", "Empty group"),
+    ];
+    let ids: Vec<(&str, String)> = groups.iter().map(|(label, name)| (*label, gid(name))).collect();
+    let configured: Vec<(&str, &str)> = ids.iter().map(|(l, id)| (*l, id.as_str())).collect();
+    let (break_glass, support) = (gid("Break-glass accounts"), gid("Support"));
+    let exporter = start_exporter(&settings(&config(&sim, &configured, &[&break_glass, &support]))).await;
+    let exp = scrape(exporter.addr).await;
+
+    let excluded = excluded_set(&pop, &["Break-glass accounts", "Support"]);
+    let excluded_listed = pop.users.iter().filter(|u| u.enabled && excluded.contains(&u.id)).count();
+    assert!(excluded_listed > 100, "Support and the break-glass admins: {excluded_listed}");
+    assert_eq!(exp.get("entra_authmethods_excluded_users", &[("tenant", TENANT)]), Some(excluded_listed as f64));
+
+    // Excluded users leave every tenant-level family counted from userRegistrationDetails.
+    assert_tenant_families(&exp, &truth::compute_where(TENANT, &pop, &|id| !excluded.contains(id)));
+
+    let members: Vec<HashSet<String>> = groups.iter().map(|(_, n)| transitive_users(&pop, DEMO_TENANT_ID, n)).collect();
+    let labelled: Vec<(&str, &HashSet<String>)> = groups.iter().map(|(l, _)| *l).zip(&members).collect();
+    let (users, by_feature, by_strength) = group_truth::group_families(TENANT, &pop, &labelled, &excluded);
+    assert_exact(&exp, "entra_authmethods_group_users", &users);
+    assert_exact(&exp, "entra_authmethods_group_users_registered_by_feature", &by_feature);
+    assert_exact(&exp, "entra_authmethods_group_users_by_strongest_method", &by_strength);
+
+    // What the comparison covers: nesting, devices and exclusions inside a group all matter here.
+    let sim_groups = groups_of(&pop, DEMO_TENANT_ID);
+    let all_staff = &sim_groups[5];
+    assert!(!all_staff.devices.is_empty() && !all_staff.groups.is_empty(), "All staff holds devices and groups");
+    let direct_engineering = sim_groups[2].users.len();
+    let engineering =
+        exp.get("entra_authmethods_group_users", &[("tenant", TENANT), ("group", "engineering")]).unwrap();
+    assert!(members[1].len() > direct_engineering, "Platform engineering is nested in Engineering");
+    let nested_listed = members[1]
+        .iter()
+        .filter(|id| !sim_groups[2].users.contains(id))
+        .filter(|id| pop.users.iter().any(|u| &u.id == *id && u.enabled && !excluded.contains(*id)))
+        .count();
+    assert!(nested_listed > 0 && engineering > nested_listed as f64, "nested members are counted");
+    let staff_members = members[2].iter().filter(|id| excluded.contains(*id)).count();
+    assert!(staff_members > 0, "All staff holds Support, whose users are excluded from it too");
+    assert_eq!(exp.get("entra_authmethods_group_users", &[("tenant", TENANT), ("group", "empty")]), Some(0.0));
+
+    // Every group's tiers partition its users; the top tier is the phishing-resistant feature.
+    for (label, _) in groups {
+        let g = [("tenant", TENANT), ("group", label)];
+        assert_eq!(exp.get("entra_authmethods_group_available", &g), Some(1.0), "{label}");
+        let tier = |s: &str| {
+            exp.get("entra_authmethods_group_users_by_strongest_method", &[g[0], g[1], ("strength", s)]).unwrap()
+        };
+        let sum: f64 = truth::STRENGTHS.iter().map(|s| tier(s)).sum();
+        assert_eq!(Some(sum), exp.get("entra_authmethods_group_users", &g), "{label}");
+        let feature = [g[0], g[1], ("feature", "phishingResistantCapable")];
+        assert_eq!(
+            Some(tier("phishingResistant")),
+            exp.get("entra_authmethods_group_users_registered_by_feature", &feature)
+        );
+    }
+
+    let report = [("tenant", TENANT), ("report", "group_members")];
+    assert_eq!(exp.get("entra_authmethods_poll_success", &report), Some(1.0));
+    assert_eq!(exp.get("entra_authmethods_polls_total", &report), Some(1.0));
+    assert!(exp.family("entra_authmethods_last_error_info").is_empty());
+    let member_pages = exp
+        .get(
+            "entra_authmethods_graph_requests_total",
+            &[("tenant", TENANT), ("endpoint", "transitiveMembers"), ("code", "200")],
+        )
+        .unwrap();
+    assert!(member_pages > 6.0, "one request per group at least, and pages of 300: {member_pages}");
+    promtool_check_metrics(&exp.text);
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_group_fails_visibly_and_the_rest_is_exported() {
+    let sim = start_simulator(1500, 12).await;
+    let pop = sim.population(DEMO_TENANT_ID);
+    let pilot = gid("Passkey pilot");
+    let toml = config(&sim, &[("ghost", UNKNOWN_GROUP), ("pilot", &pilot)], &[]);
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+
+    let report = [("tenant", TENANT), ("report", "group_members")];
+    assert_eq!(exp.get("entra_authmethods_poll_success", &report), Some(0.0));
+    let error = [report[0], report[1], ("reason", "not_found"), ("graph_code", "Request_ResourceNotFound")];
+    assert_eq!(exp.get("entra_authmethods_last_error_info", &error), Some(1.0));
+    assert_eq!(
+        exp.get("entra_authmethods_poll_failures_total", &[report[0], report[1], ("reason", "not_found")]),
+        Some(1.0)
+    );
+    let ghost = [("tenant", TENANT), ("group", "ghost")];
+    assert_eq!(exp.get("entra_authmethods_group_available", &ghost), Some(0.0));
+    assert_eq!(exp.get("entra_authmethods_group_users", &ghost), None, "no numbers for a group not read");
+
+    // The tenant's other numbers are exported, the readable group's among them.
+    let details = [("tenant", TENANT), ("report", "registration_details")];
+    assert_eq!(exp.get("entra_authmethods_poll_success", &details), Some(1.0));
+    assert_tenant_families(&exp, &truth::compute(TENANT, &pop));
+    let members = transitive_users(&pop, DEMO_TENANT_ID, "Passkey pilot");
+    let (users, by_feature, by_strength) =
+        group_truth::group_families(TENANT, &pop, &[("pilot", &members)], &HashSet::new());
+    assert_exact(&exp, "entra_authmethods_group_users", &users);
+    assert_exact(&exp, "entra_authmethods_group_users_registered_by_feature", &by_feature);
+    assert_exact(&exp, "entra_authmethods_group_users_by_strongest_method", &by_strength);
+    assert_eq!(exp.get("entra_authmethods_excluded_users", &[("tenant", TENANT)]), Some(0.0));
+
+    // The status page says which group and why.
+    let (status, _, page) = get(exporter.addr, "/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("group_members") && page.contains("ghost"), "{page}");
+    assert!(page.contains(UNKNOWN_GROUP) && page.contains("Request_ResourceNotFound"), "{page}");
+    exporter.shutdown().await;
+
+    // --once prints what it could read and exits non-zero.
+    let out = run_binary(&toml, &["--once"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let once = Exposition::parse(&String::from_utf8(out.stdout).unwrap());
+    assert_exact(&once, "entra_authmethods_group_users", &users);
+    assert_eq!(once.get("entra_authmethods_poll_success", &report), Some(0.0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 failed"), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_unreadable_exclusion_group_keeps_the_last_good_numbers() {
+    let sim = start_simulator(1500, 13).await;
+    let first = sim.population(DEMO_TENANT_ID);
+    let pilot = gid("Passkey pilot");
+    let toml = config(&sim, &[("pilot", &pilot)], &[&gid("Sales")]);
+    let exporter = start_exporter(&settings(&toml)).await;
+    let excluded = excluded_set(&first, &["Sales"]);
+    let good = truth::compute_where(TENANT, &first, &|id| !excluded.contains(id));
+    assert_tenant_families(&scrape(exporter.addr).await, &good);
+
+    // The directory changes, and the next read of the exclusion group (the poll's first request) is refused.
+    sim.set_population(DEMO_TENANT_ID, Population::generate(1700, 14));
+    sim.push_fault(Fault::Status {
+        count: 1,
+        status: 403,
+        code: "Authorization_RequestDenied".into(),
+        message: "Insufficient privileges to complete the operation.".into(),
+    });
+    assert!(!exporter.poll_now().await, "the registration poll fails");
+    let exp = scrape(exporter.addr).await;
+    assert_tenant_families(&exp, &good);
+    let pilot_members = transitive_users(&first, DEMO_TENANT_ID, "Passkey pilot");
+    let (users, ..) = group_truth::group_families(TENANT, &first, &[("pilot", &pilot_members)], &excluded);
+    assert_exact(&exp, "entra_authmethods_group_users", &users);
+    for report in ["group_members", "registration_details"] {
+        let labels = [("tenant", TENANT), ("report", report)];
+        assert_eq!(exp.get("entra_authmethods_poll_success", &labels), Some(0.0), "{report}");
+        let error = [labels[0], labels[1], ("reason", "forbidden"), ("graph_code", "Authorization_RequestDenied")];
+        assert_eq!(exp.get("entra_authmethods_last_error_info", &error), Some(1.0), "{report}");
+    }
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_group_member_read_all_no_excluded_user_is_ever_counted() {
+    let sim = start_simulator(1200, 15).await;
+    let roles = ["AuditLog.Read.All", "Reports.Read.All", "RoleManagement.Read.Directory"];
+    sim.set_app_roles(DEMO_TENANT_ID, roles.iter().map(|r| r.to_string()).collect());
+    let toml = config(&sim, &[("pilot", &gid("Passkey pilot"))], &[&gid("Break-glass accounts")]);
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    for family in DATA_FAMILIES.iter().chain(&["entra_authmethods_excluded_users", "entra_authmethods_group_users"]) {
+        assert!(exp.family(family).is_empty(), "{family} is absent before any good sweep");
+    }
+    for report in ["group_members", "registration_details"] {
+        let labels = [("tenant", TENANT), ("report", report)];
+        assert_eq!(exp.get("entra_authmethods_poll_success", &labels), Some(0.0), "{report}");
+        let error = [labels[0], labels[1], ("reason", "forbidden"), ("graph_code", "Authorization_RequestDenied")];
+        assert_eq!(exp.get("entra_authmethods_last_error_info", &error), Some(1.0), "{report}");
+    }
+    let (_, _, page) = get(exporter.addr, "/").await;
+    assert!(page.contains("GroupMember.Read.All"), "the status page names the permission: {page}");
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_restart_restores_the_group_counts_and_exclusions() {
+    let sim = start_simulator(900, 16).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let toml = format!(
+        "state_file = {:?}\n{}",
+        path.to_str().unwrap(),
+        config(&sim, &[("pilot", &gid("Passkey pilot")), ("staff", &gid("All staff"))], &[&gid("Sales")])
+    );
+    let (text, ok) = entra_authmethods_exporter::app::run_once(&settings(&toml)).await.unwrap();
+    assert!(ok, "the first run succeeds");
+    let before = Exposition::parse(std::str::from_utf8(&text).unwrap());
+
+    // After the restart Graph cannot be reached: the numbers come from the state file alone.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = toml.replace(&format!("\"{}\"", sim.base_url()), &format!("\"http://127.0.0.1:{port}\""));
+    let exporter =
+        entra_authmethods_exporter::app::start(&settings(&down), loopback(), "/metrics", None).await.unwrap();
+    let at_once = scrape(exporter.addr).await;
+    for family in [
+        "entra_authmethods_excluded_users",
+        "entra_authmethods_group_available",
+        "entra_authmethods_group_users",
+        "entra_authmethods_group_users_registered_by_feature",
+        "entra_authmethods_group_users_by_strongest_method",
+        "entra_authmethods_users",
+    ] {
+        assert!(!before.family(family).is_empty(), "{family}");
+        assert_eq!(at_once.family(family), before.family(family), "{family}");
+    }
+    let pop = sim.population(DEMO_TENANT_ID);
+    let excluded = excluded_set(&pop, &["Sales"]);
+    let listed = pop.users.iter().filter(|u| u.enabled && excluded.contains(&u.id)).count();
+    assert_eq!(at_once.get("entra_authmethods_excluded_users", &[("tenant", TENANT)]), Some(listed as f64));
+    exporter.shutdown().await;
+}
