@@ -3,6 +3,7 @@
 
 pub(crate) mod activity;
 pub(crate) mod events;
+pub(crate) mod fold;
 mod labels;
 pub(crate) mod legacy;
 pub(crate) mod registration;

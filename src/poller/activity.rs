@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use super::TenantPoller;
 use crate::aggregation::activity::{ActivityRow, DailyCounts, SignInRow, newest};
 use crate::aggregation::events::{EventAggregator, EventSummary};
+use crate::aggregation::fold::BoundedLabel;
 use crate::config::ReportSettings;
 use crate::graph::GraphError;
 use crate::reports::activity::{
@@ -18,7 +19,40 @@ use crate::reports::legacy::{UsageEvent, UsageSummary};
 use crate::reports::{CredentialKind, ReportKind};
 
 pub(crate) async fn registration_activity(p: &TenantPoller, c: CredentialKind) -> Result<Vec<ActivityRow>, GraphError> {
-    period_rows(p, c, ReportKind::RegistrationActivity.endpoint(), &PERIODS, registration_activity_path).await
+    let kind = ReportKind::RegistrationActivity;
+    let rows = period_rows(p, c, kind.endpoint(), &PERIODS, registration_activity_path).await?;
+    Ok(fold_activity_rows(p, kind, rows))
+}
+
+/// Graph counted these activities: the folded methods' counts are summed into `other`, per period,
+/// feature and outcome.
+pub(crate) fn fold_activity_rows(p: &TenantPoller, kind: ReportKind, rows: Vec<ActivityRow>) -> Vec<ActivityRow> {
+    let mut folder = p.folder(BoundedLabel::Method);
+    let rows = folder.fold_sum(
+        rows,
+        |r| &mut r.method,
+        |a, b| a.period == b.period && a.feature == b.feature && a.method == b.method,
+        |a, b| {
+            a.success += b.success;
+            a.failure += b.failure;
+        },
+    );
+    p.folded(kind, [folder]);
+    rows
+}
+
+/// Events the exporter counted one by one: each has one method, so `other` is the sum of the folded
+/// methods' events.
+pub(crate) fn fold_events(p: &TenantPoller, kind: ReportKind, mut summary: EventSummary) -> EventSummary {
+    let mut folder = p.folder(BoundedLabel::Method);
+    let mut events = std::collections::BTreeMap::new();
+    for ((feature, method, outcome), n) in std::mem::take(&mut summary.events) {
+        let method = folder.label(&method).to_string();
+        *events.entry((feature, method, outcome)).or_insert(0) += n;
+    }
+    summary.events = events;
+    p.folded(kind, [folder]);
+    summary
 }
 
 /// Reads a period function (userRegistrationActivity, getCredentialUsageSummary) for every period.
@@ -62,6 +96,15 @@ pub(crate) async fn sign_ins_by_method(p: &TenantPoller, c: CredentialKind) -> R
             })
             .await?;
     }
+    // Graph counted these sign-ins: the folded methods' counts are summed into `other`.
+    let mut folder = p.folder(BoundedLabel::Method);
+    let rows = folder.fold_sum(
+        rows,
+        |r| &mut r.method,
+        |a, b| a.period == b.period && a.method == b.method,
+        |a, b| a.success += b.success,
+    );
+    p.folded(ReportKind::SignInsByMethod, [folder]);
     Ok(rows)
 }
 
@@ -78,7 +121,7 @@ pub(crate) async fn user_events(
     let url = p.client.url("beta", USER_EVENTS_PATH, &[("$top", &top)]);
     let mut agg = EventAggregator::new(Some(since), s.max_failure_reasons);
     p.client.for_each_page::<UsageEvent, _>(endpoint, c, url, |rows| rows.iter().for_each(|e| agg.add(e))).await?;
-    Ok(agg.finish())
+    Ok(fold_events(p, ReportKind::UserEventsSummary, agg.finish()))
 }
 
 /// The newest day of userMfaSignInSummary.

@@ -4,6 +4,7 @@
 use super::TenantPoller;
 use crate::aggregation::activity::ActivityRow;
 use crate::aggregation::events::{EventAggregator, EventSummary};
+use crate::aggregation::fold::BoundedLabel;
 use crate::aggregation::legacy::CredentialDetailsSummary;
 use crate::config::ReportSettings;
 use crate::graph::GraphError;
@@ -35,7 +36,8 @@ pub(crate) async fn registration_count(p: &TenantPoller, c: CredentialKind) -> R
 
 pub(crate) async fn usage_summary(p: &TenantPoller, c: CredentialKind) -> Result<Vec<ActivityRow>, GraphError> {
     let endpoint = ReportKind::CredentialUsageSummary.endpoint();
-    super::activity::period_rows(p, c, endpoint, &USAGE_PERIODS, usage_summary_path).await
+    let rows = super::activity::period_rows(p, c, endpoint, &USAGE_PERIODS, usage_summary_path).await?;
+    Ok(super::activity::fold_activity_rows(p, ReportKind::CredentialUsageSummary, rows))
 }
 
 pub(crate) async fn registration_details(
@@ -46,11 +48,13 @@ pub(crate) async fn registration_details(
     let top = p.graph.page_size.to_string();
     let url = p.client.url("beta", USER_REGISTRATION_DETAILS_PATH, &[("$top", &top)]);
     let mut summary = CredentialDetailsSummary::default();
+    let mut folder = p.folder(BoundedLabel::Method);
     p.client
         .for_each_page::<CredentialUserRegistrationDetails, _>(endpoint, c, url, |rows| {
-            rows.iter().for_each(|r| summary.add(r))
+            rows.iter().for_each(|r| summary.add(r, &mut folder))
         })
         .await?;
+    p.folded(ReportKind::CredentialUserRegistrationDetails, [folder]);
     Ok(summary)
 }
 
@@ -66,5 +70,5 @@ pub(crate) async fn usage_details(
     let url = p.client.url("beta", USAGE_DETAILS_PATH, &[("$top", &top)]);
     let mut agg = EventAggregator::new(None, s.max_failure_reasons);
     p.client.for_each_page::<UsageEvent, _>(endpoint, c, url, |rows| rows.iter().for_each(|e| agg.add(e))).await?;
-    Ok(agg.finish())
+    Ok(super::activity::fold_events(p, ReportKind::UserCredentialUsageDetails, agg.finish()))
 }

@@ -25,6 +25,8 @@ use tracing::Instrument;
 pub(crate) use error::PollError;
 pub(crate) use plan::{PlannedReport, check_lines, plan};
 
+use crate::aggregation::fold::{self, BoundedLabel, Folder};
+use crate::aggregation::registration::{KNOWN_DEFAULT_METHODS, KNOWN_METHODS};
 use crate::aggregation::strength::StrengthTable;
 use crate::config::{AppCredential, GraphSettings, TenantSettings};
 use crate::graph::{FailureReason, GraphClient, GraphError};
@@ -106,6 +108,39 @@ impl TenantPoller {
     /// Reports that are polled (not the ones this cloud lacks).
     pub(crate) fn polled(&self) -> impl Iterator<Item = &PlannedReport> {
         self.reports.iter().filter(|r| r.unavailable.is_none())
+    }
+
+    /// A folder for one poll's values of `label`: the documented values (and for methods every
+    /// method `[method_strength]` names) are kept; `graph.max_method_values` bounds the others.
+    pub(crate) fn folder(&self, label: BoundedLabel) -> Folder {
+        let kept = match label {
+            BoundedLabel::Method => fold::kept(KNOWN_METHODS.iter().copied().chain(self.strength.named())),
+            BoundedLabel::DefaultMethod => fold::kept(KNOWN_DEFAULT_METHODS.iter().copied()),
+        };
+        self.entry.telemetry().labels.folder(label, kept, self.graph.max_method_values as usize)
+    }
+
+    /// Records what a successful poll of `report` folded, with one warning per tenant the first
+    /// time anything is.
+    pub(crate) fn folded(&self, report: ReportKind, folders: impl IntoIterator<Item = Folder>) {
+        let mut any = false;
+        for folder in folders {
+            any |= folder.folded_any();
+            folder.finish(report.as_str());
+        }
+        if any {
+            self.warn_folding();
+        }
+    }
+
+    pub(crate) fn warn_folding(&self) {
+        self.warn_once(
+            "label-values-folded",
+            &format!(
+                "Graph sent more than graph.max_method_values = {} method names beyond the documented ones; the others are exported as method=\"other\" (entra_authmethods_label_values_folded counts them). Raise max_method_values to keep more, or name the methods in [method_strength]",
+                self.graph.max_method_values
+            ),
+        );
     }
 
     /// Logs `message` once per `key` for this tenant.
