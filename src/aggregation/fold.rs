@@ -20,16 +20,26 @@ pub(crate) enum BoundedLabel {
     /// `method` of `entra_authmethods_users_by_default_method` (Graph's
     /// `userPreferredMethodForSecondaryAuthentication`), bounded apart from the methods.
     DefaultMethod,
+    /// `feature` of the activity and event families (Graph's `feature`: `registration`, `reset`).
+    Feature,
+    /// `status` of `entra_authmethods_credential_registrations` (Graph's `registrationStatus`).
+    Status,
 }
 
+/// Labels bounded per tenant.
+const LABELS: usize = 4;
+
 impl BoundedLabel {
-    pub(crate) const ALL: [BoundedLabel; 2] = [BoundedLabel::Method, BoundedLabel::DefaultMethod];
+    pub(crate) const ALL: [BoundedLabel; LABELS] =
+        [BoundedLabel::Method, BoundedLabel::DefaultMethod, BoundedLabel::Feature, BoundedLabel::Status];
 
     /// The `label` value of `entra_authmethods_label_values_folded`.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             BoundedLabel::Method => "method",
             BoundedLabel::DefaultMethod => "default_method",
+            BoundedLabel::Feature => "feature",
+            BoundedLabel::Status => "status",
         }
     }
 
@@ -48,11 +58,11 @@ pub(crate) struct LabelBounds {
 #[derive(Debug, Default)]
 struct State {
     /// Per label, the values admitted beyond the documented ones, in the order first seen.
-    admitted: [Vec<String>; 2],
+    admitted: [Vec<String>; LABELS],
     /// Per label and report, hashes of the distinct values that report's last successful poll
     /// folded: a report's set is replaced by its next one, so this holds no more than the reports'
     /// latest answers named.
-    folded: [BTreeMap<&'static str, HashSet<u64>>; 2],
+    folded: [BTreeMap<&'static str, HashSet<u64>>; LABELS],
 }
 
 impl LabelBounds {
@@ -65,7 +75,7 @@ impl LabelBounds {
     }
 
     /// Distinct values folded per label, over the latest successful poll of every report.
-    pub(crate) fn folded_counts(&self) -> [(BoundedLabel, usize); 2] {
+    pub(crate) fn folded_counts(&self) -> [(BoundedLabel, usize); LABELS] {
         let state = self.lock();
         BoundedLabel::ALL.map(|label| {
             let sets = &state.folded[label.index()];
@@ -210,7 +220,7 @@ mod tests {
         let mut g = bounds.folder(BoundedLabel::Method, kept(["email"]), 2);
         assert_eq!([g.label("c"), g.label("d")], [OTHER, OTHER]);
         g.finish("sign_ins_by_method");
-        assert_eq!(bounds.folded_counts(), [(BoundedLabel::Method, 2), (BoundedLabel::DefaultMethod, 0)]);
+        assert_eq!(bounds.folded_counts()[..2], [(BoundedLabel::Method, 2), (BoundedLabel::DefaultMethod, 0)]);
         // A lower cap drops the values admitted last.
         let mut f = bounds.folder(BoundedLabel::Method, kept([]), 1);
         assert_eq!([f.label("b"), f.label("a")], [OTHER, "a"]);
@@ -260,6 +270,6 @@ mod tests {
         assert_eq!(b.strength, Some([0, 0, 0, 2, 2]));
         assert_eq!(b.default_methods["sms"], 1);
         assert_eq!(b.default_methods[OTHER], 3);
-        assert_eq!(bounds.folded_counts(), [(BoundedLabel::Method, 3), (BoundedLabel::DefaultMethod, 2)]);
+        assert_eq!(bounds.folded_counts()[..2], [(BoundedLabel::Method, 3), (BoundedLabel::DefaultMethod, 2)]);
     }
 }

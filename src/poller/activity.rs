@@ -24,35 +24,33 @@ pub(crate) async fn registration_activity(p: &TenantPoller, c: CredentialKind) -
     Ok(fold_activity_rows(p, kind, rows))
 }
 
-/// Graph counted these activities: the folded methods' counts are summed into `other`, per period,
-/// feature and outcome.
+/// Graph counted these activities: the folded methods' and features' counts are summed into
+/// `other`, per period and the other label.
 pub(crate) fn fold_activity_rows(p: &TenantPoller, kind: ReportKind, rows: Vec<ActivityRow>) -> Vec<ActivityRow> {
-    let mut folder = p.folder(BoundedLabel::Method);
-    let rows = folder.fold_sum(
-        rows,
-        |r| &mut r.method,
-        |a, b| a.period == b.period && a.feature == b.feature && a.method == b.method,
-        |a, b| {
-            a.success += b.success;
-            a.failure += b.failure;
-        },
-    );
-    p.folded(kind, [folder]);
+    let same =
+        |a: &ActivityRow, b: &ActivityRow| a.period == b.period && a.feature == b.feature && a.method == b.method;
+    let add = |a: &mut ActivityRow, b: &ActivityRow| {
+        a.success += b.success;
+        a.failure += b.failure;
+    };
+    let mut methods = p.folder(BoundedLabel::Method);
+    let mut features = p.folder(BoundedLabel::Feature);
+    let rows = methods.fold_sum(rows, |r| &mut r.method, same, add);
+    let rows = features.fold_sum(rows, |r| &mut r.feature, same, add);
+    p.folded(kind, [methods, features]);
     rows
 }
 
-/// Events the exporter counted one by one: each has one method, so `other` is the sum of the folded
-/// methods' events.
-pub(crate) fn fold_events(p: &TenantPoller, kind: ReportKind, mut summary: EventSummary) -> EventSummary {
-    let mut folder = p.folder(BoundedLabel::Method);
-    let mut events = std::collections::BTreeMap::new();
-    for ((feature, method, outcome), n) in std::mem::take(&mut summary.events) {
-        let method = folder.label(&method).to_string();
-        *events.entry((feature, method, outcome)).or_insert(0) += n;
-    }
-    summary.events = events;
-    p.folded(kind, [folder]);
-    summary
+/// Events, counted one by one with their method and feature values bounded as they arrive.
+pub(crate) fn event_aggregator(p: &TenantPoller, since: Option<OffsetDateTime>, max_reasons: usize) -> EventAggregator {
+    EventAggregator::new(since, max_reasons)
+        .with_folders(p.folder(BoundedLabel::Method), p.folder(BoundedLabel::Feature))
+}
+
+/// The counts of a successful event sweep, recording what it folded.
+pub(crate) fn finish_events(p: &TenantPoller, kind: ReportKind, mut agg: EventAggregator) -> EventSummary {
+    p.folded(kind, agg.take_folders());
+    agg.finish()
 }
 
 /// Reads a period function (userRegistrationActivity, getCredentialUsageSummary) for every period.
@@ -119,9 +117,9 @@ pub(crate) async fn user_events(
     let since = OffsetDateTime::from(SystemTime::now() - s.lookback);
     let top = p.graph.page_size.to_string();
     let url = p.client.url("beta", USER_EVENTS_PATH, &[("$top", &top)]);
-    let mut agg = EventAggregator::new(Some(since), s.max_failure_reasons);
+    let mut agg = event_aggregator(p, Some(since), s.max_failure_reasons);
     p.client.for_each_page::<UsageEvent, _>(endpoint, c, url, |rows| rows.iter().for_each(|e| agg.add(e))).await?;
-    Ok(fold_events(p, ReportKind::UserEventsSummary, agg.finish()))
+    Ok(finish_events(p, ReportKind::UserEventsSummary, agg))
 }
 
 /// The newest day of userMfaSignInSummary.

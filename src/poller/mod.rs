@@ -26,6 +26,7 @@ pub(crate) use error::PollError;
 pub(crate) use plan::{PlannedReport, check_lines, plan};
 
 use crate::aggregation::fold::{self, BoundedLabel, Folder};
+use crate::aggregation::legacy::STATUSES;
 use crate::aggregation::registration::{KNOWN_DEFAULT_METHODS, KNOWN_METHODS};
 use crate::aggregation::strength::StrengthTable;
 use crate::config::{AppCredential, GraphSettings, TenantSettings};
@@ -33,6 +34,11 @@ use crate::graph::{FailureReason, GraphClient, GraphError};
 use crate::reports::{CredentialKind, ReportKind};
 use crate::snapshot::{ReportData, Store, TenantHandle};
 use trouble::CredentialTrouble;
+
+/// Graph's documented `feature` values of the activity and event reports: `featureType` (Microsoft
+/// Graph, "userCredentialUsageDetails resource type"
+/// (<https://learn.microsoft.com/graph/api/resources/usercredentialusagedetails?view=graph-rest-beta>)).
+const ACTIVITY_FEATURES: [&str; 2] = ["registration", "reset"];
 
 /// A retired or missing report is asked again only this often.
 pub(crate) const UNAVAILABLE_RECHECK: Duration = Duration::from_secs(24 * 3600);
@@ -111,11 +117,14 @@ impl TenantPoller {
     }
 
     /// A folder for one poll's values of `label`: the documented values (and for methods every
-    /// method `[method_strength]` names) are kept; `graph.max_method_values` bounds the others.
+    /// method `[method_strength]` names) are kept; `graph.max_method_values` bounds the others of
+    /// each label.
     pub(crate) fn folder(&self, label: BoundedLabel) -> Folder {
         let kept = match label {
             BoundedLabel::Method => fold::kept(KNOWN_METHODS.iter().copied().chain(self.strength.named())),
             BoundedLabel::DefaultMethod => fold::kept(KNOWN_DEFAULT_METHODS.iter().copied()),
+            BoundedLabel::Feature => fold::kept(ACTIVITY_FEATURES),
+            BoundedLabel::Status => fold::kept(STATUSES),
         };
         self.entry.telemetry().labels.folder(label, kept, self.graph.max_method_values as usize)
     }
@@ -137,7 +146,7 @@ impl TenantPoller {
         self.warn_once(
             "label-values-folded",
             &format!(
-                "Graph sent more than graph.max_method_values = {} method names beyond the documented ones; the others are exported as method=\"other\" (entra_authmethods_label_values_folded counts them). Raise max_method_values to keep more, or name the methods in [method_strength]",
+                "Graph sent more values of a label (method names, default methods, features or statuses) beyond the documented ones than graph.max_method_values = {} allows; the others are exported as \"other\" (entra_authmethods_label_values_folded counts them by label). Raise max_method_values to keep more, or name the methods in [method_strength]",
                 self.graph.max_method_values
             ),
         );

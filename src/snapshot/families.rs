@@ -156,7 +156,9 @@ const FAILURE_REASONS: LabelValues = Closed(&[
     "internal",
 ]);
 const OUTCOMES: LabelValues = Closed(&["success", "failure"]);
-const ACTIVITY_FEATURE: LabelValues = Open("Graph's `feature` as it spells it: `registration`, `reset`");
+const ACTIVITY_FEATURE: LabelValues = Open(
+    "Graph's `feature` as it spells it: `registration`, `reset`; beyond these at most `graph.max_method_values` values per tenant (first seen first), `other` summing the rest's counts",
+);
 const EVENT_REASON: LabelValues = Open(
     "Graph's `failureReason` as it spells it, the `max_failure_reasons` most frequent per feature; `other` for the rest, `unspecified` when Graph gave none",
 );
@@ -354,11 +356,11 @@ pub const FAMILIES: &[Family] = &[
         .present(Presence::CertificateCredential),
     gauge(
         LABEL_VALUES_FOLDED,
-        "Distinct values of a label from Graph that the tenant's latest polls folded into other, because more than graph.max_method_values values beyond the documented ones were seen (method: every family with a method label; default_method: entra_authmethods_users_by_default_method).",
+        "Distinct values of a label from Graph that the tenant's latest polls folded into other, because more than graph.max_method_values values beyond the documented ones were seen (method: every family with a method label but the default-method one; default_method: entra_authmethods_users_by_default_method; feature: the activity and event families; status: entra_authmethods_credential_registrations).",
         &["tenant", "label"],
     )
         .from("the method names Graph returned in every report's latest successful poll")
-        .values(&[("label", Closed(&["method", "default_method"]))])
+        .values(&[("label", Closed(&["method", "default_method", "feature", "status"]))])
         .since(V0_2_0),
     gauge(
         LAST_ERROR_INFO,
@@ -443,7 +445,7 @@ pub const FAMILIES: &[Family] = &[
     )
         .from(CREDENTIAL_COUNT)
         .values(&[
-            ("status", Open("Graph's `registrationStatus` as it spells it: `registered`, `enabled`, `capable`, `mfaRegistered`")),
+            ("status", Open("Graph's `registrationStatus` as it spells it: `registered`, `enabled`, `capable`, `mfaRegistered`; beyond these at most `graph.max_method_values` values per tenant (first seen first), `other` summing the rest's counts")),
         ])
         .present(Presence::WithData),
     gauge(

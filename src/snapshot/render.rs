@@ -473,7 +473,7 @@ pub(super) mod tests {
             certificate_validity: None,
             progress: BTreeMap::new(),
             skipped: Vec::new(),
-            folded: [(BoundedLabel::Method, 0), (BoundedLabel::DefaultMethod, 0)],
+            folded: BoundedLabel::ALL.map(|l| (l, 0)),
         }
     }
 

@@ -141,7 +141,7 @@ pub struct TenantStatus {
     /// Reports configured but not polled (no credential for them), with the reason.
     pub(crate) skipped: Vec<(ReportKind, String)>,
     /// Distinct values folded into `other`, per bounded label.
-    pub(crate) folded: [(BoundedLabel, usize); 2],
+    pub(crate) folded: [(BoundedLabel, usize); 4],
 }
 
 /// One tenant's reports and counters. Its pollers hold it, so that a reload that leaves a tenant alone
