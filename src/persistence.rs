@@ -632,6 +632,14 @@ mod tests {
         data["registration"]["breakdowns"][0]["methods"]["fido2"] = 11.into();
         let err = verdict(file_with(data, PAST)).unwrap_err();
         assert!(err.contains("breakdown all/all: fido2 counts 11 users of its 10"), "{err}");
+        // `other` (users with a method folded by max_method_values) is a method count like any other.
+        let mut data = counted(10, 5);
+        data["registration"]["breakdowns"][0]["methods"]["other"] = 10.into();
+        assert!(verdict(file_with(data, PAST)).is_ok());
+        let mut data = counted(10, 5);
+        data["registration"]["breakdowns"][0]["methods"]["other"] = 11.into();
+        let err = verdict(file_with(data, PAST)).unwrap_err();
+        assert!(err.contains("breakdown all/all: other counts 11 users of its 10"), "{err}");
         let mut data = counted(10, 5);
         data["registration"]["breakdowns"][0]["strength"] = serde_json::json!([1, 0, 0, 0, 0]);
         let err = verdict(file_with(data, PAST)).unwrap_err();

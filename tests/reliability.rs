@@ -639,3 +639,74 @@ async fn a_vanished_secret_file_is_one_warning_for_the_tenant() {
     exporter.shutdown().await;
     sim.shutdown().await;
 }
+
+/// Graph rows carrying 1,200 invented method names (each user one, in turn): the `method` label keeps
+/// the documented values, the `[method_strength]` names and the first 64 others in the order Graph
+/// listed them, and counts every user with a folded method once under `other`, equal to truth from
+/// the population. One warning however many polls; the next poll keeps the same label values.
+#[tokio::test]
+async fn invented_method_names_fold_into_other_with_one_warning() {
+    let (logs, _guard) = CapturedLogs::install();
+    let sim = start_simulator(2500, 23).await;
+    let mut population = graph_simulator::Population::generate(2500, 23);
+    population.add_methods(&graph_simulator::Population::invented_methods(1200), 1);
+    sim.set_population(DEMO_TENANT_ID, population);
+    let population = sim.population(DEMO_TENANT_ID);
+    let overrides = [("inventedMethod7", "mfa")];
+    let extra = "max_method_values = 64\n\n[method_strength]\ninventedMethod7 = \"mfa\"\n";
+    let exporter = start_exporter(&settings(&config_toml(&sim, extra, ""))).await;
+    let exp = scrape(exporter.addr).await;
+
+    let truth = truth::compute_bounded(TENANT, &population, &overrides, 64);
+    assert_eq!(truth::admitted_methods(&population, &overrides, 64).len(), 64, "more than 64 to choose from");
+    let family = "entra_authmethods_users_registered_by_method";
+    let values = |exp: &Exposition| -> std::collections::BTreeSet<String> {
+        exp.family(family).keys().map(|l| l["method"].clone()).collect()
+    };
+    let methods = values(&exp);
+    let beyond: Vec<&String> =
+        methods.iter().filter(|m| !truth::DOCUMENTED_METHODS.contains(&m.as_str()) && *m != "other").collect();
+    assert_eq!(beyond.len(), 64 + overrides.len(), "64 admitted plus the [method_strength] name: {beyond:?}");
+    for (labels, want) in &truth.by_method {
+        assert_eq!(exp.family(family).get(labels), Some(want), "{labels:?}");
+    }
+    let other = [("tenant", TENANT), ("user_type", "all"), ("user_role", "all"), ("method", "other")];
+    let with_folded = population
+        .listed()
+        .filter(|u| {
+            u.methods_registered
+                .iter()
+                .any(|m| m.starts_with("inventedMethod") && m != "inventedMethod7" && !beyond.contains(&m))
+        })
+        .count();
+    assert_eq!(exp.get(family, &other), Some(with_folded as f64), "users with a folded method, once each");
+    for (labels, want) in truth.by_strongest_method.iter().chain(&truth.by_method_count) {
+        let name = if labels.contains_key("strength") {
+            "entra_authmethods_users_by_strongest_method"
+        } else {
+            "entra_authmethods_users_by_methods_registered"
+        };
+        assert_eq!(exp.family(name).get(labels), Some(want), "{name}{labels:?}");
+    }
+    let folded_values = population
+        .listed()
+        .flat_map(|u| &u.methods_registered)
+        .filter(|m| !truth::DOCUMENTED_METHODS.contains(&m.as_str()) && !methods.contains(*m))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    assert!(folded_values >= 1200 - 64 - 1, "{folded_values}");
+    let folded =
+        |label| exp.get("entra_authmethods_label_values_folded", &[("tenant", TENANT), ("label", label)]).unwrap();
+    assert_eq!(folded("method"), folded_values as f64);
+    assert_eq!(folded("default_method"), 0.0);
+
+    // The next poll admits nothing new and warns no more.
+    assert!(exporter.poll_now().await);
+    let again = scrape(exporter.addr).await;
+    assert_eq!(values(&again), methods, "no churn between polls");
+    let warnings =
+        logs.lines().into_iter().filter(|l| l["message"].as_str().unwrap_or("").contains("max_method_values")).count();
+    assert_eq!(warnings, 1, "one warning per tenant");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}

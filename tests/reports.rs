@@ -600,3 +600,54 @@ async fn without_the_optional_reports_permission_the_legacy_reports_are_unavaila
     exporter.shutdown().await;
     sim.shutdown().await;
 }
+
+/// With 1,200 invented method names in Graph's own summaries (`usersRegisteredByMethod` through the
+/// summary source), the tenant's `method` values across every family stay within 64 beyond the
+/// documented ones, and `other` is the sum of Graph's counts of the folded values.
+#[tokio::test]
+async fn graph_counted_method_values_fold_their_counts_into_other() {
+    let (sim, _dir, toml) = everything(1300, 67, "summary").await;
+    let mut population = graph_simulator::Population::generate(1300, 67);
+    population.add_methods(&graph_simulator::Population::invented_methods(1200), 1);
+    sim.set_population(DEMO_TENANT_ID, population);
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    let pop = sim.population(DEMO_TENANT_ID);
+
+    let with_method_label: Vec<&str> = entra_authmethods_exporter::snapshot::FAMILIES
+        .iter()
+        .filter(|f| f.labels.contains(&"method") && f.name != "entra_authmethods_users_by_default_method")
+        .map(|f| f.name)
+        .collect();
+    assert!(with_method_label.len() >= 6, "{with_method_label:?}");
+    let values: std::collections::BTreeSet<String> =
+        with_method_label.iter().flat_map(|f| exp.family(f).into_keys().map(|l| l["method"].clone())).collect();
+    let beyond = values.iter().filter(|m| !truth::DOCUMENTED_METHODS.contains(&m.as_str()) && *m != "other").count();
+    assert!(beyond <= 64, "{beyond} method values beyond the documented ones");
+
+    let family = "entra_authmethods_users_registered_by_method";
+    let exported: std::collections::BTreeMap<String, f64> = exp
+        .family(family)
+        .into_iter()
+        .filter(|(l, _)| l["user_type"] == "all" && l["user_role"] == "all")
+        .map(|(l, v)| (l["method"].clone(), v))
+        .collect();
+    // Graph's counts, from the population as the simulator serves them.
+    let mut graph: std::collections::BTreeMap<&str, f64> = Default::default();
+    for m in pop.listed().flat_map(|u| &u.methods_registered) {
+        *graph.entry(m.as_str()).or_default() += 1.0;
+    }
+    let folded: f64 = graph.iter().filter(|(m, _)| !exported.contains_key(**m)).map(|(_, n)| n).sum();
+    assert!(folded > 0.0);
+    assert_eq!(exported.get("other"), Some(&folded), "the folded values' counts, summed");
+    for (m, n) in exported.iter().filter(|(m, _)| *m != "other") {
+        assert_eq!(graph.get(m.as_str()).copied().unwrap_or(0.0), *n, "{m} as Graph counted it");
+    }
+    let label_values_folded =
+        exp.get("entra_authmethods_label_values_folded", &[("tenant", TENANT), ("label", "method")]).unwrap();
+    // At least the values this summary folded (other reports may fold values of their own).
+    let folded_here = graph.keys().filter(|m| !exported.contains_key(**m)).count();
+    assert!(folded_here > 1000 && label_values_folded >= folded_here as f64, "{label_values_folded} {folded_here}");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}

@@ -441,6 +441,12 @@ health = dashboard(
              " sweep at Graph's quota).",
              [target(f"entra_authmethods_poll_overrun{{{T}}}", "{{tenant}} {{report}}")], "none",
              COUNT_ZERO_GOOD, w=4, h=8),
+        stat("Label values folded", "Distinct method names from Graph folded into method=\"other\" per tenant"
+             " (entra_authmethods_label_values_folded; label method, or default_method, feature or status for"
+             " those labels): Graph sent more values beyond the documented ones than graph.max_method_values allows."
+             " Zero in a normal tenant. Raise max_method_values, or name the methods in [method_strength].",
+             [target(f"entra_authmethods_label_values_folded{{{T}}}", "{{tenant}} {{label}}")], "none",
+             COUNT_ZERO_GOOD, w=4, h=8),
         stat("Poll interval", "Configured interval between polls per tenant and report"
              " (entra_authmethods_poll_interval_seconds); the staleness limit is three of them.",
              [target(f"entra_authmethods_poll_interval_seconds{{{T}}}", "{{tenant}} {{report}}")], "s", BLUE,

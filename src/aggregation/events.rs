@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::fold::Folder;
 use crate::reports::legacy::UsageEvent;
 
 /// Label value for failures whose reason is empty.
@@ -23,6 +24,9 @@ pub(crate) struct EventAggregator {
     events: BTreeMap<(String, String, &'static str), u64>,
     failures: HashMap<(String, String), u64>,
     pub(crate) skipped_outside_window: u64,
+    /// Bounds on the method and feature values (`None`: unbounded); folded as events arrive, so
+    /// the maps stay bounded whatever Graph sends.
+    folders: Option<(Folder, Folder)>,
 }
 
 /// Counts of one sweep.
@@ -45,7 +49,20 @@ impl EventAggregator {
             events: BTreeMap::new(),
             failures: HashMap::new(),
             skipped_outside_window: 0,
+            folders: None,
         }
+    }
+
+    /// Bounds the `method` values with `methods` and the `feature` values with `features`; each
+    /// event has one of each, so `other` is the sum of the folded values' events.
+    pub(crate) fn with_folders(mut self, methods: Folder, features: Folder) -> Self {
+        self.folders = Some((methods, features));
+        self
+    }
+
+    /// The folders, to record what this sweep folded once it succeeded.
+    pub(crate) fn take_folders(&mut self) -> Vec<Folder> {
+        self.folders.take().map(|(m, f)| vec![m, f]).unwrap_or_default()
     }
 
     pub(crate) fn add(&mut self, e: &UsageEvent) {
@@ -59,11 +76,15 @@ impl EventAggregator {
             }
         }
         let outcome = if e.is_success { "success" } else { "failure" };
-        *self.events.entry((e.feature.clone(), e.auth_method.clone(), outcome)).or_insert(0) += 1;
+        let (feature, method) = match &mut self.folders {
+            Some((methods, features)) => (features.label(&e.feature), methods.label(&e.auth_method)),
+            None => (e.feature.as_str(), e.auth_method.as_str()),
+        };
+        *self.events.entry((feature.to_string(), method.to_string(), outcome)).or_insert(0) += 1;
         if !e.is_success {
             let reason =
                 e.failure_reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).unwrap_or(UNSPECIFIED_REASON);
-            *self.failures.entry((e.feature.clone(), reason.to_string())).or_insert(0) += 1;
+            *self.failures.entry((feature.to_string(), reason.to_string())).or_insert(0) += 1;
         }
     }
 
@@ -128,5 +149,35 @@ mod tests {
         assert_eq!(s.failures[&("registration".into(), "B".into())], 1);
         assert_eq!(s.failures[&("registration".into(), "other".into())], 2);
         assert_eq!(s.failures.len(), 4);
+    }
+
+    /// Folded as events arrive: `other` is the sum of the folded methods' (or features') events, and
+    /// the failure reasons of folded features are grouped under feature `other`.
+    #[test]
+    fn methods_and_features_beyond_the_bound_are_summed_into_other() {
+        use super::super::fold::{BoundedLabel, LabelBounds, kept};
+        let bounds = std::sync::Arc::new(LabelBounds::default());
+        let methods = bounds.folder(BoundedLabel::Method, kept(["email"]), 1);
+        let features = bounds.folder(BoundedLabel::Feature, kept(["registration", "reset"]), 0);
+        let mut agg = EventAggregator::new(None, 5).with_folders(methods, features);
+        let now = "2026-11-26T12:00:00Z";
+        agg.add(&ev("registration", "email", true, "", now));
+        agg.add(&ev("registration", "x1", true, "", now));
+        agg.add(&ev("registration", "x2", true, "", now));
+        agg.add(&ev("registration", "x3", true, "", now));
+        agg.add(&ev("newFeature", "email", false, "A", now));
+        agg.add(&ev("otherNewFeature", "email", false, "A", now));
+        let folders = agg.take_folders();
+        assert!(folders.iter().all(Folder::folded_any));
+        for f in folders {
+            f.finish("user_events_summary");
+        }
+        let s = agg.finish();
+        assert_eq!(s.events[&("registration".into(), "x1".into(), "success")], 1, "the first admitted");
+        assert_eq!(s.events[&("registration".into(), "other".into(), "success")], 2, "x2 and x3");
+        assert_eq!(s.events[&("other".into(), "email".into(), "failure")], 2);
+        assert_eq!(s.failures[&("other".into(), "A".into())], 2);
+        let counts = bounds.folded_counts();
+        assert_eq!((counts[0].1, counts[2]), (2, (BoundedLabel::Feature, 2)));
     }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::fold::Folder;
 use crate::reports::legacy::CredentialUserRegistrationDetails;
 
 /// `status` label values, named after registrationStatusType (Microsoft Graph, "userRegistrationCount resource type"
@@ -19,7 +20,9 @@ pub struct CredentialDetailsSummary {
 }
 
 impl CredentialDetailsSummary {
-    pub(crate) fn add(&mut self, row: &CredentialUserRegistrationDetails) {
+    /// Counts one user; `folder` bounds the method values, and a user with folded methods counts once
+    /// under `other`.
+    pub(crate) fn add(&mut self, row: &CredentialUserRegistrationDetails, folder: &mut Folder) {
         self.users += 1;
         let flags = [row.is_registered, row.is_enabled, row.is_capable, row.is_mfa_registered];
         for (total, flag) in self.by_status.iter_mut().zip(flags) {
@@ -27,9 +30,10 @@ impl CredentialDetailsSummary {
         }
         let mut seen: Vec<&str> = Vec::new();
         for m in &row.auth_methods {
-            if !seen.contains(&m.as_str()) {
+            let m = folder.label(m);
+            if !seen.contains(&m) {
                 seen.push(m);
-                *self.by_method.entry(m.clone()).or_insert(0) += 1;
+                *self.by_method.entry(m.to_string()).or_insert(0) += 1;
             }
         }
     }

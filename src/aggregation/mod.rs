@@ -3,6 +3,7 @@
 
 pub(crate) mod activity;
 pub(crate) mod events;
+pub(crate) mod fold;
 pub(crate) mod groups;
 mod labels;
 pub(crate) mod legacy;

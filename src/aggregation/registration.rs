@@ -24,7 +24,11 @@ pub(crate) const FEATURES: [&str; 8] = [
     "phishingResistantCapable",
 ];
 
+use super::fold::{Admission, Folder, OTHER};
 pub(crate) use super::strength::{NO_TIER, STRENGTHS, StrengthTable};
+
+/// The report these counts come from, for the folded-values bookkeeping.
+const REPORT: &str = "registration_details";
 
 /// Methods always exported (as 0 when nobody has them) so that a method that drops to zero users
 /// shows as 0 rather than vanishing; any other method Graph returns is exported too, as spelled.
@@ -81,8 +85,12 @@ struct Names {
 }
 
 impl Names {
+    fn find(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n.len() == name.len() && n == name)
+    }
+
     fn id(&mut self, name: &str) -> usize {
-        if let Some(i) = self.names.iter().position(|n| n.len() == name.len() && n == name) {
+        if let Some(i) = self.find(name) {
             return i;
         }
         self.names.push(name.to_string());
@@ -107,6 +115,10 @@ pub struct RegistrationAggregator {
     default_methods: Names,
     /// The current row's distinct method indices; kept to reuse its allocation.
     row_methods: Vec<usize>,
+    /// Bounds on the method and default-method label values (`None`: unbounded), and the hashes of
+    /// the current row's distinct folded methods (fold.rs).
+    folders: Option<(Folder, Folder)>,
+    row_folded: Vec<u64>,
     newest_refresh: Option<OffsetDateTime>,
     rows: u64,
     unparsable_timestamps: u64,
@@ -171,6 +183,8 @@ impl RegistrationAggregator {
             strength: Arc::default(),
             default_methods: Names::default(),
             row_methods: Vec::new(),
+            folders: None,
+            row_folded: Vec::new(),
             newest_refresh: None,
             rows: 0,
             unparsable_timestamps: 0,
@@ -181,6 +195,17 @@ impl RegistrationAggregator {
     pub(crate) fn with_strength(mut self, table: Arc<StrengthTable>) -> Self {
         self.strength = table;
         self
+    }
+
+    /// Bounds the `method` label values with `methods` and the default methods with `defaults`.
+    pub(crate) fn with_folders(mut self, methods: Folder, defaults: Folder) -> Self {
+        self.folders = Some((methods, defaults));
+        self
+    }
+
+    /// Whether this sweep folded a method or default-method value into `other` so far.
+    pub(crate) fn folded_any(&self) -> bool {
+        self.folders.as_ref().is_some_and(|(m, d)| m.folded_any() || d.folded_any())
     }
 
     pub fn add_page(&mut self, rows: &[UserRegistrationDetails<'_>]) {
@@ -206,8 +231,23 @@ impl RegistrationAggregator {
         let mut distinct = std::mem::take(&mut self.row_methods);
         distinct.clear();
         let mut strongest = NO_TIER;
+        let mut folded = std::mem::take(&mut self.row_folded);
+        folded.clear();
         for m in row.methods_registered.iter().map(|m| &**m).filter(|m| !m.is_empty()) {
-            let id = self.methods.id(m);
+            let id = match self.methods.find(m) {
+                Some(id) => id,
+                // A name not seen in this sweep: the tier is the method's own, decided before folding.
+                None => match self.folders.as_mut().map_or(Admission::Kept, |(f, _)| f.admit(m)) {
+                    Admission::Kept => self.methods.id(m),
+                    Admission::Folded(hash) => {
+                        strongest = strongest.min(self.strength.tier(m).unwrap_or(NO_TIER));
+                        if !folded.contains(&hash) {
+                            folded.push(hash);
+                        }
+                        continue;
+                    }
+                },
+            };
             if id == self.tiers.len() {
                 // A new name: room for it in every breakdown, so that counting is a plain addition.
                 self.tiers.push(self.strength.tier(m));
@@ -220,6 +260,22 @@ impl RegistrationAggregator {
                 strongest = strongest.min(self.tiers[id].unwrap_or(NO_TIER));
             }
         }
+        // A user with folded methods counts once under `other`, and each of them still counts toward
+        // the number of methods registered.
+        let bucket = (distinct.len() + folded.len()).min(METHOD_COUNT_BUCKETS.len() - 1);
+        if !folded.is_empty() {
+            let id = self.methods.id(OTHER);
+            if id == self.tiers.len() {
+                self.tiers.push(None);
+                for counts in &mut self.counts {
+                    counts.methods.resize(id + 1, 0);
+                }
+            }
+            if !distinct.contains(&id) {
+                distinct.push(id);
+            }
+        }
+        self.row_folded = folded;
         let feature_flags = [
             row.is_mfa_capable,
             row.is_mfa_registered,
@@ -234,13 +290,18 @@ impl RegistrationAggregator {
             None | Some("") => UNSET_DEFAULT,
             Some(m) => m,
         };
-        let default_id = self.default_methods.id(default_method);
+        let default_id = match self.default_methods.find(default_method) {
+            Some(id) => id,
+            None => {
+                let label = self.folders.as_mut().map_or(default_method, |(_, f)| f.label(default_method));
+                self.default_methods.id(label)
+            }
+        };
         if self.counts.first().is_some_and(|c| c.default_methods.len() <= default_id) {
             for counts in &mut self.counts {
                 counts.default_methods.resize(default_id + 1, 0);
             }
         }
-        let bucket = distinct.len().min(METHOD_COUNT_BUCKETS.len() - 1);
         let is_admin = row.is_admin == Some(true);
         let is_privileged = match (&self.privileged, row.id.as_deref()) {
             (Some(set), Some(id)) => set.contains(id),
@@ -272,6 +333,10 @@ impl RegistrationAggregator {
     }
 
     pub fn finish(self) -> RegistrationSummary {
+        if let Some((methods, defaults)) = self.folders {
+            methods.finish(REPORT);
+            defaults.finish(REPORT);
+        }
         let breakdowns = self
             .breakdowns
             .into_iter()

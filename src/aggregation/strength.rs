@@ -53,6 +53,8 @@ pub(crate) const PHISHING_RESISTANT: u8 = 0;
 pub(crate) struct StrengthTable {
     /// Every method with a tier.
     tiers: HashMap<String, u8>,
+    /// Every method the defaults or the overrides name, in any tier or `none`.
+    named: Vec<String>,
 }
 
 impl Default for StrengthTable {
@@ -68,19 +70,30 @@ impl StrengthTable {
             .map(|m| (*m, PHISHING_RESISTANT))
             .chain(DEFAULT_LOWER_TIERS.iter().copied());
         let mut tiers: HashMap<String, u8> = defaults.map(|(m, t)| (m.to_string(), t)).collect();
+        let mut named: Vec<String> = tiers.keys().cloned().collect();
         for (method, &tier) in &config.overrides {
             if tier == NO_TIER {
                 tiers.remove(method);
             } else {
                 tiers.insert(method.clone(), tier);
             }
+            if !named.contains(method) {
+                named.push(method.clone());
+            }
         }
-        StrengthTable { tiers }
+        named.sort();
+        StrengthTable { tiers, named }
     }
 
     /// The method's tier (an index into [`STRENGTHS`]), or `None` when it has none.
     pub(crate) fn tier(&self, method: &str) -> Option<u8> {
         self.tiers.get(method).copied()
+    }
+
+    /// Every method name the table mentions (defaults and overrides, `none` included): documented
+    /// values whose `method` label values are always kept, never folded into `other`.
+    pub(crate) fn named(&self) -> impl Iterator<Item = &str> {
+        self.named.iter().map(String::as_str)
     }
 }
 
@@ -103,6 +116,7 @@ mod tests {
         assert_eq!(table.tier("newKey"), Some(0), "a method the defaults lack");
         assert_eq!(table.tier("officePhone"), Some(3), "the other defaults stay");
         assert_eq!(table.tier("securityQuestion"), None);
+        assert!(table.named().any(|m| m == "mobilePhone") && table.named().any(|m| m == "newKey"));
     }
 
     #[test]

@@ -127,6 +127,9 @@ pub struct GraphSettings {
     pub(crate) rate_limit_period: Duration,
     /// Polls running at once across all tenants and reports.
     pub(crate) max_concurrent_polls: u32,
+    /// Values of a method label a tenant exports beyond the documented ones and those
+    /// `[method_strength]` names; the rest fold into `other`.
+    pub(crate) max_method_values: u32,
 }
 
 /// Compared at a reload: a tenant whose settings are equal keeps running untouched.

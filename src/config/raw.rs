@@ -56,6 +56,7 @@ pub(crate) struct RawGraph {
     #[serde(with = "humantime_serde")]
     pub(crate) rate_limit_period: Duration,
     pub(crate) max_concurrent_polls: u32,
+    pub(crate) max_method_values: u32,
 }
 
 impl Default for RawGraph {
@@ -74,6 +75,9 @@ impl Default for RawGraph {
             rate_limit_period: Duration::from_secs(10),
             // Each poll holds one page in memory and one connection; tenants beyond this wait their turn.
             max_concurrent_polls: 16,
+            // Method names beyond the documented ones a tenant may add as label values; the rest
+            // fold into method="other".
+            max_method_values: 64,
         }
     }
 }

@@ -41,6 +41,7 @@ pub(super) const GRAPH: &[(&str, Kind)] = &[
     ("rate_limit_requests", Kind::Number),
     ("rate_limit_period", Kind::Duration),
     ("max_concurrent_polls", Kind::Number),
+    ("max_method_values", Kind::Number),
 ];
 
 pub(super) const SHARDING: &[(&str, Kind)] = &[("index", Kind::Number), ("count", Kind::Number)];

@@ -32,6 +32,7 @@ fn defaults_fill_everything_not_given() {
     assert_eq!(s.graph.page_size, 1000);
     assert_eq!(s.graph.rate_limit_requests, 5);
     assert_eq!(s.graph.rate_limit_period, Duration::from_secs(10));
+    assert_eq!(s.graph.max_method_values, 64);
     let t = &s.tenants[0];
     assert_eq!(t.poll_interval, DEFAULT_POLL_INTERVAL);
     assert_eq!(t.cloud, Cloud::Global);

@@ -139,5 +139,6 @@ fn validate_graph(g: RawGraph) -> Result<GraphSettings, Invalid> {
         rate_limit_requests: g.rate_limit_requests,
         rate_limit_period: g.rate_limit_period,
         max_concurrent_polls: g.max_concurrent_polls,
+        max_method_values: g.max_method_values,
     })
 }

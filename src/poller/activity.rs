@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use super::TenantPoller;
 use crate::aggregation::activity::{ActivityRow, DailyCounts, SignInRow, newest};
 use crate::aggregation::events::{EventAggregator, EventSummary};
+use crate::aggregation::fold::BoundedLabel;
 use crate::config::ReportSettings;
 use crate::graph::GraphError;
 use crate::reports::activity::{
@@ -18,7 +19,38 @@ use crate::reports::legacy::{UsageEvent, UsageSummary};
 use crate::reports::{CredentialKind, ReportKind};
 
 pub(crate) async fn registration_activity(p: &TenantPoller, c: CredentialKind) -> Result<Vec<ActivityRow>, GraphError> {
-    period_rows(p, c, ReportKind::RegistrationActivity.endpoint(), &PERIODS, registration_activity_path).await
+    let kind = ReportKind::RegistrationActivity;
+    let rows = period_rows(p, c, kind.endpoint(), &PERIODS, registration_activity_path).await?;
+    Ok(fold_activity_rows(p, kind, rows))
+}
+
+/// Graph counted these activities: the folded methods' and features' counts are summed into
+/// `other`, per period and the other label.
+pub(crate) fn fold_activity_rows(p: &TenantPoller, kind: ReportKind, rows: Vec<ActivityRow>) -> Vec<ActivityRow> {
+    let same =
+        |a: &ActivityRow, b: &ActivityRow| a.period == b.period && a.feature == b.feature && a.method == b.method;
+    let add = |a: &mut ActivityRow, b: &ActivityRow| {
+        a.success += b.success;
+        a.failure += b.failure;
+    };
+    let mut methods = p.folder(BoundedLabel::Method);
+    let mut features = p.folder(BoundedLabel::Feature);
+    let rows = methods.fold_sum(rows, |r| &mut r.method, same, add);
+    let rows = features.fold_sum(rows, |r| &mut r.feature, same, add);
+    p.folded(kind, [methods, features]);
+    rows
+}
+
+/// Events, counted one by one with their method and feature values bounded as they arrive.
+pub(crate) fn event_aggregator(p: &TenantPoller, since: Option<OffsetDateTime>, max_reasons: usize) -> EventAggregator {
+    EventAggregator::new(since, max_reasons)
+        .with_folders(p.folder(BoundedLabel::Method), p.folder(BoundedLabel::Feature))
+}
+
+/// The counts of a successful event sweep, recording what it folded.
+pub(crate) fn finish_events(p: &TenantPoller, kind: ReportKind, mut agg: EventAggregator) -> EventSummary {
+    p.folded(kind, agg.take_folders());
+    agg.finish()
 }
 
 /// Reads a period function (userRegistrationActivity, getCredentialUsageSummary) for every period.
@@ -62,6 +94,15 @@ pub(crate) async fn sign_ins_by_method(p: &TenantPoller, c: CredentialKind) -> R
             })
             .await?;
     }
+    // Graph counted these sign-ins: the folded methods' counts are summed into `other`.
+    let mut folder = p.folder(BoundedLabel::Method);
+    let rows = folder.fold_sum(
+        rows,
+        |r| &mut r.method,
+        |a, b| a.period == b.period && a.method == b.method,
+        |a, b| a.success += b.success,
+    );
+    p.folded(ReportKind::SignInsByMethod, [folder]);
     Ok(rows)
 }
 
@@ -76,9 +117,9 @@ pub(crate) async fn user_events(
     let since = OffsetDateTime::from(SystemTime::now() - s.lookback);
     let top = p.graph.page_size.to_string();
     let url = p.client.url("beta", USER_EVENTS_PATH, &[("$top", &top)]);
-    let mut agg = EventAggregator::new(Some(since), s.max_failure_reasons);
+    let mut agg = event_aggregator(p, Some(since), s.max_failure_reasons);
     p.client.for_each_page::<UsageEvent, _>(endpoint, c, url, |rows| rows.iter().for_each(|e| agg.add(e))).await?;
-    Ok(agg.finish())
+    Ok(finish_events(p, ReportKind::UserEventsSummary, agg))
 }
 
 /// The newest day of userMfaSignInSummary.

@@ -74,6 +74,7 @@ mod tests {
             rate_limit_requests: requests,
             rate_limit_period: period,
             max_concurrent_polls: 16,
+            max_method_values: 64,
         }
     }
 

@@ -3,7 +3,8 @@
 
 use super::TenantPoller;
 use crate::aggregation::activity::ActivityRow;
-use crate::aggregation::events::{EventAggregator, EventSummary};
+use crate::aggregation::events::EventSummary;
+use crate::aggregation::fold::BoundedLabel;
 use crate::aggregation::legacy::CredentialDetailsSummary;
 use crate::config::ReportSettings;
 use crate::graph::GraphError;
@@ -21,6 +22,8 @@ pub(crate) async fn registration_count(p: &TenantPoller, c: CredentialKind) -> R
     // A collection with one element in every documented answer; sum defensively if there are more.
     let mut total = 0;
     let mut by_status: Vec<(String, i64)> = Vec::new();
+    // Graph counted these: the folded statuses' counts are summed into `other`.
+    let mut folder = p.folder(BoundedLabel::Status);
     for row in page.value {
         total += row.total_user_count;
         for count in row.user_registration_counts {
@@ -30,12 +33,15 @@ pub(crate) async fn registration_count(p: &TenantPoller, c: CredentialKind) -> R
             }
         }
     }
+    let by_status = folder.fold_sum(by_status, |r| &mut r.0, |a, b| a.0 == b.0, |a, b| a.1 += b.1);
+    p.folded(ReportKind::CredentialUserRegistrationCount, [folder]);
     Ok(ReportData::CredentialRegistrationCount { total, by_status })
 }
 
 pub(crate) async fn usage_summary(p: &TenantPoller, c: CredentialKind) -> Result<Vec<ActivityRow>, GraphError> {
     let endpoint = ReportKind::CredentialUsageSummary.endpoint();
-    super::activity::period_rows(p, c, endpoint, &USAGE_PERIODS, usage_summary_path).await
+    let rows = super::activity::period_rows(p, c, endpoint, &USAGE_PERIODS, usage_summary_path).await?;
+    Ok(super::activity::fold_activity_rows(p, ReportKind::CredentialUsageSummary, rows))
 }
 
 pub(crate) async fn registration_details(
@@ -46,11 +52,13 @@ pub(crate) async fn registration_details(
     let top = p.graph.page_size.to_string();
     let url = p.client.url("beta", USER_REGISTRATION_DETAILS_PATH, &[("$top", &top)]);
     let mut summary = CredentialDetailsSummary::default();
+    let mut folder = p.folder(BoundedLabel::Method);
     p.client
         .for_each_page::<CredentialUserRegistrationDetails, _>(endpoint, c, url, |rows| {
-            rows.iter().for_each(|r| summary.add(r))
+            rows.iter().for_each(|r| summary.add(r, &mut folder))
         })
         .await?;
+    p.folded(ReportKind::CredentialUserRegistrationDetails, [folder]);
     Ok(summary)
 }
 
@@ -64,7 +72,7 @@ pub(crate) async fn usage_details(
     let endpoint = ReportKind::UserCredentialUsageDetails.endpoint();
     let top = p.graph.page_size.to_string();
     let url = p.client.url("beta", USAGE_DETAILS_PATH, &[("$top", &top)]);
-    let mut agg = EventAggregator::new(None, s.max_failure_reasons);
+    let mut agg = super::activity::event_aggregator(p, None, s.max_failure_reasons);
     p.client.for_each_page::<UsageEvent, _>(endpoint, c, url, |rows| rows.iter().for_each(|e| agg.add(e))).await?;
-    Ok(agg.finish())
+    Ok(super::activity::finish_events(p, ReportKind::UserCredentialUsageDetails, agg))
 }

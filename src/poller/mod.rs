@@ -27,12 +27,20 @@ use tracing::Instrument;
 pub(crate) use error::PollError;
 pub(crate) use plan::{PlannedReport, check_lines, plan};
 
+use crate::aggregation::fold::{self, BoundedLabel, Folder};
+use crate::aggregation::legacy::STATUSES;
+use crate::aggregation::registration::{KNOWN_DEFAULT_METHODS, KNOWN_METHODS};
 use crate::aggregation::strength::StrengthTable;
 use crate::config::{AppCredential, GraphSettings, TenantSettings};
 use crate::graph::{FailureReason, GraphClient, GraphError};
 use crate::reports::{CredentialKind, ReportKind};
 use crate::snapshot::{ReportData, Store, TenantHandle};
 use trouble::CredentialTrouble;
+
+/// Graph's documented `feature` values of the activity and event reports: `featureType` (Microsoft
+/// Graph, "userCredentialUsageDetails resource type"
+/// (<https://learn.microsoft.com/graph/api/resources/usercredentialusagedetails?view=graph-rest-beta>)).
+const ACTIVITY_FEATURES: [&str; 2] = ["registration", "reset"];
 
 /// A retired or missing report is asked again only this often.
 pub(crate) const UNAVAILABLE_RECHECK: Duration = Duration::from_secs(24 * 3600);
@@ -114,6 +122,42 @@ impl TenantPoller {
     /// Polls whose outcome a round records: [`polled`](Self::polled) plus `group_members`.
     pub(crate) fn recorded_polls(&self) -> usize {
         self.reports.iter().filter(|r| r.unavailable.is_none()).count()
+    }
+
+    /// A folder for one poll's values of `label`: the documented values (and for methods every
+    /// method `[method_strength]` names) are kept; `graph.max_method_values` bounds the others of
+    /// each label.
+    pub(crate) fn folder(&self, label: BoundedLabel) -> Folder {
+        let kept = match label {
+            BoundedLabel::Method => fold::kept(KNOWN_METHODS.iter().copied().chain(self.strength.named())),
+            BoundedLabel::DefaultMethod => fold::kept(KNOWN_DEFAULT_METHODS.iter().copied()),
+            BoundedLabel::Feature => fold::kept(ACTIVITY_FEATURES),
+            BoundedLabel::Status => fold::kept(STATUSES),
+        };
+        self.entry.telemetry().labels.folder(label, kept, self.graph.max_method_values as usize)
+    }
+
+    /// Records what a successful poll of `report` folded, with one warning per tenant the first
+    /// time anything is.
+    pub(crate) fn folded(&self, report: ReportKind, folders: impl IntoIterator<Item = Folder>) {
+        let mut any = false;
+        for folder in folders {
+            any |= folder.folded_any();
+            folder.finish(report.as_str());
+        }
+        if any {
+            self.warn_folding();
+        }
+    }
+
+    pub(crate) fn warn_folding(&self) {
+        self.warn_once(
+            "label-values-folded",
+            &format!(
+                "Graph sent more values of a label (method names, default methods, features or statuses) beyond the documented ones than graph.max_method_values = {} allows; the others are exported as \"other\" (entra_authmethods_label_values_folded counts them by label). Raise max_method_values to keep more, or name the methods in [method_strength]",
+                self.graph.max_method_values
+            ),
+        );
     }
 
     /// Logs `message` once per `key` for this tenant.

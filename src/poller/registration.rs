@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use super::TenantPoller;
+use crate::aggregation::fold::BoundedLabel;
 use crate::aggregation::groups::GroupJoin;
 use crate::aggregation::{RegistrationAggregator, RegistrationSummary};
 use crate::config::UserRole;
@@ -23,8 +24,9 @@ pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Resul
     let endpoint = ReportKind::RegistrationDetails.endpoint();
     let top = p.graph.page_size.to_string();
     let url = p.client.url("v1.0", PATH, &[("$top", &top), ("$select", SELECT)]);
-    let mut aggregator =
-        RegistrationAggregator::with_privileged(&p.settings.breakdowns, privileged).with_strength(p.strength.clone());
+    let mut aggregator = RegistrationAggregator::with_privileged(&p.settings.breakdowns, privileged)
+        .with_strength(p.strength.clone())
+        .with_folders(p.folder(BoundedLabel::Method), p.folder(BoundedLabel::DefaultMethod));
     let mut join = memberships.map(|m| GroupJoin::new(m.excluded, m.groups));
     // Rows borrow their strings from the page body, and the page is counted only once it decoded whole.
     let stats = p
@@ -38,6 +40,9 @@ pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Resul
             Ok(PageRead { rows: page.value.len(), next_link: page.next_link })
         })
         .await?;
+    if aggregator.folded_any() {
+        p.warn_folding();
+    }
     let mut summary = aggregator.finish();
     summary.groups = join.map(GroupJoin::finish);
     if summary.unparsable_timestamps > 0 {

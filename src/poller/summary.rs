@@ -3,9 +3,10 @@
 
 use super::TenantPoller;
 use crate::aggregation::activity::NativeBreakdown;
+use crate::aggregation::fold::BoundedLabel;
 use crate::graph::{BatchGet, GraphError};
-use crate::reports::CredentialKind;
 use crate::reports::summary::{FeatureSummary, MethodSummary, feature_path, method_path};
+use crate::reports::{CredentialKind, ReportKind};
 
 pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Result<Vec<NativeBreakdown>, GraphError> {
     let breakdowns = &p.settings.breakdowns;
@@ -25,6 +26,8 @@ pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Resul
     }
     let mut bodies = p.client.batch_get("v1.0", credential, &gets).await?;
     let mut out = Vec::with_capacity(breakdowns.len());
+    // Graph counted these: the folded methods' counts are summed into `other`.
+    let mut folder = p.folder(BoundedLabel::Method);
     for (i, &breakdown) in breakdowns.iter().enumerate() {
         let decode = |endpoint: &str, e: serde_json::Error| GraphError::Decode {
             endpoint: endpoint.into(),
@@ -42,12 +45,18 @@ pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Resul
                 .into_iter()
                 .map(|c| (c.feature, c.user_count))
                 .collect(),
-            methods: methods
-                .user_registration_method_counts
-                .into_iter()
-                .map(|c| (c.authentication_method, c.user_count))
-                .collect(),
+            methods: folder.fold_sum(
+                methods
+                    .user_registration_method_counts
+                    .into_iter()
+                    .map(|c| (c.authentication_method, c.user_count))
+                    .collect(),
+                |r| &mut r.0,
+                |a, b| a.0 == b.0,
+                |a, b| a.1 += b.1,
+            ),
         });
     }
+    p.folded(ReportKind::RegistrationSummary, [folder]);
     Ok(out)
 }

@@ -158,11 +158,24 @@ const FAILURE_REASONS: LabelValues = Closed(&[
     "internal",
 ]);
 const OUTCOMES: LabelValues = Closed(&["success", "failure"]);
-const ACTIVITY_FEATURE: LabelValues = Open("Graph's `feature` as it spells it: `registration`, `reset`");
+const ACTIVITY_FEATURE: LabelValues = Open(
+    "Graph's `feature` as it spells it: `registration`, `reset`; beyond these at most `graph.max_method_values` values per tenant (first seen first), `other` summing the rest's counts",
+);
 const EVENT_REASON: LabelValues = Open(
     "Graph's `failureReason` as it spells it, the `max_failure_reasons` most frequent per feature; `other` for the rest, `unspecified` when Graph gave none",
 );
-const GRAPH_METHOD: LabelValues = Open("Graph's method name as it spells it (`email`, `fido2`, …)");
+/// Per-user counts: `other` counts users with at least one folded method, each once.
+const METHOD_PER_USER: LabelValues = Open(
+    "Graph's method name as it spells it (`email`, `fido2`, …). Beyond the documented names (the `userRegistrationDetails` methods, `fido2`, `x509Certificate`, `certificateBasedAuthentication`) and those `[method_strength]` names, a tenant exports at most `graph.max_method_values` values (first seen first, kept while the exporter runs); the rest count as `other`: users with at least one folded method, each once",
+);
+/// Counts Graph aggregated, or events counted one by one: `other` sums the folded values' counts.
+const METHOD_SUMMED: LabelValues = Open(
+    "Graph's method name as it spells it (`email`, `fido2`, …). Beyond the documented names and those `[method_strength]` names, a tenant exports at most `graph.max_method_values` values (first seen first, kept while the exporter runs); `other` is the sum of the folded values' counts",
+);
+/// `entra_authmethods_users_registered_by_method`, whose source decides what `other` is.
+const METHOD_BY_SOURCE: LabelValues = Open(
+    "Graph's method name as it spells it (`email`, `fido2`, …). Beyond the documented names (the `userRegistrationDetails` methods, `fido2`, `x509Certificate`, `certificateBasedAuthentication`) and those `[method_strength]` names, a tenant exports at most `graph.max_method_values` values (first seen first, kept while the exporter runs); the rest count as `other`: with the details source the users with at least one folded method, each once; with the summary source the sum of Graph's counts of the folded values",
+);
 
 /// The exporter's own state, no Graph operation.
 const EXPORTER: &str = "the exporter itself";
@@ -232,6 +245,7 @@ pub(crate) const POLL_PAGES_READ: &str = "entra_authmethods_poll_pages_read";
 pub(crate) const CLIENT_CERTIFICATE_EXPIRY: &str = "entra_authmethods_client_certificate_expiry_timestamp_seconds";
 pub(crate) const CLIENT_CERTIFICATE_NOT_BEFORE: &str =
     "entra_authmethods_client_certificate_not_before_timestamp_seconds";
+pub(crate) const LABEL_VALUES_FOLDED: &str = "entra_authmethods_label_values_folded";
 pub(crate) const USERS: &str = "entra_authmethods_users";
 pub(crate) const BY_FEATURE: &str = "entra_authmethods_users_registered_by_feature";
 pub(crate) const BY_METHOD: &str = "entra_authmethods_users_registered_by_method";
@@ -366,6 +380,14 @@ pub const FAMILIES: &[Family] = &[
         .from("the tenant's client certificate file")
         .present(Presence::CertificateCredential),
     gauge(
+        LABEL_VALUES_FOLDED,
+        "Distinct values of a label from Graph that the tenant's latest polls folded into other, because more than graph.max_method_values values beyond the documented ones were seen (method: every family with a method label but the default-method one; default_method: entra_authmethods_users_by_default_method; feature: the activity and event families; status: entra_authmethods_credential_registrations).",
+        &["tenant", "label"],
+    )
+        .from("the method names Graph returned in every report's latest successful poll")
+        .values(&[("label", Closed(&["method", "default_method", "feature", "status"]))])
+        .since(V0_2_0),
+    gauge(
         LAST_ERROR_INFO,
         "Always 1; the newest failed poll of the report: its failure reason and Graph's error code (none when Graph gave none).",
         &["tenant", "report", "reason", "graph_code"],
@@ -403,7 +425,7 @@ pub const FAMILIES: &[Family] = &[
         &["tenant", "user_type", "user_role", "method"],
     )
         .from(DETAILS_OR_SUMMARY)
-        .values(&[("method", GRAPH_METHOD)])
+        .values(&[("method", METHOD_BY_SOURCE)])
         .present(Presence::WithData),
     gauge(
         BY_DEFAULT_METHOD,
@@ -412,7 +434,7 @@ pub const FAMILIES: &[Family] = &[
     )
         .from(DETAILS)
         .values(&[
-            ("method", Open("Graph's `userPreferredMethodForSecondaryAuthentication` as it spells it (`push`, `oath`, `voiceMobile`, `voiceAlternateMobile`, `voiceOffice`, `sms`, `none`, …); `unset` when Graph gave null or an empty string")),
+            ("method", Open("Graph's `userPreferredMethodForSecondaryAuthentication` as it spells it (`push`, `oath`, `voiceMobile`, `voiceAlternateMobile`, `voiceOffice`, `sms`, `none`, …); `unset` when Graph gave null or an empty string. Beyond these, a tenant exports at most `graph.max_method_values` values (first seen first, kept while the exporter runs); `other` counts the users whose default is one of the rest")),
         ])
         .present(Presence::WithData),
     gauge(
@@ -488,7 +510,7 @@ pub const FAMILIES: &[Family] = &[
     )
         .from(CREDENTIAL_COUNT)
         .values(&[
-            ("status", Open("Graph's `registrationStatus` as it spells it: `registered`, `enabled`, `capable`, `mfaRegistered`")),
+            ("status", Open("Graph's `registrationStatus` as it spells it: `registered`, `enabled`, `capable`, `mfaRegistered`; beyond these at most `graph.max_method_values` values per tenant (first seen first), `other` summing the rest's counts")),
         ])
         .present(Presence::WithData),
     gauge(
@@ -507,7 +529,7 @@ pub const FAMILIES: &[Family] = &[
         .values(&[
             ("period", Closed(&["d1", "d7", "d30"])),
             ("feature", ACTIVITY_FEATURE),
-            ("method", GRAPH_METHOD),
+            ("method", METHOD_SUMMED),
             ("outcome", OUTCOMES),
         ])
         .present(Presence::WithData),
@@ -532,7 +554,7 @@ pub const FAMILIES: &[Family] = &[
         &["tenant", "method"],
     )
         .from(CREDENTIAL_DETAILS)
-        .values(&[("method", GRAPH_METHOD)])
+        .values(&[("method", METHOD_PER_USER)])
         .present(Presence::WithData),
     gauge(
         CREDENTIAL_USAGE_EVENTS,
@@ -540,7 +562,7 @@ pub const FAMILIES: &[Family] = &[
         &["tenant", "feature", "method", "outcome"],
     )
         .from(CREDENTIAL_USAGE_DETAILS)
-        .values(&[("feature", ACTIVITY_FEATURE), ("method", GRAPH_METHOD), ("outcome", OUTCOMES)])
+        .values(&[("feature", ACTIVITY_FEATURE), ("method", METHOD_SUMMED), ("outcome", OUTCOMES)])
         .present(Presence::WithData),
     gauge(
         CREDENTIAL_USAGE_FAILURES,
@@ -559,7 +581,7 @@ pub const FAMILIES: &[Family] = &[
         .values(&[
             ("period", Closed(&["d1", "d7", "d30"])),
             ("feature", ACTIVITY_FEATURE),
-            ("method", GRAPH_METHOD),
+            ("method", METHOD_SUMMED),
             ("outcome", OUTCOMES),
         ])
         .present(Presence::WithData),
@@ -569,7 +591,7 @@ pub const FAMILIES: &[Family] = &[
         &["tenant", "period", "method"],
     )
         .from(SIGN_INS)
-        .values(&[("period", Closed(&["d1", "d7", "d30"])), ("method", GRAPH_METHOD)])
+        .values(&[("period", Closed(&["d1", "d7", "d30"])), ("method", METHOD_SUMMED)])
         .present(Presence::WithData),
     gauge(
         USER_EVENTS,
@@ -577,7 +599,7 @@ pub const FAMILIES: &[Family] = &[
         &["tenant", "feature", "method", "outcome"],
     )
         .from(USER_EVENTS_SUMMARY)
-        .values(&[("feature", ACTIVITY_FEATURE), ("method", GRAPH_METHOD), ("outcome", OUTCOMES)])
+        .values(&[("feature", ACTIVITY_FEATURE), ("method", METHOD_SUMMED), ("outcome", OUTCOMES)])
         .present(Presence::WithData),
     gauge(
         USER_EVENT_FAILURES,

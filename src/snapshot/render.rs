@@ -77,6 +77,9 @@ pub(super) fn render_into(
         }
         r.add(TOKEN_REQUESTS, &[tenant, "success"], t.tokens.0);
         r.add(TOKEN_REQUESTS, &[tenant, "failure"], t.tokens.1);
+        for (label, n) in t.folded {
+            r.set(LABEL_VALUES_FOLDED, &[tenant, label.as_str()], n as f64);
+        }
         if let Some(validity) = t.certificate_validity {
             r.set(CLIENT_CERTIFICATE_NOT_BEFORE, &[tenant], validity.not_before as f64);
             r.set(CLIENT_CERTIFICATE_EXPIRY, &[tenant], validity.not_after as f64);
@@ -442,6 +445,7 @@ pub(super) mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::aggregation::fold::BoundedLabel;
     use crate::aggregation::registration::BreakdownSummary;
     use crate::config::{Breakdown, UserRole, UserType};
     use crate::reports::ReportKind;
@@ -491,6 +495,7 @@ pub(super) mod tests {
             certificate_validity: None,
             progress: BTreeMap::new(),
             skipped: Vec::new(),
+            folded: BoundedLabel::ALL.map(|l| (l, 0)),
         }
     }
 

@@ -20,6 +20,7 @@ use super::telemetry::{CertificateValidity, TenantTelemetry};
 use crate::aggregation::RegistrationSummary;
 use crate::aggregation::activity::{ActivityRow, DailyCounts, NativeBreakdown, SignInRow};
 use crate::aggregation::events::EventSummary;
+use crate::aggregation::fold::BoundedLabel;
 use crate::aggregation::legacy::CredentialDetailsSummary;
 use crate::health::{FailureReason, PollFailure};
 use crate::reports::ReportKind;
@@ -146,6 +147,8 @@ pub struct TenantStatus {
     pub(crate) progress: BTreeMap<ReportKind, ReportProgress>,
     /// Reports configured but not polled (no credential for them), with the reason.
     pub(crate) skipped: Vec<(ReportKind, String)>,
+    /// Distinct values folded into `other`, per bounded label.
+    pub(crate) folded: [(BoundedLabel, usize); 4],
 }
 
 /// One tenant's reports and counters. Its pollers hold it, so that a reload that leaves a tenant alone
@@ -230,6 +233,7 @@ impl TenantEntry {
             certificate_validity: self.telemetry.certificate_validity(),
             progress: self.telemetry.progress.snapshot(),
             skipped: self.skipped.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            folded: self.telemetry.labels.folded_counts(),
         }
     }
 }

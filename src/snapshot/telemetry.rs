@@ -2,10 +2,11 @@
 //! [`RequestObserver`].
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::progress::TenantProgress;
+use crate::aggregation::fold::LabelBounds;
 use crate::health::RequestObserver;
 
 #[derive(Debug, Default)]
@@ -19,6 +20,9 @@ pub struct TenantTelemetry {
     /// Kept here, beside the counters, because this is what the Graph client reports pages and
     /// quota waits to, and it outlives a reload that keeps the tenant (as the counters do).
     pub(crate) progress: TenantProgress,
+    /// The method label values admitted so far and the values folded into `other`: here so that
+    /// they outlive a reload that keeps the tenant, and series do not churn.
+    pub(crate) labels: Arc<LabelBounds>,
 }
 
 /// notBefore and notAfter of a client certificate, Unix seconds.

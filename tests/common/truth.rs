@@ -91,12 +91,12 @@ fn labels(tenant: &str, t: &str, r: &str, extra: Option<(&str, &str)>) -> Labels
 }
 
 pub fn compute(tenant: &str, population: &Population) -> Truth {
-    compute_full(tenant, population, &[], &|_| true)
+    compute_full(tenant, population, &[], usize::MAX, &|_| true)
 }
 
 /// [`compute`] with `[method_strength]` entries (method, tier name) over the default tiers.
 pub fn compute_with_strength(tenant: &str, population: &Population, overrides: &[(&str, &str)]) -> Truth {
-    compute_full(tenant, population, overrides, &|_| true)
+    compute_full(tenant, population, overrides, usize::MAX, &|_| true)
 }
 
 /// A user's features (in the `feature` label's order) and strength tier, by the rules of
@@ -120,16 +120,76 @@ pub fn features_and_strength(u: &SimUser, overrides: &[(&str, &str)]) -> ([(&'st
 
 /// [`compute`] over the listed users `keep` accepts (by object id): the others are excluded.
 pub fn compute_where(tenant: &str, population: &Population, keep: &dyn Fn(&str) -> bool) -> Truth {
-    compute_full(tenant, population, &[], keep)
+    compute_full(tenant, population, &[], usize::MAX, keep)
 }
 
-/// [`compute`] under `[method_strength]` entries `overrides`, over the listed users `keep` accepts.
+/// docs/metrics.md: the documented `method` values, never folded into `other`.
+pub const DOCUMENTED_METHODS: &[&str] = &[
+    "password",
+    "email",
+    "mobilePhone",
+    "alternateMobilePhone",
+    "officePhone",
+    "securityQuestion",
+    "microsoftAuthenticatorPush",
+    "microsoftAuthenticatorPasswordless",
+    "softwareOneTimePasscode",
+    "hardwareOneTimePasscode",
+    "fido2SecurityKey",
+    "windowsHelloForBusiness",
+    "temporaryAccessPass",
+    "macOsSecureEnclaveKey",
+    "passKeyDeviceBound",
+    "passKeyDeviceBoundAuthenticator",
+    "passKeyDeviceBoundWindowsHello",
+    "passKeySynced",
+    "externalAuthMethod",
+    "fido2",
+    "x509Certificate",
+    "certificateBasedAuthentication",
+];
+
+/// The `method` values beyond the documented ones and the `[method_strength]` names that the
+/// registration sweep admits under `max_method_values = cap`: the first `cap` distinct ones in the
+/// order Graph lists them (users in table order, each user's methods in order).
+pub fn admitted_methods(population: &Population, overrides: &[(&str, &str)], cap: usize) -> Vec<String> {
+    let mut admitted: Vec<String> = Vec::new();
+    for m in population.listed().flat_map(|u| &u.methods_registered) {
+        if admitted.len() == cap {
+            break;
+        }
+        let documented = DOCUMENTED_METHODS.contains(&m.as_str()) || overrides.iter().any(|(o, _)| o == m);
+        if !documented && !m.is_empty() && !admitted.contains(m) {
+            admitted.push(m.clone());
+        }
+    }
+    admitted
+}
+
+/// [`compute_with_strength`] with `max_method_values = cap`: the methods beyond the documented ones,
+/// the `[method_strength]` names and the admitted ones count as `other`, a user once however many
+/// they have; the strength tiers and the methods-registered buckets see every method.
+pub fn compute_bounded(tenant: &str, population: &Population, overrides: &[(&str, &str)], cap: usize) -> Truth {
+    compute_full(tenant, population, overrides, cap, &|_| true)
+}
+
+/// [`compute`] under `[method_strength]` entries `overrides` and `max_method_values = cap`, over the
+/// listed users `keep` accepts (the others are excluded).
 pub fn compute_full(
     tenant: &str,
     population: &Population,
     overrides: &[(&str, &str)],
+    cap: usize,
     keep: &dyn Fn(&str) -> bool,
 ) -> Truth {
+    let admitted = if cap == usize::MAX { None } else { Some(admitted_methods(population, overrides, cap)) };
+    let label = |m: &str| -> String {
+        let kept = DOCUMENTED_METHODS.contains(&m) || overrides.iter().any(|(o, _)| *o == m);
+        match &admitted {
+            Some(a) if !kept && !a.iter().any(|x| x == m) => "other".to_string(),
+            _ => m.to_string(),
+        }
+    };
     let mut truth = Truth::default();
     let types = ["all", "member", "guest"];
     let roles = ["all", "admin", "user"];
@@ -191,7 +251,10 @@ pub fn compute_full(
                         *truth.by_feature.get_mut(&labels(tenant, t, r, Some(("feature", f)))).unwrap() += 1.0;
                     }
                 }
-                for m in &methods {
+                let mut labelled: Vec<String> = methods.iter().map(|m| label(m)).collect();
+                labelled.sort_unstable();
+                labelled.dedup();
+                for m in &labelled {
                     *truth.by_method.entry(labels(tenant, t, r, Some(("method", m)))).or_insert(0.0) += 1.0;
                 }
                 *truth.by_default_method.entry(labels(tenant, t, r, Some(("method", default)))).or_insert(0.0) += 1.0;
