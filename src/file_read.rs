@@ -120,14 +120,16 @@ impl std::error::Error for ReadError {}
 /// errors, key first (`client_secret_file /run/secrets/graph`).
 pub async fn read(path: &Path, label: impl Into<String>, limit: u64) -> Result<Vec<u8>, ReadError> {
     let label = label.into();
-    let path = path.to_path_buf();
-    let fallback = label.clone();
-    match tokio::task::spawn_blocking(move || read_blocking(&path, label, limit)).await {
+    read_async_with(path.to_path_buf(), limit, DEADLINE, READER.clone())
+        .await
+        .map_err(|problem| ReadError { label, problem })
+}
+
+/// Waits for [`read_with`] on the blocking pool (which it leaves within the deadline).
+async fn read_async_with(path: PathBuf, limit: u64, deadline: Duration, reader: Reader) -> Result<Vec<u8>, Problem> {
+    match tokio::task::spawn_blocking(move || read_with(&path, limit, deadline, &reader)).await {
         Ok(result) => result,
-        Err(e) => Err(ReadError {
-            label: fallback,
-            problem: Problem::Io { kind: std::io::ErrorKind::Other, message: format!("the read was lost: {e}") },
-        }),
+        Err(e) => Err(Problem::Io { kind: std::io::ErrorKind::Other, message: format!("the read was lost: {e}") }),
     }
 }
 
@@ -448,6 +450,41 @@ mod tests {
         release.send(()).unwrap();
         assert_eq!(read_with(&path, LIMIT, deadline, &reader).unwrap(), b"late");
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// The async read waits on the blocking pool: the runtime's only thread goes on with other tasks.
+    #[tokio::test]
+    async fn an_async_read_that_hangs_leaves_the_runtime_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hung-async");
+        let (reader, release, _entered, _) = hanging_reader();
+        let hung = tokio::spawn(read_async_with(path, LIMIT, Duration::from_secs(600), reader));
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        tokio::spawn(async {}).await.unwrap();
+        assert!(!hung.is_finished(), "the read is still hanging");
+        release.send(()).unwrap();
+        assert_eq!(hung.await.unwrap().unwrap(), b"late");
+    }
+
+    /// The same with a real hung system call: a reader that opens a FIFO without `O_NONBLOCK`
+    /// blocks in `open` until a writer comes.
+    #[test]
+    fn a_read_hung_in_open_is_abandoned_at_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("hung-open");
+        mkfifo(&fifo);
+        let reader: Reader = Arc::new(|path: &Path, _| {
+            std::fs::read(path).map_err(|e| Problem::Io { kind: e.kind(), message: e.to_string() })
+        });
+        let deadline = Duration::from_millis(200);
+        assert_eq!(read_with(&fifo, LIMIT, deadline, &reader), Err(Problem::TimedOut(deadline)));
+        assert!(matches!(read_with(&fifo, LIMIT, deadline, &reader), Err(Problem::Busy(_))));
+        // A writer releases the hung open (the reader then reads end-of-file); the file can be read again.
+        drop(std::fs::OpenOptions::new().write(true).open(&fifo).unwrap());
+        eventually("the hung open returns once a writer comes", || outstanding(&fifo).is_none());
+        assert_eq!(read_blocking(&fifo, "f", LIMIT).unwrap_err().problem, Problem::NotRegular("a FIFO (named pipe)"));
     }
 
     #[test]
