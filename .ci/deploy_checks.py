@@ -47,6 +47,7 @@ VARIABLES = {
     "user_type": "all",
     "user_role": "all",
     "period": "d1",
+    "group": ".*",
     "job": "entra-authmethods-exporter",
     "__rate_interval": "1m",
     "__interval": "15s",

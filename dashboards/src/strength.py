@@ -50,11 +50,10 @@ strength = dashboard(
              " ticket when it does not fall for 7 days in the 90 days before a retirement date." + DETAILS_ONLY,
              [target(f"max by (tenant) (tenant:entra_authmethods_users_by_strongest_method:max{{{T}, {ALL}, {PHONE}}})",
                      "{{tenant}}")], "short", COUNT_ZERO_GOOD, w=8),
-        stat("Phone-only change in 7 days", "Change in phone-only users against 7 days before, per tenant;"
-             " negative is progress." + DETAILS_ONLY,
-             [target(f"max by (tenant) (tenant:entra_authmethods_users_by_strongest_method:max{{{T}, {ALL}, {PHONE}}})"
-                     f" - max by (tenant) (tenant:entra_authmethods_users_by_strongest_method:max{{{T}, {ALL}, {PHONE}}}"
-                     f" offset 7d)", "{{tenant}}")],
+        stat("Phone-only change in 7 days", "Change in phone-only users over the last 7 days (or since the"
+             " data begins, if later), per tenant; negative is progress." + DETAILS_ONLY,
+             [target(f"sum by (tenant) (delta(tenant:entra_authmethods_users_by_strongest_method:max{{{T}, {ALL},"
+                     f" {PHONE}}}[7d]))", "{{tenant}}")],
              "short", steps(("green", None), ("red", 0)), w=8),
         timeseries("Phone-only users over time", "Users whose strongest method is a phone, per tenant, for"
                    " the user type and role chosen above." + DETAILS_ONLY,
