@@ -5,6 +5,7 @@
 mod contract;
 mod exposition;
 mod families;
+mod family_names;
 mod process;
 mod progress;
 mod reference;
