@@ -192,6 +192,10 @@ async fn an_unknown_group_fails_visibly_and_the_rest_is_exported() {
     assert_eq!(status, 200);
     assert!(page.contains("group_members") && page.contains("ghost"), "{page}");
     assert!(page.contains(UNKNOWN_GROUP) && page.contains("Request_ResourceNotFound"), "{page}");
+    assert!(page.contains("<tr><td>ghost</td><td>–</td><td>no: see group_members above</td></tr>"), "{page}");
+    let pilot_users = users.values().next().copied().unwrap();
+    assert!(page.contains(&format!("<tr><td>pilot</td><td>{pilot_users}</td><td>yes</td></tr>")), "{page}");
+    assert!(page.contains("0 users left out by exclude_groups"), "{page}");
     exporter.shutdown().await;
 
     // --once prints what it could read and exits non-zero.
