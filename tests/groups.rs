@@ -301,3 +301,26 @@ async fn a_restart_restores_the_group_counts_and_exclusions() {
     assert_eq!(at_once.get("entra_authmethods_excluded_users", &[("tenant", TENANT)]), Some(listed as f64));
     exporter.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_reload_applies_new_groups_and_exclusions() {
+    let sim = start_simulator(800, 17).await;
+    let pop = sim.population(DEMO_TENANT_ID);
+    let exporter =
+        start_exporter(&settings(&config(&sim, &[("pilot", &gid("Passkey pilot"))], &[&gid("Sales")]))).await;
+    let before = scrape(exporter.addr).await;
+    assert!(before.get("entra_authmethods_excluded_users", &[("tenant", TENANT)]).unwrap() > 0.0);
+
+    // Other groups and no exclusion: the numbers change meaning, so the tenant starts afresh.
+    let outcome = exporter.reload(settings(&config(&sim, &[("staff", &gid("All staff"))], &[]))).await.unwrap();
+    assert_eq!(outcome.changed, [TENANT]);
+    assert!(exporter.poll_now().await);
+    let after = scrape(exporter.addr).await;
+    assert_tenant_families(&after, &truth::compute(TENANT, &pop));
+    assert_eq!(after.get("entra_authmethods_excluded_users", &[("tenant", TENANT)]), Some(0.0));
+    let staff = transitive_users(&pop, DEMO_TENANT_ID, "All staff");
+    let (users, ..) = group_truth::group_families(TENANT, &pop, &[("staff", &staff)], &HashSet::new());
+    assert_exact(&after, "entra_authmethods_group_users", &users);
+    assert_eq!(after.get("entra_authmethods_group_available", &[("tenant", TENANT), ("group", "pilot")]), None);
+    exporter.shutdown().await;
+}
