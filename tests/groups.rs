@@ -324,3 +324,24 @@ async fn a_reload_applies_new_groups_and_exclusions() {
     assert_eq!(after.get("entra_authmethods_group_available", &[("tenant", TENANT), ("group", "pilot")]), None);
     exporter.shutdown().await;
 }
+
+/// With a signed-in user's token beside the app's, a group the app may not read is not asked again
+/// with the delegated token: one poll, one failure of group_members.
+#[tokio::test]
+async fn a_forbidden_group_is_one_failure_even_with_a_delegated_fallback() {
+    let sim = start_simulator(600, 18).await;
+    let roles = ["AuditLog.Read.All", "Reports.Read.All", "RoleManagement.Read.Directory"];
+    sim.set_app_roles(DEMO_TENANT_ID, roles.iter().map(|r| r.to_string()).collect());
+    let exclude = format!("exclude_groups = [{:?}]", gid("Break-glass accounts"));
+    let (_dir, toml) = everything_toml(&sim, &exclude);
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    for report in ["group_members", "registration_details"] {
+        let labels = [("tenant", TENANT), ("report", report)];
+        assert_eq!(exp.get("entra_authmethods_polls_total", &labels), Some(1.0), "{report}");
+        let forbidden = [labels[0], labels[1], ("reason", "forbidden")];
+        assert_eq!(exp.get("entra_authmethods_poll_failures_total", &forbidden), Some(1.0), "{report}");
+    }
+    assert!(exp.family("entra_authmethods_users_by_strongest_method").is_empty(), "no sweep without the exclusion");
+    exporter.shutdown().await;
+}
