@@ -80,6 +80,19 @@ fn environment_overrides_are_validated_too() {
     assert!(err.contains("ENTRA_AUTHMETHODS__TENANT__X__NAME"), "{err}");
 }
 
+/// `exclude_groups` can come from the environment (a comma-separated list); a bad entry names the variable.
+#[test]
+fn exclusions_from_the_environment_are_checked_and_named() {
+    let path = fixtures("good-minimal").remove(0);
+    let var = "ENTRA_AUTHMETHODS__TENANT__0__EXCLUDE_GROUPS";
+    let ids = "0a1b2c3d-0000-4000-8000-000000000001, 0a1b2c3d-0000-4000-8000-000000000002";
+    let settings = load(&path, &[(var, ids)]).unwrap();
+    assert!(format!("{:?}", settings.tenants[0]).contains("0a1b2c3d-0000-4000-8000-000000000002"));
+    let err = load(&path, &[(var, "0a1b2c3d-0000-4000-8000-000000000001,breakglass")]).unwrap_err().to_string();
+    assert!(err.starts_with(&format!("environment variable {var}: ")), "{err}");
+    assert!(err.contains("exclude_groups[1] = \"breakglass\" is not a GUID"), "{err}");
+}
+
 /// An error caused by an environment variable starts with the variable's name, not the file's.
 #[test]
 fn environment_errors_name_the_variable() {

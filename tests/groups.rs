@@ -192,6 +192,10 @@ async fn an_unknown_group_fails_visibly_and_the_rest_is_exported() {
     assert_eq!(status, 200);
     assert!(page.contains("group_members") && page.contains("ghost"), "{page}");
     assert!(page.contains(UNKNOWN_GROUP) && page.contains("Request_ResourceNotFound"), "{page}");
+    assert!(page.contains("<tr><td>ghost</td><td>–</td><td>no: see group_members above</td></tr>"), "{page}");
+    let pilot_users = users.values().next().copied().unwrap();
+    assert!(page.contains(&format!("<tr><td>pilot</td><td>{pilot_users}</td><td>yes</td></tr>")), "{page}");
+    assert!(page.contains("0 users left out by exclude_groups"), "{page}");
     exporter.shutdown().await;
 
     // --once prints what it could read and exits non-zero.
@@ -295,5 +299,49 @@ async fn a_restart_restores_the_group_counts_and_exclusions() {
     let excluded = excluded_set(&pop, &["Sales"]);
     let listed = pop.users.iter().filter(|u| u.enabled && excluded.contains(&u.id)).count();
     assert_eq!(at_once.get("entra_authmethods_excluded_users", &[("tenant", TENANT)]), Some(listed as f64));
+    exporter.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reload_applies_new_groups_and_exclusions() {
+    let sim = start_simulator(800, 17).await;
+    let pop = sim.population(DEMO_TENANT_ID);
+    let exporter =
+        start_exporter(&settings(&config(&sim, &[("pilot", &gid("Passkey pilot"))], &[&gid("Sales")]))).await;
+    let before = scrape(exporter.addr).await;
+    assert!(before.get("entra_authmethods_excluded_users", &[("tenant", TENANT)]).unwrap() > 0.0);
+
+    // Other groups and no exclusion: the numbers change meaning, so the tenant starts afresh.
+    let outcome = exporter.reload(settings(&config(&sim, &[("staff", &gid("All staff"))], &[]))).await.unwrap();
+    assert_eq!(outcome.changed, [TENANT]);
+    assert!(exporter.poll_now().await);
+    let after = scrape(exporter.addr).await;
+    assert_tenant_families(&after, &truth::compute(TENANT, &pop));
+    assert_eq!(after.get("entra_authmethods_excluded_users", &[("tenant", TENANT)]), Some(0.0));
+    let staff = transitive_users(&pop, DEMO_TENANT_ID, "All staff");
+    let (users, ..) = group_truth::group_families(TENANT, &pop, &[("staff", &staff)], &HashSet::new());
+    assert_exact(&after, "entra_authmethods_group_users", &users);
+    assert_eq!(after.get("entra_authmethods_group_available", &[("tenant", TENANT), ("group", "pilot")]), None);
+    exporter.shutdown().await;
+}
+
+/// With a signed-in user's token beside the app's, a group the app may not read is not asked again
+/// with the delegated token: one poll, one failure of group_members.
+#[tokio::test]
+async fn a_forbidden_group_is_one_failure_even_with_a_delegated_fallback() {
+    let sim = start_simulator(600, 18).await;
+    let roles = ["AuditLog.Read.All", "Reports.Read.All", "RoleManagement.Read.Directory"];
+    sim.set_app_roles(DEMO_TENANT_ID, roles.iter().map(|r| r.to_string()).collect());
+    let exclude = format!("exclude_groups = [{:?}]", gid("Break-glass accounts"));
+    let (_dir, toml) = everything_toml(&sim, &exclude);
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    for report in ["group_members", "registration_details"] {
+        let labels = [("tenant", TENANT), ("report", report)];
+        assert_eq!(exp.get("entra_authmethods_polls_total", &labels), Some(1.0), "{report}");
+        let forbidden = [labels[0], labels[1], ("reason", "forbidden")];
+        assert_eq!(exp.get("entra_authmethods_poll_failures_total", &forbidden), Some(1.0), "{report}");
+    }
+    assert!(exp.family("entra_authmethods_users_by_strongest_method").is_empty(), "no sweep without the exclusion");
     exporter.shutdown().await;
 }

@@ -376,3 +376,26 @@ pub fn http_client(settings: &GraphSettings) -> Result<reqwest::Client, GraphErr
         .build()
         .map_err(|e| GraphError::Config(format!("cannot build the HTTP client: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Group and role member reads wait for the directory's pacer, never for the reports quota.
+    #[test]
+    fn directory_reads_have_their_own_pacer() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let toml = "[[tenant]]\nname = \"c\"\ntenant_id = \"00000000-0000-0000-0000-000000000001\"\nclient_id = \"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"\nclient_secret = \"s\"\n";
+        let settings = crate::config::from_toml_str(toml).unwrap();
+        let observer = Arc::new(crate::snapshot::TenantTelemetry::default());
+        let http = http_client(&settings.graph).unwrap();
+        let client = GraphClient::new(http, &settings.tenants[0], &settings.graph, observer).unwrap();
+        let directory = crate::catalog::ReportKind::GroupMembers.endpoint();
+        for endpoint in DIRECTORY_ENDPOINTS.into_iter().chain([directory]) {
+            assert!(std::ptr::eq(client.pacer_for(endpoint), &*client.directory_pacer), "{endpoint}");
+        }
+        for report in crate::catalog::REPORTS {
+            assert!(std::ptr::eq(client.pacer_for(report.endpoint), &*client.pacer), "{}", report.name);
+        }
+    }
+}

@@ -141,6 +141,11 @@ impl GraphError {
             ) => {
                 "grant the permission named in the message (AuditLog.Read.All, or Reports.Read.All for the legacy reports) and give admin consent"
             }
+            // Graph's answer for an object id it does not know; of what the exporter reads, only a
+            // configured group id can be unknown.
+            Some("Request_ResourceNotFound") => {
+                "a configured group does not exist in this tenant: check the group IDs in [[tenant.group]] and exclude_groups"
+            }
             Some("Authorization_RequestDenied") => {
                 "the caller lacks a permission or role for this report: check the API permissions and admin consent"
             }

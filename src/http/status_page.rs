@@ -105,6 +105,21 @@ pub fn render(tenants: &[TenantStatus], reload: &ReloadStatus, telemetry_path: &
                 let _ = writeln!(html, "<tr><td>{name}</td><td>{n}</td><td>{share}</td></tr>");
             }
             html.push_str("</table>\n");
+            let Some(groups) = &summary.groups else { continue };
+            let _ = writeln!(
+                html,
+                "<p>{} users left out by exclude_groups</p><table><tr><th>Group</th><th>Users</th><th>Members read</th></tr>",
+                groups.excluded_users
+            );
+            for g in &groups.groups {
+                let (users, read) = if g.available {
+                    (g.users.to_string(), "yes")
+                } else {
+                    ("–".to_string(), "no: see group_members above")
+                };
+                let _ = writeln!(html, "<tr><td>{}</td><td>{users}</td><td>{read}</td></tr>", escape(&g.name));
+            }
+            html.push_str("</table>\n");
         }
     }
     html.push_str("</body></html>\n");

@@ -173,3 +173,26 @@ fn with_context(e: GraphError, what: &str) -> GraphError {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only members Graph types as users count: groups, devices, service principals, contacts and
+    /// members without a type do not.
+    #[test]
+    fn only_typed_users_are_members() {
+        let member = |t: Option<&str>| DirectoryObject { id: "x".into(), odata_type: t.map(str::to_string) };
+        assert!(is_user(&member(Some("#microsoft.graph.user"))));
+        assert!(is_user(&member(Some("#Microsoft.Graph.User"))));
+        for other in [
+            "#microsoft.graph.group",
+            "#microsoft.graph.device",
+            "#microsoft.graph.servicePrincipal",
+            "#microsoft.graph.orgContact",
+        ] {
+            assert!(!is_user(&member(Some(other))), "{other}");
+        }
+        assert!(!is_user(&member(None)));
+    }
+}

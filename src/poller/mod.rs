@@ -272,7 +272,13 @@ impl TenantPoller {
         let mut last = None;
         for &credential in &report.credentials {
             match self.fetch(report, credential).await {
-                Err(e) if e.reason() == FailureReason::Forbidden && credential == CredentialKind::App => {
+                // A group that may not be read is refused whatever the report's credential: its
+                // failure is recorded once (as group_members), not again with the delegated token.
+                Err(e)
+                    if e.reason() == FailureReason::Forbidden
+                        && credential == CredentialKind::App
+                        && !is_group_read(&e) =>
+                {
                     last = Some(e);
                 }
                 // The v1.0 registration reports are not expected to disappear: a 404 there is a
@@ -363,6 +369,11 @@ impl TenantPoller {
             }
         }
     }
+}
+
+/// An error of a group-membership read (see `groups.rs`).
+fn is_group_read(e: &GraphError) -> bool {
+    matches!(e, GraphError::Http { endpoint, .. } if endpoint == ReportKind::GroupMembers.endpoint())
 }
 
 /// Graph's answer for an API it no longer has (or never had here): the segment is unknown (400),

@@ -115,6 +115,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn groups_are_read_with_the_registration_poll_and_listed_after_the_catalog() {
+        let toml = "[[tenant]]\nname = \"c\"\ntenant_id = \"00000000-0000-0000-0000-000000000001\"\nclient_id = \"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"\nclient_secret = \"s\"\nexclude_groups = [\"00000000-0000-0000-0000-0000000000e1\"]\n\n[[tenant.group]]\nname = \"pilot\"\nid = \"00000000-0000-0000-0000-0000000000a1\"\n";
+        let settings = crate::config::from_toml_str(toml).unwrap();
+        let (planned, _) = plan(&settings.tenants[0]);
+        let details = planned.iter().find(|r| r.kind == ReportKind::RegistrationDetails).unwrap();
+        let groups = planned.iter().find(|r| r.kind == ReportKind::GroupMembers).unwrap();
+        assert_eq!((groups.settings.interval, &groups.credentials), (details.settings.interval, &details.credentials));
+        let lines = check_lines(&settings.tenants[0]);
+        assert_eq!(lines.len(), REPORTS.len() + 1);
+        assert_eq!(
+            lines.last().unwrap(),
+            "poll group_members: before each registration_details sweep, 1 group(s) and 1 exclusion group(s), application credential, needs GroupMember.Read.All"
+        );
+    }
+
+    #[test]
     fn with_a_refresh_token_the_delegated_reports_are_polled_and_the_fallback_named() {
         let toml = "[[tenant]]\nname = \"c\"\ntenant_id = \"00000000-0000-0000-0000-000000000001\"\nclient_id = \"aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\"\nclient_secret = \"s\"\nrefresh_token_file = \"/nonexistent/token\"\n";
         let settings = crate::config::from_toml_str(toml).unwrap();
