@@ -100,7 +100,7 @@ async fn group_families_and_exclusions_match_the_population() {
 
     let members: Vec<HashSet<String>> = groups.iter().map(|(_, n)| transitive_users(&pop, DEMO_TENANT_ID, n)).collect();
     let labelled: Vec<(&str, &HashSet<String>)> = groups.iter().map(|(l, _)| *l).zip(&members).collect();
-    let (users, by_feature, by_strength) = group_truth::group_families(TENANT, &pop, &labelled, &excluded);
+    let (users, by_feature, by_strength) = group_truth::group_families(TENANT, &pop, &labelled, &excluded, &[]);
     assert_exact(&exp, "entra_authmethods_group_users", &users);
     assert_exact(&exp, "entra_authmethods_group_users_registered_by_feature", &by_feature);
     assert_exact(&exp, "entra_authmethods_group_users_by_strongest_method", &by_strength);
@@ -154,6 +154,49 @@ async fn group_families_and_exclusions_match_the_population() {
     exporter.shutdown().await;
 }
 
+/// Groups, exclusions and `[method_strength]` together, on a population holding every method the
+/// tier table names and names it does not know: the group tiers follow the table, and so do the
+/// tenant-level families computed without the excluded users.
+#[tokio::test]
+async fn group_tiers_follow_the_method_strength_table() {
+    let sim = start_simulator(2000, 17).await;
+    let mut population = Population::generate(2000, 17);
+    let extra: Vec<String> =
+        ["fido2", "x509Certificate", "certificateBasedAuthentication", "someNewMethod", "quantumEntanglementKey"]
+            .map(String::from)
+            .into();
+    population.add_methods(&extra, 5);
+    sim.set_population(DEMO_TENANT_ID, population);
+    let pop = sim.population(DEMO_TENANT_ID);
+    for m in truth::NAMED_METHODS.iter().chain(&["someNewMethod", "quantumEntanglementKey"]) {
+        assert!(pop.listed().any(|u| u.methods_registered.iter().any(|x| x == m)), "nobody has {m}");
+    }
+    let overrides = [("email", "mfa"), ("mobilePhone", "none"), ("someNewMethod", "phishingResistant")];
+    let table: String = overrides.iter().map(|(m, t)| format!("{m} = {t:?}\n")).collect();
+    let (pilot, staff, break_glass) = (gid("Passkey pilot"), gid("All staff"), gid("Break-glass accounts"));
+    let toml = format!(
+        "{}\n[method_strength]\n{table}",
+        config(&sim, &[("passkey-pilot", &pilot), ("all-staff", &staff)], &[&break_glass])
+    );
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+
+    let excluded = excluded_set(&pop, &["Break-glass accounts"]);
+    let truth = truth::compute_full(TENANT, &pop, &overrides, usize::MAX, &|id| !excluded.contains(id));
+    assert_tenant_families(&exp, &truth);
+    let members =
+        [transitive_users(&pop, DEMO_TENANT_ID, "Passkey pilot"), transitive_users(&pop, DEMO_TENANT_ID, "All staff")];
+    let labelled = [("passkey-pilot", &members[0]), ("all-staff", &members[1])];
+    let (users, by_feature, by_strength) = group_truth::group_families(TENANT, &pop, &labelled, &excluded, &overrides);
+    assert_exact(&exp, "entra_authmethods_group_users", &users);
+    assert_exact(&exp, "entra_authmethods_group_users_registered_by_feature", &by_feature);
+    assert_exact(&exp, "entra_authmethods_group_users_by_strongest_method", &by_strength);
+    let (_, _, default_tiers) = group_truth::group_families(TENANT, &pop, &labelled, &excluded, &[]);
+    assert_ne!(by_strength, default_tiers, "the table moves group members between tiers here");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn an_unknown_group_fails_visibly_and_the_rest_is_exported() {
     let sim = start_simulator(1500, 12).await;
@@ -181,7 +224,7 @@ async fn an_unknown_group_fails_visibly_and_the_rest_is_exported() {
     assert_tenant_families(&exp, &truth::compute(TENANT, &pop));
     let members = transitive_users(&pop, DEMO_TENANT_ID, "Passkey pilot");
     let (users, by_feature, by_strength) =
-        group_truth::group_families(TENANT, &pop, &[("pilot", &members)], &HashSet::new());
+        group_truth::group_families(TENANT, &pop, &[("pilot", &members)], &HashSet::new(), &[]);
     assert_exact(&exp, "entra_authmethods_group_users", &users);
     assert_exact(&exp, "entra_authmethods_group_users_registered_by_feature", &by_feature);
     assert_exact(&exp, "entra_authmethods_group_users_by_strongest_method", &by_strength);
@@ -231,7 +274,7 @@ async fn an_unreadable_exclusion_group_keeps_the_last_good_numbers() {
     let exp = scrape(exporter.addr).await;
     assert_tenant_families(&exp, &good);
     let pilot_members = transitive_users(&first, DEMO_TENANT_ID, "Passkey pilot");
-    let (users, ..) = group_truth::group_families(TENANT, &first, &[("pilot", &pilot_members)], &excluded);
+    let (users, ..) = group_truth::group_families(TENANT, &first, &[("pilot", &pilot_members)], &excluded, &[]);
     assert_exact(&exp, "entra_authmethods_group_users", &users);
     for report in ["group_members", "registration_details"] {
         let labels = [("tenant", TENANT), ("report", report)];
@@ -319,7 +362,7 @@ async fn a_reload_applies_new_groups_and_exclusions() {
     assert_tenant_families(&after, &truth::compute(TENANT, &pop));
     assert_eq!(after.get("entra_authmethods_excluded_users", &[("tenant", TENANT)]), Some(0.0));
     let staff = transitive_users(&pop, DEMO_TENANT_ID, "All staff");
-    let (users, ..) = group_truth::group_families(TENANT, &pop, &[("staff", &staff)], &HashSet::new());
+    let (users, ..) = group_truth::group_families(TENANT, &pop, &[("staff", &staff)], &HashSet::new(), &[]);
     assert_exact(&after, "entra_authmethods_group_users", &users);
     assert_eq!(after.get("entra_authmethods_group_available", &[("tenant", TENANT), ("group", "pilot")]), None);
     exporter.shutdown().await;

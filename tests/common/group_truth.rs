@@ -32,12 +32,14 @@ pub fn transitive_users(pop: &Population, tenant_id: &str, name: &str) -> HashSe
 pub type Series = BTreeMap<BTreeMap<String, String>, f64>;
 
 /// The three group families for `groups` (label, members) of `tenant`: users of the report (listed,
-/// that is enabled) who are members and not `excluded`.
+/// that is enabled) who are members and not `excluded`, with the `[method_strength]` entries
+/// `overrides` over the default tiers.
 pub fn group_families(
     tenant: &str,
     pop: &Population,
     groups: &[(&str, &HashSet<String>)],
     excluded: &HashSet<String>,
+    overrides: &[(&str, &str)],
 ) -> (Series, Series, Series) {
     let (mut users, mut by_feature, mut by_strength) = (Series::new(), Series::new(), Series::new());
     let labels = |group: &str, extra: Option<(&str, &str)>| {
@@ -56,7 +58,7 @@ pub fn group_families(
             by_strength.insert(labels(group, Some(("strength", s))), 0.0);
         }
         for u in pop.users.iter().filter(|u| u.enabled && members.contains(&u.id) && !excluded.contains(&u.id)) {
-            let (features, strength) = features_and_strength(u, &[]);
+            let (features, strength) = features_and_strength(u, overrides);
             *users.get_mut(&labels(group, None)).unwrap() += 1.0;
             for (f, _) in features.iter().filter(|(_, on)| *on) {
                 *by_feature.get_mut(&labels(group, Some(("feature", f)))).unwrap() += 1.0;
