@@ -235,10 +235,24 @@ async fn an_unknown_group_fails_visibly_and_the_rest_is_exported() {
     assert_eq!(status, 200);
     assert!(page.contains("group_members") && page.contains("ghost"), "{page}");
     assert!(page.contains(UNKNOWN_GROUP) && page.contains("Request_ResourceNotFound"), "{page}");
-    assert!(page.contains("<tr><td>ghost</td><td>–</td><td>no: see group_members above</td></tr>"), "{page}");
+    assert!(page.contains("<tr><td>ghost</td><td>–</td><td>–</td><td>no: see group_members above</td></tr>"), "{page}");
     let pilot_users = users.values().next().copied().unwrap();
-    assert!(page.contains(&format!("<tr><td>pilot</td><td>{pilot_users}</td><td>yes</td></tr>")), "{page}");
+    let pilot_phone =
+        by_strength.iter().find(|(l, _)| l["strength"] == "phone").map(|(_, v)| *v).expect("the pilot's phone tier");
+    assert!(
+        page.contains(&format!("<tr><td>pilot</td><td>{pilot_users}</td><td>{pilot_phone}</td><td>yes</td></tr>")),
+        "{page}"
+    );
     assert!(page.contains("0 users left out by exclude_groups"), "{page}");
+    // The campaign's number, for the whole tenant.
+    let phone_only = truth::compute(TENANT, &pop)
+        .by_strongest_method
+        .iter()
+        .find(|(l, _)| l["strength"] == "phone" && l["user_type"] == "all" && l["user_role"] == "all")
+        .map(|(_, v)| *v)
+        .expect("the tenant's phone tier");
+    assert!(page.contains(&format!("<p>{phone_only} users can only do phone MFA")), "{page}");
+    assert!(page.contains("<td>group_members</td>") && page.contains("with registration_details"), "{page}");
     exporter.shutdown().await;
 
     // --once prints what it could read and exits non-zero.

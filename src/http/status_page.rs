@@ -4,7 +4,8 @@
 use std::fmt::Write;
 use std::time::{Duration, SystemTime};
 
-use crate::aggregation::registration::FEATURES;
+use crate::aggregation::registration::{FEATURES, STRENGTHS};
+use crate::catalog::ReportKind;
 use crate::config::{UserRole, UserType};
 use crate::snapshot::{Phase, ReloadStatus, ReportData, ReportProgress, ReportState, TenantStatus};
 
@@ -55,6 +56,8 @@ pub fn render(tenants: &[TenantStatus], reload: &ReloadStatus, telemetry_path: &
             };
             let next = match progress.and_then(|p| p.next_poll.filter(|_| p.phase == Phase::Idle)) {
                 Some(at) => format!("{} (in {})", format_time(at), age(at.duration_since(now).unwrap_or_default())),
+                // Read by the registration poll, just before its sweep.
+                None if *kind == ReportKind::GroupMembers => "with registration_details".to_string(),
                 None => String::new(),
             };
             let _ = writeln!(
@@ -105,19 +108,32 @@ pub fn render(tenants: &[TenantStatus], reload: &ReloadStatus, telemetry_path: &
                 let _ = writeln!(html, "<tr><td>{name}</td><td>{n}</td><td>{share}</td></tr>");
             }
             html.push_str("</table>\n");
+            if let Some(tiers) = all.strength {
+                // The number the SMS and voice retirement campaign brings to zero comes first.
+                let _ = writeln!(
+                    html,
+                    "<p>{} users can only do phone MFA (strongest method a phone: SMS and voice stop on 2027-02-01). Strongest method: {}</p>",
+                    tiers[PHONE],
+                    STRENGTHS.iter().zip(tiers).map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(" · ")
+                );
+            }
             let Some(groups) = &summary.groups else { continue };
             let _ = writeln!(
                 html,
-                "<p>{} users left out by exclude_groups</p><table><tr><th>Group</th><th>Users</th><th>Members read</th></tr>",
+                "<p>{} users left out by exclude_groups</p><table><tr><th>Group</th><th>Users</th><th>Phone only</th><th>Members read</th></tr>",
                 groups.excluded_users
             );
             for g in &groups.groups {
-                let (users, read) = if g.available {
-                    (g.users.to_string(), "yes")
+                let (users, phone, read) = if g.available {
+                    (g.users.to_string(), g.strength[PHONE].to_string(), "yes")
                 } else {
-                    ("–".to_string(), "no: see group_members above")
+                    ("–".to_string(), "–".to_string(), "no: see group_members above")
                 };
-                let _ = writeln!(html, "<tr><td>{}</td><td>{users}</td><td>{read}</td></tr>", escape(&g.name));
+                let _ = writeln!(
+                    html,
+                    "<tr><td>{}</td><td>{users}</td><td>{phone}</td><td>{read}</td></tr>",
+                    escape(&g.name)
+                );
             }
             html.push_str("</table>\n");
         }
@@ -125,6 +141,9 @@ pub fn render(tenants: &[TenantStatus], reload: &ReloadStatus, telemetry_path: &
     html.push_str("</body></html>\n");
     html
 }
+
+/// Index of `phone` in [`STRENGTHS`].
+const PHONE: usize = 3;
 
 /// The Status cell: a running or queued poll first (what the exporter does now), then what the
 /// last poll left. Escaped where it quotes Graph.
@@ -192,6 +211,11 @@ fn escape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_phone_index_is_the_phone_tier() {
+        assert_eq!(super::STRENGTHS[super::PHONE], "phone");
+    }
+
     use super::*;
 
     #[test]
