@@ -10,6 +10,7 @@ mod process;
 mod progress;
 mod reference;
 mod render;
+mod report_data;
 mod state;
 mod telemetry;
 
