@@ -19,7 +19,8 @@ DETAILS_ONLY = (" Counted from userRegistrationDetails: empty for tenants with r
 GROUPS = (" Groups are the [[tenant.group]] tables of the exporter's configuration: the group's transitive"
           " members who are users of the report, after exclude_groups.")
 DAYS_LEFT = steps(("red", None), ("orange", 30), ("yellow", 90), ("green", 180))
-GROUP_VAR = query_var("group", "Group", 'label_values(entra_authmethods_group_users{tenant=~"$tenant"}, group)',
+# From group_available, which a group Graph does not know still has (group_users does not).
+GROUP_VAR = query_var("group", "Group", 'label_values(entra_authmethods_group_available{tenant=~"$tenant"}, group)',
                       multi=True, include_all=True, default="$__all")
 
 
@@ -74,7 +75,7 @@ strength = dashboard(
                    [target(f"tenant:entra_authmethods_users_by_strongest_method:ratio{{{T}, {B}}}",
                            "{{tenant}} {{strength}}")], "percentunit", w=12, decimals=1, minimum=0, maximum=1),
         row("Administrators"),
-        stat("Admins without a phishing-resistant method", "Administrators who can do MFA but whose strongest"
+        stat("Admins without a phishing-resistant method", "Administrators who have a second factor but whose strongest"
              " method is passwordless, mfa or phone, per tenant and role (admin; privilegedAdmin where the"
              " breakdown is configured). Admins without any MFA are counted apart (Adoption dashboard)."
              " Above zero for 6 hours raises EntraAuthMethodsAdminsWithoutPhishingResistantMethod." + DETAILS_ONLY,
@@ -107,10 +108,15 @@ strength = dashboard(
                  [target(f"max by (tenant, group, feature) (entra_authmethods_group_users_registered_by_feature"
                          f"{{{T}, {G}}})", "{{tenant}} {{group}} {{feature}}", instant=True)],
                  "short", w=8, h=5),
-        stat("Group members read", "1 when the last poll read the group's members; 0 when Graph refused or"
-             " does not know the group (its counts are then missing; EntraAuthMethodsGroupUnavailable after an"
-             " hour). The status page says why.",
-             [target(f"max by (tenant, group) (entra_authmethods_group_available{{{T}, {G}}})", "{{tenant}} {{group}}")],
+        stat("Group members read", "Per group, 1 when its members were read for the sweep whose numbers are"
+             " shown, 0 when Graph does not know the group (its counts are then missing); per tenant, whether"
+             " the last group_members poll read every group, exclusion groups included (0: an exclusion group"
+             " that cannot be read freezes the tenant's registration counts). Either at 0 for an hour raises"
+             " EntraAuthMethodsGroupUnavailable, or TenantBlocked for a 403. The status page says which group"
+             " and why.",
+             [target(f"max by (tenant, group) (entra_authmethods_group_available{{{T}, {G}}})", "{{tenant}} {{group}}"),
+              target(f'max by (tenant) (entra_authmethods_poll_success{{{T}, report="group_members"}})',
+                     "{{tenant}} group_members poll")],
              "none", steps(("red", None), ("green", 1)), w=4,
              mappings=[{"type": "value", "options": {"0": {"text": "failing", "index": 0},
                                                       "1": {"text": "read", "index": 1}}}]),
