@@ -12,12 +12,14 @@
 //! compressed again.
 
 use std::io::{self, Read, Write};
+use std::sync::{Arc, OnceLock};
 
 use bytes::{Buf, Bytes};
 use flate2::Compression;
 use flate2::bufread::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 
+#[cfg(test)]
 use super::render::Families;
 
 /// Above this size only the compressed copy is kept. The plain text is ≈ 48 kB per tenant with the
@@ -38,92 +40,152 @@ const LEVEL: Compression = Compression::fast();
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
 pub struct Exposition {
-    /// The text as raw DEFLATE ended by a sync flush (see the module's documentation).
-    deflate: Bytes,
+    /// The text as raw DEFLATE in pieces, each ended by a sync flush (see the module's
+    /// documentation): one piece after a full render, a family's cached parts joined by
+    /// [`super::parts`] otherwise. Shared with the part cache, never copied.
+    deflate: Vec<Arc<[Bytes]>>,
     /// The CRC-32 of the text, continued over the suffix in a gzip response's trailer.
     crc: u32,
-    /// `None` above [`KEEP_PLAIN_UP_TO`].
-    plain: Option<Bytes>,
+    /// Up to `keep_plain_up_to` bytes of text, the plain copy: made by the first plain read after
+    /// the change, then kept. `None` in the cell above it.
+    plain: OnceLock<Option<Bytes>>,
+    keep_plain_up_to: usize,
     plain_len: usize,
 }
 
 impl Exposition {
-    /// Joins and compresses a render, keeping the plain text too up to `keep_plain_up_to` bytes
+    /// Joins and compresses a full render, keeping the plain text too up to `keep_plain_up_to` bytes
     /// ([`KEEP_PLAIN_UP_TO`] but in tests). A bigger one is written straight into the compressor, so
     /// that no joined copy of its text is ever made.
+    #[cfg(test)]
     pub(super) fn new(families: Families, keep_plain_up_to: usize) -> Self {
         let plain_len = families.len();
         if plain_len <= keep_plain_up_to {
             let plain = families.encode();
             drop(families);
-            let (deflate, crc) = compress(plain_len, |w| w.write_all(&plain));
-            Exposition { deflate, crc, plain: Some(Bytes::from(plain)), plain_len }
+            let (deflate, crc) = compress(plain_len, LEVEL, |w| w.write_all(&plain));
+            let e = Exposition::from_pieces(vec![Arc::from([deflate])], crc, plain_len, keep_plain_up_to);
+            let _ = e.plain.set(Some(Bytes::from(plain)));
+            e
         } else {
-            let (deflate, crc) = compress(plain_len, |w| families.write_to(w));
-            Exposition { deflate, crc, plain: None, plain_len }
+            let (deflate, crc) = compress(plain_len, LEVEL, |w| families.write_to(w));
+            Exposition::from_pieces(vec![Arc::from([deflate])], crc, plain_len, keep_plain_up_to)
         }
+    }
+
+    /// The text made of `deflate`'s pieces in order (each a raw DEFLATE stream ended by a sync
+    /// flush, see [`compress`]), whose CRC-32 is `crc` over `plain_len` bytes.
+    pub(super) fn from_pieces(deflate: Vec<Arc<[Bytes]>>, crc: u32, plain_len: usize, keep_plain_up_to: usize) -> Self {
+        Exposition { deflate, crc, plain: OnceLock::new(), keep_plain_up_to, plain_len }
     }
 
     /// An empty exposition, before the first render.
     pub(super) fn empty() -> Self {
-        let (deflate, crc) = compress(0, |_| Ok(()));
-        Exposition { deflate, crc, plain: Some(Bytes::new()), plain_len: 0 }
+        let (deflate, crc) = compress_piece(b"", LEVEL);
+        Exposition::from_pieces(vec![Arc::from([deflate])], crc, 0, KEEP_PLAIN_UP_TO)
     }
 
     /// A gzip response (RFC 1952) of the exposition followed by `suffix`, in pieces that share the
-    /// cached bytes: the header, the cached DEFLATE stream, the suffix's and the trailer (CRC-32 and
+    /// cached bytes: the header, the cached DEFLATE pieces, the suffix's and the trailer (CRC-32 and
     /// length of the whole text).
-    pub(crate) fn gzip_chunks(&self, suffix: &Suffix) -> [Bytes; 4] {
+    pub(crate) fn gzip_chunks(&self, suffix: &Suffix) -> Vec<Bytes> {
         let mut crc = crc32fast::Hasher::new_with_initial_len(self.crc, self.plain_len as u64);
         crc.update(&suffix.plain);
         let mut trailer = [0; 8];
         trailer[..4].copy_from_slice(&crc.finalize().to_le_bytes());
         // ISIZE: the length modulo 2^32.
         trailer[4..].copy_from_slice(&((self.plain_len + suffix.plain.len()) as u32).to_le_bytes());
-        [
-            Bytes::from_static(&GZIP_HEADER),
-            self.deflate.clone(),
-            suffix.deflate.clone(),
-            Bytes::copy_from_slice(&trailer),
-        ]
+        let mut chunks = Vec::with_capacity(self.deflate.iter().map(|p| p.len()).sum::<usize>() + 3);
+        chunks.push(Bytes::from_static(&GZIP_HEADER));
+        chunks.extend(self.deflate.iter().flat_map(|p| p.iter().cloned()));
+        chunks.push(suffix.deflate.clone());
+        chunks.push(Bytes::copy_from_slice(&trailer));
+        chunks
     }
 
-    /// The cached raw DEFLATE stream of the text, not ended by a final block: a reader stops after
-    /// [`Exposition::plain_len`] bytes of text.
-    pub fn deflate(&self) -> Bytes {
-        self.deflate.clone()
-    }
-
-    /// The plain text, when it is kept (up to [`KEEP_PLAIN_UP_TO`]).
+    /// The plain text, when it is kept (up to [`KEEP_PLAIN_UP_TO`]); the first call after a change
+    /// decompresses it.
     pub fn plain_cached(&self) -> Option<Bytes> {
-        self.plain.clone()
+        self.plain.get_or_init(|| (self.plain_len <= self.keep_plain_up_to).then(|| self.inflate())).clone()
+    }
+
+    /// The cached raw DEFLATE pieces joined (a copy, for tests), not ended by a final block: a
+    /// reader stops after [`Exposition::plain_len`] bytes of text.
+    pub fn deflate(&self) -> Bytes {
+        self.deflate.iter().flat_map(|p| p.iter()).flat_map(|c| c.iter().copied()).collect()
     }
 
     pub(crate) fn plain_len(&self) -> usize {
         self.plain_len
     }
 
-    /// The cached stream ended by an empty final block, for decoders: without one, a decoder that
+    /// The cached pieces ended by an empty final block, for decoders: without one, a decoder that
     /// reaches the end of its input may refuse to hand out the text it still holds ("incomplete
-    /// deflate stream"), depending on where its buffers end. The cached stream is byte-aligned (it
-    /// ends with a sync flush), so the five bytes of an empty stored block end it (RFC 1951, 3.2.4).
-    pub(crate) fn terminated_deflate(&self) -> bytes::buf::Chain<Bytes, Bytes> {
-        const EMPTY_FINAL_BLOCK: [u8; 5] = [0x01, 0x00, 0x00, 0xff, 0xff];
-        self.deflate.clone().chain(Bytes::from_static(&EMPTY_FINAL_BLOCK))
+    /// deflate stream"), depending on where its buffers end. Every piece is byte-aligned (it ends
+    /// with a sync flush), so the five bytes of an empty stored block end it (RFC 1951, 3.2.4).
+    pub(crate) fn terminated_deflate(&self) -> Pieces {
+        let mut chunks: std::collections::VecDeque<Bytes> =
+            self.deflate.iter().flat_map(|p| p.iter().cloned()).filter(|c| !c.is_empty()).collect();
+        chunks.push_back(Bytes::from_static(&EMPTY_FINAL_BLOCK));
+        Pieces { chunks }
     }
 
-    /// The plain text in one buffer, decompressed if it is not kept. For callers that need it whole
-    /// (`--once`, tests); HTTP responses decompress it as they are sent.
-    pub(crate) fn plain(&self) -> Bytes {
-        if let Some(plain) = &self.plain {
-            return plain.clone();
-        }
+    fn inflate(&self) -> Bytes {
         let mut text = vec![0; self.plain_len];
         DeflateDecoder::new(self.terminated_deflate().reader())
             .read_exact(&mut text)
             .expect("the cached stream decompresses");
         Bytes::from(text)
     }
+
+    /// The plain text in one buffer, decompressed if it is not kept. For callers that need it whole
+    /// (`--once`, tests); HTTP responses decompress it as they are sent.
+    pub(crate) fn plain(&self) -> Bytes {
+        self.plain_cached().unwrap_or_else(|| self.inflate())
+    }
+}
+
+const EMPTY_FINAL_BLOCK: [u8; 5] = [0x01, 0x00, 0x00, 0xff, 0xff];
+
+/// A DEFLATE stream in pieces, read as one buffer ([`Exposition::terminated_deflate`]).
+pub struct Pieces {
+    chunks: std::collections::VecDeque<Bytes>,
+}
+
+impl Buf for Pieces {
+    fn remaining(&self) -> usize {
+        self.chunks.iter().map(Bytes::len).sum()
+    }
+
+    fn chunk(&self) -> &[u8] {
+        self.chunks.front().map_or(&[], |c| &c[..])
+    }
+
+    fn advance(&mut self, mut cnt: usize) {
+        while cnt > 0 {
+            let front = self.chunks.front_mut().expect("advance within the remaining bytes");
+            let n = cnt.min(front.len());
+            front.advance(n);
+            cnt -= n;
+            if front.is_empty() {
+                self.chunks.pop_front();
+            }
+        }
+    }
+}
+
+/// Compresses one piece of text on its own: raw DEFLATE ended by a sync flush, and its CRC-32.
+pub(super) fn compress_piece(text: &[u8], level: Compression) -> (Bytes, u32) {
+    compress(text.len(), level, |w| w.write_all(text))
+}
+
+/// The text of one piece made by [`compress_piece`].
+pub(super) fn inflate_piece(deflate: &Bytes, len: usize) -> Vec<u8> {
+    let mut text = vec![0; len];
+    DeflateDecoder::new(deflate.clone().chain(Bytes::from_static(&EMPTY_FINAL_BLOCK)).reader())
+        .read_exact(&mut text)
+        .expect("a cached piece decompresses");
+    text
 }
 
 /// Text that follows the cached exposition in every response (the process metrics): plain, and
@@ -175,10 +237,14 @@ impl<W: Write> Write for Crc32<W> {
 /// writer's `flush` can stop before a sync flush is complete when its output buffer fills, and the
 /// cached stream then lacked the end of the text (seen with texts of a few MB). Here each call gets
 /// room, and the flush is repeated until it leaves room unused, which zlib's contract says means done.
-fn compress(plain_len: usize, write: impl FnOnce(&mut Crc32<StreamCompressor>) -> io::Result<()>) -> (Bytes, u32) {
+fn compress(
+    plain_len: usize,
+    level: Compression,
+    write: impl FnOnce(&mut Crc32<StreamCompressor>) -> io::Result<()>,
+) -> (Bytes, u32) {
     // The fast level makes about an 18th of the text; a 16th leaves room without a regrowth.
     let compressor =
-        StreamCompressor { state: flate2::Compress::new(LEVEL, false), out: Vec::with_capacity(plain_len / 16 + 64) };
+        StreamCompressor { state: flate2::Compress::new(level, false), out: Vec::with_capacity(plain_len / 16 + 64) };
     let mut w = Crc32 { inner: compressor, hasher: crc32fast::Hasher::new() };
     write(&mut w).expect("writing to a Vec cannot fail");
     let mut deflate = w.inner.sync_flush();
@@ -279,7 +345,7 @@ mod tests {
             assert_eq!(gunzip(&gzip).unwrap(), joined(text, &suffix));
             // The pieces share the cached stream rather than copying it.
             let chunks = e.gzip_chunks(&suffix);
-            assert_eq!(chunks[1].as_ptr(), e.deflate.as_ptr());
+            assert_eq!(chunks[1].as_ptr(), e.deflate[0][0].as_ptr());
             assert_eq!(chunks.iter().map(Bytes::len).sum::<usize>(), gzip.len());
         }
     }
@@ -321,7 +387,8 @@ mod tests {
         let text = families().encode();
         let e = Exposition::new(families(), KEEP_PLAIN_UP_TO);
         // A sync flush ends on an empty stored block: 00 00 ff ff after the block header bits.
-        assert_eq!(&e.deflate[e.deflate.len() - 4..], [0, 0, 0xff, 0xff]);
+        let piece = &e.deflate[0][0];
+        assert_eq!(&piece[piece.len() - 4..], [0, 0, 0xff, 0xff]);
         // The suffix's stream alone is a complete DEFLATE stream of the suffix.
         let suffix = process_suffix();
         let mut alone = Vec::new();
@@ -377,9 +444,9 @@ mod stream_end_tests {
         let lengths = (1..=24u64).map(|round| (round * 2_654_435_761 % 5_000_000) as usize);
         for len in lengths.chain([4_410_537]) {
             let cut = &text[..len];
-            let (deflate, crc) = compress(len, |w| w.write_all(cut));
+            let (deflate, crc) = compress(len, LEVEL, |w| w.write_all(cut));
             assert_eq!(crc, crc32fast::hash(cut));
-            let e = Exposition { deflate, crc, plain: None, plain_len: len };
+            let e = Exposition::from_pieces(vec![Arc::from([deflate])], crc, len, 0);
             assert!(e.plain().as_ref() == cut, "{len} bytes");
         }
     }

@@ -5,14 +5,17 @@
 mod contract;
 mod exposition;
 mod families;
+mod parts;
 mod process;
 mod progress;
 mod reference;
 mod render;
 mod state;
 mod telemetry;
+mod tenant;
 
 pub use contract::{REGENERATE as REGENERATE_CONTRACT, markdown as contract_markdown};
+pub(crate) use exposition::Pieces;
 pub use families::{FAMILIES, Family, LabelValues, PROCESS_FAMILIES, Presence, SHARED_LABELS};
 pub(crate) use progress::{Phase, ReportProgress};
 pub use reference::render_with_text_encoder;

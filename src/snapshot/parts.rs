@@ -1,0 +1,495 @@
+//! The exposition kept in parts, so that a change costs what changed rather than the fleet.
+//!
+//! The text format lists each family once (HELP, TYPE, then all its samples), so a tenant's series
+//! are spread over every family. Each member (the global series, then every tenant in
+//! configuration order) is rendered on its own into its part of each family; a family's parts are
+//! joined in member order, exactly the text a full render writes ([`super::render::render_into`]
+//! renders the same members in the same order, and a test compares the two byte for byte).
+//!
+//! Parts are kept compressed only: each family's parts are grouped into *pieces* of consecutive
+//! members, each piece compressed on its own into raw DEFLATE ended by a sync flush, with its CRC-32
+//! (see [`super::exposition`]). A scrape joins the families' pieces and combines their CRC-32s; no
+//! piece is compressed again. A tenant's big parts (registration families, tens of kB) are pieces of
+//! their own; small parts (one health line per tenant) are grouped until a piece holds
+//! [`MIN_PIECE`] bytes of text, since one line compressed alone is barely smaller than the line. A
+//! change of a member re-renders that member only, compares each part with the one cached (by a
+//! 64-bit hash) and compresses again only the pieces whose parts changed: a big part's piece alone,
+//! or a small part's group, whose other parts are read back from the cached piece. A removed member
+//! leaves its pieces (its group, for a small part, compressed again without it); nothing else is
+//! touched. Group boundaries are kept from one change to the next, so a change never regroups a
+//! whole family.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hasher};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use flate2::Compression;
+
+use super::exposition::{Exposition, compress_piece, inflate_piece};
+use super::families::FAMILIES;
+use super::render::{families_by_name, write_header};
+
+/// A member of the exposition: [`GLOBAL`] or a tenant's entry.
+pub(super) type MemberId = u64;
+
+/// The series of no tenant (build, reload), first in every family they are in.
+pub(super) const GLOBAL: MemberId = 0;
+
+/// A piece holds at least this much text unless it is the last of its family or a part alone is
+/// bigger: a few dozen small parts, enough for DEFLATE to find the repetition between lines.
+/// Smaller pieces compress worse (the 1.3 × bound of issue 16 against one stream over the whole
+/// text), bigger ones cost more to compress again after a change of one of their parts.
+pub(super) const MIN_PIECE: usize = 4 * 1024;
+
+/// Pieces are compressed once per change of one of their parts, not per scrape, and are small: the
+/// default level makes them about a third smaller than the fast level the whole-text stream used,
+/// which is what keeps many small independent pieces within 1.3 × of one stream.
+const PIECE_LEVEL: Compression = Compression::new(6);
+
+/// Pieces per block whose combined CRC-32 is cached, so that a change in a family of a thousand
+/// pieces combines a few dozen CRC-32s rather than all of them.
+const BLOCK: usize = 32;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Part {
+    member: MemberId,
+    hash: u64,
+    len: u32,
+}
+
+struct Piece {
+    parts: Vec<Part>,
+    deflate: Bytes,
+    crc: u32,
+    len: usize,
+}
+
+#[derive(Default)]
+struct FamilyParts {
+    pieces: Vec<Piece>,
+    /// The CRC-32 and length of each run of [`BLOCK`] pieces.
+    blocks: Vec<(u32, u64)>,
+    /// The HELP and TYPE lines then the pieces' DEFLATE, as a scrape sends them; empty while the
+    /// family has no sample.
+    chunks: Arc<[Bytes]>,
+    crc: u32,
+    len: u64,
+}
+
+/// Every family's pieces, and what the last update was made of.
+#[derive(Default)]
+pub(super) struct Parts {
+    families: Vec<FamilyParts>,
+    /// The compressed HELP and TYPE lines of each family, made once.
+    headers: Vec<(Bytes, u32, u64)>,
+    /// The members in order, as of the last update.
+    order: Vec<MemberId>,
+    /// Each member's part hashes, one per family (0: no part).
+    hashes: HashMap<MemberId, Vec<u64>>,
+    /// When a member's data passes its max_staleness, as of its last render (kept by the store).
+    pub(super) stale_at: HashMap<MemberId, std::time::SystemTime>,
+}
+
+/// The hash of a part: 0 for an empty one.
+fn part_hash(text: &[u8]) -> u64 {
+    if text.is_empty() {
+        return 0;
+    }
+    let mut h = DefaultHasher::new();
+    h.write(text);
+    h.finish() | 1
+}
+
+fn combine(crc: u32, len: u64, next_crc: u32, next_len: u64) -> (u32, u64) {
+    let mut h = crc32fast::Hasher::new_with_initial_len(crc, len);
+    h.combine(&crc32fast::Hasher::new_with_initial_len(next_crc, next_len));
+    (h.finalize(), len + next_len)
+}
+
+/// Where a part of the new order comes from.
+struct Entry<'a> {
+    part: Part,
+    /// The freshly rendered text, for members rendered in this update.
+    fresh: Option<&'a [u8]>,
+    /// Whether the text differs from the cached one (or there is none).
+    changed: bool,
+    /// The piece of the family's previous pieces holding this member's part, and the part's offset
+    /// in its text.
+    old: Option<(usize, usize)>,
+}
+
+impl Parts {
+    /// Whether `member` has parts cached.
+    pub(super) fn has(&self, member: MemberId) -> bool {
+        self.hashes.contains_key(&member)
+    }
+
+    /// Takes the new `order` of members and the parts of those rendered again (`fresh`: per member,
+    /// one text per family of [`FAMILIES`]); every other member of `order` must have parts cached.
+    /// Members no longer in `order` are dropped. Returns whether any family changed.
+    pub(super) fn update(&mut self, order: Vec<MemberId>, fresh: &HashMap<MemberId, Vec<Vec<u8>>>) -> bool {
+        if self.families.is_empty() {
+            self.families = (0..FAMILIES.len()).map(|_| FamilyParts::default()).collect();
+        }
+        let same_order = order == self.order;
+        let new_hashes: HashMap<MemberId, Vec<u64>> =
+            fresh.iter().map(|(m, texts)| (*m, texts.iter().map(|t| part_hash(t)).collect())).collect();
+        let mut changed_any = false;
+        for f in 0..FAMILIES.len() {
+            let changed =
+                !same_order || new_hashes.iter().any(|(m, h)| self.hashes.get(m).is_none_or(|old| old[f] != h[f]));
+            if changed {
+                changed_any |= self.rebuild(f, &order, fresh, &new_hashes);
+            }
+        }
+        if !same_order {
+            let keep: std::collections::HashSet<MemberId> = order.iter().copied().collect();
+            self.hashes.retain(|m, _| keep.contains(m));
+            self.stale_at.retain(|m, _| keep.contains(m));
+        }
+        self.hashes.extend(new_hashes);
+        self.order = order;
+        changed_any
+    }
+
+    /// Builds family `f`'s pieces again, keeping every piece none of whose parts changed. Returns
+    /// whether the family's pieces changed.
+    fn rebuild(
+        &mut self,
+        f: usize,
+        order: &[MemberId],
+        fresh: &HashMap<MemberId, Vec<Vec<u8>>>,
+        new_hashes: &HashMap<MemberId, Vec<u64>>,
+    ) -> bool {
+        let family = &mut self.families[f];
+        let old_pieces = std::mem::take(&mut family.pieces);
+        let mut located: HashMap<MemberId, (usize, usize, Part)> = HashMap::new();
+        for (i, piece) in old_pieces.iter().enumerate() {
+            let mut offset = 0;
+            for part in &piece.parts {
+                located.insert(part.member, (i, offset, *part));
+                offset += part.len as usize;
+            }
+        }
+        let entries: Vec<Entry> = order
+            .iter()
+            .filter_map(|m| {
+                let old = located.get(m);
+                match (fresh.get(m), old) {
+                    (Some(texts), _) => {
+                        let text = &texts[f][..];
+                        let hash = new_hashes[m][f];
+                        (hash != 0).then(|| Entry {
+                            part: Part { member: *m, hash, len: text.len() as u32 },
+                            fresh: Some(text),
+                            changed: old.is_none_or(|o| o.2.hash != hash),
+                            old: old.map(|o| (o.0, o.1)),
+                        })
+                    }
+                    (None, Some(&(piece, offset, part))) => {
+                        Some(Entry { part, fresh: None, changed: false, old: Some((piece, offset)) })
+                    }
+                    (None, None) => None,
+                }
+            })
+            .collect();
+
+        let mut pieces: Vec<Option<Piece>> = old_pieces.into_iter().map(Some).collect();
+        let mut builder = Builder::default();
+        let mut new_pieces = Vec::new();
+        let mut i = 0;
+        while i < entries.len() {
+            // A unit: the entries that were in one piece (or a part new to this family).
+            let Some((p, _)) = entries[i].old else {
+                builder.push(&entries[i], &pieces);
+                i += 1;
+                builder.flush_if_full(&mut new_pieces);
+                continue;
+            };
+            let mut end = i + 1;
+            while end < entries.len() && entries[end].old.is_some_and(|(q, _)| q == p) {
+                end += 1;
+            }
+            let unit = &entries[i..end];
+            let old = pieces[p].as_ref().expect("each piece is one unit");
+            let intact = unit.len() == old.parts.len()
+                && unit.iter().zip(&old.parts).all(|(e, part)| !e.changed && e.part == *part);
+            if intact && (builder.is_empty() || builder.len >= MIN_PIECE / 2 || old.len >= 2 * MIN_PIECE) {
+                builder.flush(&mut new_pieces);
+                new_pieces.push(pieces[p].take().expect("each piece is one unit"));
+            } else {
+                for e in unit {
+                    builder.push(e, &pieces);
+                }
+                builder.flush_if_full(&mut new_pieces);
+            }
+            i = end;
+        }
+        builder.flush(&mut new_pieces);
+        let family = &mut self.families[f];
+        family.pieces = new_pieces;
+        if self.headers.len() <= f {
+            self.headers = (0..FAMILIES.len())
+                .map(|i| {
+                    let mut text = Vec::new();
+                    write_header(&mut text, i).expect("writing to a Vec cannot fail");
+                    let (deflate, crc) = compress_piece(&text, PIECE_LEVEL);
+                    (deflate, crc, text.len() as u64)
+                })
+                .collect();
+        }
+        let family = &mut self.families[f];
+        let old_chunks = std::mem::replace(&mut family.chunks, Arc::from([]));
+        // Blocks whose pieces are the same cached bytes keep their CRC-32.
+        let old_blocks = std::mem::take(&mut family.blocks);
+        let old_n = old_chunks.len().saturating_sub(1);
+        let same_as_before = |b: usize, block: &[Piece]| -> bool {
+            b < old_blocks.len()
+                && old_n.saturating_sub(b * BLOCK).min(BLOCK) == block.len()
+                && block.iter().zip(&old_chunks[1 + b * BLOCK..]).all(|(piece, chunk)| {
+                    piece.deflate.as_ptr() == chunk.as_ptr() && piece.deflate.len() == chunk.len()
+                })
+        };
+        family.blocks = family
+            .pieces
+            .chunks(BLOCK)
+            .enumerate()
+            .map(|(b, block)| {
+                if same_as_before(b, block) {
+                    old_blocks[b]
+                } else {
+                    block.iter().fold((0, 0), |(crc, len), p| combine(crc, len, p.crc, p.len as u64))
+                }
+            })
+            .collect();
+        if family.pieces.is_empty() {
+            family.crc = 0;
+            family.len = 0;
+        } else {
+            let (header, crc, len) = &self.headers[f];
+            let (crc, len) = family.blocks.iter().fold((*crc, *len), |(c, l), (bc, bl)| combine(c, l, *bc, *bl));
+            family.crc = crc;
+            family.len = len;
+            family.chunks =
+                std::iter::once(header.clone()).chain(family.pieces.iter().map(|p| p.deflate.clone())).collect();
+        }
+        true
+    }
+
+    /// The exposition: every family's pieces in the order of the text, sharing the cached bytes.
+    pub(super) fn join(&self, keep_plain_up_to: usize) -> Exposition {
+        let mut pieces = Vec::new();
+        let (mut crc, mut len) = (0, 0);
+        for &f in families_by_name() {
+            let Some(family) = self.families.get(f).filter(|fam| !fam.pieces.is_empty()) else { continue };
+            pieces.push(family.chunks.clone());
+            (crc, len) = combine(crc, len, family.crc, family.len);
+        }
+        Exposition::from_pieces(pieces, crc, len as usize, keep_plain_up_to)
+    }
+
+    /// Pieces and bytes of compressed text held, for tests and benchmarks.
+    #[cfg(test)]
+    pub(super) fn pieces(&self) -> usize {
+        self.families.iter().map(|f| f.pieces.len()).sum()
+    }
+}
+
+/// The text of the piece being made, read from fresh parts or back from cached pieces.
+#[derive(Default)]
+struct Builder {
+    parts: Vec<Part>,
+    text: Vec<u8>,
+    len: usize,
+    /// Cached pieces decompressed while building, by index.
+    inflated: HashMap<usize, Vec<u8>>,
+}
+
+impl Builder {
+    fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    fn push(&mut self, e: &Entry, pieces: &[Option<Piece>]) {
+        match (e.fresh, e.old) {
+            (Some(text), _) => self.text.extend_from_slice(text),
+            (None, Some((p, offset))) => {
+                let piece = pieces[p].as_ref().expect("a piece read back was not kept");
+                let text = self.inflated.entry(p).or_insert_with(|| inflate_piece(&piece.deflate, piece.len));
+                self.text.extend_from_slice(&text[offset..offset + e.part.len as usize]);
+            }
+            (None, None) => unreachable!("a part is fresh or cached"),
+        }
+        self.parts.push(e.part);
+        self.len += e.part.len as usize;
+    }
+
+    fn flush_if_full(&mut self, out: &mut Vec<Piece>) {
+        if self.len >= MIN_PIECE {
+            self.flush(out);
+        }
+    }
+
+    fn flush(&mut self, out: &mut Vec<Piece>) {
+        if self.parts.is_empty() {
+            return;
+        }
+        let (deflate, crc) = compress_piece(&self.text, PIECE_LEVEL);
+        out.push(Piece { parts: std::mem::take(&mut self.parts), deflate, crc, len: self.len });
+        self.text.clear();
+        self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashSet};
+    use std::io::Read;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::reports::ReportKind;
+    use crate::snapshot::render::render;
+    use crate::snapshot::render::tests::tenant_with;
+    use crate::snapshot::{BuildInfo, ReportData, Store, TenantEntry, TenantHandle};
+
+    const KIND: ReportKind = ReportKind::RegistrationDetails;
+
+    fn build() -> BuildInfo {
+        BuildInfo { version: "v", revision: "r" }
+    }
+
+    /// The registration data of `tenant_with`, with counts that depend on `seed`.
+    fn data(seed: u64) -> ReportData {
+        let methods = (0..12).map(|m| (format!("method{m}"), seed * 7 + m)).collect::<BTreeMap<_, _>>();
+        let t = tenant_with(methods);
+        t.reports[&KIND].data.as_ref().unwrap().data.clone()
+    }
+
+    fn entry(name: &str) -> TenantHandle {
+        let info = crate::snapshot::TenantInfo {
+            name: name.into(),
+            tenant_id: format!("id-{name}"),
+            cloud: "global",
+            summary_source: false,
+        };
+        let hour = Duration::from_secs(3600);
+        TenantEntry::new(info, vec![(KIND, hour, hour, None), (ReportKind::RegistrationActivity, hour, hour, None)])
+    }
+
+    /// The store's joined exposition, plain and gzip, against a full render of the same state.
+    fn assert_same_as_full_render(store: &Store) -> Vec<u8> {
+        let exposition = store.cached_exposition();
+        let joined = exposition.plain();
+        let full = render(&build(), &store.reload_status(), &store.status());
+        assert!(joined == full, "the joined parts differ from a full render:\n{}", String::from_utf8_lossy(&joined));
+        let suffix = super::super::exposition::Suffix::new(Bytes::from_static(b"process_threads 7\n"));
+        let gzip: Vec<u8> = exposition.gzip_chunks(&suffix).concat();
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(&gzip[..]).read_to_end(&mut text).expect("one valid gzip member");
+        assert_eq!(text, [&full[..], b"process_threads 7\n"].concat());
+        full
+    }
+
+    fn chunk_pointers(store: &Store) -> HashSet<usize> {
+        let suffix = super::super::exposition::Suffix::new(Bytes::new());
+        store.cached_exposition().gzip_chunks(&suffix).iter().map(|c| c.as_ptr() as usize).collect()
+    }
+
+    /// Runs `promtool check metrics` when it is installed (CI installs it).
+    fn promtool_check(text: &[u8]) {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let child = Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) if std::env::var_os("CI").is_none() => return eprintln!("NOTE: promtool not run ({e})"),
+            Err(e) => panic!("promtool is required on CI: {e}"),
+        };
+        child.stdin.take().unwrap().write_all(text).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && report.trim().is_empty(), "promtool check metrics:\n{report}");
+    }
+
+    #[test]
+    fn the_joined_parts_are_the_full_render_after_changes_failures_removals_and_additions() {
+        let tenants: Vec<TenantHandle> = (0..40).map(|i| entry(&format!("tenant-{i}"))).collect();
+        let store = Store::with_tenants(tenants.clone(), build());
+        assert_same_as_full_render(&store);
+        for (i, t) in tenants.iter().enumerate() {
+            store.record_success(t, KIND, data(i as u64), Duration::from_secs(1));
+        }
+        assert_same_as_full_render(&store);
+
+        // One tenant's data changes, another's poll fails, a third one's poll is running.
+        store.record_success(&tenants[5], KIND, data(500), Duration::from_secs(2));
+        let failure = crate::poller::PollError::Deadline("took too long".into());
+        store.record_failure(&tenants[7], KIND, &failure, Duration::from_secs(9));
+        let running = store.poll_started(&tenants[11], KIND);
+        assert_same_as_full_render(&store);
+        drop(running);
+        assert_same_as_full_render(&store);
+
+        // A reload removes three tenants (the first, one in the middle, the last) and adds one.
+        let mut kept: Vec<TenantHandle> =
+            tenants.iter().enumerate().filter(|(i, _)| ![0, 20, 39].contains(i)).map(|(_, t)| t.clone()).collect();
+        kept.insert(10, entry("added"));
+        store.set_tenants(kept.clone());
+        assert_same_as_full_render(&store);
+        store.record_success(&kept[10], KIND, data(7), Duration::from_secs(1));
+        store.reload_failed();
+        let text = assert_same_as_full_render(&store);
+        promtool_check(&text);
+    }
+
+    #[test]
+    fn a_change_compresses_only_the_pieces_of_the_changed_parts() {
+        let tenants: Vec<TenantHandle> = (0..200).map(|i| entry(&format!("tenant-{i}"))).collect();
+        let store = Store::with_tenants(tenants.clone(), build());
+        for (i, t) in tenants.iter().enumerate() {
+            store.record_success(t, KIND, data(i as u64), Duration::from_secs(1));
+        }
+        let before = chunk_pointers(&store);
+        let pieces = store.parts.lock().unwrap().pieces();
+        assert!(pieces > 200, "{pieces} pieces");
+        store.record_success(&tenants[100], KIND, data(1000), Duration::from_secs(3));
+        assert_same_as_full_render(&store);
+        let after = chunk_pointers(&store);
+        let new = after.difference(&before).count();
+        // At most one new piece per family, plus the gzip trailer and the suffix.
+        assert!(new <= FAMILIES.len() + 2, "{new} of {} chunks are new", after.len());
+        assert!(new >= 3, "the changed families were compressed again ({new})");
+        // The same data again (a poll that found nothing new): only the health families change.
+        let before = after;
+        store.record_success(&tenants[100], KIND, data(1000), Duration::from_secs(3));
+        let new = chunk_pointers(&store).difference(&before).count();
+        assert!(new <= 8, "{new} new chunks for a poll that changed only health series");
+    }
+
+    /// Many small independent pieces compress worse than one stream over the text: within 1.3 × of
+    /// one stream at the fast level (issue 16).
+    #[test]
+    fn the_pieces_compress_within_a_third_of_one_stream() {
+        let tenants: Vec<TenantHandle> = (0..300).map(|i| entry(&format!("tenant-{i}"))).collect();
+        let store = Store::with_tenants(tenants.clone(), build());
+        for (i, t) in tenants.iter().enumerate() {
+            store.record_success(t, KIND, data(i as u64 % 17), Duration::from_secs(1));
+        }
+        let text = store.exposition();
+        let mut one = flate2::write::GzEncoder::new(Vec::new(), Compression::fast());
+        std::io::Write::write_all(&mut one, &text).unwrap();
+        let one = one.finish().unwrap().len();
+        let suffix = super::super::exposition::Suffix::new(Bytes::new());
+        let pieces: usize = store.cached_exposition().gzip_chunks(&suffix).iter().map(Bytes::len).sum();
+        let ratio = pieces as f64 / one as f64;
+        eprintln!("{} bytes of text: one stream {one}, pieces {pieces} ({ratio:.2} ×)", text.len());
+        assert!(ratio <= 1.3, "{ratio:.2} ×");
+    }
+}
