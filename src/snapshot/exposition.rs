@@ -115,7 +115,7 @@ impl Exposition {
         self.deflate.iter().flat_map(|p| p.iter()).flat_map(|c| c.iter().copied()).collect()
     }
 
-    pub(crate) fn plain_len(&self) -> usize {
+    pub fn plain_len(&self) -> usize {
         self.plain_len
     }
 
