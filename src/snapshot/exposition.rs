@@ -175,7 +175,7 @@ impl Buf for Pieces {
 }
 
 /// Compresses one piece of text on its own: raw DEFLATE ended by a sync flush, and its CRC-32.
-pub(super) fn compress_piece(text: &[u8], level: Compression) -> (Bytes, u32) {
+fn compress_piece(text: &[u8], level: Compression) -> (Bytes, u32) {
     compress(text.len(), level, |w| w.write_all(text))
 }
 
@@ -247,7 +247,8 @@ fn compress(
         StreamCompressor { state: flate2::Compress::new(level, false), out: Vec::with_capacity(plain_len / 16 + 64) };
     let mut w = Crc32 { inner: compressor, hasher: crc32fast::Hasher::new() };
     write(&mut w).expect("writing to a Vec cannot fail");
-    let mut deflate = w.inner.sync_flush();
+    w.inner.sync_flush();
+    let mut deflate = w.inner.out;
     // `Bytes::from(Vec)` keeps the whole allocation: give back what the growth overshot.
     deflate.shrink_to_fit();
     (Bytes::from(deflate), w.hasher.finalize())
@@ -262,16 +263,41 @@ struct StreamCompressor {
 impl StreamCompressor {
     /// Ends the stream with a sync flush (all the text, then an empty stored block: byte-aligned and
     /// open for more blocks) and returns it.
-    fn sync_flush(mut self) -> Vec<u8> {
+    fn sync_flush(&mut self) {
         loop {
             self.out.reserve(64 * 1024);
             self.state
                 .compress_vec(&[], &mut self.out, flate2::FlushCompress::Sync)
                 .expect("flushing a raw deflate stream cannot fail");
             if self.out.len() < self.out.capacity() {
-                return self.out;
+                return;
             }
         }
+    }
+}
+
+/// Compresses pieces of text one after the other, each on its own (raw DEFLATE ended by a sync
+/// flush, see [`compress`]), reusing one compressor and one output buffer: a compressor's state is a
+/// few hundred kB, more than most pieces, and would otherwise be allocated and faulted in per piece.
+pub(super) struct PieceCompressor(StreamCompressor);
+
+impl PieceCompressor {
+    pub(super) fn new(level: Compression) -> Self {
+        PieceCompressor(StreamCompressor { state: flate2::Compress::new(level, false), out: Vec::new() })
+    }
+
+    /// The piece's DEFLATE in a buffer of its own size, and its CRC-32.
+    pub(super) fn compress(&mut self, text: &[u8]) -> (Bytes, u32) {
+        self.0.state.reset();
+        self.0.out.clear();
+        self.0.write_all(text).expect("writing to a Vec cannot fail");
+        self.0.sync_flush();
+        let deflate = Bytes::copy_from_slice(&self.0.out);
+        if self.0.out.capacity() > 1024 * 1024 {
+            // A huge piece (a tenant with thousands of series): do not keep its buffer.
+            self.0.out = Vec::new();
+        }
+        (deflate, crc32fast::hash(text))
     }
 }
 

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use flate2::Compression;
 
-use super::exposition::{Exposition, compress_piece, inflate_piece};
+use super::exposition::{Exposition, PieceCompressor, inflate_piece};
 use super::families::FAMILIES;
 use super::render::{families_by_name, write_header};
 
@@ -78,8 +78,8 @@ struct FamilyParts {
 }
 
 /// Every family's pieces, and what the last update was made of.
-#[derive(Default)]
 pub(super) struct Parts {
+    compressor: PieceCompressor,
     families: Vec<FamilyParts>,
     /// The compressed HELP and TYPE lines of each family, made once.
     headers: Vec<(Bytes, u32, u64)>,
@@ -89,6 +89,19 @@ pub(super) struct Parts {
     hashes: HashMap<MemberId, Vec<u64>>,
     /// When a member's data passes its max_staleness, as of its last render (kept by the store).
     pub(super) stale_at: HashMap<MemberId, std::time::SystemTime>,
+}
+
+impl Default for Parts {
+    fn default() -> Self {
+        Parts {
+            compressor: PieceCompressor::new(PIECE_LEVEL),
+            families: Vec::new(),
+            headers: Vec::new(),
+            order: Vec::new(),
+            hashes: HashMap::new(),
+            stale_at: HashMap::new(),
+        }
+    }
 }
 
 /// The hash of a part: 0 for an empty one.
@@ -204,7 +217,7 @@ impl Parts {
             let Some((p, _)) = entries[i].old else {
                 builder.push(&entries[i], &pieces);
                 i += 1;
-                builder.flush_if_full(&mut new_pieces);
+                builder.flush_if_full(&mut new_pieces, &mut self.compressor);
                 continue;
             };
             let mut end = i + 1;
@@ -216,17 +229,17 @@ impl Parts {
             let intact = unit.len() == old.parts.len()
                 && unit.iter().zip(&old.parts).all(|(e, part)| !e.changed && e.part == *part);
             if intact && (builder.is_empty() || builder.len >= MIN_PIECE / 2 || old.len >= 2 * MIN_PIECE) {
-                builder.flush(&mut new_pieces);
+                builder.flush(&mut new_pieces, &mut self.compressor);
                 new_pieces.push(pieces[p].take().expect("each piece is one unit"));
             } else {
                 for e in unit {
                     builder.push(e, &pieces);
                 }
-                builder.flush_if_full(&mut new_pieces);
+                builder.flush_if_full(&mut new_pieces, &mut self.compressor);
             }
             i = end;
         }
-        builder.flush(&mut new_pieces);
+        builder.flush(&mut new_pieces, &mut self.compressor);
         let family = &mut self.families[f];
         family.pieces = new_pieces;
         if self.headers.len() <= f {
@@ -234,7 +247,7 @@ impl Parts {
                 .map(|i| {
                     let mut text = Vec::new();
                     write_header(&mut text, i).expect("writing to a Vec cannot fail");
-                    let (deflate, crc) = compress_piece(&text, PIECE_LEVEL);
+                    let (deflate, crc) = self.compressor.compress(&text);
                     (deflate, crc, text.len() as u64)
                 })
                 .collect();
@@ -325,17 +338,17 @@ impl Builder {
         self.len += e.part.len as usize;
     }
 
-    fn flush_if_full(&mut self, out: &mut Vec<Piece>) {
+    fn flush_if_full(&mut self, out: &mut Vec<Piece>, compressor: &mut PieceCompressor) {
         if self.len >= MIN_PIECE {
-            self.flush(out);
+            self.flush(out, compressor);
         }
     }
 
-    fn flush(&mut self, out: &mut Vec<Piece>) {
+    fn flush(&mut self, out: &mut Vec<Piece>, compressor: &mut PieceCompressor) {
         if self.parts.is_empty() {
             return;
         }
-        let (deflate, crc) = compress_piece(&self.text, PIECE_LEVEL);
+        let (deflate, crc) = compressor.compress(&self.text);
         out.push(Piece { parts: std::mem::take(&mut self.parts), deflate, crc, len: self.len });
         self.text.clear();
         self.len = 0;
