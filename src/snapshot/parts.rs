@@ -65,16 +65,27 @@ struct Piece {
     len: usize,
 }
 
+/// A run of [`BLOCK`] pieces: their combined CRC-32 and length, and their DEFLATE as a scrape sends
+/// it, so that a change in a family of a thousand pieces combines and joins a few dozen.
+struct Block {
+    crc: u32,
+    len: u64,
+    chunks: Arc<[Bytes]>,
+}
+
 #[derive(Default)]
 struct FamilyParts {
     pieces: Vec<Piece>,
-    /// The CRC-32 and length of each run of [`BLOCK`] pieces.
-    blocks: Vec<(u32, u64)>,
-    /// The HELP and TYPE lines then the pieces' DEFLATE, as a scrape sends them; empty while the
-    /// family has no sample.
-    chunks: Arc<[Bytes]>,
+    blocks: Vec<Block>,
+    /// Over the HELP and TYPE lines and every block.
     crc: u32,
     len: u64,
+}
+
+/// A member's parts: per family, the hash of its text (0: no part) and the piece holding it.
+struct Member {
+    hashes: Vec<u64>,
+    pieces: Vec<u32>,
 }
 
 /// Every family's pieces, and what the last update was made of.
@@ -82,23 +93,31 @@ pub(super) struct Parts {
     compressor: PieceCompressor,
     families: Vec<FamilyParts>,
     /// The compressed HELP and TYPE lines of each family, made once.
-    headers: Vec<(Bytes, u32, u64)>,
+    headers: Vec<(Arc<[Bytes]>, u32, u64)>,
     /// The members in order, as of the last update.
     order: Vec<MemberId>,
-    /// Each member's part hashes, one per family (0: no part).
-    hashes: HashMap<MemberId, Vec<u64>>,
+    members: HashMap<MemberId, Member>,
     /// When a member's data passes its max_staleness, as of its last render (kept by the store).
     pub(super) stale_at: HashMap<MemberId, std::time::SystemTime>,
 }
 
 impl Default for Parts {
     fn default() -> Self {
+        let mut compressor = PieceCompressor::new(PIECE_LEVEL);
+        let headers = (0..FAMILIES.len())
+            .map(|i| {
+                let mut text = Vec::new();
+                write_header(&mut text, i).expect("writing to a Vec cannot fail");
+                let (deflate, crc) = compressor.compress(&text);
+                (Arc::from([deflate]), crc, text.len() as u64)
+            })
+            .collect();
         Parts {
-            compressor: PieceCompressor::new(PIECE_LEVEL),
-            families: Vec::new(),
-            headers: Vec::new(),
+            compressor,
+            families: (0..FAMILIES.len()).map(|_| FamilyParts::default()).collect(),
+            headers,
             order: Vec::new(),
-            hashes: HashMap::new(),
+            members: HashMap::new(),
             stale_at: HashMap::new(),
         }
     }
@@ -135,46 +154,105 @@ struct Entry<'a> {
 impl Parts {
     /// Whether `member` has parts cached.
     pub(super) fn has(&self, member: MemberId) -> bool {
-        self.hashes.contains_key(&member)
+        self.members.contains_key(&member)
     }
 
     /// Takes the new `order` of members and the parts of those rendered again (`fresh`: per member,
     /// one text per family of [`FAMILIES`]); every other member of `order` must have parts cached.
-    /// Members no longer in `order` are dropped. Returns whether any family changed.
-    pub(super) fn update(&mut self, order: Vec<MemberId>, fresh: &HashMap<MemberId, Vec<Vec<u8>>>) -> bool {
-        if self.families.is_empty() {
-            self.families = (0..FAMILIES.len()).map(|_| FamilyParts::default()).collect();
-        }
+    /// Members no longer in `order` are dropped.
+    ///
+    /// With the same members in the same order, a part that changed but neither appeared nor
+    /// vanished has its piece compressed again in place: the other pieces, their order and the
+    /// family's other blocks stay as they are. Otherwise (a member added or removed, a part that
+    /// appeared or vanished) the family's pieces are regrouped by [`Parts::rebuild`], which still
+    /// keeps every piece none of whose parts changed.
+    pub(super) fn update(&mut self, order: Vec<MemberId>, fresh: &HashMap<MemberId, Vec<Vec<u8>>>) {
         let same_order = order == self.order;
         let new_hashes: HashMap<MemberId, Vec<u64>> =
             fresh.iter().map(|(m, texts)| (*m, texts.iter().map(|t| part_hash(t)).collect())).collect();
-        let mut changed_any = false;
+        let mut regrouped = Vec::new();
         for f in 0..FAMILIES.len() {
-            let changed =
-                !same_order || new_hashes.iter().any(|(m, h)| self.hashes.get(m).is_none_or(|old| old[f] != h[f]));
-            if changed {
-                changed_any |= self.rebuild(f, &order, fresh, &new_hashes);
+            let mut in_place = Vec::new();
+            let mut regroup = !same_order;
+            for (m, h) in &new_hashes {
+                match self.members.get(m) {
+                    _ if regroup => break,
+                    Some(old) if old.hashes[f] == h[f] => {}
+                    Some(old) if old.hashes[f] != 0 && h[f] != 0 => in_place.push(old.pieces[f] as usize),
+                    _ => regroup = true,
+                }
+            }
+            if regroup {
+                regrouped.push((f, self.rebuild(f, &order, fresh, &new_hashes)));
+            } else if !in_place.is_empty() {
+                self.rebuild_in_place(f, in_place, fresh, &new_hashes);
             }
         }
         if !same_order {
             let keep: std::collections::HashSet<MemberId> = order.iter().copied().collect();
-            self.hashes.retain(|m, _| keep.contains(m));
+            self.members.retain(|m, _| keep.contains(m));
             self.stale_at.retain(|m, _| keep.contains(m));
         }
-        self.hashes.extend(new_hashes);
+        for (m, hashes) in new_hashes {
+            let n = hashes.len();
+            self.members.entry(m).or_insert_with(|| Member { hashes: Vec::new(), pieces: vec![0; n] }).hashes = hashes;
+        }
+        for (f, located) in regrouped {
+            for (m, piece) in located {
+                if let Some(member) = self.members.get_mut(&m) {
+                    member.pieces[f] = piece;
+                }
+            }
+        }
         self.order = order;
-        changed_any
     }
 
-    /// Builds family `f`'s pieces again, keeping every piece none of whose parts changed. Returns
-    /// whether the family's pieces changed.
+    /// Compresses the pieces `dirty` of family `f` again with their members' new parts, in place.
+    fn rebuild_in_place(
+        &mut self,
+        f: usize,
+        mut dirty: Vec<usize>,
+        fresh: &HashMap<MemberId, Vec<Vec<u8>>>,
+        new_hashes: &HashMap<MemberId, Vec<u64>>,
+    ) {
+        dirty.sort_unstable();
+        dirty.dedup();
+        let family = &mut self.families[f];
+        let mut text = Vec::new();
+        for &p in &dirty {
+            let piece = &mut family.pieces[p];
+            let mut old_text = None;
+            let mut offset = 0;
+            text.clear();
+            for part in &mut piece.parts {
+                let start = offset;
+                offset += part.len as usize;
+                if let Some(texts) = fresh.get(&part.member) {
+                    text.extend_from_slice(&texts[f]);
+                    part.hash = new_hashes[&part.member][f];
+                    part.len = texts[f].len() as u32;
+                } else {
+                    let old = old_text.get_or_insert_with(|| inflate_piece(&piece.deflate, piece.len));
+                    text.extend_from_slice(&old[start..offset]);
+                }
+            }
+            let (deflate, crc) = self.compressor.compress(&text);
+            (piece.deflate, piece.crc, piece.len) = (deflate, crc, text.len());
+        }
+        let mut blocks: Vec<usize> = dirty.iter().map(|p| p / BLOCK).collect();
+        blocks.dedup();
+        self.refresh_blocks(f, Some(&blocks));
+    }
+
+    /// Builds family `f`'s pieces again, keeping every piece none of whose parts changed, and
+    /// returns where each member's part now is.
     fn rebuild(
         &mut self,
         f: usize,
         order: &[MemberId],
         fresh: &HashMap<MemberId, Vec<Vec<u8>>>,
         new_hashes: &HashMap<MemberId, Vec<u64>>,
-    ) -> bool {
+    ) -> Vec<(MemberId, u32)> {
         let family = &mut self.families[f];
         let old_pieces = std::mem::take(&mut family.pieces);
         let mut located: HashMap<MemberId, (usize, usize, Part)> = HashMap::new();
@@ -240,69 +318,57 @@ impl Parts {
             i = end;
         }
         builder.flush(&mut new_pieces, &mut self.compressor);
-        let family = &mut self.families[f];
-        family.pieces = new_pieces;
-        if self.headers.len() <= f {
-            self.headers = (0..FAMILIES.len())
-                .map(|i| {
-                    let mut text = Vec::new();
-                    write_header(&mut text, i).expect("writing to a Vec cannot fail");
-                    let (deflate, crc) = self.compressor.compress(&text);
-                    (deflate, crc, text.len() as u64)
-                })
-                .collect();
-        }
-        let family = &mut self.families[f];
-        let old_chunks = std::mem::replace(&mut family.chunks, Arc::from([]));
-        // Blocks whose pieces are the same cached bytes keep their CRC-32.
-        let old_blocks = std::mem::take(&mut family.blocks);
-        let old_n = old_chunks.len().saturating_sub(1);
-        let same_as_before = |b: usize, block: &[Piece]| -> bool {
-            b < old_blocks.len()
-                && old_n.saturating_sub(b * BLOCK).min(BLOCK) == block.len()
-                && block.iter().zip(&old_chunks[1 + b * BLOCK..]).all(|(piece, chunk)| {
-                    piece.deflate.as_ptr() == chunk.as_ptr() && piece.deflate.len() == chunk.len()
-                })
-        };
-        family.blocks = family
-            .pieces
-            .chunks(BLOCK)
+        let located = new_pieces
+            .iter()
             .enumerate()
-            .map(|(b, block)| {
-                if same_as_before(b, block) {
-                    old_blocks[b]
-                } else {
-                    block.iter().fold((0, 0), |(crc, len), p| combine(crc, len, p.crc, p.len as u64))
-                }
-            })
+            .flat_map(|(i, piece)| piece.parts.iter().map(move |part| (part.member, i as u32)))
             .collect();
-        if family.pieces.is_empty() {
-            family.crc = 0;
-            family.len = 0;
-        } else {
-            let (header, crc, len) = &self.headers[f];
-            let (crc, len) = family.blocks.iter().fold((*crc, *len), |(c, l), (bc, bl)| combine(c, l, *bc, *bl));
-            family.crc = crc;
-            family.len = len;
-            family.chunks =
-                std::iter::once(header.clone()).chain(family.pieces.iter().map(|p| p.deflate.clone())).collect();
+        self.families[f].pieces = new_pieces;
+        self.refresh_blocks(f, None);
+        located
+    }
+
+    /// Combines the CRC-32s and joins the chunks of family `f`'s blocks `dirty` (all: `None`), then
+    /// of the family.
+    fn refresh_blocks(&mut self, f: usize, dirty: Option<&[usize]>) {
+        let family = &mut self.families[f];
+        let block = |b: usize, pieces: &[Piece]| {
+            let pieces = &pieces[b * BLOCK..((b + 1) * BLOCK).min(pieces.len())];
+            let (crc, len) = pieces.iter().fold((0, 0), |(crc, len), p| combine(crc, len, p.crc, p.len as u64));
+            Block { crc, len, chunks: pieces.iter().map(|p| p.deflate.clone()).collect() }
+        };
+        match dirty {
+            None => {
+                family.blocks = (0..family.pieces.len().div_ceil(BLOCK)).map(|b| block(b, &family.pieces)).collect()
+            }
+            Some(dirty) => {
+                for &b in dirty {
+                    family.blocks[b] = block(b, &family.pieces);
+                }
+            }
         }
-        true
+        let (_, crc, len) = &self.headers[f];
+        (family.crc, family.len) =
+            family.blocks.iter().fold((*crc, *len), |(c, l), block| combine(c, l, block.crc, block.len));
     }
 
     /// The exposition: every family's pieces in the order of the text, sharing the cached bytes.
     pub(super) fn join(&self, keep_plain_up_to: usize) -> Exposition {
-        let mut pieces = Vec::new();
+        let mut chunks = Vec::new();
         let (mut crc, mut len) = (0, 0);
         for &f in families_by_name() {
-            let Some(family) = self.families.get(f).filter(|fam| !fam.pieces.is_empty()) else { continue };
-            pieces.push(family.chunks.clone());
+            let family = &self.families[f];
+            if family.pieces.is_empty() {
+                continue;
+            }
+            chunks.push(self.headers[f].0.clone());
+            chunks.extend(family.blocks.iter().map(|b| b.chunks.clone()));
             (crc, len) = combine(crc, len, family.crc, family.len);
         }
-        Exposition::from_pieces(pieces, crc, len as usize, keep_plain_up_to)
+        Exposition::from_pieces(chunks, crc, len as usize, keep_plain_up_to)
     }
 
-    /// Pieces and bytes of compressed text held, for tests and benchmarks.
+    /// Pieces held, for tests.
     #[cfg(test)]
     pub(super) fn pieces(&self) -> usize {
         self.families.iter().map(|f| f.pieces.len()).sum()
