@@ -134,6 +134,10 @@ pub struct ReloadStatus {
 /// costs at most one render per interval however long the sweep.
 pub(crate) const PROGRESS_RENDER_INTERVAL: Duration = Duration::from_secs(2);
 
+/// The allocator's free memory is given back at most this often after renders (a few ms each time
+/// with a thousand tenants); the staleness check gives back what the last renders left.
+const TRIM_INTERVAL: Duration = Duration::from_secs(1);
+
 /// How long the process metrics are served before /proc is read again.
 pub const PROCESS_METRICS_MAX_AGE: Duration = Duration::from_secs(1);
 
@@ -160,8 +164,10 @@ pub struct Store {
     /// Polls running (holding their turn), across tenants: while any does, a render older than
     /// [`PROGRESS_RENDER_INTERVAL`] counts as out of date.
     polls_running: AtomicUsize,
-    /// When the cached exposition was rendered.
+    /// When running polls' progress was last rendered.
     rendered_at: Mutex<Option<Instant>>,
+    /// When the allocator's free memory was last given back, and whether a render ran since.
+    trimmed: Mutex<(Option<Instant>, bool)>,
     /// Set while a render runs, so a scrape arriving after the render cleared `dirty` waits for it
     /// instead of serving the exposition from before the change.
     rendering: AtomicBool,
@@ -196,6 +202,7 @@ impl Store {
             rendering: AtomicBool::new(false),
             polls_running: AtomicUsize::new(0),
             rendered_at: Mutex::new(None),
+            trimmed: Mutex::new((None, false)),
             polls_completed: watch::channel(0).0,
             data_version: watch::channel(0).0,
         });
@@ -399,6 +406,18 @@ impl Store {
         if next.is_some_and(|at| SystemTime::now() >= at) {
             self.invalidate();
         }
+        self.release_free_memory();
+    }
+
+    /// Gives the allocator's free memory back to the system if a render ran since the last time and
+    /// that was at least [`TRIM_INTERVAL`] ago: renders free what they allocated, but the free memory
+    /// between blocks still in use stays in the RSS otherwise (see `crate::allocator`).
+    fn release_free_memory(&self) {
+        let mut trimmed = self.trimmed.lock().unwrap_or_else(|p| p.into_inner());
+        if trimmed.1 && trimmed.0.is_none_or(|at| at.elapsed() >= TRIM_INTERVAL) {
+            *trimmed = (Some(Instant::now()), false);
+            crate::allocator::release_free_memory();
+        }
     }
 
     /// A poll of `report` waits for its turn (shown on the status page).
@@ -431,7 +450,13 @@ impl Store {
                 .is_none_or(|at| at.elapsed() >= PROGRESS_RENDER_INTERVAL)
     }
 
+    /// Renders what changed, then (outside the render's lock) gives free memory back if due.
     fn render_if_dirty(&self) {
+        self.render_pass();
+        self.release_free_memory();
+    }
+
+    fn render_pass(&self) {
         // `rendering` is set before `dirty` is cleared and reset after the new exposition is stored,
         // so whoever sees `dirty` cleared also sees a render in progress, or its result.
         if !self.dirty.load(Ordering::Acquire) && !self.rendering.load(Ordering::Acquire) {
@@ -491,6 +516,8 @@ impl Store {
         drop(fresh);
         *self.next_stale_at.lock().unwrap_or_else(|p| p.into_inner()) = parts.stale_at.values().min().copied();
         self.exposition.store(Arc::new(parts.join(self.keep_plain_up_to.load(Ordering::Relaxed))));
+        drop(parts);
+        self.trimmed.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
         self.rendering.store(false, Ordering::Release);
     }
 }
