@@ -1,6 +1,6 @@
 //! The exporter's state as immutable values: per tenant × report the last good data and the health of
-//! the polls that produced it. Pollers write here; the first scrape after a change renders and
-//! compresses the exposition once, and every other scrape only copies the cached bytes.
+//! the polls that produced it. Pollers write here; a change renders and compresses the changed
+//! tenant's parts of the exposition once (`parts`), and scrapes only join and copy the cached bytes.
 
 mod contract;
 mod exposition;

@@ -134,10 +134,6 @@ pub struct ReloadStatus {
 /// costs at most one render per interval however long the sweep.
 pub(crate) const PROGRESS_RENDER_INTERVAL: Duration = Duration::from_secs(2);
 
-/// The allocator's free memory is given back at most this often after renders (a few ms each time
-/// with a thousand tenants); the staleness check gives back what the last renders left.
-const TRIM_INTERVAL: Duration = Duration::from_secs(1);
-
 /// How long the process metrics are served before /proc is read again.
 pub const PROCESS_METRICS_MAX_AGE: Duration = Duration::from_secs(1);
 
@@ -166,8 +162,6 @@ pub struct Store {
     polls_running: AtomicUsize,
     /// When running polls' progress was last rendered.
     rendered_at: Mutex<Option<Instant>>,
-    /// When the allocator's free memory was last given back, and whether a render ran since.
-    trimmed: Mutex<(Option<Instant>, bool)>,
     /// Set while a render runs, so a scrape arriving after the render cleared `dirty` waits for it
     /// instead of serving the exposition from before the change.
     rendering: AtomicBool,
@@ -202,7 +196,6 @@ impl Store {
             rendering: AtomicBool::new(false),
             polls_running: AtomicUsize::new(0),
             rendered_at: Mutex::new(None),
-            trimmed: Mutex::new((None, false)),
             polls_completed: watch::channel(0).0,
             data_version: watch::channel(0).0,
         });
@@ -386,9 +379,9 @@ impl Store {
         self.tenants().iter().map(|t| t.status()).collect()
     }
 
-    /// Marks the exposition out of date; the next scrape renders it once. Rendering at the scrape
-    /// rather than at every poll keeps a sweep of many tenants from rendering all of them once per
-    /// tenant, while scrapes between changes still only copy the cached bytes.
+    /// Marks the exposition out of date; the next read renders what changed (the tenants marked, those
+    /// not rendered yet, those whose data went stale) and joins the parts. A poll's end renders its
+    /// own tenant at once, in the poller (see [`RunningPoll`]), so that scrapes only join.
     pub fn invalidate(&self) {
         self.dirty.store(true, Ordering::Release);
     }
@@ -405,18 +398,6 @@ impl Store {
         let next = *self.next_stale_at.lock().unwrap_or_else(|p| p.into_inner());
         if next.is_some_and(|at| SystemTime::now() >= at) {
             self.invalidate();
-        }
-        self.release_free_memory();
-    }
-
-    /// Gives the allocator's free memory back to the system if a render ran since the last time and
-    /// that was at least [`TRIM_INTERVAL`] ago: renders free what they allocated, but the free memory
-    /// between blocks still in use stays in the RSS otherwise (see `crate::allocator`).
-    fn release_free_memory(&self) {
-        let mut trimmed = self.trimmed.lock().unwrap_or_else(|p| p.into_inner());
-        if trimmed.1 && trimmed.0.is_none_or(|at| at.elapsed() >= TRIM_INTERVAL) {
-            *trimmed = (Some(Instant::now()), false);
-            crate::allocator::release_free_memory();
         }
     }
 
@@ -450,13 +431,7 @@ impl Store {
                 .is_none_or(|at| at.elapsed() >= PROGRESS_RENDER_INTERVAL)
     }
 
-    /// Renders what changed, then (outside the render's lock) gives free memory back if due.
     fn render_if_dirty(&self) {
-        self.render_pass();
-        self.release_free_memory();
-    }
-
-    fn render_pass(&self) {
         // `rendering` is set before `dirty` is cleared and reset after the new exposition is stored,
         // so whoever sees `dirty` cleared also sees a render in progress, or its result.
         if !self.dirty.load(Ordering::Acquire) && !self.rendering.load(Ordering::Acquire) {
@@ -517,7 +492,9 @@ impl Store {
         *self.next_stale_at.lock().unwrap_or_else(|p| p.into_inner()) = parts.stale_at.values().min().copied();
         self.exposition.store(Arc::new(parts.join(self.keep_plain_up_to.load(Ordering::Relaxed))));
         drop(parts);
-        self.trimmed.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
+        // A render frees what it allocated, but free memory between blocks still in use would stay
+        // in the RSS: given back within a second, off this thread (see `crate::allocator`).
+        crate::allocator::release_free_memory_soon();
         self.rendering.store(false, Ordering::Release);
     }
 }
