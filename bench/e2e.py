@@ -13,6 +13,9 @@ Every figure is a ratio or a resource bound measured in one run on one machine (
             RSS, exposition size plain and gzip, scrape time of each, first round
   startup   process start to first /metrics with a state file, and without it to the first
             complete poll of a 10k-user tenant
+  steady    10, 100 and 1000 tenants polling every minute and 5000 every 10 minutes, quota off: RSS
+            at rest, at the end and peak, CPU for 150 s unscraped then 150 s scraped with gzip every
+            5 s, scrape latency median and maximum, exposition size plain and gzip (issue 16)
 
 Only 127.0.0.1 is used. Needs wrk and nginx for `scrape` and GNU time for `sweep` and `paced`
 (Debian: apt-get install wrk nginx-light time).
@@ -54,7 +57,7 @@ OTHER_REPORTS = [
 PAGE_SIZE = 1000
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-RESULTS = {"machine": {}, "scrape": [], "sweep": [], "paced": [], "tenants": [], "startup": {}}
+RESULTS = {"machine": {}, "scrape": [], "sweep": [], "paced": [], "tenants": [], "startup": {}, "steady": []}
 
 
 def log(msg):
@@ -386,6 +389,68 @@ def bench_tenants(tmp, counts, users):
     sim.stop()
 
 
+def timed_scrape(port):
+    t = time.perf_counter()
+    status, body = http_get(port, "/metrics", timeout=60, headers=PROMETHEUS_ACCEPT)
+    assert status == 200
+    return time.perf_counter() - t, body
+
+
+def bench_steady(tmp, fleets, users, phase, every):
+    """A fleet at steady state: polls keep changing tenants one by one. After the first round and a
+    scrape, RSS at rest and the median of 20 cached gzip scrapes; then `phase` seconds without
+    scrapes and `phase` seconds scraped with gzip every `every` seconds, with the CPU of each, the
+    scrape latencies, the RSS at the end and the peak over both (VmHWM reset at rest)."""
+    sim = Simulator(users, quota_window="0s")
+    for n, interval in fleets:
+        log(f"steady: {n} tenants of {users} users polling every {interval}")
+        config = write(tmp, "steady.toml", exporter_config(sim.base, tenants=n, interval=interval,
+                                                           graph="max_concurrent_polls = 16"))
+        exp = Exporter(config)
+        wait_http(exp.port)
+        deadline = time.time() + 1800
+        while http_get(exp.port, "/readyz")[0] != 200:
+            if time.time() > deadline:
+                raise RuntimeError("the first round never ended")
+            time.sleep(0.2)
+        first_round = time.perf_counter() - exp.started
+        timed_scrape(exp.port)
+        time.sleep(2)
+        rest = proc_status(exp.proc.pid, "VmRSS")
+        cached = [timed_scrape(exp.port)[0] for _ in range(20)]
+        # The peak from here on: the steady state's, not the first round's.
+        with open(f"/proc/{exp.proc.pid}/clear_refs", "w") as f:
+            f.write("5")
+        cpu0, t0 = cpu_seconds(exp.proc.pid), time.perf_counter()
+        time.sleep(phase)
+        cpu1, t1 = cpu_seconds(exp.proc.pid), time.perf_counter()
+        latencies, sizes = [], []
+        while time.perf_counter() - t1 < phase:
+            took, body = timed_scrape(exp.port)
+            latencies.append(took)
+            sizes.append(len(body))
+            time.sleep(max(0.0, every - took))
+        cpu2, t2 = cpu_seconds(exp.proc.pid), time.perf_counter()
+        end = proc_status(exp.proc.pid, "VmRSS")
+        peak = proc_status(exp.proc.pid, "VmHWM")
+        _, gz = timed_scrape(exp.port)
+        _, plain = http_get(exp.port, "/metrics", timeout=60)
+        polls = metric(gzip.decompress(gz).decode(), "entra_authmethods_polls_total", report="registration_details")
+        exp.stop()
+        unscraped = (cpu1 - cpu0) / (t1 - t0) * 100
+        scraped = (cpu2 - cpu1) / (t2 - t1) * 100
+        row = {"tenants": n, "interval": interval, "first_round_s": round(first_round, 1),
+               "rest_rss_mib": round(rest, 1), "end_rss_mib": round(end, 1), "peak_rss_mib": round(peak, 1),
+               "cpu_unscraped_pct": round(unscraped, 2), "cpu_scraped_pct": round(scraped, 2),
+               "cpu_ratio": round(scraped / unscraped, 2) if unscraped else None,
+               "cached_scrape_ms_median": median_ms(cached), "scrape_ms_median": median_ms(latencies),
+               "scrape_ms_max": round(max(latencies) * 1000, 2), "scrapes": len(latencies),
+               "plain_bytes": len(plain), "gzip_bytes": len(gz), "polls_total": int(polls), "load": loadavg()}
+        log(f"  {row}")
+        RESULTS["steady"].append(row)
+    sim.stop()
+
+
 def bench_startup(tmp, users):
     sim = Simulator(users, quota_window="0s")
     state = os.path.join(tmp, "state.json")
@@ -529,6 +594,16 @@ def table():
                 f"{r['gzip_scrape_ms_median']:.2f} | {r['plain_scrape_ms_median']:.2f} | {r['first_round_s']:.2f} | "
                 f"{r['load']} |" for r in RESULTS["tenants"]]
         out.append("")
+    if RESULTS["steady"]:
+        out += ["| tenants | interval | RSS rest / end / peak MiB | CPU % unscraped / scraped (ratio) | cached scrape ms "
+                "| scrape ms median / max | plain bytes | gzip bytes | first round s | load |",
+                "| ---: | ---: | --- | --- | ---: | --- | ---: | ---: | ---: | --- |"]
+        out += [f"| {r['tenants']} | {r['interval']} | {r['rest_rss_mib']:.1f} / {r['end_rss_mib']:.1f} / "
+                f"{r['peak_rss_mib']:.1f} | {r['cpu_unscraped_pct']:.2f} / {r['cpu_scraped_pct']:.2f} "
+                f"({r['cpu_ratio']}) | {r['cached_scrape_ms_median']:.2f} | {r['scrape_ms_median']:.2f} / "
+                f"{r['scrape_ms_max']:.2f} | {r['plain_bytes']:,} | {r['gzip_bytes']:,} | {r['first_round_s']:.1f} | "
+                f"{r['load']} |" for r in RESULTS["steady"]]
+        out.append("")
     if RESULTS["startup"]:
         s = RESULTS["startup"]
         out += [f"startup: first complete poll of {s['users']} users {s['cold_to_first_poll_s']:.3f} s after start; "
@@ -540,13 +615,17 @@ def table():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes and short runs, for a smoke test")
-    ap.add_argument("--only", action="append", choices=["scrape", "sweep", "paced", "tenants", "startup"],
+    ap.add_argument("--only", action="append", choices=["scrape", "sweep", "paced", "tenants", "startup", "steady"],
                     help="run only these parts (repeatable)")
     ap.add_argument("--scale", type=float, default=10, help="time scale of the paced sweeps (default 10)")
     ap.add_argument("--json", help="also write the results to this file")
+    ap.add_argument("--steady-seconds", type=float, default=150,
+                    help="length of each phase of the steady state, unscraped then scraped (default 150)")
+    ap.add_argument("--steady-fleets", default="10:1m,100:1m,1000:1m,5000:10m",
+                    help="the steady state's fleets, tenants:interval (default 10:1m,100:1m,1000:1m,5000:10m)")
     ap.add_argument("--no-build", action="store_true", help="use target/release as it is")
     args = ap.parse_args()
-    parts = args.only or ["scrape", "sweep", "paced", "tenants", "startup"]
+    parts = args.only or ["scrape", "sweep", "paced", "tenants", "startup", "steady"]
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
     with open("/proc/cpuinfo") as f:
@@ -567,6 +646,11 @@ def main():
             bench_tenants(tmp, [1, 20] if args.quick else [1, 100, 1000], 1000)
         if "startup" in parts:
             bench_startup(tmp, 10_000)
+        if "steady" in parts:
+            fleets = [(int(n), i) for n, i in (f.split(":") for f in args.steady_fleets.split(","))]
+            if args.quick:
+                fleets = [(10, "1m"), (100, "1m")]
+            bench_steady(tmp, fleets, 1000, 20 if args.quick else args.steady_seconds, 5)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(table())

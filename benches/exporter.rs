@@ -190,6 +190,9 @@ fn benches(c: &mut Criterion) {
     if wanted("scrape") {
         scrape(c, &rt, &pages);
     }
+    if wanted("churn") {
+        churn(c, &pages);
+    }
 }
 
 fn registration(c: &mut Criterion, pages: &[Bytes], breakdowns: &[Breakdown], rows: u64) {
@@ -290,6 +293,49 @@ fn scrape(c: &mut Criterion, rt: &tokio::runtime::Runtime, pages: &[Bytes]) {
         });
     }
     group.finish();
+}
+
+/// The work after one tenant's change, at 1 and 1000 tenants: its poll's result recorded (data that
+/// differs from the last, so every data family changes, and the health), then what the next scrape
+/// needs (the tenant's parts rendered and compressed again, the pieces joined). Issue 16: at 1000
+/// tenants at most 2 × the same at 1, so that the work of a change follows the change, not the fleet.
+fn churn(c: &mut Criterion, pages: &[Bytes]) {
+    let mut group = c.benchmark_group("churn");
+    let breakdowns = settings(1).tenants[0].breakdowns.clone();
+    // Two results that differ in every count: all pages, and all but the last.
+    let summaries = [aggregate_summary(pages, &breakdowns), aggregate_summary(&pages[..pages.len() - 1], &breakdowns)];
+    for tenants in [1, 1000] {
+        let store = store_with(tenants, pages);
+        // The first render, of every tenant, is not what is measured.
+        let exposition = store.cached_exposition();
+        eprintln!("churn/{tenants}: {} bytes of text", exposition.plain_len());
+        drop(exposition);
+        let fleet = store.tenants();
+        let mut round = 0usize;
+        group.bench_function(format!("one_change_{tenants}_tenants"), |b| {
+            b.iter(|| {
+                round += 1;
+                // Each tenant in turn (7919 is prime to the fleet's size), its data alternating
+                // between its visits, so that every change changes its numbers.
+                let tenant = &fleet[(round * 7919) % fleet.len()];
+                let data = ReportData::Registration(summaries[(round / fleet.len()) % 2].clone());
+                store.record_success(tenant, ReportKind::RegistrationDetails, data, Duration::from_secs(1));
+                black_box(store.cached_exposition())
+            })
+        });
+    }
+    group.finish();
+}
+
+fn aggregate_summary(
+    pages: &[Bytes],
+    breakdowns: &[Breakdown],
+) -> entra_authmethods_exporter::aggregation::RegistrationSummary {
+    let mut aggregator = RegistrationAggregator::new(breakdowns);
+    for body in pages {
+        aggregator.add_page(&decode_page(body).expect("page decodes").value);
+    }
+    aggregator.finish()
 }
 
 criterion_group! {

@@ -6,6 +6,7 @@
 //! synthetic population; it shares no code with the client, so tests connect the two over real HTTP.
 
 pub mod aggregation;
+pub mod allocator;
 pub mod app;
 pub mod atomic_file;
 pub mod catalog;

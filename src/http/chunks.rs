@@ -9,14 +9,43 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 
+/// A chunk below this size is copied into a frame with its neighbours.
+const SMALL: usize = 16 * 1024;
+/// The size of a frame of small chunks.
+const FRAME: usize = 64 * 1024;
+
 pub(crate) struct Chunks {
     chunks: VecDeque<Bytes>,
     remaining: u64,
 }
 
 impl Chunks {
+    /// Small chunks (an exposition kept in many pieces, see `snapshot::parts`) are copied together
+    /// into frames of up to [`FRAME`] bytes, so that a response is a few writes, not one per piece;
+    /// big ones are sent as they are.
     pub(crate) fn new(chunks: impl IntoIterator<Item = Bytes>) -> Self {
-        let chunks: VecDeque<Bytes> = chunks.into_iter().filter(|c| !c.is_empty()).collect();
+        let mut joined = VecDeque::new();
+        let mut small = bytes::BytesMut::new();
+        for chunk in chunks.into_iter().filter(|c| !c.is_empty()) {
+            if chunk.len() >= SMALL {
+                if !small.is_empty() {
+                    joined.push_back(small.split().freeze());
+                }
+                joined.push_back(chunk);
+                continue;
+            }
+            if small.is_empty() {
+                small.reserve(FRAME);
+            }
+            small.extend_from_slice(&chunk);
+            if small.len() >= FRAME {
+                joined.push_back(small.split().freeze());
+            }
+        }
+        if !small.is_empty() {
+            joined.push_back(small.freeze());
+        }
+        let chunks = joined;
         let remaining = chunks.iter().map(|c| c.len() as u64).sum();
         Chunks { chunks, remaining }
     }

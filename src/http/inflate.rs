@@ -8,10 +8,11 @@ use std::io::{self, Read};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::buf::Chain;
 use bytes::{Buf, Bytes};
 use flate2::bufread::DeflateDecoder;
 use hyper::body::{Body, Frame, SizeHint};
+
+use crate::snapshot::Pieces;
 
 /// Small enough that a scrape holds no copy of the text, large enough that each frame is worth a
 /// write; decompressing one takes ≈ 0.1 ms inside `poll_frame`, short enough not to hold up the other
@@ -19,7 +20,7 @@ use hyper::body::{Body, Frame, SizeHint};
 const CHUNK: usize = 64 * 1024;
 
 pub(crate) struct Inflate {
-    decoder: DeflateDecoder<bytes::buf::Reader<Chain<Bytes, Bytes>>>,
+    decoder: DeflateDecoder<bytes::buf::Reader<Pieces>>,
     /// Bytes of the decompressed text still to send.
     remaining: usize,
     /// Sent after the text.
@@ -27,10 +28,10 @@ pub(crate) struct Inflate {
 }
 
 impl Inflate {
-    /// `deflate`: the cached raw DEFLATE stream ended by a final block
+    /// `deflate`: the cached raw DEFLATE pieces ended by a final block
     /// ([`crate::snapshot::Exposition::terminated_deflate`]); `plain_len`: the length of its text;
     /// `tail`: what follows the text.
-    pub(crate) fn new(deflate: Chain<Bytes, Bytes>, plain_len: usize, tail: Bytes) -> Self {
+    pub(crate) fn new(deflate: Pieces, plain_len: usize, tail: Bytes) -> Self {
         Inflate { decoder: DeflateDecoder::new(deflate.reader()), remaining: plain_len, tail }
     }
 }

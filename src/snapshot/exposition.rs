@@ -1,28 +1,32 @@
 //! The cached exposition: compressed, as Prometheus asks for gzip, and while it is small also as
-//! plain text. Both are made once per change, by the first scrape after it; every scrape then only
-//! copies them (a reference-count increment of the `Bytes`) and appends a small [`Suffix`], the
-//! process metrics, which change at every scrape.
+//! plain text. The compressed copy is made of pieces that [`super::parts`] compresses once per change
+//! of their own text and joins per change; every scrape then only copies them (a reference-count
+//! increment of each `Bytes`) and appends a small [`Suffix`], the process metrics, which change at
+//! every scrape. The plain copy, while it is kept, is decompressed from them by the first plain read
+//! after a change.
 //!
-//! The compressed copy is not a gzip file but the raw DEFLATE stream (RFC 1951) of the text, ended by
-//! a sync flush (an empty stored block: byte-aligned, not final), with the text's CRC-32. A gzip
-//! response is then one ordinary gzip member (RFC 1952) in four pieces: a 10-byte header, that cached
-//! stream, the suffix compressed on its own and ended by a final block, and a trailer whose CRC-32 is
-//! the cached one continued over the suffix. This is how pigz joins independently compressed blocks;
-//! every gzip decoder reads it as one stream, and the big cached part is neither copied nor
-//! compressed again.
+//! The compressed copy is not a gzip file but raw DEFLATE (RFC 1951) of the text in pieces, each
+//! compressed on its own and ended by a sync flush (an empty stored block: byte-aligned, not final),
+//! with the text's CRC-32 combined from theirs. A gzip response is then one ordinary gzip member
+//! (RFC 1952): a 10-byte header, the cached pieces one after the other, the suffix compressed on its
+//! own and ended by a final block, and a trailer whose CRC-32 is the cached one continued over the
+//! suffix. This is how pigz joins independently compressed blocks; every gzip decoder reads it as one
+//! stream, and no cached piece is copied or compressed again.
 
 use std::io::{self, Read, Write};
+use std::sync::{Arc, OnceLock};
 
 use bytes::{Buf, Bytes};
 use flate2::Compression;
 use flate2::bufread::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 
+#[cfg(test)]
 use super::render::Families;
 
-/// Above this size only the compressed copy is kept. The plain text is ≈ 48 kB per tenant with the
-/// default breakdowns and compresses about 18-fold, so at 1000 tenants it is 48 MB of a 64 MiB RSS
-/// budget against 2.6 MB compressed. Up to 4 MiB (≈ 85 tenants) keeping it costs at most 4 MiB and
+/// Above this size only the compressed copy is kept. The plain text is ≈ 58 kB per tenant with the
+/// default breakdowns and compresses about 18-fold, so at 1000 tenants it is 58 MB of a 64 MiB RSS
+/// budget against 3.3 MB compressed. Up to 4 MiB (≈ 85 tenants) keeping it costs at most 4 MiB and
 /// spares plain-text scrapes (curl, load tests) any work; above, those are rare (Prometheus asks for
 /// gzip) and pay a decompression per request instead.
 pub const KEEP_PLAIN_UP_TO: usize = 4 * 1024 * 1024;
@@ -38,92 +42,152 @@ const LEVEL: Compression = Compression::fast();
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
 pub struct Exposition {
-    /// The text as raw DEFLATE ended by a sync flush (see the module's documentation).
-    deflate: Bytes,
+    /// The text as raw DEFLATE in pieces, each ended by a sync flush (see the module's
+    /// documentation): one piece after a full render, a family's cached parts joined by
+    /// [`super::parts`] otherwise. Shared with the part cache, never copied.
+    deflate: Vec<Arc<[Bytes]>>,
     /// The CRC-32 of the text, continued over the suffix in a gzip response's trailer.
     crc: u32,
-    /// `None` above [`KEEP_PLAIN_UP_TO`].
-    plain: Option<Bytes>,
+    /// Up to `keep_plain_up_to` bytes of text, the plain copy: made by the first plain read after
+    /// the change, then kept. `None` in the cell above it.
+    plain: OnceLock<Option<Bytes>>,
+    keep_plain_up_to: usize,
     plain_len: usize,
 }
 
 impl Exposition {
-    /// Joins and compresses a render, keeping the plain text too up to `keep_plain_up_to` bytes
+    /// Joins and compresses a full render, keeping the plain text too up to `keep_plain_up_to` bytes
     /// ([`KEEP_PLAIN_UP_TO`] but in tests). A bigger one is written straight into the compressor, so
     /// that no joined copy of its text is ever made.
+    #[cfg(test)]
     pub(super) fn new(families: Families, keep_plain_up_to: usize) -> Self {
         let plain_len = families.len();
         if plain_len <= keep_plain_up_to {
             let plain = families.encode();
             drop(families);
-            let (deflate, crc) = compress(plain_len, |w| w.write_all(&plain));
-            Exposition { deflate, crc, plain: Some(Bytes::from(plain)), plain_len }
+            let (deflate, crc) = compress(plain_len, LEVEL, |w| w.write_all(&plain));
+            let e = Exposition::from_pieces(vec![Arc::from([deflate])], crc, plain_len, keep_plain_up_to);
+            let _ = e.plain.set(Some(Bytes::from(plain)));
+            e
         } else {
-            let (deflate, crc) = compress(plain_len, |w| families.write_to(w));
-            Exposition { deflate, crc, plain: None, plain_len }
+            let (deflate, crc) = compress(plain_len, LEVEL, |w| families.write_to(w));
+            Exposition::from_pieces(vec![Arc::from([deflate])], crc, plain_len, keep_plain_up_to)
         }
+    }
+
+    /// The text made of `deflate`'s pieces in order (each a raw DEFLATE stream ended by a sync
+    /// flush, see [`compress`]), whose CRC-32 is `crc` over `plain_len` bytes.
+    pub(super) fn from_pieces(deflate: Vec<Arc<[Bytes]>>, crc: u32, plain_len: usize, keep_plain_up_to: usize) -> Self {
+        Exposition { deflate, crc, plain: OnceLock::new(), keep_plain_up_to, plain_len }
     }
 
     /// An empty exposition, before the first render.
     pub(super) fn empty() -> Self {
-        let (deflate, crc) = compress(0, |_| Ok(()));
-        Exposition { deflate, crc, plain: Some(Bytes::new()), plain_len: 0 }
+        let (deflate, crc) = compress_piece(b"", LEVEL);
+        Exposition::from_pieces(vec![Arc::from([deflate])], crc, 0, KEEP_PLAIN_UP_TO)
     }
 
     /// A gzip response (RFC 1952) of the exposition followed by `suffix`, in pieces that share the
-    /// cached bytes: the header, the cached DEFLATE stream, the suffix's and the trailer (CRC-32 and
+    /// cached bytes: the header, the cached DEFLATE pieces, the suffix's and the trailer (CRC-32 and
     /// length of the whole text).
-    pub(crate) fn gzip_chunks(&self, suffix: &Suffix) -> [Bytes; 4] {
+    pub(crate) fn gzip_chunks(&self, suffix: &Suffix) -> Vec<Bytes> {
         let mut crc = crc32fast::Hasher::new_with_initial_len(self.crc, self.plain_len as u64);
         crc.update(&suffix.plain);
         let mut trailer = [0; 8];
         trailer[..4].copy_from_slice(&crc.finalize().to_le_bytes());
         // ISIZE: the length modulo 2^32.
         trailer[4..].copy_from_slice(&((self.plain_len + suffix.plain.len()) as u32).to_le_bytes());
-        [
-            Bytes::from_static(&GZIP_HEADER),
-            self.deflate.clone(),
-            suffix.deflate.clone(),
-            Bytes::copy_from_slice(&trailer),
-        ]
+        let mut chunks = Vec::with_capacity(self.deflate.iter().map(|p| p.len()).sum::<usize>() + 3);
+        chunks.push(Bytes::from_static(&GZIP_HEADER));
+        chunks.extend(self.deflate.iter().flat_map(|p| p.iter().cloned()));
+        chunks.push(suffix.deflate.clone());
+        chunks.push(Bytes::copy_from_slice(&trailer));
+        chunks
     }
 
-    /// The cached raw DEFLATE stream of the text, not ended by a final block: a reader stops after
-    /// [`Exposition::plain_len`] bytes of text.
-    pub fn deflate(&self) -> Bytes {
-        self.deflate.clone()
-    }
-
-    /// The plain text, when it is kept (up to [`KEEP_PLAIN_UP_TO`]).
+    /// The plain text, when it is kept (up to [`KEEP_PLAIN_UP_TO`]); the first call after a change
+    /// decompresses it.
     pub fn plain_cached(&self) -> Option<Bytes> {
-        self.plain.clone()
+        self.plain.get_or_init(|| (self.plain_len <= self.keep_plain_up_to).then(|| self.inflate())).clone()
     }
 
-    pub(crate) fn plain_len(&self) -> usize {
+    /// The cached raw DEFLATE pieces joined (a copy, for tests), not ended by a final block: a
+    /// reader stops after [`Exposition::plain_len`] bytes of text.
+    pub fn deflate(&self) -> Bytes {
+        self.deflate.iter().flat_map(|p| p.iter()).flat_map(|c| c.iter().copied()).collect()
+    }
+
+    pub fn plain_len(&self) -> usize {
         self.plain_len
     }
 
-    /// The cached stream ended by an empty final block, for decoders: without one, a decoder that
+    /// The cached pieces ended by an empty final block, for decoders: without one, a decoder that
     /// reaches the end of its input may refuse to hand out the text it still holds ("incomplete
-    /// deflate stream"), depending on where its buffers end. The cached stream is byte-aligned (it
-    /// ends with a sync flush), so the five bytes of an empty stored block end it (RFC 1951, 3.2.4).
-    pub(crate) fn terminated_deflate(&self) -> bytes::buf::Chain<Bytes, Bytes> {
-        const EMPTY_FINAL_BLOCK: [u8; 5] = [0x01, 0x00, 0x00, 0xff, 0xff];
-        self.deflate.clone().chain(Bytes::from_static(&EMPTY_FINAL_BLOCK))
+    /// deflate stream"), depending on where its buffers end. Every piece is byte-aligned (it ends
+    /// with a sync flush), so the five bytes of an empty stored block end it (RFC 1951, 3.2.4).
+    pub(crate) fn terminated_deflate(&self) -> Pieces {
+        let mut chunks: std::collections::VecDeque<Bytes> =
+            self.deflate.iter().flat_map(|p| p.iter().cloned()).filter(|c| !c.is_empty()).collect();
+        chunks.push_back(Bytes::from_static(&EMPTY_FINAL_BLOCK));
+        Pieces { chunks }
     }
 
-    /// The plain text in one buffer, decompressed if it is not kept. For callers that need it whole
-    /// (`--once`, tests); HTTP responses decompress it as they are sent.
-    pub(crate) fn plain(&self) -> Bytes {
-        if let Some(plain) = &self.plain {
-            return plain.clone();
-        }
+    fn inflate(&self) -> Bytes {
         let mut text = vec![0; self.plain_len];
         DeflateDecoder::new(self.terminated_deflate().reader())
             .read_exact(&mut text)
             .expect("the cached stream decompresses");
         Bytes::from(text)
     }
+
+    /// The plain text in one buffer, decompressed if it is not kept. For callers that need it whole
+    /// (`--once`, tests); HTTP responses decompress it as they are sent.
+    pub(crate) fn plain(&self) -> Bytes {
+        self.plain_cached().unwrap_or_else(|| self.inflate())
+    }
+}
+
+const EMPTY_FINAL_BLOCK: [u8; 5] = [0x01, 0x00, 0x00, 0xff, 0xff];
+
+/// A DEFLATE stream in pieces, read as one buffer ([`Exposition::terminated_deflate`]).
+pub struct Pieces {
+    chunks: std::collections::VecDeque<Bytes>,
+}
+
+impl Buf for Pieces {
+    fn remaining(&self) -> usize {
+        self.chunks.iter().map(Bytes::len).sum()
+    }
+
+    fn chunk(&self) -> &[u8] {
+        self.chunks.front().map_or(&[], |c| &c[..])
+    }
+
+    fn advance(&mut self, mut cnt: usize) {
+        while cnt > 0 {
+            let front = self.chunks.front_mut().expect("advance within the remaining bytes");
+            let n = cnt.min(front.len());
+            front.advance(n);
+            cnt -= n;
+            if front.is_empty() {
+                self.chunks.pop_front();
+            }
+        }
+    }
+}
+
+/// Compresses one piece of text on its own: raw DEFLATE ended by a sync flush, and its CRC-32.
+fn compress_piece(text: &[u8], level: Compression) -> (Bytes, u32) {
+    compress(text.len(), level, |w| w.write_all(text))
+}
+
+/// The text of one piece made by [`compress_piece`].
+pub(super) fn inflate_piece(deflate: &Bytes, len: usize) -> Vec<u8> {
+    let mut text = vec![0; len];
+    DeflateDecoder::new(deflate.clone().chain(Bytes::from_static(&EMPTY_FINAL_BLOCK)).reader())
+        .read_exact(&mut text)
+        .expect("a cached piece decompresses");
+    text
 }
 
 /// Text that follows the cached exposition in every response (the process metrics): plain, and
@@ -175,13 +239,18 @@ impl<W: Write> Write for Crc32<W> {
 /// writer's `flush` can stop before a sync flush is complete when its output buffer fills, and the
 /// cached stream then lacked the end of the text (seen with texts of a few MB). Here each call gets
 /// room, and the flush is repeated until it leaves room unused, which zlib's contract says means done.
-fn compress(plain_len: usize, write: impl FnOnce(&mut Crc32<StreamCompressor>) -> io::Result<()>) -> (Bytes, u32) {
+fn compress(
+    plain_len: usize,
+    level: Compression,
+    write: impl FnOnce(&mut Crc32<StreamCompressor>) -> io::Result<()>,
+) -> (Bytes, u32) {
     // The fast level makes about an 18th of the text; a 16th leaves room without a regrowth.
     let compressor =
-        StreamCompressor { state: flate2::Compress::new(LEVEL, false), out: Vec::with_capacity(plain_len / 16 + 64) };
+        StreamCompressor { state: flate2::Compress::new(level, false), out: Vec::with_capacity(plain_len / 16 + 64) };
     let mut w = Crc32 { inner: compressor, hasher: crc32fast::Hasher::new() };
     write(&mut w).expect("writing to a Vec cannot fail");
-    let mut deflate = w.inner.sync_flush();
+    w.inner.sync_flush();
+    let mut deflate = w.inner.out;
     // `Bytes::from(Vec)` keeps the whole allocation: give back what the growth overshot.
     deflate.shrink_to_fit();
     (Bytes::from(deflate), w.hasher.finalize())
@@ -196,16 +265,41 @@ struct StreamCompressor {
 impl StreamCompressor {
     /// Ends the stream with a sync flush (all the text, then an empty stored block: byte-aligned and
     /// open for more blocks) and returns it.
-    fn sync_flush(mut self) -> Vec<u8> {
+    fn sync_flush(&mut self) {
         loop {
             self.out.reserve(64 * 1024);
             self.state
                 .compress_vec(&[], &mut self.out, flate2::FlushCompress::Sync)
                 .expect("flushing a raw deflate stream cannot fail");
             if self.out.len() < self.out.capacity() {
-                return self.out;
+                return;
             }
         }
+    }
+}
+
+/// Compresses pieces of text one after the other, each on its own (raw DEFLATE ended by a sync
+/// flush, see [`compress`]), reusing one compressor and one output buffer: a compressor's state is a
+/// few hundred kB, more than most pieces, and would otherwise be allocated and faulted in per piece.
+pub(super) struct PieceCompressor(StreamCompressor);
+
+impl PieceCompressor {
+    pub(super) fn new(level: Compression) -> Self {
+        PieceCompressor(StreamCompressor { state: flate2::Compress::new(level, false), out: Vec::new() })
+    }
+
+    /// The piece's DEFLATE in a buffer of its own size, and its CRC-32.
+    pub(super) fn compress(&mut self, text: &[u8]) -> (Bytes, u32) {
+        self.0.state.reset();
+        self.0.out.clear();
+        self.0.write_all(text).expect("writing to a Vec cannot fail");
+        self.0.sync_flush();
+        let deflate = Bytes::copy_from_slice(&self.0.out);
+        if self.0.out.capacity() > 1024 * 1024 {
+            // A huge piece (a tenant with thousands of series): do not keep its buffer.
+            self.0.out = Vec::new();
+        }
+        (deflate, crc32fast::hash(text))
     }
 }
 
@@ -279,7 +373,7 @@ mod tests {
             assert_eq!(gunzip(&gzip).unwrap(), joined(text, &suffix));
             // The pieces share the cached stream rather than copying it.
             let chunks = e.gzip_chunks(&suffix);
-            assert_eq!(chunks[1].as_ptr(), e.deflate.as_ptr());
+            assert_eq!(chunks[1].as_ptr(), e.deflate[0][0].as_ptr());
             assert_eq!(chunks.iter().map(Bytes::len).sum::<usize>(), gzip.len());
         }
     }
@@ -321,7 +415,8 @@ mod tests {
         let text = families().encode();
         let e = Exposition::new(families(), KEEP_PLAIN_UP_TO);
         // A sync flush ends on an empty stored block: 00 00 ff ff after the block header bits.
-        assert_eq!(&e.deflate[e.deflate.len() - 4..], [0, 0, 0xff, 0xff]);
+        let piece = &e.deflate[0][0];
+        assert_eq!(&piece[piece.len() - 4..], [0, 0, 0xff, 0xff]);
         // The suffix's stream alone is a complete DEFLATE stream of the suffix.
         let suffix = process_suffix();
         let mut alone = Vec::new();
@@ -377,9 +472,9 @@ mod stream_end_tests {
         let lengths = (1..=24u64).map(|round| (round * 2_654_435_761 % 5_000_000) as usize);
         for len in lengths.chain([4_410_537]) {
             let cut = &text[..len];
-            let (deflate, crc) = compress(len, |w| w.write_all(cut));
+            let (deflate, crc) = compress(len, LEVEL, |w| w.write_all(cut));
             assert_eq!(crc, crc32fast::hash(cut));
-            let e = Exposition { deflate, crc, plain: None, plain_len: len };
+            let e = Exposition::from_pieces(vec![Arc::from([deflate])], crc, len, 0);
             assert!(e.plain().as_ref() == cut, "{len} bytes");
         }
     }

@@ -1,11 +1,12 @@
 //! The exporter's state as immutable values: per tenant × report the last good data and the health of
-//! the polls that produced it. Pollers write here; the first scrape after a change renders and
-//! compresses the exposition once, and every other scrape only copies the cached bytes.
+//! the polls that produced it. Pollers write here; a change renders and compresses the changed
+//! tenant's parts of the exposition once (`parts`), and scrapes only join and copy the cached bytes.
 
 mod contract;
 mod exposition;
 mod families;
 mod family_names;
+mod parts;
 mod process;
 mod progress;
 mod reference;
@@ -13,8 +14,10 @@ mod render;
 mod report_data;
 mod state;
 mod telemetry;
+mod tenant;
 
 pub use contract::{REGENERATE as REGENERATE_CONTRACT, markdown as contract_markdown};
+pub(crate) use exposition::Pieces;
 pub use families::{FAMILIES, Family, LabelValues, PROCESS_FAMILIES, Presence, SHARED_LABELS};
 pub(crate) use progress::{Phase, ReportProgress};
 pub use reference::render_with_text_encoder;

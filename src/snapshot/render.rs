@@ -63,13 +63,26 @@ pub(super) fn render_into(
     tenants: &[TenantStatus],
     now: SystemTime,
 ) {
+    render_global(r, build, reload);
+    for t in tenants {
+        render_tenant(r, t, now);
+    }
+}
+
+/// The series of no tenant (build, reload): the first part of every family they are in.
+pub(super) fn render_global(r: &mut impl Sink, build: &BuildInfo, reload: &ReloadStatus) {
     r.set(BUILD_INFO, &[build.version, build.revision], 1.0);
     r.set(CONFIG_RELOAD_SUCCESSFUL, &[], if reload.successful { 1.0 } else { 0.0 });
     r.set(CONFIG_RELOAD_SUCCESS_TIME, &[], unix_seconds(reload.last_success));
     for (audience, at) in SMS_VOICE_RETIREMENT_DATES {
         r.set(SMS_VOICE_RETIREMENT, &[audience], at as f64);
     }
-    for t in tenants {
+}
+
+/// One tenant's series as of `now`, every one labelled with the tenant's (unique) name: a tenant's
+/// part of each family, which depends on nothing but the tenant (see [`super::parts`]).
+pub(super) fn render_tenant(r: &mut impl Sink, t: &TenantStatus, now: SystemTime) {
+    {
         let tenant = t.info.name.as_str();
         r.set(TENANT_INFO, &[tenant, &t.info.tenant_id, t.info.cloud], 1.0);
         for ((endpoint, code), n) in &t.requests {
@@ -211,7 +224,7 @@ impl Sink for Families {
 }
 
 impl Families {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Families { samples: vec![Vec::new(); FAMILIES.len()], seen: vec![HashSet::new(); FAMILIES.len()] }
     }
 
@@ -264,6 +277,11 @@ impl Families {
         count.0
     }
 
+    /// The samples of each family, in [`FAMILIES`]' order, without HELP and TYPE.
+    pub(super) fn into_samples(self) -> Vec<Vec<u8>> {
+        self.samples
+    }
+
     pub(super) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len());
         self.write_to(&mut out).expect("writing to a Vec cannot fail");
@@ -276,18 +294,28 @@ impl Families {
             if self.samples[i].is_empty() {
                 continue;
             }
-            let f = &FAMILIES[i];
-            out.write_all(b"# HELP ")?;
-            out.write_all(f.name.as_bytes())?;
-            out.write_all(b" ")?;
-            out.write_all(escape_help(f.help).as_bytes())?;
-            out.write_all(b"\n# TYPE ")?;
-            out.write_all(f.name.as_bytes())?;
-            out.write_all(if f.counter { b" counter\n" } else { b" gauge\n" })?;
+            write_header(out, i)?;
             out.write_all(&self.samples[i])?;
         }
         Ok(())
     }
+}
+
+/// The families' indices in [`FAMILIES`], sorted by name: the order of the exposition.
+pub(super) fn families_by_name() -> &'static [usize] {
+    &layout().by_name
+}
+
+/// The HELP and TYPE lines of family `i` of [`FAMILIES`].
+pub(super) fn write_header(out: &mut impl Write, i: usize) -> std::io::Result<()> {
+    let f = &FAMILIES[i];
+    out.write_all(b"# HELP ")?;
+    out.write_all(f.name.as_bytes())?;
+    out.write_all(b" ")?;
+    out.write_all(escape_help(f.help).as_bytes())?;
+    out.write_all(b"\n# TYPE ")?;
+    out.write_all(f.name.as_bytes())?;
+    out.write_all(if f.counter { b" counter\n" } else { b" gauge\n" })
 }
 
 /// Receives a render's samples: `family` is one of [`FAMILIES`], `labels` its label values in the

@@ -13,11 +13,9 @@ use tokio::sync::watch;
 
 use super::BuildInfo;
 use super::exposition::{Exposition, KEEP_PLAIN_UP_TO, Suffix};
+use super::parts::{GLOBAL, Parts};
 use super::process;
-use super::progress::ReportProgress;
-use super::render::render_families;
-use super::telemetry::{CertificateValidity, TenantTelemetry};
-use crate::aggregation::fold::BoundedLabel;
+use super::render::{Families, render_global, render_tenant};
 use crate::health::{FailureReason, PollFailure};
 use crate::reports::ReportKind;
 
@@ -68,119 +66,7 @@ impl ReportState {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct TenantInfo {
-    pub name: String,
-    pub tenant_id: String,
-    pub cloud: &'static str,
-    /// With the summary source, the registration families come from Microsoft's summaries and the
-    /// same families from the details report are not exported (one source per family).
-    pub summary_source: bool,
-}
-
-/// A consistent copy of one tenant's state, for rendering and the status page.
-#[derive(Debug, Clone)]
-pub struct TenantStatus {
-    pub(crate) info: TenantInfo,
-    pub reports: BTreeMap<ReportKind, ReportState>,
-    pub(crate) requests: BTreeMap<(String, String), u64>,
-    pub(crate) tokens: (u64, u64),
-    /// The client certificate's notBefore and notAfter, once a token request has read it.
-    pub(crate) certificate_validity: Option<CertificateValidity>,
-    /// Live progress of the reports' polls.
-    pub(crate) progress: BTreeMap<ReportKind, ReportProgress>,
-    /// Reports configured but not polled (no credential for them), with the reason.
-    pub(crate) skipped: Vec<(ReportKind, String)>,
-    /// Distinct values folded into `other`, per bounded label.
-    pub(crate) folded: [(BoundedLabel, usize); 4],
-}
-
-/// One tenant's reports and counters. Its pollers hold it, so that a reload that leaves a tenant alone
-/// leaves its pollers and data alone too.
-pub struct TenantEntry {
-    info: TenantInfo,
-    reports: Mutex<BTreeMap<ReportKind, ReportState>>,
-    telemetry: Arc<TenantTelemetry>,
-    /// Reports left out of the plan, for the status page (set by the poller, which plans).
-    skipped: Mutex<Vec<(ReportKind, String)>>,
-}
-
-/// A tenant's entry in the store, shared with its pollers.
-pub type TenantHandle = Arc<TenantEntry>;
-
-/// A report of a tenant at start: its kind, interval, maximum staleness, and why it is
-/// unavailable, if it is.
-pub type PlannedState = (ReportKind, Duration, Duration, Option<String>);
-
-impl TenantEntry {
-    /// A tenant with no data yet; reports that are not polled because this cloud does not offer
-    /// them start as unavailable, with the reason.
-    pub(crate) fn new(info: TenantInfo, reports: Vec<PlannedState>) -> TenantHandle {
-        Self::carrying(info, reports, &BTreeMap::new(), Arc::new(TenantTelemetry::default()))
-    }
-
-    /// The same tenant under new settings that leave its numbers meaning the same (a new credential,
-    /// interval or report list): the data, health and counters of reports still polled carry over.
-    pub(crate) fn replanned(&self, info: TenantInfo, reports: Vec<PlannedState>) -> TenantHandle {
-        let old = self.reports.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        Self::carrying(info, reports, &old, self.telemetry.clone())
-    }
-
-    fn carrying(
-        info: TenantInfo,
-        reports: Vec<PlannedState>,
-        old: &BTreeMap<ReportKind, ReportState>,
-        telemetry: Arc<TenantTelemetry>,
-    ) -> TenantHandle {
-        let reports = reports
-            .into_iter()
-            .map(|(kind, poll_interval, max_staleness, unavailable)| {
-                let mut state = match unavailable {
-                    Some(why) => ReportState {
-                        data: Some(Arc::new(ReportSnapshot {
-                            data: ReportData::Unavailable(why),
-                            completed_at: SystemTime::now(),
-                        })),
-                        ..Default::default()
-                    },
-                    None => old.get(&kind).cloned().unwrap_or_default(),
-                };
-                state.poll_interval = poll_interval;
-                state.max_staleness = max_staleness;
-                (kind, state)
-            })
-            .collect();
-        Arc::new(TenantEntry { info, reports: Mutex::new(reports), telemetry, skipped: Mutex::new(Vec::new()) })
-    }
-
-    pub fn info(&self) -> &TenantInfo {
-        &self.info
-    }
-
-    /// The counters this tenant's Graph client reports into.
-    pub(crate) fn telemetry(&self) -> Arc<TenantTelemetry> {
-        self.telemetry.clone()
-    }
-
-    /// Records the reports the plan left out and why.
-    pub(crate) fn set_skipped(&self, skipped: Vec<(ReportKind, String)>) {
-        *self.skipped.lock().unwrap_or_else(|p| p.into_inner()) = skipped;
-    }
-
-    /// A consistent copy of this tenant's state.
-    pub fn status(&self) -> TenantStatus {
-        TenantStatus {
-            info: self.info.clone(),
-            reports: self.reports.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            requests: self.telemetry.requests(),
-            tokens: self.telemetry.tokens(),
-            certificate_validity: self.telemetry.certificate_validity(),
-            progress: self.telemetry.progress.snapshot(),
-            skipped: self.skipped.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            folded: self.telemetry.labels.folded_counts(),
-        }
-    }
-}
+pub use super::tenant::{PlannedState, TenantEntry, TenantHandle, TenantInfo, TenantStatus};
 
 /// The outcome of the last configuration reload, for `entra_authmethods_config_last_reload_*`.
 #[derive(Debug, Clone, Copy)]
@@ -207,6 +93,8 @@ pub struct Store {
     build: BuildInfo,
     reload: Mutex<ReloadStatus>,
     exposition: ArcSwap<Exposition>,
+    /// The exposition's parts per family and tenant, from which `exposition` is joined.
+    pub(super) parts: Mutex<Parts>,
     /// The process metrics that follow the exposition, and when they were read.
     process: Mutex<Option<(Instant, Arc<Suffix>)>>,
     /// The TLS serving certificate's notAfter, when the web configuration turns TLS on; instance-level
@@ -223,7 +111,7 @@ pub struct Store {
     /// Polls running (holding their turn), across tenants: while any does, a render older than
     /// [`PROGRESS_RENDER_INTERVAL`] counts as out of date.
     polls_running: AtomicUsize,
-    /// When the cached exposition was rendered.
+    /// When running polls' progress was last rendered.
     rendered_at: Mutex<Option<Instant>>,
     /// Set while a render runs, so a scrape arriving after the render cleared `dirty` waits for it
     /// instead of serving the exposition from before the change.
@@ -249,6 +137,7 @@ impl Store {
             build,
             reload: Mutex::new(ReloadStatus { successful: true, last_success: SystemTime::now() }),
             exposition: ArcSwap::from_pointee(Exposition::empty()),
+            parts: Mutex::new(Parts::default()),
             process: Mutex::new(None),
             web_tls_not_after: std::sync::OnceLock::new(),
             keep_plain_up_to: AtomicUsize::new(KEEP_PLAIN_UP_TO),
@@ -389,6 +278,7 @@ impl Store {
         state.data = Some(Arc::new(snapshot));
         state.health.last_success = last_success;
         state.health.last_duration = last_duration;
+        entry.dirty.store(true, Ordering::Release);
         true
     }
 
@@ -421,7 +311,7 @@ impl Store {
             let mut reports = tenant.reports.lock().unwrap_or_else(|p| p.into_inner());
             f(reports.entry(report).or_default());
         }
-        self.invalidate();
+        self.invalidate_tenant(tenant);
         self.polls_completed.send_modify(|n| *n += 1);
     }
 
@@ -440,11 +330,17 @@ impl Store {
         self.tenants().iter().map(|t| t.status()).collect()
     }
 
-    /// Marks the exposition out of date; the next scrape renders it once. Rendering at the scrape
-    /// rather than at every poll keeps a sweep of many tenants from rendering all of them once per
-    /// tenant, while scrapes between changes still only copy the cached bytes.
+    /// Marks the exposition out of date; the next read renders what changed (the tenants marked, those
+    /// not rendered yet, those whose data went stale) and joins the parts. A poll's end renders its
+    /// own tenant at once, in the poller (see [`RunningPoll`]), so that scrapes only join.
     pub fn invalidate(&self) {
         self.dirty.store(true, Ordering::Release);
+    }
+
+    /// Marks one tenant's parts out of date; the next render renders that tenant again.
+    fn invalidate_tenant(&self, tenant: &TenantEntry) {
+        tenant.dirty.store(true, Ordering::Release);
+        self.invalidate();
     }
 
     /// Marks the exposition out of date if some data has passed its max_staleness since the last
@@ -466,7 +362,8 @@ impl Store {
     pub(crate) fn poll_started<'a>(&'a self, tenant: &'a TenantEntry, report: ReportKind) -> RunningPoll<'a> {
         tenant.telemetry.progress.started(report);
         self.polls_running.fetch_add(1, Ordering::AcqRel);
-        self.invalidate();
+        tenant.running.fetch_add(1, Ordering::AcqRel);
+        self.invalidate_tenant(tenant);
         RunningPoll { store: self, tenant, report, succeeded: false }
     }
 
@@ -502,22 +399,53 @@ impl Store {
             self.rendering.store(false, Ordering::Release);
             return;
         }
-        let status = self.status();
         let now = SystemTime::now();
-        let next_stale = status
-            .iter()
-            .flat_map(|t| t.reports.values())
-            .filter_map(|r| {
-                let d = r.data.as_ref().filter(|d| !matches!(d.data, ReportData::Unavailable(_)))?;
-                // None (never stale) where a huge max_staleness goes past what a SystemTime holds.
-                d.completed_at.checked_add(r.max_staleness).filter(|at| *at > now)
-            })
-            .min();
-        *self.next_stale_at.lock().unwrap_or_else(|p| p.into_inner()) = next_stale;
-        *self.rendered_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
-        let families = render_families(&self.build, &self.reload_status(), &status);
-        drop(status);
-        self.exposition.store(Arc::new(Exposition::new(families, self.keep_plain_up_to.load(Ordering::Relaxed))));
+        let progress = self.progress_due();
+        if progress {
+            *self.rendered_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        }
+        let tenants = self.tenants();
+        let mut parts = self.parts.lock().unwrap_or_else(|p| p.into_inner());
+        // The global series are three lines: rendered every time, compressed only when they changed.
+        let mut global = Families::new();
+        render_global(&mut global, &self.build, &self.reload_status());
+        let mut fresh = std::collections::HashMap::from([(GLOBAL, global.into_samples())]);
+        for t in tenants.iter() {
+            // Swapped first: a change recorded during this render marks the tenant again.
+            let changed = t.dirty.swap(false, Ordering::AcqRel);
+            let due = changed
+                || !parts.has(t.id)
+                || (progress && t.running.load(Ordering::Acquire) > 0)
+                || parts.stale_at.get(&t.id).is_some_and(|at| now >= *at);
+            if !due {
+                continue;
+            }
+            let status = t.status();
+            let next_stale = status
+                .reports
+                .values()
+                .filter_map(|r| {
+                    let d = r.data.as_ref().filter(|d| !matches!(d.data, ReportData::Unavailable(_)))?;
+                    // None (never stale) where a huge max_staleness goes past what a SystemTime holds.
+                    d.completed_at.checked_add(r.max_staleness).filter(|at| *at > now)
+                })
+                .min();
+            match next_stale {
+                Some(at) => parts.stale_at.insert(t.id, at),
+                None => parts.stale_at.remove(&t.id),
+            };
+            let mut families = Families::new();
+            render_tenant(&mut families, &status, now);
+            fresh.insert(t.id, families.into_samples());
+        }
+        parts.update(std::iter::once(GLOBAL).chain(tenants.iter().map(|t| t.id)).collect(), &fresh);
+        drop(fresh);
+        *self.next_stale_at.lock().unwrap_or_else(|p| p.into_inner()) = parts.stale_at.values().min().copied();
+        self.exposition.store(Arc::new(parts.join(self.keep_plain_up_to.load(Ordering::Relaxed))));
+        drop(parts);
+        // A render frees what it allocated, but free memory between blocks still in use would stay
+        // in the RSS: given back within a second, off this thread (see `crate::allocator`).
+        crate::allocator::release_free_memory_soon();
         self.rendering.store(false, Ordering::Release);
     }
 }
@@ -541,8 +469,11 @@ impl Drop for RunningPoll<'_> {
     fn drop(&mut self) {
         self.tenant.telemetry.progress.finished(self.report, self.succeeded);
         self.store.polls_running.fetch_sub(1, Ordering::AcqRel);
-        // poll_in_progress falls to 0 at the next scrape, not a render interval later.
-        self.store.invalidate();
+        self.tenant.running.fetch_sub(1, Ordering::AcqRel);
+        // The poll's end renders its tenant's parts now, in the poller, so that a scrape only joins
+        // the cached parts (poll_in_progress falls to 0 at once, not a render interval later).
+        self.store.invalidate_tenant(self.tenant);
+        self.store.render_if_dirty();
     }
 }
 
