@@ -162,7 +162,7 @@ const ACTIVITY_FEATURE: LabelValues = Open(
     "Graph's `feature` as it spells it: `registration`, `reset` (and the enum's `unknownFutureValue`); beyond these at most `graph.max_method_values` values per tenant (first seen first), `other` summing the rest's counts",
 );
 const EVENT_REASON: LabelValues = Open(
-    "Graph's `failureReason` as it spells it, the `max_failure_reasons` most frequent per feature; `other` for the rest, `unspecified` when Graph gave none",
+    "Graph's `failureReason` as it spells it, the `max_failure_reasons` most frequent per feature among the first 1,000 distinct reasons of the poll (exact when a feature has no more; each count by name is exact); `other` for the rest, `unspecified` when Graph gave none",
 );
 /// Per-user counts: `other` counts users with at least one folded method, each once.
 const METHOD_PER_USER: LabelValues = Open(
@@ -323,7 +323,7 @@ pub const FAMILIES: &[Family] = &[
         .present(Presence::CertificateCredential),
     gauge(
         LABEL_VALUES_FOLDED,
-        "Distinct values of a label from Graph that the tenant's latest polls folded into other, because more than graph.max_method_values values beyond the documented ones were seen (method: every family with a method label but the default-method one; default_method: entra_authmethods_users_by_default_method; feature: the activity and event families; status: entra_authmethods_credential_registrations).",
+        "Distinct values of a label from Graph that the tenant's latest polls folded into other, because more than graph.max_method_values values beyond the documented ones were seen (method: every family with a method label but the default-method one; default_method: entra_authmethods_users_by_default_method; feature: the activity and event families; status: entra_authmethods_credential_registrations). At most 10000 per report and label are remembered, so 10000 means at least 10000. Not kept in the state file: 0 after a restart until the reports poll again.",
         &["tenant", "label"],
     )
         .from("the method names Graph returned in every report's latest successful poll")
