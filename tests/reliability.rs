@@ -664,8 +664,7 @@ async fn invented_method_names_fold_into_other_with_one_warning() {
         exp.family(family).keys().map(|l| l["method"].clone()).collect()
     };
     let methods = values(&exp);
-    let beyond: Vec<&String> =
-        methods.iter().filter(|m| !truth::DOCUMENTED_METHODS.contains(&m.as_str()) && *m != "other").collect();
+    let beyond: Vec<&String> = methods.iter().filter(|m| !truth::documented_method(m) && *m != "other").collect();
     assert_eq!(beyond.len(), 64 + overrides.len(), "64 admitted plus the [method_strength] name: {beyond:?}");
     for (labels, want) in &truth.by_method {
         assert_eq!(exp.family(family).get(labels), Some(want), "{labels:?}");
@@ -691,7 +690,7 @@ async fn invented_method_names_fold_into_other_with_one_warning() {
     let folded_values = population
         .listed()
         .flat_map(|u| &u.methods_registered)
-        .filter(|m| !truth::DOCUMENTED_METHODS.contains(&m.as_str()) && !methods.contains(*m))
+        .filter(|m| !truth::documented_method(m) && !methods.contains(*m))
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     assert!(folded_values >= 1200 - 64 - 1, "{folded_values}");

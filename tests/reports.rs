@@ -622,7 +622,7 @@ async fn graph_counted_method_values_fold_their_counts_into_other() {
     assert!(with_method_label.len() >= 6, "{with_method_label:?}");
     let values: std::collections::BTreeSet<String> =
         with_method_label.iter().flat_map(|f| exp.family(f).into_keys().map(|l| l["method"].clone())).collect();
-    let beyond = values.iter().filter(|m| !truth::DOCUMENTED_METHODS.contains(&m.as_str()) && *m != "other").count();
+    let beyond = values.iter().filter(|m| !truth::documented_method(m) && *m != "other").count();
     assert!(beyond <= 64, "{beyond} method values beyond the documented ones");
 
     let family = "entra_authmethods_users_registered_by_method";
@@ -648,6 +648,71 @@ async fn graph_counted_method_values_fold_their_counts_into_other() {
     // At least the values this summary folded (other reports may fold values of their own).
     let folded_here = graph.keys().filter(|m| !exported.contains_key(**m)).count();
     assert!(folded_here > 1000 && label_values_folded >= folded_here as f64, "{label_values_folded} {folded_here}");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// Once invented method names from userRegistrationDetails have filled `max_method_values` (64),
+/// the method values the other reports document (`sms`, `smsSignIn` and `oneTimePasscode` of the
+/// sign-ins and resets; `appNotification`, `appCode`, `mobileSMS`, `fido` of the legacy reports) are
+/// still exported by name, and none of them took one of the 64 slots: every family equals the
+/// unfolded truth from the simulator's event log.
+#[tokio::test]
+async fn every_reports_documented_method_values_are_kept_once_the_bound_is_full() {
+    let (sim, _dir, toml) = everything(1500, 71, "details").await;
+    let mut population = graph_simulator::Population::generate(1500, 71);
+    population.add_methods(&graph_simulator::Population::invented_methods(200), 1);
+    sim.set_population(DEMO_TENANT_ID, population);
+    let exporter = start_exporter(&settings(&toml)).await;
+    // A second round, so that every report polls after the details sweep admitted its 64 names,
+    // whatever the order of the first.
+    assert!(exporter.poll_now().await);
+    let exp = scrape(exporter.addr).await;
+    let pop = sim.population(DEMO_TENANT_ID);
+
+    let family = "entra_authmethods_users_registered_by_method";
+    let admitted: std::collections::BTreeSet<String> = truth::admitted_methods(&pop, &[], 64).into_iter().collect();
+    assert_eq!(admitted.len(), 64, "the details report alone fills the bound");
+    let invented: std::collections::BTreeSet<String> = exp
+        .family(family)
+        .into_keys()
+        .map(|l| l["method"].clone())
+        .filter(|m| m.starts_with("inventedMethod"))
+        .collect();
+    assert_eq!(invented, admitted, "the 64 slots hold the first 64 invented names, no documented one");
+    for (labels, want) in &truth::compute_bounded(TENANT, &pop, &[], 64).by_method {
+        assert_eq!(exp.family(family).get(labels), Some(want), "{labels:?}");
+    }
+    // The details' distinct undocumented names (the invented ones and the simulator's future name)
+    // beyond the 64; no other report folds anything.
+    let undocumented: std::collections::BTreeSet<&String> =
+        pop.listed().flat_map(|u| &u.methods_registered).filter(|m| !truth::documented_method(m)).collect();
+    assert!(undocumented.len() > 200, "{}", undocumented.len());
+    let folded = exp.get("entra_authmethods_label_values_folded", &[("tenant", TENANT), ("label", "method")]);
+    assert_eq!(folded, Some((undocumented.len() - 64) as f64));
+
+    exp.assert_family("entra_authmethods_registration_activities", &activity_truth::activities(TENANT, &pop, false));
+    exp.assert_family("entra_authmethods_credential_usage_activities", &activity_truth::activities(TENANT, &pop, true));
+    exp.assert_family("entra_authmethods_sign_ins_by_method", &activity_truth::sign_ins(TENANT, &pop));
+    let (events, failures) = activity_truth::event_list(TENANT, &pop, None, true, 10);
+    exp.assert_family("entra_authmethods_credential_usage_events", &events);
+    exp.assert_family("entra_authmethods_credential_usage_event_failures", &failures);
+    let (_, _, methods) = activity_truth::legacy_registration(TENANT, &pop);
+    exp.assert_family("entra_authmethods_credential_details_users_by_method", &methods);
+    for (family, method) in [
+        ("entra_authmethods_sign_ins_by_method", "sms"),
+        ("entra_authmethods_sign_ins_by_method", "smsSignIn"),
+        ("entra_authmethods_registration_activities", "oneTimePasscode"),
+        ("entra_authmethods_registration_activities", "sms"),
+        ("entra_authmethods_credential_usage_activities", "appCode"),
+        ("entra_authmethods_credential_usage_events", "mobileSMS"),
+        ("entra_authmethods_credential_details_users_by_method", "appNotification"),
+        ("entra_authmethods_credential_details_users_by_method", "appCode"),
+    ] {
+        let values: Vec<String> = exp.family(family).into_keys().map(|l| l["method"].clone()).collect();
+        assert!(values.iter().any(|m| m == method), "{family} lacks {method}: {values:?}");
+        assert!(!values.iter().any(|m| m == "other"), "{family} folded a documented value: {values:?}");
+    }
     exporter.shutdown().await;
     sim.shutdown().await;
 }

@@ -1,6 +1,7 @@
 //! Event lists (userEventsSummary, userCredentialUsageDetails) → counts by feature, method and outcome,
 //! and failures by reason capped to the top N plus `other`, so label cardinality stays bounded
-//! whatever Graph puts in free-text failure reasons.
+//! whatever Graph puts in free-text failure reasons. Memory during a sweep is bounded too: per
+//! feature, at most [`MAX_TRACKED_REASONS`] distinct reasons are counted by name.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,13 +17,31 @@ pub(crate) const UNSPECIFIED_REASON: &str = "unspecified";
 /// Label value summing the reasons beyond the top N.
 pub(crate) const OTHER_REASON: &str = "other";
 
+/// Distinct failure reasons a sweep counts by name per feature: the first seen. An exact top N over
+/// every distinct reason would need a count per reason, as many as Graph sends; past this bound a
+/// failure whose reason was first seen later counts under `other` at once. Every count exported by
+/// name is still exact (a reason is counted from its first failure on), and the top N is exact
+/// whenever a feature has at most this many distinct reasons in the sweep (ten times the largest
+/// `max_failure_reasons`).
+pub(crate) const MAX_TRACKED_REASONS: usize = 1_000;
+
+/// One feature's failures during a sweep.
+#[derive(Debug, Default)]
+struct Reasons {
+    /// The first [`MAX_TRACKED_REASONS`] distinct reasons, each with its failures.
+    counts: HashMap<String, u64>,
+    /// Failures whose reason was first seen once `counts` was full.
+    untracked: u64,
+}
+
 #[derive(Debug)]
 pub(crate) struct EventAggregator {
     /// Events before this instant are outside the lookback window; `None` counts everything.
     since: Option<OffsetDateTime>,
     max_reasons: usize,
     events: BTreeMap<(String, String, &'static str), u64>,
-    failures: HashMap<(String, String), u64>,
+    /// Per feature (bounded by the feature folder), its failures by reason.
+    failures: HashMap<String, Reasons>,
     pub(crate) skipped_outside_window: u64,
     /// Bounds on the method and feature values (`None`: unbounded); folded as events arrive, so
     /// the maps stay bounded whatever Graph sends.
@@ -84,20 +103,28 @@ impl EventAggregator {
         if !e.is_success {
             let reason =
                 e.failure_reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).unwrap_or(UNSPECIFIED_REASON);
-            *self.failures.entry((feature.to_string(), reason.to_string())).or_insert(0) += 1;
+            // Looked up by `&str` first: a feature's name is allocated once per sweep, not per failure.
+            if !self.failures.contains_key(feature) {
+                self.failures.insert(feature.to_string(), Reasons::default());
+            }
+            let Some(reasons) = self.failures.get_mut(feature) else { return };
+            if let Some(n) = reasons.counts.get_mut(reason) {
+                *n += 1;
+            } else if reasons.counts.len() < MAX_TRACKED_REASONS {
+                reasons.counts.insert(reason.to_string(), 1);
+            } else {
+                reasons.untracked += 1;
+            }
         }
     }
 
     pub(crate) fn finish(self) -> EventSummary {
-        let mut by_feature: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
-        for ((feature, reason), n) in self.failures {
-            by_feature.entry(feature).or_default().push((reason, n));
-        }
         let mut failures = BTreeMap::new();
-        for (feature, mut reasons) in by_feature {
+        for (feature, Reasons { counts, untracked }) in self.failures {
+            let mut reasons: Vec<(String, u64)> = counts.into_iter().collect();
             // Most frequent first; ties by name so the cut is deterministic.
             reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            let mut other = 0;
+            let mut other = untracked;
             for (i, (reason, n)) in reasons.into_iter().enumerate() {
                 if i < self.max_reasons && reason != OTHER_REASON {
                     failures.insert((feature.clone(), reason), n);
@@ -148,6 +175,36 @@ mod tests {
         assert_eq!(s.failures[&("registration".into(), "A".into())], 2);
         assert_eq!(s.failures[&("registration".into(), "B".into())], 1);
         assert_eq!(s.failures[&("registration".into(), "other".into())], 2);
+        assert_eq!(s.failures.len(), 4);
+    }
+
+    /// Past MAX_TRACKED_REASONS distinct reasons of a feature, a new reason counts under `other` at
+    /// once; the reasons counted by name keep exact counts, and the top N is taken among them.
+    #[test]
+    fn distinct_reasons_are_tracked_up_to_a_bound() {
+        let mut agg = EventAggregator::new(None, 2);
+        let now = "2026-11-26T12:00:00Z";
+        for i in 0..MAX_TRACKED_REASONS {
+            agg.add(&ev("registration", "email", false, &format!("r{i}"), now));
+        }
+        agg.add(&ev("registration", "email", false, "r7", now));
+        agg.add(&ev("registration", "email", false, "r9", now));
+        agg.add(&ev("registration", "email", false, "r9", now));
+        // Three failures of a reason first seen past the bound: not counted by name.
+        for _ in 0..3 {
+            agg.add(&ev("registration", "email", false, "late", now));
+        }
+        // Another feature has its own bound.
+        agg.add(&ev("reset", "email", false, "late", now));
+        assert_eq!(agg.failures["registration"].counts.len(), MAX_TRACKED_REASONS);
+        assert_eq!(agg.failures["registration"].untracked, 3);
+        let s = agg.finish();
+        assert_eq!(s.failures[&("registration".into(), "r9".into())], 3);
+        assert_eq!(s.failures[&("registration".into(), "r7".into())], 2);
+        let total = MAX_TRACKED_REASONS as u64 + 3 + 3;
+        assert_eq!(s.failures[&("registration".into(), "other".into())], total - 5, "the rest, the late ones too");
+        assert!(!s.failures.contains_key(&("registration".into(), "late".into())));
+        assert_eq!(s.failures[&("reset".into(), "late".into())], 1);
         assert_eq!(s.failures.len(), 4);
     }
 

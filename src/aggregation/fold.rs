@@ -12,6 +12,11 @@ use std::sync::{Arc, Mutex};
 /// The label value the folded values are counted under.
 pub(crate) const OTHER: &str = "other";
 
+/// Distinct folded values remembered per poll of a report and label, so that folding costs bounded
+/// memory whatever Graph sends: past it a poll stops remembering new ones (they still fold), and
+/// `entra_authmethods_label_values_folded` reads this number, meaning "at least".
+pub(crate) const MAX_FOLDED_REMEMBERED: usize = 10_000;
+
 /// A label whose values come from Graph and are bounded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum BoundedLabel {
@@ -60,8 +65,7 @@ struct State {
     /// Per label, the values admitted beyond the documented ones, in the order first seen.
     admitted: [Vec<String>; LABELS],
     /// Per label and report, hashes of the distinct values that report's last successful poll
-    /// folded: a report's set is replaced by its next one, so this holds no more than the reports'
-    /// latest answers named.
+    /// folded, at most [`MAX_FOLDED_REMEMBERED`]: a report's set is replaced by its next one.
     folded: [BTreeMap<&'static str, HashSet<u64>>; LABELS],
 }
 
@@ -74,7 +78,8 @@ impl LabelBounds {
         Folder { bounds: self.clone(), label, kept, cap, folded: HashSet::new() }
     }
 
-    /// Distinct values folded per label, over the latest successful poll of every report.
+    /// Distinct values folded per label, over the latest successful poll of every report, at most
+    /// [`MAX_FOLDED_REMEMBERED`] (which then means at least that many).
     pub(crate) fn folded_counts(&self) -> [(BoundedLabel, usize); LABELS] {
         let state = self.lock();
         BoundedLabel::ALL.map(|label| {
@@ -82,9 +87,18 @@ impl LabelBounds {
             let distinct = match sets.len() {
                 0 => 0,
                 1 => sets.values().next().map_or(0, HashSet::len),
-                _ => sets.values().flatten().collect::<HashSet<_>>().len(),
+                _ => {
+                    let mut union = HashSet::new();
+                    for hash in sets.values().flatten() {
+                        if union.len() == MAX_FOLDED_REMEMBERED {
+                            break;
+                        }
+                        union.insert(hash);
+                    }
+                    union.len()
+                }
             };
-            (label, distinct)
+            (label, distinct.min(MAX_FOLDED_REMEMBERED))
         })
     }
 
@@ -108,7 +122,7 @@ pub(crate) struct Folder {
     label: BoundedLabel,
     kept: HashSet<String>,
     cap: usize,
-    /// Hashes of the values this poll folded.
+    /// Hashes of the values this poll folded, at most [`MAX_FOLDED_REMEMBERED`].
     folded: HashSet<u64>,
 }
 
@@ -134,7 +148,11 @@ impl Folder {
                 return Admission::Kept;
             }
         }
-        self.folded.insert(hash);
+        // Past the bound a value is not remembered: it folds again the same way (a value the cap
+        // refused stays refused), only through the lock.
+        if self.folded.len() < MAX_FOLDED_REMEMBERED {
+            self.folded.insert(hash);
+        }
         Admission::Folded(hash)
     }
 
@@ -224,6 +242,45 @@ mod tests {
         // A lower cap drops the values admitted last.
         let mut f = bounds.folder(BoundedLabel::Method, kept([]), 1);
         assert_eq!([f.label("b"), f.label("a")], [OTHER, "a"]);
+    }
+
+    /// Folding remembers at most MAX_FOLDED_REMEMBERED distinct values per poll and report, and the
+    /// count exported stops there too, however many reports fold different values.
+    #[test]
+    fn folded_values_are_remembered_up_to_a_bound() {
+        let bounds = Arc::new(LabelBounds::default());
+        let mut f = bounds.folder(BoundedLabel::Method, kept(["email"]), 1);
+        assert_eq!(f.label("admitted"), "admitted");
+        let past = MAX_FOLDED_REMEMBERED + 5;
+        for i in 0..past {
+            assert_eq!(f.label(&format!("x{i}")), OTHER);
+        }
+        assert_eq!(f.folded.len(), MAX_FOLDED_REMEMBERED, "no more remembered");
+        // Values not remembered still fold, and kept and admitted ones are still kept.
+        assert_eq!(
+            [f.label(&format!("x{}", past - 1)), f.label("admitted"), f.label("email")],
+            [OTHER, "admitted", "email"]
+        );
+        assert!(f.folded_any());
+        f.finish("registration_details");
+        assert_eq!(bounds.folded_counts()[0], (BoundedLabel::Method, MAX_FOLDED_REMEMBERED));
+        // Another report folding other values: the union is counted up to the bound as well.
+        let mut g = bounds.folder(BoundedLabel::Method, kept([]), 1);
+        for i in 0..MAX_FOLDED_REMEMBERED {
+            g.label(&format!("y{i}"));
+        }
+        g.finish("sign_ins_by_method");
+        assert_eq!(bounds.folded_counts()[0], (BoundedLabel::Method, MAX_FOLDED_REMEMBERED));
+        // Below the bound the union is exact.
+        let mut h = bounds.folder(BoundedLabel::Feature, kept([]), 0);
+        let mut k = bounds.folder(BoundedLabel::Feature, kept([]), 0);
+        h.label("a");
+        h.label("b");
+        k.label("b");
+        k.label("c");
+        h.finish("user_events_summary");
+        k.finish("user_credential_usage_details");
+        assert_eq!(bounds.folded_counts()[2], (BoundedLabel::Feature, 3));
     }
 
     #[test]

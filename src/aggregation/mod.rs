@@ -2,6 +2,7 @@
 //! page so memory does not grow with the number of users.
 
 pub(crate) mod activity;
+pub(crate) mod documented;
 pub(crate) mod events;
 pub(crate) mod fold;
 pub(crate) mod groups;

@@ -27,20 +27,14 @@ use tracing::Instrument;
 pub(crate) use error::PollError;
 pub(crate) use plan::{PlannedReport, check_lines, plan};
 
+use crate::aggregation::documented::documented;
 use crate::aggregation::fold::{self, BoundedLabel, Folder};
-use crate::aggregation::legacy::STATUSES;
-use crate::aggregation::registration::{KNOWN_DEFAULT_METHODS, KNOWN_METHODS};
 use crate::aggregation::strength::StrengthTable;
 use crate::config::{AppCredential, GraphSettings, TenantSettings};
 use crate::graph::{FailureReason, GraphClient, GraphError};
 use crate::reports::{CredentialKind, ReportKind};
 use crate::snapshot::{ReportData, Store, TenantHandle};
 use trouble::CredentialTrouble;
-
-/// Graph's documented `feature` values of the activity and event reports: `featureType` (Microsoft
-/// Graph, "userCredentialUsageDetails resource type"
-/// (<https://learn.microsoft.com/graph/api/resources/usercredentialusagedetails?view=graph-rest-beta>)).
-const ACTIVITY_FEATURES: [&str; 2] = ["registration", "reset"];
 
 /// A retired or missing report is asked again only this often.
 pub(crate) const UNAVAILABLE_RECHECK: Duration = Duration::from_secs(24 * 3600);
@@ -124,16 +118,12 @@ impl TenantPoller {
         self.reports.iter().filter(|r| r.unavailable.is_none()).count()
     }
 
-    /// A folder for one poll's values of `label`: the documented values (and for methods every
-    /// method `[method_strength]` names) are kept; `graph.max_method_values` bounds the others of
-    /// each label.
+    /// A folder for one poll's values of `label`: the values any report documents for the label
+    /// (documented.rs: one union per label, whichever report polls) and for methods every method
+    /// `[method_strength]` names are kept; `graph.max_method_values` bounds the others of each label.
     pub(crate) fn folder(&self, label: BoundedLabel) -> Folder {
-        let kept = match label {
-            BoundedLabel::Method => fold::kept(KNOWN_METHODS.iter().copied().chain(self.strength.named())),
-            BoundedLabel::DefaultMethod => fold::kept(KNOWN_DEFAULT_METHODS.iter().copied()),
-            BoundedLabel::Feature => fold::kept(ACTIVITY_FEATURES),
-            BoundedLabel::Status => fold::kept(STATUSES),
-        };
+        let named = if label == BoundedLabel::Method { Some(self.strength.named()) } else { None };
+        let kept = fold::kept(documented(label).into_iter().chain(named.into_iter().flatten()));
         self.entry.telemetry().labels.folder(label, kept, self.graph.max_method_values as usize)
     }
 

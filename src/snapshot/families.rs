@@ -159,22 +159,22 @@ const FAILURE_REASONS: LabelValues = Closed(&[
 ]);
 const OUTCOMES: LabelValues = Closed(&["success", "failure"]);
 const ACTIVITY_FEATURE: LabelValues = Open(
-    "Graph's `feature` as it spells it: `registration`, `reset`; beyond these at most `graph.max_method_values` values per tenant (first seen first), `other` summing the rest's counts",
+    "Graph's `feature` as it spells it: `registration`, `reset` (and the enum's `unknownFutureValue`); beyond these at most `graph.max_method_values` values per tenant (first seen first), `other` summing the rest's counts",
 );
 const EVENT_REASON: LabelValues = Open(
-    "Graph's `failureReason` as it spells it, the `max_failure_reasons` most frequent per feature; `other` for the rest, `unspecified` when Graph gave none",
+    "Graph's `failureReason` as it spells it, the `max_failure_reasons` most frequent per feature among the first 1,000 distinct reasons of the poll (exact when a feature has no more; each count by name is exact); `other` for the rest, `unspecified` when Graph gave none",
 );
 /// Per-user counts: `other` counts users with at least one folded method, each once.
 const METHOD_PER_USER: LabelValues = Open(
-    "Graph's method name as it spells it (`email`, `fido2`, …). Beyond the documented names (the `userRegistrationDetails` methods, `fido2`, `x509Certificate`, `certificateBasedAuthentication`) and those `[method_strength]` names, a tenant exports at most `graph.max_method_values` values (first seen first, kept while the exporter runs); the rest count as `other`: users with at least one folded method, each once",
+    "Graph's method name as it spells it (`email`, `fido2`, …). Beyond the names any report documents (the `userRegistrationDetails` methods; the members of `usageAuthMethod`, such as `sms`, `appNotification`, `appCode`, `fido`, and of `registrationAuthMethod`; the sign-in summary's `password` and `smsSignIn`; `fido2`, `x509Certificate`, `certificateBasedAuthentication`), kept whichever report sends them, and those `[method_strength]` names, a tenant exports at most `graph.max_method_values` values (first seen first, kept while the exporter runs); the rest count as `other`: users with at least one folded method, each once",
 );
 /// Counts Graph aggregated, or events counted one by one: `other` sums the folded values' counts.
 const METHOD_SUMMED: LabelValues = Open(
-    "Graph's method name as it spells it (`email`, `fido2`, …). Beyond the documented names and those `[method_strength]` names, a tenant exports at most `graph.max_method_values` values (first seen first, kept while the exporter runs); `other` is the sum of the folded values' counts",
+    "Graph's method name as it spells it (`email`, `fido2`, …). Beyond the names any report documents (as for `entra_authmethods_users_registered_by_method`: `sms`, `appCode`, … are always kept) and those `[method_strength]` names, a tenant exports at most `graph.max_method_values` values (first seen first, kept while the exporter runs); `other` is the sum of the folded values' counts",
 );
 /// `entra_authmethods_users_registered_by_method`, whose source decides what `other` is.
 const METHOD_BY_SOURCE: LabelValues = Open(
-    "Graph's method name as it spells it (`email`, `fido2`, …). Beyond the documented names (the `userRegistrationDetails` methods, `fido2`, `x509Certificate`, `certificateBasedAuthentication`) and those `[method_strength]` names, a tenant exports at most `graph.max_method_values` values (first seen first, kept while the exporter runs); the rest count as `other`: with the details source the users with at least one folded method, each once; with the summary source the sum of Graph's counts of the folded values",
+    "Graph's method name as it spells it (`email`, `fido2`, …). Beyond the names any report documents (the `userRegistrationDetails` methods; the members of `usageAuthMethod`, such as `sms`, `appNotification`, `appCode`, `fido`, and of `registrationAuthMethod`; the sign-in summary's `password` and `smsSignIn`; `fido2`, `x509Certificate`, `certificateBasedAuthentication`), kept whichever report sends them, and those `[method_strength]` names, a tenant exports at most `graph.max_method_values` values (first seen first, kept while the exporter runs); the rest count as `other`: with the details source the users with at least one folded method, each once; with the summary source the sum of Graph's counts of the folded values",
 );
 
 /// The exporter's own state, no Graph operation.
@@ -323,7 +323,7 @@ pub const FAMILIES: &[Family] = &[
         .present(Presence::CertificateCredential),
     gauge(
         LABEL_VALUES_FOLDED,
-        "Distinct values of a label from Graph that the tenant's latest polls folded into other, because more than graph.max_method_values values beyond the documented ones were seen (method: every family with a method label but the default-method one; default_method: entra_authmethods_users_by_default_method; feature: the activity and event families; status: entra_authmethods_credential_registrations).",
+        "Distinct values of a label from Graph that the tenant's latest polls folded into other, because more than graph.max_method_values values beyond the documented ones were seen (method: every family with a method label but the default-method one; default_method: entra_authmethods_users_by_default_method; feature: the activity and event families; status: entra_authmethods_credential_registrations). At most 10000 per report and label are remembered, so 10000 means at least 10000. Not kept in the state file: 0 after a restart until the reports poll again.",
         &["tenant", "label"],
     )
         .from("the method names Graph returned in every report's latest successful poll")
@@ -376,7 +376,7 @@ pub const FAMILIES: &[Family] = &[
     )
         .from(DETAILS)
         .values(&[
-            ("method", Open("Graph's `userPreferredMethodForSecondaryAuthentication` as it spells it (`push`, `oath`, `voiceMobile`, `voiceAlternateMobile`, `voiceOffice`, `sms`, `none`, …); `unset` when Graph gave null or an empty string. Beyond these, a tenant exports at most `graph.max_method_values` values (first seen first, kept while the exporter runs); `other` counts the users whose default is one of the rest")),
+            ("method", Open("Graph's `userPreferredMethodForSecondaryAuthentication` as it spells it (`push`, `oath`, `voiceMobile`, `voiceAlternateMobile`, `voiceOffice`, `sms`, `none`, `unknownFutureValue`, …); `unset` when Graph gave null or an empty string. Beyond these, a tenant exports at most `graph.max_method_values` values (first seen first, kept while the exporter runs); `other` counts the users whose default is one of the rest")),
         ])
         .present(Presence::WithData),
     gauge(
@@ -452,7 +452,7 @@ pub const FAMILIES: &[Family] = &[
     )
         .from(CREDENTIAL_COUNT)
         .values(&[
-            ("status", Open("Graph's `registrationStatus` as it spells it: `registered`, `enabled`, `capable`, `mfaRegistered`; beyond these at most `graph.max_method_values` values per tenant (first seen first), `other` summing the rest's counts")),
+            ("status", Open("Graph's `registrationStatus` as it spells it: `registered`, `enabled`, `capable`, `mfaRegistered` (and `unknownFutureValue`); beyond these at most `graph.max_method_values` values per tenant (first seen first), `other` summing the rest's counts")),
         ])
         .present(Presence::WithData),
     gauge(

@@ -123,7 +123,8 @@ pub fn compute_where(tenant: &str, population: &Population, keep: &dyn Fn(&str) 
     compute_full(tenant, population, &[], usize::MAX, keep)
 }
 
-/// docs/metrics.md: the documented `method` values, never folded into `other`.
+/// docs/metrics.md: the documented `method` values of userRegistrationDetails and the default
+/// strength tiers, never folded into `other` (see [`documented_method`] for every report's).
 pub const DOCUMENTED_METHODS: &[&str] = &[
     "password",
     "email",
@@ -149,6 +150,17 @@ pub const DOCUMENTED_METHODS: &[&str] = &[
     "certificateBasedAuthentication",
 ];
 
+/// Whether `m` is a documented `method` value of any report, never folded into `other`: the
+/// details methods and the strength tiers' names ([`DOCUMENTED_METHODS`]), and the vocabularies the
+/// simulator serves from its catalogs: `usageAuthMethod` (activity, event and legacy usage
+/// reports), `registrationAuthMethod` (legacy registration details) and the sign-in summary's names.
+pub fn documented_method(m: &str) -> bool {
+    DOCUMENTED_METHODS.contains(&m)
+        || graph_simulator::USAGE_AUTH_METHODS.contains(&m)
+        || graph_simulator::REGISTRATION_AUTH_METHODS.contains(&m)
+        || graph_simulator::SIGN_IN_METHODS.contains(&m)
+}
+
 /// The `method` values beyond the documented ones and the `[method_strength]` names that the
 /// registration sweep admits under `max_method_values = cap`: the first `cap` distinct ones in the
 /// order Graph lists them (users in table order, each user's methods in order).
@@ -158,7 +170,7 @@ pub fn admitted_methods(population: &Population, overrides: &[(&str, &str)], cap
         if admitted.len() == cap {
             break;
         }
-        let documented = DOCUMENTED_METHODS.contains(&m.as_str()) || overrides.iter().any(|(o, _)| o == m);
+        let documented = documented_method(m) || overrides.iter().any(|(o, _)| o == m);
         if !documented && !m.is_empty() && !admitted.contains(m) {
             admitted.push(m.clone());
         }
@@ -184,7 +196,7 @@ pub fn compute_full(
 ) -> Truth {
     let admitted = if cap == usize::MAX { None } else { Some(admitted_methods(population, overrides, cap)) };
     let label = |m: &str| -> String {
-        let kept = DOCUMENTED_METHODS.contains(&m) || overrides.iter().any(|(o, _)| *o == m);
+        let kept = documented_method(m) || overrides.iter().any(|(o, _)| *o == m);
         match &admitted {
             Some(a) if !kept && !a.iter().any(|x| x == m) => "other".to_string(),
             _ => m.to_string(),
