@@ -402,3 +402,48 @@ async fn a_forbidden_group_is_one_failure_even_with_a_delegated_fallback() {
     assert!(exp.family("entra_authmethods_users_by_strongest_method").is_empty(), "no sweep without the exclusion");
     exporter.shutdown().await;
 }
+
+/// Numbers made before exclude_groups was added are not served after a restart: with the new
+/// exclusion group unreadable, the details families are absent rather than the old, unexcluded ones.
+#[tokio::test]
+async fn a_restart_with_an_exclusion_added_does_not_serve_the_numbers_made_without_it() {
+    let sim = start_simulator(900, 19).await;
+    let pop = sim.population(DEMO_TENANT_ID);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let with_file = |toml: String| format!("state_file = {:?}\n{toml}", path.to_str().unwrap());
+    let (text, ok) =
+        entra_authmethods_exporter::app::run_once(&settings(&with_file(config(&sim, &[], &[])))).await.unwrap();
+    assert!(ok, "the first run succeeds");
+    let before = Exposition::parse(std::str::from_utf8(&text).unwrap());
+    assert_tenant_families(&before, &truth::compute(TENANT, &pop));
+
+    // Break-glass accounts are excluded from now on, but the app may not read the group.
+    let roles = ["AuditLog.Read.All", "Reports.Read.All", "RoleManagement.Read.Directory"];
+    sim.set_app_roles(DEMO_TENANT_ID, roles.iter().map(|r| r.to_string()).collect());
+    let toml = with_file(config(&sim, &[], &[&gid("Break-glass accounts")]));
+    let exporter =
+        entra_authmethods_exporter::app::start(&settings(&toml), loopback(), "/metrics", None).await.unwrap();
+    let at_once = scrape(exporter.addr).await;
+    exporter.wait_for_first_round().await;
+    let after = scrape(exporter.addr).await;
+    for exp in [&at_once, &after] {
+        for family in DATA_FAMILIES.iter().chain(&["entra_authmethods_excluded_users"]) {
+            assert!(exp.family(family).is_empty(), "{family} was made without the exclusion");
+        }
+    }
+    let details = [("tenant", TENANT), ("report", "registration_details")];
+    assert_eq!(after.get("entra_authmethods_poll_success", &details), Some(0.0));
+    exporter.shutdown().await;
+
+    // The settings of the file again, with Graph unreachable: what the file holds is served.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let same = with_file(config(&sim, &[], &[]))
+        .replace(&format!("\"{}\"", sim.base_url()), &format!("\"http://127.0.0.1:{port}\""));
+    let exporter =
+        entra_authmethods_exporter::app::start(&settings(&same), loopback(), "/metrics", None).await.unwrap();
+    let restored = scrape(exporter.addr).await;
+    assert_eq!(restored.family("entra_authmethods_users"), before.family("entra_authmethods_users"));
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}

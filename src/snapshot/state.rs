@@ -76,6 +76,19 @@ pub struct TenantInfo {
     /// With the summary source, the registration families come from Microsoft's summaries and the
     /// same families from the details report are not exported (one source per family).
     pub summary_source: bool,
+    /// What gives the numbers their meaning, for the state file.
+    pub numbers: Numbers,
+}
+
+/// Per report, a fingerprint of the settings that give its numbers their meaning (the inputs a
+/// reload compares before carrying data over): the state file records it with each entry, and an
+/// entry made under other settings is not restored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Numbers {
+    pub(crate) fingerprints: BTreeMap<ReportKind, String>,
+    /// Whether the tenant counts with groups, exclusions or `[method_strength]`: a registration
+    /// entry without a fingerprint (a file written before fingerprints) is then not restored.
+    pub(crate) customised: bool,
 }
 
 /// A consistent copy of one tenant's state, for rendering and the status page.
@@ -556,7 +569,13 @@ mod tests {
     #[test]
     fn progress_renders_at_most_once_per_interval_while_a_poll_runs() {
         use crate::health::RequestObserver;
-        let info = TenantInfo { name: "t".into(), tenant_id: "id".into(), cloud: "global", summary_source: false };
+        let info = TenantInfo {
+            name: "t".into(),
+            tenant_id: "id".into(),
+            cloud: "global",
+            summary_source: false,
+            numbers: Default::default(),
+        };
         let hour = Duration::from_secs(3600);
         let kind = ReportKind::RegistrationDetails;
         let store = Store::new(vec![(info, vec![(kind, hour, hour, None)])], BuildInfo { version: "v", revision: "r" });
@@ -588,7 +607,13 @@ mod tests {
 
     #[test]
     fn a_max_staleness_beyond_what_a_time_holds_means_never_stale() {
-        let info = TenantInfo { name: "t".into(), tenant_id: "id".into(), cloud: "global", summary_source: false };
+        let info = TenantInfo {
+            name: "t".into(),
+            tenant_id: "id".into(),
+            cloud: "global",
+            summary_source: false,
+            numbers: Default::default(),
+        };
         let huge = Duration::from_secs(u64::MAX);
         let store = Store::new(
             vec![(info, vec![(ReportKind::RegistrationActivity, huge, huge, None)])],
