@@ -230,6 +230,10 @@ async fn an_unknown_group_fails_visibly_and_the_rest_is_exported() {
     assert_exact(&exp, "entra_authmethods_group_users_by_strongest_method", &by_strength);
     assert_eq!(exp.get("entra_authmethods_excluded_users", &[("tenant", TENANT)]), Some(0.0));
 
+    // A group that cannot be read does not hold readiness (and so a rollout) back.
+    let (status, _, body) = get(exporter.addr, "/readyz").await;
+    assert_eq!((status, body.as_str()), (200, "ready\n"));
+
     // The status page says which group and why.
     let (status, _, page) = get(exporter.addr, "/").await;
     assert_eq!(status, 200);
@@ -318,6 +322,14 @@ async fn without_group_member_read_all_no_excluded_user_is_ever_counted() {
     }
     let (_, _, page) = get(exporter.addr, "/").await;
     assert!(page.contains("GroupMember.Read.All"), "the status page names the permission: {page}");
+    // An exclusion group that cannot be read keeps the exporter unready, through registration_details.
+    let (status, _, body) = get(exporter.addr, "/readyz").await;
+    assert_eq!(status, 503);
+    assert!(
+        body.contains("report registration_details: no successful poll yet; last poll failed (forbidden)"),
+        "{body}"
+    );
+    assert!(!body.contains("group_members") && !body.contains("no longer exported"), "{body}");
     exporter.shutdown().await;
 }
 
