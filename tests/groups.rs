@@ -459,3 +459,34 @@ async fn a_restart_with_an_exclusion_added_does_not_serve_the_numbers_made_witho
     exporter.shutdown().await;
     sim.shutdown().await;
 }
+
+/// The app may read groups but not the reports, so every sweep falls back to the signed-in user's
+/// token: the memberships are still read once per poll (with the app's token) and reused.
+#[tokio::test]
+async fn memberships_are_read_once_per_poll_even_with_a_delegated_fallback() {
+    let sim = start_simulator(600, 20).await;
+    let pop = sim.population(DEMO_TENANT_ID);
+    let roles = ["Reports.Read.All", "GroupMember.Read.All", "RoleManagement.Read.Directory"];
+    sim.set_app_roles(DEMO_TENANT_ID, roles.iter().map(|r| r.to_string()).collect());
+    let exclude = format!("exclude_groups = [{:?}]", gid("Break-glass accounts"));
+    let (_dir, toml) = everything_toml(&sim, &exclude);
+    let exporter = start_exporter(&settings(&toml)).await;
+    let reads = || sim.stats().requests_to("groups/{id}/transitiveMembers");
+    // Without AuditLog.Read.All the app's sweep is refused, so registration_details succeeding below
+    // means the delegated attempt ran. The break-glass group's members fit in one page of 200.
+    let excluded = excluded_set(&pop, &["Break-glass accounts"]);
+    assert!(!excluded.is_empty() && excluded.len() < 100);
+    assert_eq!(reads(), 1, "the first poll read the group once");
+    let exp = scrape(exporter.addr).await;
+    for report in ["group_members", "registration_details"] {
+        let labels = [("tenant", TENANT), ("report", report)];
+        assert_eq!(exp.get("entra_authmethods_poll_success", &labels), Some(1.0), "{report}");
+        assert_eq!(exp.get("entra_authmethods_polls_total", &labels), Some(1.0), "{report}");
+    }
+    let listed = pop.users.iter().filter(|u| u.enabled && excluded.contains(&u.id)).count();
+    assert_eq!(exp.get("entra_authmethods_excluded_users", &[("tenant", TENANT)]), Some(listed as f64));
+    assert!(exporter.poll_now().await);
+    assert_eq!(reads(), 2, "and the next poll once more");
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}

@@ -28,6 +28,7 @@ use crate::snapshot::ReportData;
 const MAX_TOP: u32 = 999;
 
 /// The members read for one sweep.
+#[derive(Clone)]
 pub(crate) struct Memberships {
     /// Users of every exclusion group.
     pub(crate) excluded: MemberSet,
