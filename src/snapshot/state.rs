@@ -589,14 +589,14 @@ mod tests {
         };
         let mut poll = store.poll_started(&entry, kind);
         assert_eq!(pages(&store), (0, true));
-        entry.telemetry().page_read(10);
+        entry.telemetry().page_read("userRegistrationDetails", 10);
         entry.telemetry().graph_request("userRegistrationDetails", "200");
         assert_eq!(pages(&store), (0, true), "a page alone does not render");
         let back = Instant::now().checked_sub(PROGRESS_RENDER_INTERVAL).unwrap();
         *store.rendered_at.lock().unwrap() = Some(back);
         assert_eq!(pages(&store), (1, true), "an interval later the next scrape renders");
         assert!(String::from_utf8(store.exposition().to_vec()).unwrap().contains("code=\"200\""));
-        entry.telemetry().page_read(10);
+        entry.telemetry().page_read("userRegistrationDetails", 10);
         poll.succeeded();
         drop(poll);
         assert_eq!(pages(&store), (2, false), "the end of the poll renders at once");
