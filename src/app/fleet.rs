@@ -223,3 +223,35 @@ pub(super) fn fingerprints(t: &TenantSettings) -> BTreeMap<ReportKind, String> {
 pub(super) fn planned_states(t: &TenantSettings) -> Vec<PlannedState> {
     plan(t).0.into_iter().map(|r| (r.kind, r.settings.interval, r.settings.max_staleness, r.unavailable)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(extra: &str, top: &str) -> TenantSettings {
+        let toml = format!(
+            "{top}\n[[tenant]]\nname = \"t\"\ntenant_id = \"0a1b2c3d-0000-4000-8000-000000000001\"\nclient_id = \"0a1b2c3d-0000-4000-8000-000000000002\"\nclient_secret = \"s\"\n{extra}\n"
+        );
+        crate::config::from_toml_str(&toml).unwrap().tenants.remove(0)
+    }
+
+    /// Every setting a reload compares moves the fingerprints; where Graph is reached does not.
+    #[test]
+    fn the_fingerprints_follow_what_the_numbers_mean() {
+        let details = ReportKind::RegistrationDetails;
+        let base = fingerprints(&tenant("", ""));
+        assert_eq!(base, fingerprints(&tenant("", "")), "stable");
+        assert_eq!(base, fingerprints(&tenant("graph_endpoint = \"http://127.0.0.1:9\"", "")));
+        let group = "exclude_groups = [\"0a1b2c3d-0000-4000-8000-000000000003\"]";
+        for (extra, top) in [
+            (group, ""),
+            ("user_roles = [\"all\", \"admin\"]", ""),
+            ("", "[method_strength]\nemail = \"mfa\""),
+            ("\n[[tenant.group]]\nname = \"g\"\nid = \"0a1b2c3d-0000-4000-8000-000000000003\"", ""),
+        ] {
+            assert_ne!(base[&details], fingerprints(&tenant(extra, top))[&details], "{extra}{top}");
+        }
+        let customised = |extra: &str| tenant_info(&tenant(extra, "")).numbers.customised;
+        assert!(!customised("") && customised(group));
+    }
+}
