@@ -128,6 +128,7 @@ fn store_with(tenants: usize, pages: &[Bytes]) -> Arc<Store> {
                 tenant_id: t.tenant_id.clone(),
                 cloud: t.cloud.as_str(),
                 summary_source: false,
+                numbers: Default::default(),
             };
             let day = Duration::from_secs(86_400);
             (info, vec![(ReportKind::RegistrationDetails, day, 3 * day, None)])

@@ -183,6 +183,10 @@ pub const REPORTS: [ReportSpec; 11] = [
     },
 ];
 
+/// The `endpoint` names of directory reads (role and group members): paced by their own pacer in the
+/// Graph client, and not counted as a report's pages in a poll's progress.
+pub(crate) const DIRECTORY_ENDPOINTS: [&str; 3] = ["directoryRoles", "directoryRoleMembers", "transitiveMembers"];
+
 /// The group-membership reads: directory reads, not a report, so they have their own pacing and do
 /// not spend the reports quota (Microsoft Graph, "List group transitive members",
 /// <https://learn.microsoft.com/graph/api/group-list-transitivemembers>).

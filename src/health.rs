@@ -73,8 +73,8 @@ pub(crate) trait PollFailure: fmt::Display {
 pub trait RequestObserver: Send + Sync {
     /// A Graph request finished; `code` is the HTTP status, or `network` / `timeout` when there was none.
     fn graph_request(&self, endpoint: &str, code: &str);
-    /// A page of a collection was read whole (`rows` rows), while a poll runs.
-    fn page_read(&self, _rows: usize) {}
+    /// A page of a collection of `endpoint` was read whole (`rows` rows), while a poll runs.
+    fn page_read(&self, _endpoint: &str, _rows: usize) {}
     /// A request starts (`true`) or stops (`false`) waiting for the pacer, that is for Graph's quota.
     fn waiting_for_quota(&self, _waiting: bool) {}
     /// A token request finished.

@@ -61,6 +61,10 @@ struct ReportEntry {
     /// than the sweep. Absent in files written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     duration_seconds: Option<f64>,
+    /// The settings the numbers were made under ([`crate::snapshot::Numbers`]): an entry made under
+    /// other settings is not restored. Absent in files written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<String>,
     /// Read per entry, so that one entry this version cannot decode does not discard the rest.
     data: serde_json::Value,
 }
@@ -85,6 +89,7 @@ pub(crate) fn encode(status: &[TenantStatus]) -> Result<Vec<u8>, serde_json::Err
                 completed_at: format_time(snapshot.completed_at),
                 last_success: state.health.last_success.map(format_time),
                 duration_seconds: state.health.last_duration.map(|d| d.as_secs_f64()),
+                fingerprint: t.info.numbers.fingerprints.get(kind).cloned(),
                 data: serde_json::to_value(&snapshot.data)?,
             });
         }
@@ -292,6 +297,7 @@ pub(crate) async fn load(path: &Path, store: &Store) -> Restored {
     };
     let entries = store.tenants();
     let mut restored = Restored::default();
+    let mut other_settings = Vec::new();
     for tenant in file.tenants {
         let target = entries.iter().find(|t| t.info().name == tenant.name && t.info().tenant_id == tenant.tenant_id);
         let Some(target) = target else {
@@ -305,6 +311,11 @@ pub(crate) async fn load(path: &Path, store: &Store) -> Restored {
                 restored.ignored += 1;
                 continue;
             };
+            if !same_settings(&target.info().numbers, kind, entry.fingerprint.as_deref()) {
+                other_settings.push(format!("{}/{}", tenant.name, entry.report));
+                restored.ignored += 1;
+                continue;
+            }
             let data: ReportData = match serde_json::from_value(entry.data) {
                 Ok(d) => d,
                 Err(e) => {
@@ -323,6 +334,13 @@ pub(crate) async fn load(path: &Path, store: &Store) -> Restored {
         }
     }
     store.invalidate();
+    if !other_settings.is_empty() {
+        tracing::info!(
+            file = %path.display(),
+            entries = other_settings.join(", ").as_str(),
+            "state file entries made under other settings (groups, exclude_groups, [method_strength], breakdowns, registration_source, cloud, lookback or max_failure_reasons) ignored: these reports are exported again after their first successful poll"
+        );
+    }
     tracing::info!(
         file = %path.display(),
         restored = restored.reports,
@@ -330,6 +348,18 @@ pub(crate) async fn load(path: &Path, store: &Store) -> Restored {
         "restored the last known data from the state file"
     );
     restored
+}
+
+/// Whether an entry with `fingerprint` was made under the settings the tenant has now. An entry
+/// without one comes from a file written before fingerprints: the settings it was made under are
+/// unknown, so a `registration_details` entry is refused when the tenant now counts with groups,
+/// exclusions or `[method_strength]` (numbers made without them would be served as if made with
+/// them), and restored otherwise.
+fn same_settings(now: &crate::snapshot::Numbers, kind: ReportKind, fingerprint: Option<&str>) -> bool {
+    match fingerprint {
+        Some(f) => now.fingerprints.get(&kind).is_some_and(|n| n == f),
+        None => !(now.customised && kind == ReportKind::RegistrationDetails),
+    }
 }
 
 /// Encodes the store's state and writes it; one warning naming the file on failure.
@@ -409,7 +439,13 @@ mod tests {
     use std::time::Duration;
 
     fn store() -> Arc<Store> {
-        let info = TenantInfo { name: "t".into(), tenant_id: "id".into(), cloud: "global", summary_source: false };
+        let info = TenantInfo {
+            name: "t".into(),
+            tenant_id: "id".into(),
+            cloud: "global",
+            summary_source: false,
+            numbers: Default::default(),
+        };
         let h = Duration::from_secs(3600);
         Store::new(
             vec![(
@@ -465,6 +501,21 @@ mod tests {
         }
         let text = String::from_utf8(b.exposition().to_vec()).unwrap();
         assert!(text.contains("period=\"d7\""), "restored data is rendered at once:\n{text}");
+    }
+
+    #[test]
+    fn entries_made_under_other_settings_are_not_restored() {
+        let details = ReportKind::RegistrationDetails;
+        let mut now = crate::snapshot::Numbers::default();
+        now.fingerprints.insert(details, "a".into());
+        assert!(same_settings(&now, details, Some("a")));
+        assert!(!same_settings(&now, details, Some("b")));
+        // A file written before fingerprints: restored while the tenant counts without groups,
+        // exclusions or [method_strength]; then only its reports other than the details.
+        assert!(same_settings(&now, details, None));
+        now.customised = true;
+        assert!(!same_settings(&now, details, None));
+        assert!(same_settings(&now, ReportKind::RegistrationActivity, None));
     }
 
     #[test]

@@ -230,6 +230,10 @@ async fn an_unknown_group_fails_visibly_and_the_rest_is_exported() {
     assert_exact(&exp, "entra_authmethods_group_users_by_strongest_method", &by_strength);
     assert_eq!(exp.get("entra_authmethods_excluded_users", &[("tenant", TENANT)]), Some(0.0));
 
+    // A group that cannot be read does not hold readiness (and so a rollout) back.
+    let (status, _, body) = get(exporter.addr, "/readyz").await;
+    assert_eq!((status, body.as_str()), (200, "ready\n"));
+
     // The status page says which group and why.
     let (status, _, page) = get(exporter.addr, "/").await;
     assert_eq!(status, 200);
@@ -318,6 +322,14 @@ async fn without_group_member_read_all_no_excluded_user_is_ever_counted() {
     }
     let (_, _, page) = get(exporter.addr, "/").await;
     assert!(page.contains("GroupMember.Read.All"), "the status page names the permission: {page}");
+    // An exclusion group that cannot be read keeps the exporter unready, through registration_details.
+    let (status, _, body) = get(exporter.addr, "/readyz").await;
+    assert_eq!(status, 503);
+    assert!(
+        body.contains("report registration_details: no successful poll yet; last poll failed (forbidden)"),
+        "{body}"
+    );
+    assert!(!body.contains("group_members") && !body.contains("no longer exported"), "{body}");
     exporter.shutdown().await;
 }
 
@@ -401,4 +413,80 @@ async fn a_forbidden_group_is_one_failure_even_with_a_delegated_fallback() {
     }
     assert!(exp.family("entra_authmethods_users_by_strongest_method").is_empty(), "no sweep without the exclusion");
     exporter.shutdown().await;
+}
+
+/// Numbers made before exclude_groups was added are not served after a restart: with the new
+/// exclusion group unreadable, the details families are absent rather than the old, unexcluded ones.
+#[tokio::test]
+async fn a_restart_with_an_exclusion_added_does_not_serve_the_numbers_made_without_it() {
+    let sim = start_simulator(900, 19).await;
+    let pop = sim.population(DEMO_TENANT_ID);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let with_file = |toml: String| format!("state_file = {:?}\n{toml}", path.to_str().unwrap());
+    let (text, ok) =
+        entra_authmethods_exporter::app::run_once(&settings(&with_file(config(&sim, &[], &[])))).await.unwrap();
+    assert!(ok, "the first run succeeds");
+    let before = Exposition::parse(std::str::from_utf8(&text).unwrap());
+    assert_tenant_families(&before, &truth::compute(TENANT, &pop));
+
+    // Break-glass accounts are excluded from now on, but the app may not read the group.
+    let roles = ["AuditLog.Read.All", "Reports.Read.All", "RoleManagement.Read.Directory"];
+    sim.set_app_roles(DEMO_TENANT_ID, roles.iter().map(|r| r.to_string()).collect());
+    let toml = with_file(config(&sim, &[], &[&gid("Break-glass accounts")]));
+    let exporter =
+        entra_authmethods_exporter::app::start(&settings(&toml), loopback(), "/metrics", None).await.unwrap();
+    let at_once = scrape(exporter.addr).await;
+    exporter.wait_for_first_round().await;
+    let after = scrape(exporter.addr).await;
+    for exp in [&at_once, &after] {
+        for family in DATA_FAMILIES.iter().chain(&["entra_authmethods_excluded_users"]) {
+            assert!(exp.family(family).is_empty(), "{family} was made without the exclusion");
+        }
+    }
+    let details = [("tenant", TENANT), ("report", "registration_details")];
+    assert_eq!(after.get("entra_authmethods_poll_success", &details), Some(0.0));
+    exporter.shutdown().await;
+
+    // The settings of the file again, with Graph unreachable: what the file holds is served.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let same = with_file(config(&sim, &[], &[]))
+        .replace(&format!("\"{}\"", sim.base_url()), &format!("\"http://127.0.0.1:{port}\""));
+    let exporter =
+        entra_authmethods_exporter::app::start(&settings(&same), loopback(), "/metrics", None).await.unwrap();
+    let restored = scrape(exporter.addr).await;
+    assert_eq!(restored.family("entra_authmethods_users"), before.family("entra_authmethods_users"));
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// The app may read groups but not the reports, so every sweep falls back to the signed-in user's
+/// token: the memberships are still read once per poll (with the app's token) and reused.
+#[tokio::test]
+async fn memberships_are_read_once_per_poll_even_with_a_delegated_fallback() {
+    let sim = start_simulator(600, 20).await;
+    let pop = sim.population(DEMO_TENANT_ID);
+    let roles = ["Reports.Read.All", "GroupMember.Read.All", "RoleManagement.Read.Directory"];
+    sim.set_app_roles(DEMO_TENANT_ID, roles.iter().map(|r| r.to_string()).collect());
+    let exclude = format!("exclude_groups = [{:?}]", gid("Break-glass accounts"));
+    let (_dir, toml) = everything_toml(&sim, &exclude);
+    let exporter = start_exporter(&settings(&toml)).await;
+    let reads = || sim.stats().requests_to("groups/{id}/transitiveMembers");
+    // Without AuditLog.Read.All the app's sweep is refused, so registration_details succeeding below
+    // means the delegated attempt ran. The break-glass group's members fit in one page of 200.
+    let excluded = excluded_set(&pop, &["Break-glass accounts"]);
+    assert!(!excluded.is_empty() && excluded.len() < 100);
+    assert_eq!(reads(), 1, "the first poll read the group once");
+    let exp = scrape(exporter.addr).await;
+    for report in ["group_members", "registration_details"] {
+        let labels = [("tenant", TENANT), ("report", report)];
+        assert_eq!(exp.get("entra_authmethods_poll_success", &labels), Some(1.0), "{report}");
+        assert_eq!(exp.get("entra_authmethods_polls_total", &labels), Some(1.0), "{report}");
+    }
+    let listed = pop.users.iter().filter(|u| u.enabled && excluded.contains(&u.id)).count();
+    assert_eq!(exp.get("entra_authmethods_excluded_users", &[("tenant", TENANT)]), Some(listed as f64));
+    assert!(exporter.poll_now().await);
+    assert_eq!(reads(), 2, "and the next poll once more");
+    exporter.shutdown().await;
+    sim.shutdown().await;
 }

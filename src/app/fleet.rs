@@ -1,6 +1,7 @@
 //! The tenants being polled: per tenant an entry in the store, a Graph client, and one task per
 //! report. A reload replaces tenants one by one; see `reload.rs`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -10,7 +11,8 @@ use tokio::task::JoinSet;
 use crate::config::{GraphSettings, RegistrationSource, Settings, TenantSettings};
 use crate::graph::{GraphClient, GraphError, http_client};
 use crate::poller::{TenantPoller, plan};
-use crate::snapshot::{PlannedState, Store, TenantEntry, TenantHandle, TenantInfo, TenantTelemetry};
+use crate::reports::{REPORTS, ReportKind};
+use crate::snapshot::{Numbers, PlannedState, Store, TenantEntry, TenantHandle, TenantInfo, TenantTelemetry};
 
 pub(crate) struct Fleet {
     pub(super) store: Arc<Store>,
@@ -178,10 +180,78 @@ pub(super) fn tenant_info(t: &TenantSettings) -> TenantInfo {
         tenant_id: t.tenant_id.clone(),
         cloud: t.cloud.as_str(),
         summary_source: t.registration_source == RegistrationSource::Summary,
+        numbers: Numbers {
+            fingerprints: fingerprints(t),
+            customised: !t.groups.is_empty() || !t.exclude_groups.is_empty() || !t.method_strength.overrides.is_empty(),
+        },
     }
+}
+
+/// Per report, a fingerprint of the settings that give its numbers their meaning: the tenant's
+/// directory and cloud, breakdowns, registration source, `[method_strength]`, groups and exclusions,
+/// and the report's own `lookback` and `max_failure_reasons`. The state file keeps it with each
+/// entry (a restart restores only entries made under the same settings), and a reload carries a
+/// tenant's data over only when these are the same (`reload::same_numbers`), so a restart and a
+/// reload agree. The Graph endpoint is not in it: it says where the directory is reached (a proxy,
+/// a test double), and a restart keeps serving the file's numbers when it changes, as before; a
+/// reload still starts afresh then. `group_members`, which no tenant configures, has the shared
+/// part only.
+pub(super) fn fingerprints(t: &TenantSettings) -> BTreeMap<ReportKind, String> {
+    let shared = serde_json::json!({
+        "tenant_id": t.tenant_id.to_ascii_lowercase(),
+        "cloud": t.cloud.as_str(),
+        "breakdowns": t.breakdowns.iter().map(|b| [b.user_type.as_str(), b.user_role.as_str()]).collect::<Vec<_>>(),
+        "registration_source": format!("{:?}", t.registration_source),
+        "method_strength": t.method_strength.overrides,
+        "groups": t.groups.iter().map(|g| [g.name.as_str(), g.id.as_str()]).collect::<Vec<_>>(),
+        "exclude_groups": t.exclude_groups,
+    });
+    REPORTS
+        .iter()
+        .map(|spec| spec.kind)
+        .chain([ReportKind::GroupMembers])
+        .map(|kind| {
+            let own = t.reports.get(&kind).map(|r| (r.lookback.as_millis() as u64, r.max_failure_reasons));
+            let text = serde_json::json!({"v": 1, "shared": shared, "report": kind.as_str(), "own": own}).to_string();
+            let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+            (kind, digest.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect())
+        })
+        .collect()
 }
 
 /// The reports of a tenant with their intervals, and why a report is unavailable in its cloud.
 pub(super) fn planned_states(t: &TenantSettings) -> Vec<PlannedState> {
     plan(t).0.into_iter().map(|r| (r.kind, r.settings.interval, r.settings.max_staleness, r.unavailable)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(extra: &str, top: &str) -> TenantSettings {
+        let toml = format!(
+            "{top}\n[[tenant]]\nname = \"t\"\ntenant_id = \"0a1b2c3d-0000-4000-8000-000000000001\"\nclient_id = \"0a1b2c3d-0000-4000-8000-000000000002\"\nclient_secret = \"s\"\n{extra}\n"
+        );
+        crate::config::from_toml_str(&toml).unwrap().tenants.remove(0)
+    }
+
+    /// Every setting a reload compares moves the fingerprints; where Graph is reached does not.
+    #[test]
+    fn the_fingerprints_follow_what_the_numbers_mean() {
+        let details = ReportKind::RegistrationDetails;
+        let base = fingerprints(&tenant("", ""));
+        assert_eq!(base, fingerprints(&tenant("", "")), "stable");
+        assert_eq!(base, fingerprints(&tenant("graph_endpoint = \"http://127.0.0.1:9\"", "")));
+        let group = "exclude_groups = [\"0a1b2c3d-0000-4000-8000-000000000003\"]";
+        for (extra, top) in [
+            (group, ""),
+            ("user_roles = [\"all\", \"admin\"]", ""),
+            ("", "[method_strength]\nemail = \"mfa\""),
+            ("\n[[tenant.group]]\nname = \"g\"\nid = \"0a1b2c3d-0000-4000-8000-000000000003\"", ""),
+        ] {
+            assert_ne!(base[&details], fingerprints(&tenant(extra, top))[&details], "{extra}{top}");
+        }
+        let customised = |extra: &str| tenant_info(&tenant(extra, "")).numbers.customised;
+        assert!(!customised("") && customised(group));
+    }
 }

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use super::fleet::{Fleet, Inner, Parts, RunningTenant, planned_states, tenant_info};
+use super::fleet::{Fleet, Inner, Parts, RunningTenant, fingerprints, planned_states, tenant_info};
 use crate::config::{Settings, TenantSettings};
 use crate::graph::GraphClient;
+use crate::reports::ReportKind;
 use crate::snapshot::{TenantEntry, TenantHandle};
 
 /// Reads the configuration again (the file and environment, with the command line's overrides).
@@ -288,21 +289,14 @@ async fn stop(mut t: RunningTenant) -> RunningTenant {
     t
 }
 
-/// Whether a tenant's numbers mean the same under new settings (same directory, Graph, breakdowns
-/// and report parameters), so its last data can be served until the restarted polls replace it.
+/// Whether a tenant's numbers mean the same under new settings (same directory, Graph, breakdowns,
+/// registration source, `[method_strength]`, groups, exclusions and report parameters), so its last
+/// data can be served until the restarted polls replace it. The same fingerprints decide what a
+/// restart restores from the state file ([`fingerprints`]): the shared part (`group_members`', which
+/// has no parameters) must match, and each report both configure must match.
 fn same_numbers(old: &TenantSettings, new: &TenantSettings) -> bool {
-    old.tenant_id.eq_ignore_ascii_case(&new.tenant_id)
-        && old.cloud == new.cloud
-        && old.graph_endpoint == new.graph_endpoint
-        && old.breakdowns == new.breakdowns
-        && old.registration_source == new.registration_source
-        // The strength tiers and the phishingResistantCapable feature depend on it.
-        && old.method_strength == new.method_strength
-        && old.groups == new.groups
-        && old.exclude_groups == new.exclude_groups
-        && old.reports.iter().all(|(kind, o)| {
-            new.reports
-                .get(kind)
-                .is_none_or(|n| n.lookback == o.lookback && n.max_failure_reasons == o.max_failure_reasons)
-        })
+    let (a, b) = (fingerprints(old), fingerprints(new));
+    old.graph_endpoint == new.graph_endpoint
+        && a.get(&ReportKind::GroupMembers) == b.get(&ReportKind::GroupMembers)
+        && old.reports.keys().filter(|k| new.reports.contains_key(*k)).all(|k| a.get(k) == b.get(k))
 }

@@ -15,8 +15,8 @@ use crate::health::RequestObserver;
 use crate::reports::CredentialKind;
 use crate::reports::ErrorEnvelope;
 
-/// The `endpoint` names of directory reads, paced by their own pacer (see `GraphClient::directory_pacer`).
-pub(crate) const DIRECTORY_ENDPOINTS: [&str; 3] = ["directoryRoles", "directoryRoleMembers", "transitiveMembers"];
+// The `endpoint` names of directory reads, paced by their own pacer (see `GraphClient::directory_pacer`).
+use crate::catalog::DIRECTORY_ENDPOINTS;
 /// Directory reads allowed per [`DIRECTORY_PERIOD`]. Graph's identity and access limits for one app in
 /// one tenant are thousands of resource units per 10 seconds (Microsoft Graph, "Microsoft Graph
 /// service-specific throttling limits", <https://learn.microsoft.com/graph/throttling-limits>,

@@ -109,7 +109,7 @@ impl GraphClient {
             stats.pages += 1;
             stats.rows += page.rows as u64;
             // Per page, so a long sweep can be watched (the status page, poll_pages_read).
-            self.observer.page_read(page.rows);
+            self.observer.page_read(endpoint, page.rows);
             tracing::debug!(
                 endpoint,
                 page = stats.pages,

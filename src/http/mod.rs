@@ -16,6 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::reports::ReportKind;
 use crate::snapshot::{CONTENT_TYPE, Store};
 
 /// One reload request: the channel its answer comes back on, what changed (`O`, shown as
@@ -120,12 +121,15 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// One line per tenant × report that has not had a successful poll yet (with its last error) or
-/// whose data is older than its max_staleness.
+/// whose data is older than its max_staleness. `group_members` is not among them: a
+/// `[[tenant.group]]` that cannot be read (a typo in its id, `GroupMember.Read.All` missing) shows in
+/// `group_available`, `poll_success` and the status page but must not hold a rollout back, and an
+/// `exclude_groups` group that cannot be read already fails `registration_details`, which is here.
 pub(crate) fn not_ready(store: &Store) -> Vec<String> {
     let mut lines = Vec::new();
     let now = std::time::SystemTime::now();
     for t in store.status() {
-        for (kind, state) in &t.reports {
+        for (kind, state) in t.reports.iter().filter(|(kind, _)| **kind != ReportKind::GroupMembers) {
             if state.is_stale(now) {
                 lines.push(format!(
                     "tenant {} report {}: data older than max_staleness ({}); the data series are no longer exported",

@@ -10,6 +10,11 @@
 //! a poll that reads no page (Graph hangs, retries that never succeed) ends after `poll_timeout`, and
 //! one that reads pages slower than the quota allows (slow answers, long Retry-After waits) ends once
 //! its extra time passes `poll_timeout`. Runaway paging is bounded by `graph.max_pages` as before.
+//!
+//! Only the report's own pages count: the group and role member pages a registration poll reads
+//! first are directory reads (`TenantProgress::page_read` leaves them out), paced by the directory's
+//! own, faster pacer rather than the reports quota, so `poll_timeout` covers them (1,000 pages of
+//! members take about 200 s at 50 requests per 10 s) and they do not extend the deadline.
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The members of the tenant's `[[tenant.group]]` and `exclude_groups` groups, read before each
 //! registration sweep: `GET /v1.0/groups/{id}/transitiveMembers?$select=id`, paged through
-//! `@odata.nextLink`, keeping the members whose `@odata.type` is `#microsoft.graph.user` (Microsoft
+//! `@odata.nextLink`, keeping the members whose `@odata.type` is `#microsoft.graph.user` or missing (Microsoft
 //! Graph, "List group transitive members", <https://learn.microsoft.com/graph/api/group-list-transitivemembers>).
 //! Nested groups are expanded by Graph; the groups, devices and service principals among the members
 //! are not users and do not count. The `/microsoft.graph.user` cast would filter on Graph's side, but
@@ -28,6 +28,7 @@ use crate::snapshot::ReportData;
 const MAX_TOP: u32 = 999;
 
 /// The members read for one sweep.
+#[derive(Clone)]
 pub(crate) struct Memberships {
     /// Users of every exclusion group.
     pub(crate) excluded: MemberSet,
@@ -151,10 +152,11 @@ async fn members(p: &TenantPoller, credential: CredentialKind, id: &str) -> Resu
     Ok(MemberSet::from_ids(ids))
 }
 
-/// Strictly a user: a member without its type is not counted (Graph names the type of every
-/// member of this polymorphic collection).
+/// A user, or a member whose type Graph did not name: kept, like [`DirectoryObject::is_user`] does,
+/// because dropping it would let an exclusion group fail open (its user counted), while keeping a
+/// device's or group's id costs nothing (no report row has it).
 fn is_user(o: &DirectoryObject) -> bool {
-    o.odata_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("#microsoft.graph.user"))
+    o.is_user()
 }
 
 /// The error of an exclusion group, as the registration poll reports it: the same reason and
@@ -178,10 +180,10 @@ fn with_context(e: GraphError, what: &str) -> GraphError {
 mod tests {
     use super::*;
 
-    /// Only members Graph types as users count: groups, devices, service principals, contacts and
-    /// members without a type do not.
+    /// Members Graph types as users count, and so do members without a type (an exclusion group
+    /// must not fail open); groups, devices, service principals and contacts do not.
     #[test]
-    fn only_typed_users_are_members() {
+    fn users_and_untyped_members_are_members() {
         let member = |t: Option<&str>| DirectoryObject { id: "x".into(), odata_type: t.map(str::to_string) };
         assert!(is_user(&member(Some("#microsoft.graph.user"))));
         assert!(is_user(&member(Some("#Microsoft.Graph.User"))));
@@ -193,6 +195,6 @@ mod tests {
         ] {
             assert!(!is_user(&member(Some(other))), "{other}");
         }
-        assert!(!is_user(&member(None)));
+        assert!(is_user(&member(None)), "a member without @odata.type is kept");
     }
 }

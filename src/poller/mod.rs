@@ -259,16 +259,13 @@ impl TenantPoller {
     /// Tries the report's credential kinds in order: Graph's support for application tokens is
     /// undocumented for some reports, so a 403 with the app token falls back to the delegated one.
     async fn fetch_with_fallback(&self, report: &PlannedReport) -> Result<ReportData, PollError> {
+        let mut memberships = self.memberships(report).await?;
         let mut last = None;
-        for &credential in &report.credentials {
-            match self.fetch(report, credential).await {
-                // A group that may not be read is refused whatever the report's credential: its
-                // failure is recorded once (as group_members), not again with the delegated token.
-                Err(e)
-                    if e.reason() == FailureReason::Forbidden
-                        && credential == CredentialKind::App
-                        && !is_group_read(&e) =>
-                {
+        for (i, &credential) in report.credentials.iter().enumerate() {
+            // Read once per poll and handed to each attempt (the last one takes them).
+            let members = if i + 1 == report.credentials.len() { memberships.take() } else { memberships.clone() };
+            match self.fetch(report, credential, members).await {
+                Err(e) if e.reason() == FailureReason::Forbidden && credential == CredentialKind::App => {
                     last = Some(e);
                 }
                 // The v1.0 registration reports are not expected to disappear: a 404 there is a
@@ -295,10 +292,37 @@ impl TenantPoller {
         Err(error.into())
     }
 
-    async fn fetch(&self, report: &PlannedReport, credential: CredentialKind) -> Result<ReportData, GraphError> {
+    /// The group memberships a registration sweep joins with its rows, read once per poll (not per
+    /// credential tried) with the application credential when the report has one: a group the app
+    /// may not read is one failure of `group_members`, not asked again with the delegated token.
+    async fn memberships(&self, report: &PlannedReport) -> Result<Option<groups::Memberships>, PollError> {
+        if report.kind != ReportKind::RegistrationDetails || !self.settings.reads_groups() {
+            return Ok(None);
+        }
+        let credentials = &report.credentials;
+        let Some(credential) =
+            credentials.iter().copied().find(|c| *c == CredentialKind::App).or(credentials.first().copied())
+        else {
+            return Ok(None);
+        };
+        match groups::read(self, credential).await {
+            Ok(m) => Ok(Some(m)),
+            Err(error) if error.token_source().is_some() => Err(PollError::Credential { kind: credential, error }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn fetch(
+        &self,
+        report: &PlannedReport,
+        credential: CredentialKind,
+        memberships: Option<groups::Memberships>,
+    ) -> Result<ReportData, GraphError> {
         let c = credential;
         match report.kind {
-            ReportKind::RegistrationDetails => registration::fetch(self, c).await.map(ReportData::Registration),
+            ReportKind::RegistrationDetails => {
+                registration::fetch(self, c, memberships).await.map(ReportData::Registration)
+            }
             ReportKind::RegistrationSummary => summary::fetch(self, c).await.map(ReportData::NativeSummary),
             ReportKind::CredentialUserRegistrationCount => legacy::registration_count(self, c).await,
             ReportKind::CredentialUsageSummary => legacy::usage_summary(self, c).await.map(ReportData::CredentialUsage),
@@ -359,11 +383,6 @@ impl TenantPoller {
             }
         }
     }
-}
-
-/// An error of a group-membership read (see `groups.rs`).
-fn is_group_read(e: &GraphError) -> bool {
-    matches!(e, GraphError::Http { endpoint, .. } if endpoint == ReportKind::GroupMembers.endpoint())
 }
 
 /// Graph's answer for an API it no longer has (or never had here): the segment is unknown (400),

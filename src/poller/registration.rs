@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use super::TenantPoller;
+use super::groups::Memberships;
 use crate::aggregation::fold::BoundedLabel;
 use crate::aggregation::groups::GroupJoin;
 use crate::aggregation::{RegistrationAggregator, RegistrationSummary};
@@ -13,9 +14,13 @@ use crate::reports::directory::{DirectoryObject, DirectoryRole, PRIVILEGED_ROLE_
 use crate::reports::registration_details::{self, PATH, SELECT, UserRegistrationDetails};
 use crate::reports::{CredentialKind, Page, ReportKind};
 
-pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Result<RegistrationSummary, GraphError> {
-    // Memberships first: an exclusion group that cannot be read ends the poll before the sweep.
-    let memberships = if p.settings.reads_groups() { Some(super::groups::read(p, credential).await?) } else { None };
+/// The sweep, joined with `memberships` (read by the caller once per poll, before any attempt: an
+/// exclusion group that cannot be read ends the poll before the sweep).
+pub(crate) async fn fetch(
+    p: &TenantPoller,
+    credential: CredentialKind,
+    memberships: Option<Memberships>,
+) -> Result<RegistrationSummary, GraphError> {
     let privileged = if p.settings.breakdowns.iter().any(|b| b.user_role == UserRole::PrivilegedAdmin) {
         privileged_members(p, credential).await?
     } else {

@@ -23,7 +23,7 @@ pub(crate) use progress::{Phase, ReportProgress};
 pub use reference::render_with_text_encoder;
 pub use render::{CONTENT_TYPE, render, render_at};
 pub use state::{
-    LastError, PROCESS_METRICS_MAX_AGE, PlannedState, PollHealth, ReloadStatus, ReportData, ReportSnapshot,
+    LastError, Numbers, PROCESS_METRICS_MAX_AGE, PlannedState, PollHealth, ReloadStatus, ReportData, ReportSnapshot,
     ReportState, Store, TenantEntry, TenantHandle, TenantInfo, TenantStatus,
 };
 pub(crate) use telemetry::TenantTelemetry;

@@ -452,6 +452,7 @@ mod tests {
             tenant_id: format!("id-{name}"),
             cloud: "global",
             summary_source: false,
+            numbers: Default::default(),
         };
         let hour = Duration::from_secs(3600);
         TenantEntry::new(info, vec![(KIND, hour, hour, None), (ReportKind::RegistrationActivity, hour, hour, None)])

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use crate::catalog::DIRECTORY_ENDPOINTS;
 use crate::reports::ReportKind;
 
 /// Where a report's poll stands.
@@ -113,7 +114,14 @@ impl TenantProgress {
         self.with(|i| i.reports.entry(report).or_default().next_poll = Some(at));
     }
 
-    pub(crate) fn page_read(&self, rows: usize) {
+    /// A page of `endpoint` was read. The directory reads a registration poll makes first (group and
+    /// role members, [`DIRECTORY_ENDPOINTS`]) are not the report's pages: they would make "page N of
+    /// about M", the estimated finish and `poll_pages_read` count pages the report does not have,
+    /// and extend the poll deadline by the reports' pace for reads paced faster by the directory's.
+    pub(crate) fn page_read(&self, endpoint: &str, rows: usize) {
+        if DIRECTORY_ENDPOINTS.contains(&endpoint) {
+            return;
+        }
         self.with(|i| {
             if let Some(p) = i.current.and_then(|c| i.reports.get_mut(&c)) {
                 p.pages += 1;
@@ -148,13 +156,13 @@ mod tests {
     fn pages_go_to_the_running_report_and_the_last_count_stays() {
         let p = TenantProgress::default();
         let kind = ReportKind::RegistrationDetails;
-        p.page_read(5);
+        p.page_read("userRegistrationDetails", 5);
         assert!(p.snapshot().is_empty(), "no poll runs: nothing to count");
         p.queued(kind);
         assert_eq!(p.snapshot()[&kind].phase, Phase::Queued);
         p.started(kind);
-        p.page_read(10);
-        p.page_read(7);
+        p.page_read("userRegistrationDetails", 10);
+        p.page_read("userRegistrationDetails", 7);
         p.waiting_for_quota(true);
         let s = p.snapshot()[&kind].clone();
         assert_eq!((s.phase, s.pages, s.rows, s.waiting_for_quota), (Phase::Running, 2, 17, true));
@@ -165,6 +173,25 @@ mod tests {
         assert_eq!(p.snapshot()[&kind].pages, 0);
         p.finished(kind, false);
         assert_eq!(p.snapshot()[&kind].last_sweep_pages, Some(2), "a failed sweep is no estimate");
+    }
+
+    /// The group and role member pages a registration poll reads before its sweep are not the
+    /// report's pages: not in its page count, not in the next sweep's estimate.
+    #[test]
+    fn directory_pages_are_not_the_report_s_pages() {
+        let p = TenantProgress::default();
+        let kind = ReportKind::RegistrationDetails;
+        p.started(kind);
+        for endpoint in DIRECTORY_ENDPOINTS {
+            p.page_read(endpoint, 999);
+        }
+        p.page_read(ReportKind::GroupMembers.endpoint(), 999);
+        assert_eq!((p.pages(kind), p.snapshot()[&kind].rows), (0, 0));
+        p.page_read(kind.endpoint(), 300);
+        p.page_read(kind.endpoint(), 12);
+        p.finished(kind, true);
+        let s = p.snapshot()[&kind].clone();
+        assert_eq!((s.pages, s.rows, s.last_sweep_pages), (2, 312, Some(2)));
     }
 
     #[test]

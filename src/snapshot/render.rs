@@ -516,6 +516,7 @@ pub(super) mod tests {
                 tenant_id: "t-id".into(),
                 cloud: "global",
                 summary_source: false,
+                numbers: Default::default(),
             },
             reports: BTreeMap::from([(ReportKind::RegistrationDetails, state)]),
             requests: BTreeMap::from([(("userRegistrationDetails".to_string(), "200".to_string()), 4)]),

@@ -66,7 +66,7 @@ impl ReportState {
     }
 }
 
-pub use super::tenant::{PlannedState, TenantEntry, TenantHandle, TenantInfo, TenantStatus};
+pub use super::tenant::{Numbers, PlannedState, TenantEntry, TenantHandle, TenantInfo, TenantStatus};
 
 /// The outcome of the last configuration reload, for `entra_authmethods_config_last_reload_*`.
 #[derive(Debug, Clone, Copy)]
@@ -487,7 +487,13 @@ mod tests {
     #[test]
     fn progress_renders_at_most_once_per_interval_while_a_poll_runs() {
         use crate::health::RequestObserver;
-        let info = TenantInfo { name: "t".into(), tenant_id: "id".into(), cloud: "global", summary_source: false };
+        let info = TenantInfo {
+            name: "t".into(),
+            tenant_id: "id".into(),
+            cloud: "global",
+            summary_source: false,
+            numbers: Default::default(),
+        };
         let hour = Duration::from_secs(3600);
         let kind = ReportKind::RegistrationDetails;
         let store = Store::new(vec![(info, vec![(kind, hour, hour, None)])], BuildInfo { version: "v", revision: "r" });
@@ -501,14 +507,14 @@ mod tests {
         };
         let mut poll = store.poll_started(&entry, kind);
         assert_eq!(pages(&store), (0, true));
-        entry.telemetry().page_read(10);
+        entry.telemetry().page_read("userRegistrationDetails", 10);
         entry.telemetry().graph_request("userRegistrationDetails", "200");
         assert_eq!(pages(&store), (0, true), "a page alone does not render");
         let back = Instant::now().checked_sub(PROGRESS_RENDER_INTERVAL).unwrap();
         *store.rendered_at.lock().unwrap() = Some(back);
         assert_eq!(pages(&store), (1, true), "an interval later the next scrape renders");
         assert!(String::from_utf8(store.exposition().to_vec()).unwrap().contains("code=\"200\""));
-        entry.telemetry().page_read(10);
+        entry.telemetry().page_read("userRegistrationDetails", 10);
         poll.succeeded();
         drop(poll);
         assert_eq!(pages(&store), (2, false), "the end of the poll renders at once");
@@ -519,7 +525,13 @@ mod tests {
 
     #[test]
     fn a_max_staleness_beyond_what_a_time_holds_means_never_stale() {
-        let info = TenantInfo { name: "t".into(), tenant_id: "id".into(), cloud: "global", summary_source: false };
+        let info = TenantInfo {
+            name: "t".into(),
+            tenant_id: "id".into(),
+            cloud: "global",
+            summary_source: false,
+            numbers: Default::default(),
+        };
         let huge = Duration::from_secs(u64::MAX);
         let store = Store::new(
             vec![(info, vec![(ReportKind::RegistrationActivity, huge, huge, None)])],

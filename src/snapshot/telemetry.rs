@@ -57,8 +57,8 @@ impl RequestObserver for TenantTelemetry {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn page_read(&self, rows: usize) {
-        self.progress.page_read(rows);
+    fn page_read(&self, endpoint: &str, rows: usize) {
+        self.progress.page_read(endpoint, rows);
     }
 
     fn waiting_for_quota(&self, waiting: bool) {

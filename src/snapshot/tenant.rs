@@ -21,6 +21,19 @@ pub struct TenantInfo {
     /// With the summary source, the registration families come from Microsoft's summaries and the
     /// same families from the details report are not exported (one source per family).
     pub summary_source: bool,
+    /// What gives the numbers their meaning, for the state file.
+    pub numbers: Numbers,
+}
+
+/// Per report, a fingerprint of the settings that give its numbers their meaning (the inputs a
+/// reload compares before carrying data over): the state file records it with each entry, and an
+/// entry made under other settings is not restored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Numbers {
+    pub(crate) fingerprints: BTreeMap<ReportKind, String>,
+    /// Whether the tenant counts with groups, exclusions or `[method_strength]`: a registration
+    /// entry without a fingerprint (a file written before fingerprints) is then not restored.
+    pub(crate) customised: bool,
 }
 
 /// A consistent copy of one tenant's state, for rendering and the status page.
