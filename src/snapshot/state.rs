@@ -85,6 +85,10 @@ pub struct ReloadStatus {
 /// costs at most one render per interval however long the sweep.
 pub(crate) const PROGRESS_RENDER_INTERVAL: Duration = Duration::from_secs(2);
 
+/// A poll's end renders its tenant at once unless a render ran less than this ago; the next one (a
+/// later poll's end or a scrape) then renders it with the others changed since.
+const EAGER_RENDER_INTERVAL: Duration = Duration::from_millis(250);
+
 /// How long the process metrics are served before /proc is read again.
 pub const PROCESS_METRICS_MAX_AGE: Duration = Duration::from_secs(1);
 
@@ -111,6 +115,8 @@ pub struct Store {
     /// Polls running (holding their turn), across tenants: while any does, a render older than
     /// [`PROGRESS_RENDER_INTERVAL`] counts as out of date.
     polls_running: AtomicUsize,
+    /// When the last render pass ran.
+    passed_at: Mutex<Option<Instant>>,
     /// When running polls' progress was last rendered.
     rendered_at: Mutex<Option<Instant>>,
     /// Set while a render runs, so a scrape arriving after the render cleared `dirty` waits for it
@@ -146,6 +152,7 @@ impl Store {
             render_lock: Mutex::new(()),
             rendering: AtomicBool::new(false),
             polls_running: AtomicUsize::new(0),
+            passed_at: Mutex::new(None),
             rendered_at: Mutex::new(None),
             polls_completed: watch::channel(0).0,
             data_version: watch::channel(0).0,
@@ -400,6 +407,7 @@ impl Store {
             return;
         }
         let now = SystemTime::now();
+        *self.passed_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         let progress = self.progress_due();
         if progress {
             *self.rendered_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
@@ -471,9 +479,15 @@ impl Drop for RunningPoll<'_> {
         self.store.polls_running.fetch_sub(1, Ordering::AcqRel);
         self.tenant.running.fetch_sub(1, Ordering::AcqRel);
         // The poll's end renders its tenant's parts now, in the poller, so that a scrape only joins
-        // the cached parts (poll_in_progress falls to 0 at once, not a render interval later).
+        // the cached parts (poll_in_progress falls to 0 at once, not a render interval later); not
+        // more often than EAGER_RENDER_INTERVAL, so that a burst of polls (a first round) is rendered
+        // in a few passes rather than one per poll, each of which may regroup families.
         self.store.invalidate_tenant(self.tenant);
-        self.store.render_if_dirty();
+        let due = self.store.passed_at.lock().unwrap_or_else(|p| p.into_inner());
+        if due.is_none_or(|at| at.elapsed() >= EAGER_RENDER_INTERVAL) {
+            drop(due);
+            self.store.render_if_dirty();
+        }
     }
 }
 
