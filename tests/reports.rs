@@ -652,6 +652,49 @@ async fn graph_counted_method_values_fold_their_counts_into_other() {
     sim.shutdown().await;
 }
 
+/// Feature names Microsoft might add to usersRegisteredByFeature are label values from Graph too:
+/// beyond the documented features, at most 64 are kept (first seen first) and the rest are summed
+/// into `feature="other"`, counted by `label_values_folded{label="feature"}`. Graph's counts come
+/// from the population by the simulator's documented rule for invented features.
+#[tokio::test]
+async fn invented_summary_features_fold_into_other() {
+    let (sim, _dir, toml) = everything(900, 73, "summary").await;
+    let mut population = graph_simulator::Population::generate(900, 73);
+    population.invented_features = (0..100).map(|i| format!("futureFeature{i:03}")).collect();
+    sim.set_population(DEMO_TENANT_ID, population);
+    let exporter = start_exporter(&settings(&toml)).await;
+    let exp = scrape(exporter.addr).await;
+    let pop = sim.population(DEMO_TENANT_ID);
+
+    let exported: std::collections::BTreeMap<String, f64> = exp
+        .family("entra_authmethods_users_registered_by_feature")
+        .into_iter()
+        .filter(|(l, _)| l["user_type"] == "all" && l["user_role"] == "all")
+        .map(|(l, v)| (l["feature"].clone(), v))
+        .collect();
+    let invented = |j: usize| -> f64 {
+        pop.listed().filter(|u| graph_simulator::Population::invented_feature_has(j, u)).count() as f64
+    };
+    // Graph sends the five documented features first, then the invented ones in order: the first 64
+    // invented ones are kept by name, the other 36 summed into `other`.
+    for j in 0..64 {
+        assert_eq!(exported.get(&format!("futureFeature{j:03}")), Some(&invented(j)), "futureFeature{j:03}");
+    }
+    let folded: f64 = (64..100).map(invented).sum();
+    assert!(folded > 0.0);
+    assert_eq!(exported.get("other"), Some(&folded), "the folded features' counts, summed");
+    for f in ["mfaCapable", "ssprRegistered", "ssprEnabled", "ssprCapable", "passwordlessCapable"] {
+        assert!(exported.contains_key(f), "{f} is documented and kept");
+    }
+    assert_eq!(exported.len(), 5 + 64 + 1, "{:?}", exported.keys().collect::<Vec<_>>());
+    assert_eq!(
+        exp.get("entra_authmethods_label_values_folded", &[("tenant", TENANT), ("label", "feature")]),
+        Some(36.0)
+    );
+    exporter.shutdown().await;
+    sim.shutdown().await;
+}
+
 /// Once invented method names from userRegistrationDetails have filled `max_method_values` (64),
 /// the method values the other reports document (`sms`, `smsSignIn` and `oneTimePasscode` of the
 /// sign-ins and resets; `appNotification`, `appCode`, `mobileSMS`, `fido` of the legacy reports) are

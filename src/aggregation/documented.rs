@@ -85,6 +85,12 @@ pub(crate) const SIGN_IN_METHODS: [&str; 2] = ["password", "smsSignIn"];
 /// `featureType`, the `feature` of the activity and event reports (the usage pages above).
 pub(crate) const FEATURE_TYPES: [&str; 3] = ["registration", "reset", UNKNOWN_FUTURE_VALUE];
 
+/// `authenticationMethodFeature`, the features of usersRegisteredByFeature (Microsoft Graph,
+/// "userRegistrationFeatureCount resource type",
+/// <https://learn.microsoft.com/graph/api/resources/userregistrationfeaturecount>).
+pub(crate) const AUTHENTICATION_METHOD_FEATURES: [&str; 6] =
+    ["ssprRegistered", "ssprEnabled", "ssprCapable", "passwordlessCapable", "mfaCapable", UNKNOWN_FUTURE_VALUE];
+
 /// The documented values of `label` in every report (for `method`, the `[method_strength]` names
 /// are added by the caller; the default tiers' names, `fido2` and the certificate spellings among
 /// them, come with them).
@@ -102,7 +108,14 @@ pub(crate) fn documented(label: BoundedLabel) -> Vec<&'static str> {
         // `userDefaultAuthenticationMethod` (KNOWN_DEFAULT_METHODS lists its members but the
         // sentinel, which is not exported as 0 when nobody has it).
         BoundedLabel::DefaultMethod => KNOWN_DEFAULT_METHODS.iter().copied().chain([UNKNOWN_FUTURE_VALUE]).collect(),
-        BoundedLabel::Feature => FEATURE_TYPES.to_vec(),
+        // `featureType` of the activity and event reports, `authenticationMethodFeature` of the
+        // registration summary (usersRegisteredByFeature), and the features the exporter derives.
+        BoundedLabel::Feature => FEATURE_TYPES
+            .iter()
+            .chain(&AUTHENTICATION_METHOD_FEATURES)
+            .chain(&crate::aggregation::registration::FEATURES)
+            .copied()
+            .collect(),
         // `registrationStatusType` (legacy.rs cites it), with its sentinel.
         BoundedLabel::Status => STATUSES.iter().copied().chain([UNKNOWN_FUTURE_VALUE]).collect(),
     };
@@ -125,7 +138,13 @@ mod tests {
         assert!(methods.contains(&"passKeySynced") && methods.contains(&UNKNOWN_FUTURE_VALUE));
         assert!(methods.len() < 64, "a few dozen: {}", methods.len());
         assert!(documented(BoundedLabel::DefaultMethod).contains(&"voiceMobile"));
-        assert_eq!(documented(BoundedLabel::Feature), ["registration", "reset", UNKNOWN_FUTURE_VALUE]);
+        let features = documented(BoundedLabel::Feature);
+        for f in ["registration", "reset", "mfaCapable", "ssprRegistered", "passwordlessCapable", UNKNOWN_FUTURE_VALUE]
+        {
+            assert!(features.contains(&f), "{f}");
+        }
+        assert!(features.contains(&"phishingResistantCapable"), "the exporter's own features too");
+        assert!(!features.contains(&"sms"), "a method, not a feature");
         assert!(documented(BoundedLabel::Status).contains(&"mfaRegistered"));
     }
 }

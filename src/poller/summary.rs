@@ -26,8 +26,9 @@ pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Resul
     }
     let mut bodies = p.client.batch_get("v1.0", credential, &gets).await?;
     let mut out = Vec::with_capacity(breakdowns.len());
-    // Graph counted these: the folded methods' counts are summed into `other`.
+    // Graph counted these: the folded methods' (and features') counts are summed into `other`.
     let mut folder = p.folder(BoundedLabel::Method);
+    let mut feature_folder = p.folder(BoundedLabel::Feature);
     for (i, &breakdown) in breakdowns.iter().enumerate() {
         let decode = |endpoint: &str, e: serde_json::Error| GraphError::Decode {
             endpoint: endpoint.into(),
@@ -40,11 +41,12 @@ pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Resul
         out.push(NativeBreakdown {
             breakdown,
             total_users: features.total_user_count.or(methods.total_user_count),
-            features: features
-                .user_registration_feature_counts
-                .into_iter()
-                .map(|c| (c.feature, c.user_count))
-                .collect(),
+            features: feature_folder.fold_sum(
+                features.user_registration_feature_counts.into_iter().map(|c| (c.feature, c.user_count)).collect(),
+                |r| &mut r.0,
+                |a, b| a.0 == b.0,
+                |a, b| a.1 += b.1,
+            ),
             methods: folder.fold_sum(
                 methods
                     .user_registration_method_counts
@@ -57,6 +59,6 @@ pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Resul
             ),
         });
     }
-    p.folded(ReportKind::RegistrationSummary, [folder]);
+    p.folded(ReportKind::RegistrationSummary, [folder, feature_folder]);
     Ok(out)
 }

@@ -177,6 +177,10 @@ const METHOD_BY_SOURCE: LabelValues = Open(
     "Graph's method name as it spells it (`email`, `fido2`, …). Beyond the names any report documents (the `userRegistrationDetails` methods; the members of `usageAuthMethod`, such as `sms`, `appNotification`, `appCode`, `fido`, and of `registrationAuthMethod`; the sign-in summary's `password` and `smsSignIn`; `fido2`, `x509Certificate`, `certificateBasedAuthentication`), kept whichever report sends them, and those `[method_strength]` names, a tenant exports at most `graph.max_method_values` values (first seen first, kept while the exporter runs); the rest count as `other`: with the details source the users with at least one folded method, each once; with the summary source the sum of Graph's counts of the folded values",
 );
 
+const FEATURE_BY_SOURCE: LabelValues = Open(
+    "with the details source exactly `mfaCapable`, `mfaRegistered`, `ssprRegistered`, `ssprEnabled`, `ssprCapable`, `passwordlessCapable`, `systemPreferredMethodEnabled`, `phishingResistantCapable`; with the summary source Graph's `authenticationMethodFeature` names as it sends them (`mfaCapable`, `ssprRegistered`, `ssprEnabled`, `ssprCapable`, `passwordlessCapable` today), and a name Microsoft adds is kept like a method name (at most `graph.max_method_values` beyond the documented ones, first seen first); the rest are summed into `other`",
+);
+
 /// The exporter's own state, no Graph operation.
 const EXPORTER: &str = "the exporter itself";
 const DETAILS: &str =
@@ -359,7 +363,7 @@ pub const FAMILIES: &[Family] = &[
         &["tenant", "user_type", "user_role", "feature"],
     )
         .from(DETAILS_OR_SUMMARY)
-        .values(&[("feature", FEATURE_VALUES)])
+        .values(&[("feature", FEATURE_BY_SOURCE)])
         .present(Presence::WithData),
     gauge(
         BY_METHOD,

@@ -67,6 +67,11 @@ pub struct Population {
     /// [`SimEvent`]). Tests that edit it should keep it sorted ([`Population::sort_events`]);
     /// `RunningSimulator::set_population` sorts it anyway.
     pub events: Vec<SimEvent>,
+    /// Feature names Microsoft might add to `usersRegisteredByFeature` one day, served after the five
+    /// documented ones (empty unless a test sets it): the `j`-th one counts the users in scope whose
+    /// number of registered methods leaves the remainder `j % 3` when divided by 3
+    /// ([`Population::invented_feature_has`]), so a client's summary stays checkable from the population.
+    pub invented_features: Vec<String>,
 }
 
 /// Refresh time used by [`Population::generate`], so a seed alone fixes every byte of the result.
@@ -77,6 +82,11 @@ const FIXED_REFRESH_UNIX: i64 = 1_784_171_761; // 2026-07-16T03:16:01Z, the live
 const ROW_SPREAD_NANOS: u64 = 2_500_000_000;
 
 impl Population {
+    /// Whether `user` counts toward the `j`-th of [`Population::invented_features`].
+    pub fn invented_feature_has(j: usize, user: &SimUser) -> bool {
+        user.methods_registered.len() % 3 == j % 3
+    }
+
     /// A deterministic tenant of `users` users (disabled ones included: about 2% of them are
     /// disabled and therefore not listed), with its activity log (`events`, see [`SimEvent`]). User `i` depends only on (`seed`, `i`), so a larger
     /// population extends a smaller one with the same seed. One million users take a few seconds
@@ -127,7 +137,7 @@ impl Population {
             (out, log)
         };
         events::sort(&mut log);
-        Population { users: out, refreshed_at, events: log }
+        Population { users: out, refreshed_at, events: log, invented_features: Vec::new() }
     }
 
     /// Gives every `every`-th user one more registered method, taken from `methods` in turn (the

@@ -181,8 +181,12 @@ pub(crate) fn body(pop: &Population, call: SummaryCall, base: &str, version: Api
                 ("passwordlessCapable", count(|u| u.is_passwordless_capable)),
                 ("mfaCapable", count(|u| u.is_mfa_capable)),
             ];
-            let items: Vec<String> =
+            let mut items: Vec<String> =
                 features.iter().map(|(f, n)| format!(r#"{{"feature":"{f}","userCount":{n}}}"#)).collect();
+            for (j, f) in pop.invented_features.iter().enumerate() {
+                let n = users().filter(|u| Population::invented_feature_has(j, u)).count();
+                items.push(format!(r#"{{"feature":{},"userCount":{n}}}"#, json_str(f)));
+            }
             ("userRegistrationFeatureSummary", format!(r#""userRegistrationFeatureCounts":[{}]"#, items.join(",")))
         }
         SummaryKind::Method => {
