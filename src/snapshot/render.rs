@@ -376,12 +376,12 @@ pub(super) trait Sink {
                 for (feature, n) in FEATURES.iter().zip(b.features) {
                     self.set(BY_FEATURE, &[tenant, ut, ur, feature], n as f64);
                 }
-                for (method, n) in &b.methods {
-                    self.set(BY_METHOD, &[tenant, ut, ur, method], *n as f64);
+                for (method, n) in b.methods.iter() {
+                    self.set(BY_METHOD, &[tenant, ut, ur, method], n as f64);
                 }
             }
-            for (method, n) in &b.default_methods {
-                self.set(BY_DEFAULT_METHOD, &[tenant, ut, ur, method], *n as f64);
+            for (method, n) in b.default_methods.iter() {
+                self.set(BY_DEFAULT_METHOD, &[tenant, ut, ur, method], n as f64);
             }
             for (bucket, n) in METHOD_COUNT_BUCKETS.iter().zip(b.method_counts) {
                 self.set(BY_METHODS_REGISTERED, &[tenant, ut, ur, bucket], n as f64);
@@ -485,8 +485,8 @@ pub(super) mod tests {
                 breakdown: Breakdown { user_type: UserType::All, user_role: UserRole::All },
                 users: 3,
                 features: [3, 3, 2, 1, 1, 0, 2, 1],
-                methods,
-                default_methods: BTreeMap::from([("unset".to_string(), 3)]),
+                methods: methods.into_iter().collect(),
+                default_methods: [("unset", 3)].into_iter().collect(),
                 method_counts: [0, 1, 1, 1, 0],
                 strength: Some([1, 0, 1, 1, 0]),
             }],
