@@ -55,6 +55,67 @@ impl PartialEq for Name {
 
 impl Eq for Name {}
 
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Name) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Name {
+    /// By the string, as the owned strings were ordered.
+    fn cmp(&self, other: &Name) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Name {
+        Name::intern(s)
+    }
+}
+
+/// Written and read as the plain string, so a row keyed by names reads what one with owned strings
+/// wrote.
+impl Serialize for Name {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Name, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Ok(Name::intern(&s))
+    }
+}
+
+/// A label value that folding (fold.rs) can replace with `other`: owned while a poll reads Graph's
+/// answers, interned where it is kept.
+pub(crate) trait LabelValue {
+    fn as_label(&self) -> &str;
+    fn other() -> Self;
+}
+
+impl LabelValue for String {
+    fn as_label(&self) -> &str {
+        self
+    }
+
+    fn other() -> String {
+        super::fold::OTHER.to_string()
+    }
+}
+
+impl LabelValue for Name {
+    fn as_label(&self) -> &str {
+        self.as_str()
+    }
+
+    fn other() -> Name {
+        Name::intern(super::fold::OTHER)
+    }
+}
+
 impl fmt::Debug for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
@@ -221,6 +282,17 @@ mod tests {
         assert_eq!(dup.iter().collect::<Vec<_>>(), [("a", 2), ("b", 3)]);
         assert!(serde_json::from_str::<NameCounts>(r#"{"a":-1}"#).is_err());
         assert!(serde_json::from_str::<NameCounts>("{}").unwrap().is_empty());
+    }
+
+    #[test]
+    fn names_in_rows_are_written_and_read_as_the_owned_strings_were() {
+        let owned: Vec<(String, i64)> = vec![("mfa\"x".into(), 3), ("sms".into(), -1)];
+        let interned: Vec<(Name, i64)> = owned.iter().map(|(s, n)| (Name::intern(s), *n)).collect();
+        let json = serde_json::to_string(&owned).unwrap();
+        assert_eq!(serde_json::to_string(&interned).unwrap(), json);
+        assert_eq!(serde_json::from_str::<Vec<(Name, i64)>>(&json).unwrap(), interned);
+        assert!(Name::intern("b") > Name::intern("a") && Name::intern("Z") < Name::intern("a"), "byte order");
+        assert_eq!(std::mem::size_of::<(Name, i64)>(), 16, "against 32 with a String");
     }
 
     #[test]

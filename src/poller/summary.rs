@@ -4,6 +4,7 @@
 use super::TenantPoller;
 use crate::aggregation::activity::NativeBreakdown;
 use crate::aggregation::fold::BoundedLabel;
+use crate::aggregation::interned::Name;
 use crate::graph::{BatchGet, GraphError};
 use crate::reports::summary::{FeatureSummary, MethodSummary, feature_path, method_path};
 use crate::reports::{CredentialKind, ReportKind};
@@ -43,13 +44,13 @@ pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Resul
             features: features
                 .user_registration_feature_counts
                 .into_iter()
-                .map(|c| (c.feature, c.user_count))
+                .map(|c| (Name::intern(&c.feature), c.user_count))
                 .collect(),
             methods: folder.fold_sum(
                 methods
                     .user_registration_method_counts
                     .into_iter()
-                    .map(|c| (c.authentication_method, c.user_count))
+                    .map(|c| (Name::intern(&c.authentication_method), c.user_count))
                     .collect(),
                 |r| &mut r.0,
                 |a, b| a.0 == b.0,

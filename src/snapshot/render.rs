@@ -353,7 +353,7 @@ pub(super) trait Sink {
             ReportData::RegistrationActivity(rows) => self.activity(REGISTRATION_ACTIVITIES, tenant, rows),
             ReportData::SignInsByMethod(rows) => {
                 for row in rows {
-                    self.set(SIGN_INS_BY_METHOD, &[tenant, row.period, &row.method], row.success as f64);
+                    self.set(SIGN_INS_BY_METHOD, &[tenant, row.period, row.method.as_str()], row.success as f64);
                 }
             }
             ReportData::UserEvents(e) => self.events(USER_EVENTS, USER_EVENT_FAILURES, tenant, e),
@@ -417,10 +417,10 @@ pub(super) trait Sink {
                 self.set(USERS, &[tenant, ut, ur], total as f64);
             }
             for (feature, n) in &b.features {
-                self.set(BY_FEATURE, &[tenant, ut, ur, feature], *n as f64);
+                self.set(BY_FEATURE, &[tenant, ut, ur, feature.as_str()], *n as f64);
             }
             for (method, n) in &b.methods {
-                self.set(BY_METHOD, &[tenant, ut, ur, method], *n as f64);
+                self.set(BY_METHOD, &[tenant, ut, ur, method.as_str()], *n as f64);
             }
         }
     }
