@@ -624,7 +624,13 @@ def main():
     ap.add_argument("--steady-fleets", default="10:1m,100:1m,1000:1m,5000:10m",
                     help="the steady state's fleets, tenants:interval (default 10:1m,100:1m,1000:1m,5000:10m)")
     ap.add_argument("--no-build", action="store_true", help="use target/release as it is")
+    ap.add_argument("--bin", help="run this exporter binary (and its simulator) instead of target/release's; "
+                    "implies --no-build, so two builds can be compared side by side")
     args = ap.parse_args()
+    if args.bin:
+        global BIN
+        BIN = os.path.abspath(args.bin)
+        args.no_build = True
     parts = args.only or ["scrape", "sweep", "paced", "tenants", "startup", "steady"]
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)

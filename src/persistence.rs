@@ -232,7 +232,7 @@ fn check_counted(summary: &crate::aggregation::RegistrationSummary) -> Result<()
             .iter()
             .zip(b.features)
             .map(|(f, c)| (*f, c))
-            .chain(b.methods.iter().chain(&b.default_methods).map(|(m, c)| (m.as_str(), *c)))
+            .chain(b.methods.iter().chain(b.default_methods.iter()))
             .chain(b.method_counts.iter().map(|c| ("a method-count bucket", *c)));
         if let Some((what, count)) = counts.into_iter().find(|(_, c)| *c > b.users) {
             return Err(format!("breakdown {name}: {what} counts {count} users of its {}", b.users));

@@ -5,19 +5,21 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::interned::Name;
 use crate::config::Breakdown;
 
 /// A label value from a fixed set, read back from the state file by [`super::labels`]. (The alias
 /// also keeps serde from treating the field as borrowed from the input.)
 pub(crate) type StaticLabel = &'static str;
 
-/// One (period, feature, method) row of getCredentialUsageSummary or userRegistrationActivity.
+/// One (period, feature, method) row of getCredentialUsageSummary or userRegistrationActivity. The
+/// names from Graph are interned (interned.rs): a tenant keeps a few hundred of these rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivityRow {
     #[serde(deserialize_with = "super::labels::deserialize")]
     pub(crate) period: StaticLabel,
-    pub(crate) feature: String,
-    pub(crate) method: String,
+    pub(crate) feature: Name,
+    pub(crate) method: Name,
     pub(crate) success: i64,
     pub(crate) failure: i64,
 }
@@ -27,7 +29,7 @@ pub struct ActivityRow {
 pub struct SignInRow {
     #[serde(deserialize_with = "super::labels::deserialize")]
     pub(crate) period: StaticLabel,
-    pub(crate) method: String,
+    pub(crate) method: Name,
     pub(crate) success: i64,
 }
 
@@ -45,8 +47,8 @@ pub struct DailyCounts {
 pub struct NativeBreakdown {
     pub(crate) breakdown: Breakdown,
     pub(crate) total_users: Option<i64>,
-    pub(crate) features: Vec<(String, i64)>,
-    pub(crate) methods: Vec<(String, i64)>,
+    pub(crate) features: Vec<(Name, i64)>,
+    pub(crate) methods: Vec<(Name, i64)>,
 }
 
 /// Parses an RFC 3339 time into Unix seconds.

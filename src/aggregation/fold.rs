@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
+use super::interned::LabelValue;
+
 /// The label value the folded values are counted under.
 pub(crate) const OTHER: &str = "other";
 
@@ -166,20 +168,20 @@ impl Folder {
 
     /// Counts Graph aggregated: the folded values' counts are summed into [`OTHER`], merging rows
     /// whose other labels are equal. `method` is the bounded label of a row.
-    pub(crate) fn fold_sum<R>(
+    pub(crate) fn fold_sum<R, L: LabelValue>(
         &mut self,
         rows: Vec<R>,
-        method: impl Fn(&mut R) -> &mut String,
+        method: impl Fn(&mut R) -> &mut L,
         same: impl Fn(&R, &R) -> bool,
         add: impl Fn(&mut R, &R),
     ) -> Vec<R> {
         let mut out: Vec<R> = Vec::with_capacity(rows.len());
         for mut row in rows {
-            if self.admit(method(&mut row)) == Admission::Kept {
+            if self.admit(method(&mut row).as_label()) == Admission::Kept {
                 out.push(row);
                 continue;
             }
-            *method(&mut row) = OTHER.to_string();
+            *method(&mut row) = L::other();
             match out.iter_mut().find(|r| same(r, &row)) {
                 Some(r) => add(r, &row),
                 None => out.push(row),

@@ -6,6 +6,7 @@ pub(crate) mod documented;
 pub(crate) mod events;
 pub(crate) mod fold;
 pub(crate) mod groups;
+pub(crate) mod interned;
 mod labels;
 pub(crate) mod legacy;
 pub(crate) mod registration;

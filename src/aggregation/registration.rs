@@ -1,7 +1,7 @@
 //! userRegistrationDetails → users, features, methods, default methods and method-count buckets,
 //! for every configured user_type × user_role breakdown.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,7 @@ pub(crate) const FEATURES: [&str; 8] = [
 ];
 
 use super::fold::{Admission, Folder, OTHER};
+use super::interned::{Name, NameCounts};
 pub(crate) use super::strength::{NO_TIER, STRENGTHS, StrengthTable};
 
 /// The report these counts come from, for the folded-values bookkeeping.
@@ -153,8 +154,9 @@ pub(crate) struct BreakdownSummary {
     pub(crate) users: u64,
     /// Parallel to [`FEATURES`].
     pub(crate) features: [u64; FEATURES.len()],
-    pub(crate) methods: BTreeMap<String, u64>,
-    pub(crate) default_methods: BTreeMap<String, u64>,
+    /// Interned names (interned.rs): the same JSON map of name → count in state files.
+    pub(crate) methods: NameCounts,
+    pub(crate) default_methods: NameCounts,
     /// Parallel to [`METHOD_COUNT_BUCKETS`].
     pub(crate) method_counts: [u64; METHOD_COUNT_BUCKETS.len()],
     /// Parallel to [`STRENGTHS`]. `None` in state files written before it existed: the family is then
@@ -337,6 +339,8 @@ impl RegistrationAggregator {
             methods.finish(REPORT);
             defaults.finish(REPORT);
         }
+        let methods: Vec<Name> = self.methods.names.iter().map(|n| Name::intern(n)).collect();
+        let default_methods: Vec<Name> = self.default_methods.names.iter().map(|n| Name::intern(n)).collect();
         let breakdowns = self
             .breakdowns
             .into_iter()
@@ -345,8 +349,8 @@ impl RegistrationAggregator {
                 breakdown,
                 users: c.users,
                 features: c.features,
-                methods: with_known(&self.methods, &c.methods, KNOWN_METHODS),
-                default_methods: with_known(&self.default_methods, &c.default_methods, KNOWN_DEFAULT_METHODS),
+                methods: with_known(&methods, &c.methods, KNOWN_METHODS),
+                default_methods: with_known(&default_methods, &c.default_methods, KNOWN_DEFAULT_METHODS),
                 method_counts: c.method_counts,
                 strength: Some(c.strength),
             })
@@ -410,13 +414,17 @@ fn parse_utc_timestamp(s: &str) -> Option<OffsetDateTime> {
 }
 
 /// The methods this breakdown counted (as the Graph spelled them), plus the known ones as zero.
-fn with_known(names: &Names, counts: &[u64], known: &[&str]) -> BTreeMap<String, u64> {
-    let mut out: BTreeMap<String, u64> =
-        counts.iter().enumerate().filter(|(_, n)| **n > 0).map(|(i, n)| (names.names[i].clone(), *n)).collect();
+/// `interned` is parallel to `names` (each name interned once per sweep, not once per breakdown).
+fn with_known(interned: &[Name], counts: &[u64], known: &[&str]) -> NameCounts {
+    let mut out: Vec<(Name, u64)> =
+        counts.iter().enumerate().filter(|(_, n)| **n > 0).map(|(i, n)| (interned[i], *n)).collect();
     for k in known {
-        out.entry((*k).to_string()).or_insert(0);
+        let k = Name::intern(k);
+        if !out.iter().any(|(n, _)| *n == k) {
+            out.push((k, 0));
+        }
     }
-    out
+    NameCounts::from_entries(out)
 }
 
 #[cfg(test)]

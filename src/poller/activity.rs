@@ -9,6 +9,7 @@ use super::TenantPoller;
 use crate::aggregation::activity::{ActivityRow, DailyCounts, SignInRow, newest};
 use crate::aggregation::events::{EventAggregator, EventSummary};
 use crate::aggregation::fold::BoundedLabel;
+use crate::aggregation::interned::Name;
 use crate::config::ReportSettings;
 use crate::graph::GraphError;
 use crate::reports::activity::{
@@ -68,8 +69,8 @@ pub(crate) async fn period_rows(
             .for_each_page::<UsageSummary, _>(endpoint, c, url, |page| {
                 rows.extend(page.into_iter().map(|r| ActivityRow {
                     period,
-                    feature: r.feature,
-                    method: r.auth_method,
+                    feature: Name::intern(&r.feature),
+                    method: Name::intern(&r.auth_method),
                     success: r.successful_activity_count,
                     failure: r.failure_activity_count,
                 }))
@@ -88,7 +89,7 @@ pub(crate) async fn sign_ins_by_method(p: &TenantPoller, c: CredentialKind) -> R
             .for_each_page::<SignInsByMethod, _>(endpoint, c, url, |page| {
                 rows.extend(page.into_iter().map(|r| SignInRow {
                     period,
-                    method: r.authentication_method,
+                    method: Name::intern(&r.authentication_method),
                     success: r.success_activity_count,
                 }))
             })

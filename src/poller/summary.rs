@@ -4,6 +4,7 @@
 use super::TenantPoller;
 use crate::aggregation::activity::NativeBreakdown;
 use crate::aggregation::fold::BoundedLabel;
+use crate::aggregation::interned::Name;
 use crate::graph::{BatchGet, GraphError};
 use crate::reports::summary::{FeatureSummary, MethodSummary, feature_path, method_path};
 use crate::reports::{CredentialKind, ReportKind};
@@ -42,7 +43,11 @@ pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Resul
             breakdown,
             total_users: features.total_user_count.or(methods.total_user_count),
             features: feature_folder.fold_sum(
-                features.user_registration_feature_counts.into_iter().map(|c| (c.feature, c.user_count)).collect(),
+                features
+                    .user_registration_feature_counts
+                    .into_iter()
+                    .map(|c| (Name::intern(&c.feature), c.user_count))
+                    .collect(),
                 |r| &mut r.0,
                 |a, b| a.0 == b.0,
                 |a, b| a.1 += b.1,
@@ -51,7 +56,7 @@ pub(crate) async fn fetch(p: &TenantPoller, credential: CredentialKind) -> Resul
                 methods
                     .user_registration_method_counts
                     .into_iter()
-                    .map(|c| (c.authentication_method, c.user_count))
+                    .map(|c| (Name::intern(&c.authentication_method), c.user_count))
                     .collect(),
                 |r| &mut r.0,
                 |a, b| a.0 == b.0,

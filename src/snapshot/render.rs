@@ -353,7 +353,7 @@ pub(super) trait Sink {
             ReportData::RegistrationActivity(rows) => self.activity(REGISTRATION_ACTIVITIES, tenant, rows),
             ReportData::SignInsByMethod(rows) => {
                 for row in rows {
-                    self.set(SIGN_INS_BY_METHOD, &[tenant, row.period, &row.method], row.success as f64);
+                    self.set(SIGN_INS_BY_METHOD, &[tenant, row.period, row.method.as_str()], row.success as f64);
                 }
             }
             ReportData::UserEvents(e) => self.events(USER_EVENTS, USER_EVENT_FAILURES, tenant, e),
@@ -376,12 +376,12 @@ pub(super) trait Sink {
                 for (feature, n) in FEATURES.iter().zip(b.features) {
                     self.set(BY_FEATURE, &[tenant, ut, ur, feature], n as f64);
                 }
-                for (method, n) in &b.methods {
-                    self.set(BY_METHOD, &[tenant, ut, ur, method], *n as f64);
+                for (method, n) in b.methods.iter() {
+                    self.set(BY_METHOD, &[tenant, ut, ur, method], n as f64);
                 }
             }
-            for (method, n) in &b.default_methods {
-                self.set(BY_DEFAULT_METHOD, &[tenant, ut, ur, method], *n as f64);
+            for (method, n) in b.default_methods.iter() {
+                self.set(BY_DEFAULT_METHOD, &[tenant, ut, ur, method], n as f64);
             }
             for (bucket, n) in METHOD_COUNT_BUCKETS.iter().zip(b.method_counts) {
                 self.set(BY_METHODS_REGISTERED, &[tenant, ut, ur, bucket], n as f64);
@@ -417,10 +417,10 @@ pub(super) trait Sink {
                 self.set(USERS, &[tenant, ut, ur], total as f64);
             }
             for (feature, n) in &b.features {
-                self.set(BY_FEATURE, &[tenant, ut, ur, feature], *n as f64);
+                self.set(BY_FEATURE, &[tenant, ut, ur, feature.as_str()], *n as f64);
             }
             for (method, n) in &b.methods {
-                self.set(BY_METHOD, &[tenant, ut, ur, method], *n as f64);
+                self.set(BY_METHOD, &[tenant, ut, ur, method.as_str()], *n as f64);
             }
         }
     }
@@ -485,8 +485,8 @@ pub(super) mod tests {
                 breakdown: Breakdown { user_type: UserType::All, user_role: UserRole::All },
                 users: 3,
                 features: [3, 3, 2, 1, 1, 0, 2, 1],
-                methods,
-                default_methods: BTreeMap::from([("unset".to_string(), 3)]),
+                methods: methods.into_iter().collect(),
+                default_methods: [("unset", 3)].into_iter().collect(),
                 method_counts: [0, 1, 1, 1, 0],
                 strength: Some([1, 0, 1, 1, 0]),
             }],
