@@ -84,8 +84,7 @@ impl Serialize for Name {
 
 impl<'de> Deserialize<'de> for Name {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Name, D::Error> {
-        let s = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
-        Ok(Name::intern(&s))
+        Ok(Name::intern(&String::deserialize(deserializer)?))
     }
 }
 
@@ -228,8 +227,8 @@ impl<'de> Deserialize<'de> for NameCounts {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NameCounts, A::Error> {
                 let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(256));
-                // Borrowed where the format allows, owned (escaped names) otherwise.
-                while let Some((name, n)) = map.next_entry::<std::borrow::Cow<'de, str>, u64>()? {
+                // Each key read as a String and dropped once interned.
+                while let Some((name, n)) = map.next_entry::<String, u64>()? {
                     entries.push((Name::intern(&name), n));
                 }
                 Ok(NameCounts::from_entries(entries))
