@@ -288,3 +288,76 @@ pub fn spawn_demo<S: AsRef<std::ffi::OsStr>>(
     let lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     (child, lines)
 }
+
+/// The tenant-level families the exporter counts from userRegistrationDetails.
+pub const DATA_FAMILIES: [&str; 6] = [
+    "entra_authmethods_users",
+    "entra_authmethods_users_registered_by_feature",
+    "entra_authmethods_users_registered_by_method",
+    "entra_authmethods_users_by_default_method",
+    "entra_authmethods_users_by_methods_registered",
+    "entra_authmethods_users_by_strongest_method",
+];
+
+/// Every expected series is present with its value, and every exported data series is expected
+/// (known methods with no users are exported as 0).
+pub fn assert_matches_truth(exp: &Exposition, truth: &truth::Truth) {
+    let expected = [
+        &truth.users,
+        &truth.by_feature,
+        &truth.by_method,
+        &truth.by_default_method,
+        &truth.by_method_count,
+        &truth.by_strongest_method,
+    ];
+    for (family, want) in DATA_FAMILIES.iter().zip(expected) {
+        let got = exp.family(family);
+        assert!(!want.is_empty(), "{family}: no expected series");
+        for (labels, value) in want {
+            assert_eq!(got.get(labels), Some(value), "{family}{labels:?}");
+        }
+        for (labels, value) in &got {
+            if !want.contains_key(labels) {
+                assert_eq!(*value, 0.0, "{family}{labels:?} is exported as {value} but no user has it");
+            }
+        }
+    }
+    // The strength tiers partition each breakdown's users, and the top tier is the feature.
+    for (labels, users) in &truth.users {
+        let l: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let tier = |s: &'static str| {
+            let mut l = l.clone();
+            l.push(("strength", s));
+            exp.get("entra_authmethods_users_by_strongest_method", &l).unwrap()
+        };
+        assert_eq!(truth::STRENGTHS.iter().map(|s| tier(s)).sum::<f64>(), *users, "{labels:?}");
+        let mut f = l.clone();
+        f.push(("feature", "phishingResistantCapable"));
+        assert_eq!(tier("phishingResistant"), exp.get("entra_authmethods_users_registered_by_feature", &f).unwrap());
+    }
+    let refresh = exp.get("entra_authmethods_report_refresh_timestamp_seconds", &[("tenant", TENANT)]);
+    match (refresh, truth.refresh_timestamp) {
+        (Some(got), Some(want)) => assert!((got - want).abs() < 1e-3, "refresh {got} != {want}"),
+        (got, want) => assert_eq!(got, want, "refresh timestamp presence"),
+    }
+}
+
+/// A generated tenant where a share of the users also has every method the strength tiers name
+/// that the generator leaves out (the legacy `fido2`, both certificate spellings), `password`, and
+/// names no table knows; checks that every named method and each of those is someone's.
+pub fn with_every_named_method(users: usize, seed: u64) -> simulator::Population {
+    let mut population = simulator::Population::generate(users, seed);
+    let extra = [
+        "fido2",
+        "x509Certificate",
+        "certificateBasedAuthentication",
+        "password",
+        "someNewMethod",
+        "quantumEntanglementKey",
+    ];
+    population.add_methods(&extra.map(String::from), 7);
+    for m in truth::named_methods().chain(extra) {
+        assert!(population.listed().any(|u| u.methods_registered.iter().any(|x| x == m)), "nobody has {m}");
+    }
+    population
+}

@@ -39,27 +39,20 @@ fn tier(method: &str, overrides: &[(&str, &str)]) -> Option<usize> {
     }
 }
 
-/// Every method the default tier table names (docs/metrics-guide.md).
-pub const NAMED_METHODS: &[&str] = &[
-    "fido2",
-    "fido2SecurityKey",
-    "passKeyDeviceBound",
-    "passKeyDeviceBoundAuthenticator",
-    "passKeyDeviceBoundWindowsHello",
-    "passKeySynced",
-    "windowsHelloForBusiness",
-    "macOsSecureEnclaveKey",
-    "x509Certificate",
-    "certificateBasedAuthentication",
-    "microsoftAuthenticatorPasswordless",
-    "microsoftAuthenticatorPush",
-    "softwareOneTimePasscode",
-    "hardwareOneTimePasscode",
-    "externalAuthMethod",
-    "mobilePhone",
-    "alternateMobilePhone",
-    "officePhone",
-];
+/// Every method the default tier table names (docs/metrics-guide.md): the phishing-resistant ones
+/// and those of the lower tiers.
+pub fn named_methods() -> impl Iterator<Item = &'static str> {
+    PHISHING_RESISTANT.iter().copied().chain([
+        "microsoftAuthenticatorPasswordless",
+        "microsoftAuthenticatorPush",
+        "softwareOneTimePasscode",
+        "hardwareOneTimePasscode",
+        "externalAuthMethod",
+        "mobilePhone",
+        "alternateMobilePhone",
+        "officePhone",
+    ])
+}
 
 /// The `strength` values, strongest first.
 pub const STRENGTHS: [&str; 5] = ["phishingResistant", "passwordless", "mfa", "phone", "none"];
